@@ -1,0 +1,2 @@
+export { ErrorCodes, type ErrorCode } from './codes.js';
+export { LoraFuseError, isLoraFuseError, throwIfAborted } from './error.js';

@@ -1,0 +1,13 @@
+/**
+ * `@lorafuse/core`: the backend-agnostic core of LoRAFuse.
+ * @module \@lorafuse/core
+ */
+export * from './errors/index.js';
+export * from './tensor/index.js';
+export * from './io/index.js';
+export * from './io/safetensors/index.js';
+export * from './adapter/index.js';
+export * from './model/index.js';
+export * from './backend/index.js';
+export * from './reference/index.js';
+export * from './plugin/index.js';

@@ -1,0 +1,42 @@
+import { randomBytes } from 'node:crypto';
+import { mkdir, open, rename, rm } from 'node:fs/promises';
+import { dirname, basename, join } from 'node:path';
+import { fsError } from './file-source.js';
+
+/**
+ * Writes `chunks` to `path` atomically: a temporary file in the same
+ * directory is written and fsynced, then renamed over the target, and the
+ * directory is fsynced. A crash at any moment leaves either the old file or
+ * the new one, never a torn mix.
+ */
+export async function writeFileAtomic(path: string, chunks: readonly Uint8Array[]): Promise<void> {
+  const dir = dirname(path);
+  const tmp = join(dir, `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`);
+  try {
+    await mkdir(dir, { recursive: true });
+    const handle = await open(tmp, 'wx');
+    try {
+      for (const chunk of chunks) await handle.write(chunk);
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await rename(tmp, path);
+    await syncDirectory(dir);
+  } catch (cause) {
+    await rm(tmp, { force: true });
+    throw fsError(cause, path, true);
+  }
+}
+
+async function syncDirectory(dir: string): Promise<void> {
+  let handle;
+  try {
+    handle = await open(dir, 'r');
+    await handle.sync();
+  } catch {
+    // Some platforms (Windows) cannot fsync a directory; the rename is still atomic there.
+  } finally {
+    await handle?.close();
+  }
+}

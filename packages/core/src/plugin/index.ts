@@ -1,0 +1,2 @@
+export { PLUGIN_API_VERSION, PLUGIN_KINDS, type Plugin, type PluginKind } from './contract.js';
+export { PluginRegistry } from './registry.js';

@@ -1,0 +1,64 @@
+import { mkdtemp, readdir, readFile as fsReadFile, writeFile, chmod } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { isLoraFuseError, readFile } from '@lorafuse/core';
+import { fileSource, nodeFolder, writeFileAtomic } from '@lorafuse/core/node';
+
+const dir = await mkdtemp(join(tmpdir(), 'lorafuse-node-'));
+afterAll(async () => {
+  const { rm } = await import('node:fs/promises');
+  await rm(dir, { recursive: true, force: true });
+});
+const codeOf = async (fn: () => unknown): Promise<string | undefined> => {
+  try {
+    await fn();
+  } catch (e) {
+    return isLoraFuseError(e) ? e.code : `untyped: ${e}`;
+  }
+  return undefined;
+};
+
+describe('Node file access', () => {
+  it('reads exact ranges of a file', async () => {
+    const path = join(dir, 'data.bin');
+    await writeFile(path, Uint8Array.from({ length: 300 }, (_, i) => i % 256));
+    const source = await fileSource(path);
+    expect(source.size).toBe(300);
+    expect([...(await source.read(255, 3))]).toEqual([255, 0, 1]);
+    expect(await codeOf(() => source.read(299, 2))).toBe('READ_OUT_OF_BOUNDS');
+  });
+
+  it('reports missing files and directories with codes', async () => {
+    expect(await codeOf(() => fileSource(join(dir, 'nope')))).toBe('FILE_NOT_FOUND');
+    expect(await codeOf(() => fileSource(dir))).toBe('FILE_READ_FAILED');
+    expect(await codeOf(() => nodeFolder(dir).open('nope'))).toBe('FILE_NOT_FOUND');
+    expect(await codeOf(() => nodeFolder(dir).open('../etc/passwd'))).toBe('PATH_ESCAPE');
+  });
+
+  it('writes atomically and leaves no temporary files', async () => {
+    const folder = nodeFolder(join(dir, 'out'));
+    await folder.write('a/b.txt', [new TextEncoder().encode('one')]);
+    await folder.write('a/b.txt', [new TextEncoder().encode('two'), new TextEncoder().encode('!')]);
+    expect(new TextDecoder().decode(await readFile(folder, 'a/b.txt'))).toBe('two!');
+    expect(await readdir(join(dir, 'out', 'a'))).toEqual(['b.txt']);
+  });
+
+  it('keeps the old file when a write fails', async () => {
+    if (process.getuid?.() === 0) {
+      // root ignores directory permissions; fail the write by making the target a directory instead.
+      const target = join(dir, 'is-a-dir');
+      await writeFileAtomic(join(target, 'x'), [new Uint8Array([1])]);
+      expect(await codeOf(() => writeFileAtomic(target, [new Uint8Array([2])]))).toBe('FILE_WRITE_FAILED');
+      expect(await readdir(target)).toEqual(['x']);
+      expect(await readdir(dir)).not.toContainEqual(expect.stringMatching(/\.tmp$/));
+      return;
+    }
+    const locked = join(dir, 'locked');
+    await writeFileAtomic(join(locked, 'f'), [new Uint8Array([1])]);
+    await chmod(locked, 0o500);
+    expect(await codeOf(() => writeFileAtomic(join(locked, 'f'), [new Uint8Array([2])]))).toBe('FILE_WRITE_FAILED');
+    expect([...(await fsReadFile(join(locked, 'f')))]).toEqual([1]);
+    await chmod(locked, 0o700);
+  });
+});
