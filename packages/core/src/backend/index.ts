@@ -1,0 +1,7 @@
+export { BACKEND_PRIORITIES, type Backend, type BackendFactory, type BackendMemory } from './backend.js';
+export { DEVICE_DTYPES, DeviceTensorTable, uploadDType, type DeviceDType, type DeviceTensor } from './device-tensor.js';
+export * from './geometry.js';
+export type * from './kernels.js';
+export { BackendRegistry, type BackendAttempt } from './registry.js';
+export { Runtime, type RuntimeOptions } from './runtime.js';
+export { selectionKey } from './selection-key.js';

@@ -1,0 +1,81 @@
+import type { Backend } from '../../backend/backend.js';
+import type { AttentionOptions } from '../../backend/kernels.js';
+import type { Tensor } from '../../tensor/index.js';
+import type { ConformanceCase } from '../case.js';
+import { kernelCase, rejectionCase } from '../case.js';
+import type { InputRandom } from '../input-random.js';
+import { normalF32 } from './host.js';
+
+interface AttentionShape {
+  readonly batch: number;
+  readonly heads: number;
+  readonly kvHeads: number;
+  readonly seqQ: number;
+  readonly seqK: number;
+  readonly dim: number;
+}
+
+function qkv(rng: InputRandom, s: AttentionShape, std: number): Tensor[] {
+  return [
+    normalF32(rng, [s.batch, s.heads, s.seqQ, s.dim], std),
+    normalF32(rng, [s.batch, s.kvHeads, s.seqK, s.dim], std),
+    normalF32(rng, [s.batch, s.kvHeads, s.seqK, s.dim]),
+  ];
+}
+
+/** The reference forward's `out` and `lse`, so that the backward is checked on its own. */
+async function forwardOf(reference: Backend, inputs: readonly Tensor[], options: AttentionOptions): Promise<Tensor[]> {
+  const [q, k, v] = inputs.map((t) => reference.upload(t));
+  const { out, lse } = reference.kernels.attention(q, k, v, options);
+  try {
+    return [await reference.read(out), await reference.read(lse)];
+  } finally {
+    for (const t of [q, k, v, out, lse]) reference.free(t);
+  }
+}
+
+function cases(name: string, s: AttentionShape, options: AttentionOptions = {}, std = 1): ConformanceCase[] {
+  return [
+    kernelCase({ kernel: 'attention', name, inputs: (rng) => qkv(rng, s, std), call: (k, [q, key, v]) => k.attention(q, key, v, options) }),
+    kernelCase({
+      kernel: 'attentionBackward',
+      name,
+      inputs: async (rng, reference) => {
+        const inputs = qkv(rng, s, std);
+        const [out, lse] = await forwardOf(reference, inputs, options);
+        return [...inputs, out, lse, normalF32(rng, out.shape)];
+      },
+      call: (k, [q, key, v, out, lse, dOut]) => k.attentionBackward(q, key, v, out, lse, dOut, options),
+    }),
+  ];
+}
+
+/** Cases of causal attention, forward and backward. */
+export function attentionCases(): ConformanceCase[] {
+  return [
+    // H = 4, KV = 2: query head 1 reads KV head 0 (h % KV would read 1).
+    ...cases('GQA B2 H4 KV2 S7 D8', { batch: 2, heads: 4, kvHeads: 2, seqQ: 7, seqK: 7, dim: 8 }),
+    ...cases('GQA H6 KV2 S9 D4', { batch: 1, heads: 6, kvHeads: 2, seqQ: 9, seqK: 9, dim: 4 }),
+    ...cases('MHA B1 H3 KV3 S5 D16', { batch: 1, heads: 3, kvHeads: 3, seqQ: 5, seqK: 5, dim: 16 }),
+    ...cases('MQA H4 KV1 S6 D8', { batch: 1, heads: 4, kvHeads: 1, seqQ: 6, seqK: 6, dim: 8 }),
+    ...cases('fewer queries than keys Sq3 Sk9', { batch: 1, heads: 2, kvHeads: 1, seqQ: 3, seqK: 9, dim: 8 }),
+    ...cases('one position, D = 1', { batch: 1, heads: 1, kvHeads: 1, seqQ: 1, seqK: 1, dim: 1 }),
+    ...cases('explicit scale 0.3, wide scores', { batch: 1, heads: 2, kvHeads: 2, seqQ: 11, seqK: 11, dim: 8 }, { scale: 0.3 }, 4),
+    ...cases('empty batch', { batch: 0, heads: 2, kvHeads: 1, seqQ: 4, seqK: 4, dim: 8 }),
+    ...cases('B1 H8 KV2 S64 D32', { batch: 1, heads: 8, kvHeads: 2, seqQ: 64, seqK: 64, dim: 32 }),
+    rejectionCase({
+      kernel: 'attention',
+      name: 'query heads not a multiple of KV heads',
+      code: 'SHAPE_MISMATCH',
+      inputs: (rng) => qkv(rng, { batch: 1, heads: 3, kvHeads: 2, seqQ: 2, seqK: 2, dim: 4 }, 1),
+      call: (k, [q, key, v]) => k.attention(q, key, v),
+    }),
+    rejectionCase({
+      kernel: 'attention',
+      name: 'more queries than keys',
+      code: 'SHAPE_MISMATCH',
+      inputs: (rng) => qkv(rng, { batch: 1, heads: 2, kvHeads: 2, seqQ: 5, seqK: 4, dim: 4 }, 1),
+      call: (k, [q, key, v]) => k.attention(q, key, v),
+    }),
+  ];
+}

@@ -1,0 +1,154 @@
+import type { DeviceTensor } from '../../backend/device-tensor.js';
+import type { Kernels } from '../../backend/kernels.js';
+import type { ConformanceCase } from '../case.js';
+import { kernelCase, rejectionCase } from '../case.js';
+import { Tensor, type Shape } from '../../tensor/index.js';
+import type { InputRandom } from '../input-random.js';
+import { f32, uniformF32, withValues } from './host.js';
+
+const SPECIALS: readonly (readonly [number, number])[] = [
+  [0, NaN],
+  [1, Infinity],
+  [2, -Infinity],
+  [3, -0],
+];
+
+const LARGE = 1_048_583;
+
+function binaryCases(kernel: 'add' | 'mul'): ConformanceCase[] {
+  const c = (name: string, aShape: Shape, bShape: Shape, special = false, large = false) =>
+    kernelCase({
+      kernel,
+      name,
+      large,
+      inputs: (rng) => {
+        const a = uniformF32(rng, aShape, -3, 3);
+        const b = uniformF32(rng, bShape, -3, 3);
+        return special ? [withValues(a, SPECIALS), withValues(b, [[1, -Infinity], [4, NaN]])] : [a, b];
+      },
+      call: (k, [a, b]) => k[kernel](a, b),
+    });
+  return [
+    c('same shape [7, 13]', [7, 13], [7, 13]),
+    c('suffix [5, 3, 11] with [11]', [5, 3, 11], [11]),
+    c('suffix [5, 3, 11] with [3, 11]', [5, 3, 11], [3, 11]),
+    c('scalar operand', [4, 5], []),
+    c('one element', [1], [1]),
+    c('empty [4, 0] with [0]', [4, 0], [0]),
+    c('NaN and infinities propagate', [3, 7], [3, 7], true),
+    c(`large [${LARGE}]`, [LARGE], [LARGE], false, true),
+    rejectionCase({
+      kernel,
+      name: 'an operand that is not a suffix',
+      code: 'SHAPE_MISMATCH',
+      inputs: (rng) => [uniformF32(rng, [3, 4]), uniformF32(rng, [3])],
+      call: (k, [a, b]) => k[kernel](a, b),
+    }),
+  ];
+}
+
+function unaryCases(kernel: 'silu' | 'scale', call: (k: Kernels, x: DeviceTensor) => DeviceTensor): ConformanceCase[] {
+  const c = (name: string, shape: Shape, make: (rng: InputRandom) => Tensor, large = false) =>
+    kernelCase({ kernel, name, large, inputs: (rng) => [make(rng)], call: (k, [x]) => call(k, x) });
+  return [
+    c('odd [9, 17]', [9, 17], (rng) => uniformF32(rng, [9, 17], -8, 8)),
+    c('one element', [1], (rng) => uniformF32(rng, [1], -8, 8)),
+    c('empty', [0], () => f32([0], new Float32Array(0))),
+    c('wide range', [257], (rng) => uniformF32(rng, [257], -90, 90)),
+    c('NaN propagates', [11], (rng) => withValues(uniformF32(rng, [11]), [[0, NaN], [5, NaN], [6, Infinity]])),
+    c(`large [${LARGE}]`, [LARGE], (rng) => uniformF32(rng, [LARGE], -8, 8), true),
+  ];
+}
+
+function castCase(name: string, from: 'f32' | 'f16' | 'bf16', to: 'f32' | 'f16' | 'bf16', size: number, large = false): ConformanceCase {
+  return kernelCase({
+    kernel: 'cast',
+    name,
+    large,
+    inputs: (rng) => {
+      // Raw bit patterns cover every class (NaN payloads, subnormals, infinities,
+      // overflow, rounding ties); a share of ordinary values keeps the common path honest.
+      const bits = rng.bitPatterns(size);
+      const ordinary = rng.floats(size, -70000, 70000);
+      const values = bits.map((v, i) => (i % 2 ? v : ordinary[i]));
+      const t = new Tensor('f32', [size], values);
+      return [from === 'f32' ? t : t.castFloat(from)];
+    },
+    call: (k, [x]) => k.cast(x, to),
+  });
+}
+
+/** Elementwise float ties of f32 → f16/bf16 that exercise round-to-nearest-even directly. */
+function castTiesCase(to: 'f16' | 'bf16'): ConformanceCase {
+  return kernelCase({
+    kernel: 'cast',
+    name: `f32 -> ${to} rounding ties and limits`,
+    inputs: () => {
+      const step = to === 'f16' ? 2 ** -10 : 2 ** -7;
+      const values = [1 + step / 2, 1 + (3 * step) / 2, -(1 + step / 2), 65504, 65520, 65519.99, 2 ** -24, 2 ** -25, 2 ** -25 * 1.5, 3e38, -0, 0, 2 ** -149, -(2 ** -140)];
+      return [f32([values.length], Float32Array.from(values))];
+    },
+    call: (k, [x]) => k.cast(x, to),
+  });
+}
+
+/** Cases of the elementwise kernels. */
+export function elementwiseCases(): ConformanceCase[] {
+  const silu = unaryCases('silu', (k, x) => k.silu(x));
+  const scale = unaryCases('scale', (k, x) => k.scale(x, -2.5));
+  const pair = (kernel: 'siluBackward' | 'swiglu', name: string, shape: Shape, nan = false) =>
+    kernelCase({
+      kernel,
+      name,
+      inputs: (rng) => {
+        const x = uniformF32(rng, shape, -9, 9);
+        return [nan ? withValues(x, [[2, NaN]]) : x, uniformF32(rng, shape, -2, 2)];
+      },
+      call: (k, [a, b]) => (kernel === 'swiglu' ? k.swiglu(a, b) : k.siluBackward(a, b)),
+    });
+  const swigluBack = (name: string, shape: Shape, nan = false) =>
+    kernelCase({
+      kernel: 'swigluBackward',
+      name,
+      inputs: (rng) => {
+        const gate = uniformF32(rng, shape, -9, 9);
+        return [nan ? withValues(gate, [[1, NaN]]) : gate, uniformF32(rng, shape, -2, 2), uniformF32(rng, shape, -1, 1)];
+      },
+      call: (k, [gate, up, dy]) => k.swigluBackward(gate, up, dy),
+    });
+  return [
+    ...binaryCases('add'),
+    ...binaryCases('mul'),
+    ...scale,
+    kernelCase({ kernel: 'scale', name: 'factor 0 keeps NaN', inputs: (rng) => [withValues(uniformF32(rng, [5]), [[2, NaN]])], call: (k, [x]) => k.scale(x, 0) }),
+    rejectionCase({ kernel: 'scale', name: 'a NaN factor', code: 'INVALID_OPTION', inputs: (rng) => [uniformF32(rng, [3])], call: (k, [x]) => k.scale(x, NaN) }),
+    castCase('f32 -> f16', 'f32', 'f16', 4099),
+    castCase('f32 -> bf16', 'f32', 'bf16', 4099),
+    castCase('f16 -> f32', 'f16', 'f32', 4099),
+    castCase('bf16 -> f32', 'bf16', 'f32', 4099),
+    castCase('f16 -> bf16', 'f16', 'bf16', 2053),
+    castCase('bf16 -> f16', 'bf16', 'f16', 2053),
+    castCase('f32 -> f32', 'f32', 'f32', 1031),
+    castCase('empty', 'f32', 'bf16', 0),
+    castTiesCase('f16'),
+    castTiesCase('bf16'),
+    castCase(`large f32 -> bf16 [${LARGE}]`, 'f32', 'bf16', LARGE, true),
+    castCase(`large f32 -> f16 [${LARGE}]`, 'f32', 'f16', LARGE, true),
+    ...silu,
+    pair('siluBackward', 'odd [13, 7]', [13, 7]),
+    pair('siluBackward', 'NaN propagates', [9], true),
+    pair('swiglu', 'odd [13, 7]', [13, 7]),
+    pair('swiglu', 'one element', [1]),
+    pair('swiglu', 'NaN propagates', [9], true),
+    swigluBack('odd [5, 3, 7]', [5, 3, 7]),
+    swigluBack('NaN propagates', [9], true),
+    swigluBack('empty', [0, 4]),
+    rejectionCase({
+      kernel: 'swiglu',
+      name: 'operands of different shapes',
+      code: 'SHAPE_MISMATCH',
+      inputs: (rng) => [uniformF32(rng, [3, 4]), uniformF32(rng, [4, 3])],
+      call: (k, [a, b]) => k.swiglu(a, b),
+    }),
+  ];
+}

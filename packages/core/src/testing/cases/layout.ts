@@ -1,0 +1,39 @@
+import { Tensor, shapeSize, type Shape } from '../../tensor/index.js';
+import type { ConformanceCase } from '../case.js';
+import { kernelCase, rejectionCase } from '../case.js';
+import type { InputRandom } from '../input-random.js';
+
+function anyTensor(rng: InputRandom, dtype: 'f32' | 'bf16' | 'i32' | 'u8', shape: Shape): Tensor {
+  const n = shapeSize(shape);
+  switch (dtype) {
+    case 'f32':
+      return new Tensor('f32', shape, rng.bitPatterns(n));
+    case 'bf16':
+      return new Tensor('bf16', shape, Uint16Array.from({ length: n }, () => rng.u32() & 0xffff));
+    case 'i32':
+      return new Tensor('i32', shape, Int32Array.from({ length: n }, () => rng.u32() | 0));
+    case 'u8':
+      return new Tensor('u8', shape, Uint8Array.from({ length: n }, () => rng.u32() & 0xff));
+  }
+}
+
+/** Cases of reshape and permute (bit-exact, every dtype). */
+export function layoutCases(): ConformanceCase[] {
+  const perm = (name: string, dtype: 'f32' | 'bf16' | 'i32' | 'u8', shape: Shape, axes: number[]) =>
+    kernelCase({ kernel: 'permute', name, inputs: (rng) => [anyTensor(rng, dtype, shape)], call: (k, [x]) => k.permute(x, axes) });
+  const resh = (name: string, dtype: 'f32' | 'bf16' | 'i32' | 'u8', from: Shape, to: Shape) =>
+    kernelCase({ kernel: 'reshape', name, inputs: (rng) => [anyTensor(rng, dtype, from)], call: (k, [x]) => k.reshape(x, to) });
+  return [
+    perm('[B, S, H, D] -> [B, H, S, D] f32', 'f32', [2, 5, 3, 4], [0, 2, 1, 3]),
+    perm('matrix transpose bf16', 'bf16', [7, 3], [1, 0]),
+    perm('reverse rank 4 i32', 'i32', [2, 3, 4, 5], [3, 2, 1, 0]),
+    perm('identity u8', 'u8', [6, 5], [0, 1]),
+    perm('scalar', 'f32', [], []),
+    perm('empty dimension', 'f32', [3, 0, 2], [2, 0, 1]),
+    resh('[6, 4] -> [2, 3, 4] f32', 'f32', [6, 4], [2, 3, 4]),
+    resh('to a scalar', 'i32', [1, 1], []),
+    resh('u8 flatten', 'u8', [3, 5], [15]),
+    rejectionCase({ kernel: 'permute', name: 'a repeated axis', code: 'INVALID_OPTION', inputs: (rng) => [anyTensor(rng, 'f32', [2, 3])], call: (k, [x]) => k.permute(x, [0, 0]) }),
+    rejectionCase({ kernel: 'reshape', name: 'a different element count', code: 'SHAPE_MISMATCH', inputs: (rng) => [anyTensor(rng, 'f32', [2, 3])], call: (k, [x]) => k.reshape(x, [7]) }),
+  ];
+}
