@@ -1,0 +1,103 @@
+import { stat } from 'node:fs/promises';
+import { basename, dirname } from 'node:path';
+import {
+  describeAdapter,
+  describeModel,
+  describeSafetensors,
+  loadAdapter,
+  LoraFuseError,
+  openCheckpoint,
+  openModelFolder,
+  SafetensorsFile,
+  type AdapterDescription,
+  type ModelDescription,
+  type SafetensorsDescription,
+} from '@lorafuse/core';
+import { fileSource, nodeFolder } from '@lorafuse/core/node';
+import { parseCommand } from '../args.js';
+import { humanCount, jsonLine, table } from '../format.js';
+import type { CliIO } from '../io.js';
+import type { Command } from './types.js';
+
+type Description = AdapterDescription | ModelDescription | SafetensorsDescription;
+
+/** `lorafuse info <file-or-dir>`: what an adapter, model folder or safetensors file holds. */
+export const infoCommand: Command = {
+  name: 'info',
+  summary: 'Describe a PEFT adapter, a Hugging Face model folder or a safetensors file',
+  usage: `Usage: lorafuse info <file-or-dir> [--json]
+
+  <file-or-dir>  a PEFT adapter folder (adapter_config.json), a Hugging Face
+                 model folder (config.json), a .safetensors file, or a sharded
+                 checkpoint index (*.safetensors.index.json)
+  --json         print one JSON object instead of text
+`,
+  async run(argv, io) {
+    const { values, positionals } = parseCommand('info', argv, {});
+    if (positionals.length !== 1) {
+      throw new LoraFuseError('CLI_USAGE', `info takes exactly one file or folder, got ${positionals.length}. See \`lorafuse info --help\`.`);
+    }
+    const description = await describePath(positionals[0]);
+    io.out(values.json ? jsonLine(description) : render(description));
+    return 0;
+  },
+};
+
+async function describePath(path: string): Promise<Description> {
+  let isDirectory: boolean;
+  try {
+    isDirectory = (await stat(path)).isDirectory();
+  } catch (cause) {
+    throw new LoraFuseError('FILE_NOT_FOUND', `${path} does not exist.`, { cause, details: { path } });
+  }
+  const name = basename(path);
+  const folder = nodeFolder(isDirectory ? path : dirname(path));
+  if (isDirectory ? await folder.exists('adapter_config.json') : name === 'adapter_config.json') {
+    return describeAdapter(await loadAdapter(folder));
+  }
+  if (isDirectory ? await folder.exists('config.json') : name === 'config.json') {
+    return describeModel(await openModelFolder(folder));
+  }
+  if (isDirectory) {
+    throw new LoraFuseError('FILE_NOT_FOUND', `${path} holds neither adapter_config.json (a PEFT adapter) nor config.json (a model); pass one of those folders or a .safetensors file.`, {
+      details: { path },
+    });
+  }
+  if (name.endsWith('.index.json')) return describeSafetensors(await openCheckpoint(folder, { file: name }));
+  return describeSafetensors(await SafetensorsFile.open(await fileSource(path)));
+}
+
+function render(d: Description): string {
+  switch (d.kind) {
+    case 'adapter':
+      return (
+        `PEFT LoRA adapter: r=${d.r}, lora_alpha=${d.lora_alpha}, scaling=${d.scaling}${d.use_rslora ? ' (rsLoRA)' : ''}\n` +
+        `target modules: ${d.target_modules.join(', ')}\n` +
+        `${d.modules.length} LoRA modules, ${humanCount(d.parameters)} parameters (${d.parameters})\n\n` +
+        table(
+          ['module', 'r', 'alpha', 'scaling', 'in', 'out'],
+          d.modules.map((m) => [m.name, m.r, m.alpha, m.scaling, m.in, m.out]),
+        )
+      );
+    case 'model':
+      return (
+        `Hugging Face model: ${d.architecture}, ${humanCount(d.parameters)} parameters (${d.parameters})\n\n` +
+        table(
+          ['config', 'value'],
+          Object.entries(d.config).map(([k, v]) => [k, typeof v === 'object' ? JSON.stringify(v) : v]),
+        )
+      );
+    case 'safetensors': {
+      const meta = Object.entries(d.metadata);
+      return (
+        `safetensors: ${d.tensors.length} tensors, ${humanCount(d.parameters)} parameters (${d.parameters})\n` +
+        (meta.length ? `metadata: ${meta.map(([k, v]) => `${k}=${v}`).join(', ')}\n` : '') +
+        '\n' +
+        table(
+          ['tensor', 'dtype', 'shape'],
+          d.tensors.map((t) => [t.name, t.dtype, `[${t.shape.join(', ')}]`]),
+        )
+      );
+    }
+  }
+}
