@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { PLUGIN_API_VERSION, PluginRegistry, isLoraFuseError } from '@lorafuse/core';
 
-const plugin = (over: Record<string, unknown> = {}) => ({ name: 'wanda', kind: 'importance', apiVersion: PLUGIN_API_VERSION, ...over }) as never;
+const hooks = { score: () => 0, groups: () => [], ratio: () => 0, merge: () => null };
+const plugin = (over: Record<string, unknown> = {}) => ({ name: 'wanda', kind: 'importance', apiVersion: PLUGIN_API_VERSION, ...hooks, ...over }) as never;
 
 function codeOf(fn: () => unknown): string | undefined {
   try {
@@ -39,6 +40,8 @@ describe('PluginRegistry', () => {
     ['future api version', plugin({ apiVersion: PLUGIN_API_VERSION + 1 })],
     ['missing api version', plugin({ apiVersion: undefined })],
     ['non-string description', plugin({ description: 3 })],
+    ['importance plugin without score()', plugin({ score: undefined })],
+    ['merger without merge()', plugin({ kind: 'merger', merge: 'cat' })],
   ])('rejects a plugin with %s', (_why, bad) => {
     expect(codeOf(() => new PluginRegistry().register(bad as never))).toBe('PLUGIN_INVALID');
   });

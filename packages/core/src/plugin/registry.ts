@@ -1,5 +1,6 @@
 import { LoraFuseError } from '../errors/index.js';
 import { PLUGIN_API_VERSION, PLUGIN_KINDS, type Plugin, type PluginKind } from './contract.js';
+import { REQUIRED_HOOKS } from './hooks.js';
 
 const NAME = /^[a-z0-9][a-z0-9_.:/-]*$/;
 
@@ -66,4 +67,7 @@ function checkPlugin(plugin: unknown): asserts plugin is Plugin {
     throw invalid(`plugin "${p.name}" targets apiVersion ${JSON.stringify(p.apiVersion)}; this @lorafuse/core implements ${PLUGIN_API_VERSION}.`);
   }
   if (p.description !== undefined && typeof p.description !== 'string') throw invalid(`plugin "${p.name}" has a non-string description.`);
+  for (const hook of REQUIRED_HOOKS[p.kind as PluginKind]) {
+    if (typeof p[hook] !== 'function') throw invalid(`${p.kind} plugin "${p.name}" must provide a ${hook}() function.`);
+  }
 }
