@@ -3,21 +3,13 @@
 // (`get_pattern_key`: re.match(rf"(.*\.)?({key})$", name);
 // `check_target_module_exists`: suffix match, re.fullmatch, layer indices).
 import { describe, expect, it } from 'vitest';
-import { adapterConfigToJson, createAdapterConfig, isLoraFuseError, isTargetModule, loraScaling, moduleHyperparameters, parseAdapterConfig } from '@lorafuse/core';
+import { adapterConfigToJson, createAdapterConfig, isTargetModule, loraScaling, moduleHyperparameters, parseAdapterConfig } from '@lorafuse/core';
+import { codeOf } from './error-code.js';
 
 const base = { peft_type: 'LORA', r: 8, lora_alpha: 16, target_modules: ['q_proj', 'v_proj'] };
 const config = (extra: Record<string, unknown> = {}) => parseAdapterConfig({ ...base, ...extra });
 const q = (layer: number) => `model.layers.${layer}.self_attn.q_proj`;
 const v = (layer: number) => `model.layers.${layer}.self_attn.v_proj`;
-
-function codeOf(fn: () => unknown): string | undefined {
-  try {
-    fn();
-  } catch (e) {
-    return isLoraFuseError(e) ? e.code : `not a LoraFuseError: ${String(e)}`;
-  }
-  return undefined;
-}
 
 describe('parseAdapterConfig', () => {
   it("fills PEFT's defaults for what a config omits", () => {

@@ -13,15 +13,7 @@ import {
   type BackendAttempt,
   type BackendFactory,
 } from '@lorafuse/core';
-
-async function codeOf(fn: () => unknown): Promise<string | undefined> {
-  try {
-    await fn();
-  } catch (e) {
-    return isLoraFuseError(e) ? e.code : 'untyped';
-  }
-  return undefined;
-}
+import { asyncCodeOf as codeOf } from './error-code.js';
 
 async function errorOf(fn: () => unknown): Promise<LoraFuseError> {
   try {

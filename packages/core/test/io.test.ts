@@ -1,14 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { blobSource, bytesSource, isLoraFuseError, LoraFuseError, memoryFolder, parseJsonBytes, readFile, safeRelativePath } from '@lorafuse/core';
+import { asyncCodeOf as codeOf } from './error-code.js';
 
-const codeOf = async (fn: () => unknown): Promise<string | undefined> => {
-  try {
-    await fn();
-  } catch (e) {
-    return isLoraFuseError(e) ? e.code : `untyped: ${e}`;
-  }
-  return undefined;
-};
 const utf8 = (s: string) => new TextEncoder().encode(s);
 
 describe('byte sources', () => {

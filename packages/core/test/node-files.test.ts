@@ -2,23 +2,15 @@ import { mkdtemp, readdir, readFile as fsReadFile, writeFile, chmod } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { isLoraFuseError, readFile } from '@lorafuse/core';
+import { readFile } from '@lorafuse/core';
 import { fileSource, nodeFolder, writeFileAtomic } from '@lorafuse/core/node';
+import { asyncCodeOf as codeOf } from './error-code.js';
 
 const dir = await mkdtemp(join(tmpdir(), 'lorafuse-node-'));
 afterAll(async () => {
   const { rm } = await import('node:fs/promises');
   await rm(dir, { recursive: true, force: true });
 });
-const codeOf = async (fn: () => unknown): Promise<string | undefined> => {
-  try {
-    await fn();
-  } catch (e) {
-    return isLoraFuseError(e) ? e.code : `untyped: ${e}`;
-  }
-  return undefined;
-};
-
 describe('Node file access', () => {
   it('reads exact ranges of a file', async () => {
     const path = join(dir, 'data.bin');

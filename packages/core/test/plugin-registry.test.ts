@@ -1,17 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { PLUGIN_API_VERSION, PluginRegistry, isLoraFuseError } from '@lorafuse/core';
+import { PLUGIN_API_VERSION, PluginRegistry } from '@lorafuse/core';
+import { codeOf } from './error-code.js';
 
 const hooks = { score: () => 0, groups: () => [], ratio: () => 0, merge: () => null };
 const plugin = (over: Record<string, unknown> = {}) => ({ name: 'wanda', kind: 'importance', apiVersion: PLUGIN_API_VERSION, ...hooks, ...over }) as never;
-
-function codeOf(fn: () => unknown): string | undefined {
-  try {
-    fn();
-  } catch (e) {
-    return isLoraFuseError(e) ? e.code : 'untyped';
-  }
-  return undefined;
-}
 
 describe('PluginRegistry', () => {
   it('registers, finds and lists plugins by kind and name', () => {

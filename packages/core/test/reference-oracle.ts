@@ -1,7 +1,8 @@
 // Helpers shared by the reference-backend tests: seeded inputs, float64
 // comparisons and central finite differences. Nothing here calls the code
 // under test except through the backend's public API.
-import { ReferenceBackend, Tensor, isLoraFuseError, type DeviceTensor, type Shape } from '@lorafuse/core';
+import { ReferenceBackend, Tensor, type DeviceTensor, type Shape } from '@lorafuse/core';
+export { codeOf } from './error-code.js';
 
 /** A seeded generator for test inputs (an LCG is plenty here). */
 export function seeded(seed: number): () => number {
@@ -78,11 +79,3 @@ export function referenceHarness() {
 }
 
 /** The LoraFuseError code `fn` throws (`untyped` for other errors, undefined when it succeeds). */
-export function codeOf(fn: () => unknown): string | undefined {
-  try {
-    fn();
-  } catch (e) {
-    return isLoraFuseError(e) ? e.code : 'untyped';
-  }
-  return undefined;
-}
