@@ -1,10 +1,13 @@
 import { isLoraFuseError, LoraFuseError } from '@lorafuse/core';
+import { benchCommand } from './commands/bench.js';
 import { infoCommand } from './commands/info.js';
+import { mergeCommand } from './commands/merge.js';
+import { pruneCommand } from './commands/prune.js';
 import type { Command } from './commands/types.js';
 import { jsonLine } from './format.js';
 import { processIO, type CliIO } from './io.js';
 
-const COMMANDS: readonly Command[] = [infoCommand];
+const COMMANDS: readonly Command[] = [infoCommand, mergeCommand, pruneCommand, benchCommand];
 
 function overview(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));

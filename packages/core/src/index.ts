@@ -11,3 +11,7 @@ export * from './model/index.js';
 export * from './backend/index.js';
 export * from './reference/index.js';
 export * from './plugin/index.js';
+export * from './merge/index.js';
+export * from './prune/index.js';
+export * from './autograd/index.js';
+export * as ops from './ops/index.js';

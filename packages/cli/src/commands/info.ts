@@ -16,7 +16,6 @@ import {
 import { fileSource, nodeFolder } from '@lorafuse/core/node';
 import { parseCommand } from '../args.js';
 import { humanCount, jsonLine, table } from '../format.js';
-import type { CliIO } from '../io.js';
 import type { Command } from './types.js';
 
 type Description = AdapterDescription | ModelDescription | SafetensorsDescription;

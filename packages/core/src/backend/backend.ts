@@ -26,6 +26,13 @@ export interface Backend {
   readonly disposed: boolean;
   /** The kernel contract. */
   readonly kernels: Kernels;
+  /**
+   * Bytes of device memory available for tensors, when the backend knows a
+   * limit (a GPU's buffer budget, a wasm memory cap); absent means no known
+   * limit. Model loading refuses up front, with `OUT_OF_MEMORY`, weights
+   * that exceed it.
+   */
+  readonly maxBytes?: number;
 
   /**
    * Copies a host tensor into device memory. Accepts the device dtypes

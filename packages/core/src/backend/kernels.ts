@@ -60,6 +60,12 @@ export interface Kernels {
   scale(x: DeviceTensor, factor: number): DeviceTensor;
 
   /**
+   * `|x|`, elementwise and exact (the sign bit cleared): NaN stays NaN,
+   * `|−0| = +0`, `|−Inf| = +Inf`. Magnitude-based importance metrics use it.
+   */
+  abs(x: DeviceTensor): DeviceTensor;
+
+  /**
    * Converts between the float dtypes `f32`, `f16` and `bf16`, rounding to
    * nearest, ties to even. NaN stays NaN (its sign and payload are not
    * specified), infinities, signed zeros and subnormals are preserved,

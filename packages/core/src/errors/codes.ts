@@ -122,6 +122,18 @@ export const ErrorCodes = {
   /** No plugin of that kind and name is registered. */
   PLUGIN_NOT_FOUND: 'Plugin not found',
 
+  // Merging
+  /** Adapters to merge do not fit together: different modules, factor shapes or ranks where the method needs equal ones. */
+  MERGE_INCOMPATIBLE: 'Adapters cannot be merged together',
+
+  // Pruning
+  /**
+   * Pruning needs an input the caller did not give: activation statistics
+   * (input-feature norms) or gradients for the importance metric, initial
+   * values for reset mode, or Adam moments to reset.
+   */
+  PRUNE_INPUT_MISSING: 'Pruning input is missing',
+
   // Command line
   /** The command line is malformed (unknown command, missing argument). */
   CLI_USAGE: 'Command line usage error',

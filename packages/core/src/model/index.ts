@@ -4,3 +4,6 @@ export { parseModelConfig } from './config.js';
 export { checkModelWeights, expectedModelWeights, type WeightSpec } from './weights.js';
 export { MODEL_CONFIG_FILE, MODEL_WEIGHTS_FILE, loadModelConfig, openModelFolder, type OpenModelOptions } from './open.js';
 export { describeModel, type ModelDescription } from './describe.js';
+export { CausalLM, type ForwardOptions, type ForwardResult, type LoadModelOptions } from './llama.js';
+export { adapterParameters, freeAdapter, uploadAdapter, type DeviceAdapter, type DeviceLoraModule } from './device-adapter.js';
+export { inverseFrequencies, ropeTables, type RopeTables } from './rope-tables.js';

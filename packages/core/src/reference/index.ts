@@ -1,2 +1,2 @@
 export { ReferenceBackend, referenceBackend } from './backend.js';
-export { philox4x32, philoxNormal, philoxUniform } from './philox.js';
+export { philox4x32, philoxNormal, philoxUniform, rngStreamId } from './philox.js';

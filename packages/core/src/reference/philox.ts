@@ -75,3 +75,13 @@ export function philoxNormal(seed: number, stream: number, index: number): numbe
   const theta = 2 * Math.PI * u2;
   return index % 2 === 0 ? rho * Math.cos(theta) : rho * Math.sin(theta);
 }
+
+/**
+ * A stable 32-bit RNG stream id for a name (FNV-1a over its UTF-16 code
+ * units), so that tensors named alike draw the same numbers everywhere.
+ */
+export function rngStreamId(name: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < name.length; i++) h = Math.imul(h ^ name.charCodeAt(i), 0x01000193) >>> 0;
+  return h;
+}

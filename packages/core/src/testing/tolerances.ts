@@ -14,6 +14,7 @@ export const CONFORMANCE_TOLERANCES: Readonly<Record<KernelName, number>> = Obje
   add: 1e-5,
   mul: 1e-5,
   scale: 1e-5,
+  abs: 0,
   cast: 0,
   silu: 1e-5,
   siluBackward: 1e-5,

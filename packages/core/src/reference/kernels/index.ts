@@ -1,5 +1,6 @@
 import type { Kernels } from '../../backend/kernels.js';
 import type { HostStore } from '../host-store.js';
+import { abs } from './abs.js';
 import { adamwStep } from './adamw-step.js';
 import { add } from './add.js';
 import { attentionBackward } from './attention-backward.js';
@@ -33,6 +34,7 @@ export function referenceKernels(store: HostStore): Kernels {
     add: (a, b) => add(store, a, b),
     mul: (a, b) => mul(store, a, b),
     scale: (x, factor) => scale(store, x, factor),
+    abs: (x) => abs(store, x),
     cast: (x, dtype) => cast(store, x, dtype),
     silu: (x) => silu(store, x),
     siluBackward: (x, dy) => siluBackward(store, x, dy),

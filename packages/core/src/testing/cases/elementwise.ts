@@ -3,7 +3,6 @@ import type { Kernels } from '../../backend/kernels.js';
 import type { ConformanceCase } from '../case.js';
 import { kernelCase, rejectionCase } from '../case.js';
 import { Tensor, type Shape } from '../../tensor/index.js';
-import type { InputRandom } from '../input-random.js';
 import { f32, uniformF32, withValues } from './host.js';
 
 const SPECIALS: readonly (readonly [number, number])[] = [
@@ -47,16 +46,21 @@ function binaryCases(kernel: 'add' | 'mul'): ConformanceCase[] {
   ];
 }
 
-function unaryCases(kernel: 'silu' | 'scale', call: (k: Kernels, x: DeviceTensor) => DeviceTensor): ConformanceCase[] {
-  const c = (name: string, shape: Shape, make: (rng: InputRandom) => Tensor, large = false) =>
-    kernelCase({ kernel, name, large, inputs: (rng) => [make(rng)], call: (k, [x]) => call(k, x) });
+function unaryCases(kernel: 'silu' | 'scale' | 'abs', call: (k: Kernels, x: DeviceTensor) => DeviceTensor): ConformanceCase[] {
+  const c = (name: string, shape: Shape, low: number, high: number, large = false) =>
+    kernelCase({ kernel, name, large, inputs: (rng) => [uniformF32(rng, shape, low, high)], call: (k, [x]) => call(k, x) });
   return [
-    c('odd [9, 17]', [9, 17], (rng) => uniformF32(rng, [9, 17], -8, 8)),
-    c('one element', [1], (rng) => uniformF32(rng, [1], -8, 8)),
-    c('empty', [0], () => f32([0], new Float32Array(0))),
-    c('wide range', [257], (rng) => uniformF32(rng, [257], -90, 90)),
-    c('NaN propagates', [11], (rng) => withValues(uniformF32(rng, [11]), [[0, NaN], [5, NaN], [6, Infinity]])),
-    c(`large [${LARGE}]`, [LARGE], (rng) => uniformF32(rng, [LARGE], -8, 8), true),
+    c('odd [9, 17]', [9, 17], -8, 8),
+    c('one element', [1], -8, 8),
+    c('empty', [0], -8, 8),
+    c('wide range', [257], -90, 90),
+    kernelCase({
+      kernel,
+      name: 'NaN propagates',
+      inputs: (rng) => [withValues(uniformF32(rng, [11]), [[0, NaN], [5, NaN], [6, Infinity]])],
+      call: (k, [x]) => call(k, x),
+    }),
+    c(`large [${LARGE}]`, [LARGE], -8, 8, true),
   ];
 }
 
@@ -96,6 +100,7 @@ function castTiesCase(to: 'f16' | 'bf16'): ConformanceCase {
 export function elementwiseCases(): ConformanceCase[] {
   const silu = unaryCases('silu', (k, x) => k.silu(x));
   const scale = unaryCases('scale', (k, x) => k.scale(x, -2.5));
+  const abs = unaryCases('abs', (k, x) => k.abs(x));
   const pair = (kernel: 'siluBackward' | 'swiglu', name: string, shape: Shape, nan = false) =>
     kernelCase({
       kernel,
@@ -122,6 +127,13 @@ export function elementwiseCases(): ConformanceCase[] {
     ...scale,
     kernelCase({ kernel: 'scale', name: 'factor 0 keeps NaN', inputs: (rng) => [withValues(uniformF32(rng, [5]), [[2, NaN]])], call: (k, [x]) => k.scale(x, 0) }),
     rejectionCase({ kernel: 'scale', name: 'a NaN factor', code: 'INVALID_OPTION', inputs: (rng) => [uniformF32(rng, [3])], call: (k, [x]) => k.scale(x, NaN) }),
+    ...abs,
+    kernelCase({
+      kernel: 'abs',
+      name: 'signed zeros, infinities and subnormals',
+      inputs: () => [f32([8], Float32Array.from([-0, 0, -Infinity, Infinity, -(2 ** -149), 2 ** -140, -3.5, NaN]))],
+      call: (k, [x]) => k.abs(x),
+    }),
     castCase('f32 -> f16', 'f32', 'f16', 4099),
     castCase('f32 -> bf16', 'f32', 'bf16', 4099),
     castCase('f16 -> f32', 'f16', 'f32', 4099),

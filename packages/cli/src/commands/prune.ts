@@ -1,0 +1,172 @@
+import { mkdir } from 'node:fs/promises';
+import {
+  loadAdapter,
+  LoraFuseError,
+  Pruner,
+  pruneAdapter,
+  SafetensorsFile,
+  saveAdapter,
+  type ImportancePlugin,
+  type LoraAdapter,
+  type ModuleNorms,
+  type PruneReport,
+} from '@lorafuse/core';
+import { fileSource, nodeFolder } from '@lorafuse/core/node';
+import { parseCommand, type ParsedCommand } from '../args.js';
+import { cliPlugins, cliRuntime, parseSeed } from '../runtime.js';
+import { jsonLine, table } from '../format.js';
+import type { Command } from './types.js';
+
+/** Tensor-name suffixes of a `--norms` file: `<module>.input_norms` `[in]`, `<module>.hidden_norms` `[r]`. */
+export const NORM_SUFFIXES = Object.freeze({ inputNorms: '.input_norms', hiddenNorms: '.hidden_norms' });
+
+/** `lorafuse prune <adapter-dir> --metric m --ratio r --out dir`: one pruning pass over a PEFT adapter. */
+export const pruneCommand: Command = {
+  name: 'prune',
+  summary: 'Prune the LoRA factors of a PEFT adapter by an importance metric',
+  usage: `Usage: lorafuse prune <adapter-dir> --metric <name> --ratio r --out <dir>
+                      [--group module|row|global|2:4|4:8] [--norms <file.safetensors>]
+                      [--backend name] [--seed n] [--json]
+
+  --metric    magnitude, wanda, lora (the method's factor importance) or random;
+              taylor needs gradients and runs only while training (lorafuse adapt)
+  --ratio     share of each group's entries to prune, in [0, 1]
+              (N:M groupings imply 1 - N/M and may leave it out)
+  --group     module (default: each A and each B on its own), row, global, 2:4, 4:8
+  --norms     activation statistics for lora and wanda: a safetensors file with,
+              per LoRA module, <module>.input_norms [in] (the L2 norm of each input
+              feature over calibration tokens) and, for wanda,
+              <module>.hidden_norms [r] (of A·x, B's input). <module> is the module
+              path as in the adapter, e.g. model.layers.0.self_attn.q_proj
+  --model, --calib
+              collect those statistics from a model and a JSONL set: not available
+              yet; use --norms
+  --out       folder for the pruned PEFT adapter (pruned entries are zero)
+  --json      print {"metric","group","ratio","modules":[{"name","a_sparsity","b_sparsity",…}],…}
+`,
+  async run(argv, io) {
+    const parsed = parseCommand('prune', argv, {
+      metric: { type: 'string' },
+      ratio: { type: 'string' },
+      group: { type: 'string' },
+      norms: { type: 'string' },
+      model: { type: 'string' },
+      calib: { type: 'string' },
+      out: { type: 'string' },
+    });
+    const args = pruneArgs(parsed);
+    const plugins = cliPlugins(parseSeed(parsed.values.seed));
+    const metric = plugins.get('importance', args.metric) as ImportancePlugin;
+    plugins.get('grouping', args.group);
+    checkStatistics(metric, args.norms);
+    const adapter = await loadAdapter(nodeFolder(args.adapter));
+    const norms = args.norms ? await readNorms(args.norms, adapter, metric) : undefined;
+    const runtime = await cliRuntime(plugins);
+    try {
+      const backend = await runtime.useBackend(typeof parsed.values.backend === 'string' ? parsed.values.backend : 'auto');
+      const pruner = new Pruner({ backend, plugins, metric, grouping: args.group, ratio: args.ratio });
+      const result = await pruneAdapter(pruner, adapter, { norms });
+      pruner.dispose();
+      await mkdir(args.out, { recursive: true });
+      await saveAdapter(nodeFolder(args.out), result.adapter);
+      const summary = summarize(args, pruner.ratio, backend.name, result.report);
+      io.out(parsed.values.json ? jsonLine(summary) : render(summary));
+    } finally {
+      await runtime.dispose();
+    }
+    return 0;
+  },
+};
+
+interface PruneArgs {
+  adapter: string;
+  metric: string;
+  ratio?: number;
+  group: string;
+  norms?: string;
+  out: string;
+}
+
+function pruneArgs({ values, positionals }: ParsedCommand): PruneArgs {
+  const usage = (why: string) => new LoraFuseError('CLI_USAGE', `prune: ${why} See \`lorafuse prune --help\`.`);
+  if (positionals.length !== 1) throw usage(`takes exactly one adapter folder, got ${positionals.length}.`);
+  if (typeof values.metric !== 'string') throw usage('--metric is required (magnitude, wanda, lora, random).');
+  if (typeof values.out !== 'string') throw usage('--out <dir> is required.');
+  if (values.model !== undefined || values.calib !== undefined) {
+    throw new LoraFuseError('PRUNE_INPUT_MISSING', 'prune: collecting activation statistics with --model/--calib is not available yet; pass precomputed norms with --norms <file.safetensors> (see `lorafuse prune --help`).');
+  }
+  let ratio: number | undefined;
+  if (values.ratio !== undefined) {
+    ratio = Number(values.ratio);
+    if (typeof values.ratio !== 'string' || values.ratio.trim() === '' || !Number.isFinite(ratio)) throw usage(`--ratio must be a number in [0, 1], got ${String(values.ratio)}.`);
+  }
+  return { adapter: positionals[0], metric: values.metric, ratio, group: typeof values.group === 'string' ? values.group : 'module', norms: values.norms as string | undefined, out: values.out };
+}
+
+/** Fails early, saying what to pass, when the metric needs statistics or gradients the command line cannot give. */
+function checkStatistics(metric: ImportancePlugin, norms: string | undefined): void {
+  const needs = metric.requires ?? [];
+  if (needs.includes('gradients')) {
+    throw new LoraFuseError('PRUNE_INPUT_MISSING', `prune: metric "${metric.name}" needs gradients, which exist only while training; use it with lorafuse adapt, or pick magnitude, wanda, lora or random.`);
+  }
+  if (!norms && (needs.includes('inputNorms') || needs.includes('hiddenNorms'))) {
+    const tensors = needs.includes('hiddenNorms') ? '<module>.input_norms [in] and <module>.hidden_norms [r]' : '<module>.input_norms [in]';
+    throw new LoraFuseError('PRUNE_INPUT_MISSING', `prune: metric "${metric.name}" needs activation statistics: pass --norms <file.safetensors> holding ${tensors} for every LoRA module.`, {
+      details: { metric: metric.name, needs },
+    });
+  }
+}
+
+/** Reads the `--norms` file: per module, the tensors the metric needs (`PRUNE_INPUT_MISSING` naming any absent one). */
+async function readNorms(path: string, adapter: LoraAdapter, metric: ImportancePlugin): Promise<Map<string, ModuleNorms>> {
+  const file = await SafetensorsFile.open(await fileSource(path));
+  const names = new Set(file.tensors.map((t) => t.name));
+  const needs = metric.requires ?? [];
+  const norms = new Map<string, ModuleNorms>();
+  for (const m of adapter.modules) {
+    const entry: { inputNorms?: ModuleNorms['inputNorms']; hiddenNorms?: ModuleNorms['hiddenNorms'] } = {};
+    for (const key of ['inputNorms', 'hiddenNorms'] as const) {
+      const name = m.name + NORM_SUFFIXES[key];
+      if (names.has(name)) entry[key] = await file.read(name);
+      else if (needs.includes(key)) {
+        throw new LoraFuseError('PRUNE_INPUT_MISSING', `${path} has no tensor "${name}", which metric "${metric.name}" needs for module ${m.name}.`, { details: { file: path, tensor: name } });
+      }
+    }
+    norms.set(m.name, entry);
+  }
+  return norms;
+}
+
+interface PruneSummary {
+  metric: string;
+  group: string;
+  ratio: number;
+  backend: string;
+  out: string;
+  modules: { name: string; a_sparsity: number; b_sparsity: number; a_pruned: number; b_pruned: number; parameters: number }[];
+  parameters: number;
+  pruned: number;
+  sparsity: number;
+}
+
+function summarize(args: PruneArgs, ratio: number, backend: string, report: PruneReport): PruneSummary {
+  const modules = [];
+  for (let i = 0; i < report.tensors.length; i += 2) {
+    const [a, b] = [report.tensors[i], report.tensors[i + 1]];
+    modules.push({ name: a.module, a_sparsity: a.sparsity, b_sparsity: b.sparsity, a_pruned: a.pruned, b_pruned: b.pruned, parameters: a.size + b.size });
+  }
+  const parameters = modules.reduce((s, m) => s + m.parameters, 0);
+  const pruned = modules.reduce((s, m) => s + m.a_pruned + m.b_pruned, 0);
+  return { metric: args.metric, group: args.group, ratio, backend, out: args.out, modules, parameters, pruned, sparsity: parameters ? pruned / parameters : 0 };
+}
+
+function render(s: PruneSummary): string {
+  const pct = (x: number) => `${(100 * x).toFixed(2)}%`;
+  return (
+    `Pruned ${s.pruned} of ${s.parameters} LoRA parameters (${pct(s.sparsity)}) by ${s.metric}, group ${s.group}, ratio ${s.ratio} on ${s.backend}; wrote ${s.out}\n\n` +
+    table(
+      ['module', 'A sparsity', 'B sparsity'],
+      s.modules.map((m) => [m.name, pct(m.a_sparsity), pct(m.b_sparsity)]),
+    )
+  );
+}

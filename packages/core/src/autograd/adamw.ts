@@ -1,0 +1,90 @@
+import type { Backend } from '../backend/backend.js';
+import type { DeviceTensor } from '../backend/device-tensor.js';
+import { LoraFuseError } from '../errors/index.js';
+import { Tensor } from '../tensor/index.js';
+
+/** Hyper-parameters of {@link AdamW}, with `torch.optim.AdamW`'s defaults. */
+export interface AdamWOptions {
+  /** Learning rate (default 1e-3). */
+  readonly lr?: number;
+  /** β₁ (default 0.9). */
+  readonly beta1?: number;
+  /** β₂ (default 0.999). */
+  readonly beta2?: number;
+  /** Added after the square root (default 1e-8). */
+  readonly eps?: number;
+  /** Decoupled weight decay (default 0.01). */
+  readonly weightDecay?: number;
+}
+
+/** Per-step overrides of {@link AdamW.step}. */
+export interface AdamWStepOptions {
+  /** This step's learning rate (a schedule's value); default the optimizer's. */
+  readonly lr?: number;
+  /** Multiplies every gradient first (clipping, accumulation); default 1. */
+  readonly gradScale?: number;
+}
+
+interface Slot {
+  readonly m: DeviceTensor;
+  readonly v: DeviceTensor;
+  step: number;
+}
+
+/**
+ * `torch.optim.AdamW` over device tensors, updating the parameters in
+ * place with the backend's `adamwStep` kernel. Like PyTorch, a parameter
+ * without a gradient in a step is left alone and its own step count (used
+ * for bias correction) does not advance. The moments are f32 tensors of the
+ * parameters' shapes, created on first use; {@link AdamW.dispose} frees them.
+ */
+export class AdamW {
+  /** The hyper-parameters, defaults filled in. */
+  readonly options: Required<AdamWOptions>;
+  readonly #backend: Backend;
+  readonly #params: ReadonlySet<DeviceTensor>;
+  readonly #slots = new Map<DeviceTensor, Slot>();
+
+  constructor(backend: Backend, params: readonly DeviceTensor[], options: AdamWOptions = {}) {
+    this.#backend = backend;
+    this.#params = new Set(params);
+    this.options = { lr: 1e-3, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0.01, ...options };
+  }
+
+  /**
+   * One optimizer step over every parameter that has a gradient in `grads`
+   * (as {@link Tape.backward} returns them). The gradients are left for the
+   * caller to free. Throws `INVALID_OPTION` for a gradient of a tensor this
+   * optimizer does not hold, and the kernel's codes for bad hyper-parameters.
+   */
+  step(grads: ReadonlyMap<DeviceTensor, DeviceTensor>, options: AdamWStepOptions = {}): void {
+    for (const key of grads.keys()) {
+      if (!this.#params.has(key)) throw new LoraFuseError('INVALID_OPTION', `AdamW.step got a gradient for a tensor [${key.shape.join(', ')}] that is not one of its parameters.`);
+    }
+    const { beta1, beta2, eps, weightDecay } = this.options;
+    const lr = options.lr ?? this.options.lr;
+    for (const param of this.#params) {
+      const grad = grads.get(param);
+      if (grad === undefined) continue;
+      const slot = this.#slots.get(param) ?? this.#newSlot(param);
+      slot.step++;
+      this.#backend.kernels.adamwStep(param, grad, slot.m, slot.v, { lr, beta1, beta2, eps, weightDecay, step: slot.step, gradScale: options.gradScale });
+    }
+  }
+
+  /** Frees the moment tensors (the parameters stay). */
+  dispose(): void {
+    for (const slot of this.#slots.values()) {
+      this.#backend.free(slot.m);
+      this.#backend.free(slot.v);
+    }
+    this.#slots.clear();
+  }
+
+  #newSlot(param: DeviceTensor): Slot {
+    const zeros = () => this.#backend.upload(new Tensor('f32', param.shape));
+    const slot = { m: zeros(), v: zeros(), step: 0 };
+    this.#slots.set(param, slot);
+    return slot;
+  }
+}

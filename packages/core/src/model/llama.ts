@@ -1,0 +1,196 @@
+import type { Backend } from '../backend/backend.js';
+import type { DeviceTensor } from '../backend/device-tensor.js';
+import type { Tape } from '../autograd/tape.js';
+import { LoraFuseError, throwIfAborted } from '../errors/index.js';
+import type { Folder } from '../io/index.js';
+import * as ops from '../ops/index.js';
+import { bytesPerElement, Tensor } from '../tensor/index.js';
+import type { DeviceAdapter, DeviceLoraModule } from './device-adapter.js';
+import { openModelFolder, type OpenModelOptions } from './open.js';
+import { inverseFrequencies, ropeTables } from './rope-tables.js';
+import type { ModelCheckpoint, ModelConfig } from './types.js';
+import { expectedModelWeights } from './weights.js';
+
+/** Options of {@link CausalLM.load}. */
+export interface LoadModelOptions extends OpenModelOptions {
+  /** Called after each weight is uploaded. */
+  onProgress?: (progress: { loaded: number; total: number }) => void;
+}
+
+/** Options of {@link CausalLM.forward}. */
+export interface ForwardOptions {
+  /** LoRA adapters applied together: each adapted layer adds `Σ_i s_i·(x·A_iᵀ)·B_iᵀ`. */
+  readonly adapters?: readonly DeviceAdapter[];
+  /**
+   * i32 `[batch, seq]` target ids aligned with the logits (the token each
+   * position should predict; −100 = no loss). When given, the result has the
+   * mean cross-entropy over the counted positions.
+   */
+  readonly targets?: DeviceTensor;
+}
+
+/** Outputs of {@link CausalLM.forward}; both belong to the tape (use {@link Tape.keep} to hold them longer). */
+export interface ForwardResult {
+  /** f32 `[batch, seq, vocab]`. */
+  readonly logits: DeviceTensor;
+  /** `[]`: mean cross-entropy over the targets that are not −100 (when targets were given). */
+  readonly loss?: DeviceTensor;
+}
+
+/** Names of the seven LoRA-adaptable projections of a layer, with their parent module. */
+const PROJECTIONS = ['self_attn.q_proj', 'self_attn.k_proj', 'self_attn.v_proj', 'self_attn.o_proj', 'mlp.gate_proj', 'mlp.up_proj', 'mlp.down_proj'] as const;
+
+/**
+ * A Llama-family causal language model (Llama incl. Llama 3 RoPE scaling,
+ * Mistral, Qwen2; GQA, tied embeddings, q/k/v biases) whose weights live on
+ * a {@link Backend}. Linear and embedding weights keep their storage dtype
+ * (f16/bf16 are widened inside the kernels); norms and biases are f32.
+ * The forward pass runs on the kernel contract only, so it is the same on
+ * every backend, and records on a {@link Tape} for gradients.
+ */
+export class CausalLM {
+  /** The model's configuration. */
+  readonly config: ModelConfig;
+  /** The backend holding the weights. */
+  readonly backend: Backend;
+  readonly #weights: ReadonlyMap<string, DeviceTensor>;
+  readonly #invFreq: Float32Array;
+
+  private constructor(backend: Backend, config: ModelConfig, weights: ReadonlyMap<string, DeviceTensor>) {
+    this.backend = backend;
+    this.config = config;
+    this.#weights = weights;
+    this.#invFreq = inverseFrequencies(config);
+  }
+
+  /**
+   * Loads a Hugging Face model folder (or an opened checkpoint) onto
+   * `backend`. Throws `OUT_OF_MEMORY` before uploading anything when the
+   * weights exceed the backend's {@link Backend.maxBytes}, and the codes of
+   * {@link openModelFolder}.
+   */
+  static async load(backend: Backend, source: Folder | ModelCheckpoint, options: LoadModelOptions = {}): Promise<CausalLM> {
+    const checkpoint = 'weights' in source ? source : await openModelFolder(source, options);
+    const { config, weights } = checkpoint;
+    const specs = expectedModelWeights(config);
+    const bytes = specs.reduce((n, s) => {
+      const info = weights.info(s.name);
+      return n + info.size * bytesPerElement(isVector(s.shape) ? 'f32' : info.dtype!);
+    }, 0);
+    if (backend.maxBytes !== undefined && bytes > backend.maxBytes) {
+      throw new LoraFuseError(
+        'OUT_OF_MEMORY',
+        `The model's weights need ${formatBytes(bytes)} but the ${backend.name} backend holds at most ${formatBytes(backend.maxBytes)}; use a smaller model or another backend.`,
+        { details: { bytes, maxBytes: backend.maxBytes, backend: backend.name } },
+      );
+    }
+    const uploaded = new Map<string, DeviceTensor>();
+    try {
+      for (const spec of specs) {
+        throwIfAborted(options.signal);
+        const t = await weights.read(spec.name, options.signal);
+        // Norm weights and biases feed f32-only kernels; matrices stay in their storage dtype.
+        uploaded.set(spec.name, backend.upload(isVector(spec.shape) && t.dtype !== 'f32' ? new Tensor('f32', t.shape, t.toFloat32()) : t));
+        options.onProgress?.({ loaded: uploaded.size, total: specs.length });
+      }
+    } catch (error) {
+      for (const t of uploaded.values()) backend.free(t);
+      throw error;
+    }
+    return new CausalLM(backend, config, uploaded);
+  }
+
+  /** The model's weights on the device, by Hugging Face name (for full-parameter training: watch the f32 ones). */
+  get weights(): ReadonlyMap<string, DeviceTensor> {
+    return this.#weights;
+  }
+
+  /**
+   * The forward pass on `tape`: logits for i32 `ids` `[batch, seq]`, and the
+   * mean cross-entropy when `targets` are given. Throws `SHAPE_MISMATCH` for
+   * ids that are not `[batch, seq]`, `INVALID_OPTION` for an adapter module
+   * that is not one of the model's projections, and `MODEL_UNSUPPORTED` for
+   * a sequence longer than a sliding attention window.
+   */
+  forward(tape: Tape, ids: DeviceTensor, options: ForwardOptions = {}): ForwardResult {
+    const c = this.config;
+    if (ids.shape.length !== 2 || ids.dtype !== 'i32') {
+      throw new LoraFuseError('SHAPE_MISMATCH', `forward expects i32 token ids [batch, seq]; got ${ids.dtype} [${ids.shape.join(', ')}].`, { details: { shape: [...ids.shape] } });
+    }
+    const [batch, seq] = ids.shape;
+    if (c.slidingWindow !== null && seq > c.slidingWindow) {
+      throw new LoraFuseError('MODEL_UNSUPPORTED', `Sequences of ${seq} tokens exceed the model's sliding attention window (${c.slidingWindow}), which LoRAFuse does not implement; use at most ${c.slidingWindow} tokens.`, {
+        details: { seq, slidingWindow: c.slidingWindow },
+      });
+    }
+    const loras = this.#loraIndex(options.adapters ?? []);
+    const { cos, sin } = ropeTables(this.#invFreq, seq);
+    const cosT = tape.constant(cos);
+    const sinT = tape.constant(sin);
+    const w = (name: string) => this.#weights.get(name)!;
+    const linear = (x: DeviceTensor, name: string) => {
+      const adapted = loras.get(name) ?? [];
+      const [first, ...rest] = adapted;
+      let y = first ? ops.loraLinear(tape, x, w(`${name}.weight`), first.a, first.b, first.scaling) : ops.matmul(tape, x, w(`${name}.weight`), { transB: true });
+      for (const m of rest) {
+        const update = ops.matmul(tape, ops.matmul(tape, x, m.a, { transB: true }), m.b, { transB: true });
+        y = ops.add(tape, y, ops.scale(tape, update, m.scaling));
+      }
+      const bias = this.#weights.get(`${name}.bias`);
+      return bias ? ops.add(tape, y, bias) : y;
+    };
+    const { numAttentionHeads: H, numKeyValueHeads: KV, headDim: D, rmsNormEps: eps } = c;
+    const heads = (x: DeviceTensor, n: number) => ops.permute(tape, ops.reshape(tape, x, [batch, seq, n, D]), [0, 2, 1, 3]);
+
+    let x = ops.embedding(tape, ids, w('model.embed_tokens.weight'));
+    for (let l = 0; l < c.numHiddenLayers; l++) {
+      const p = `model.layers.${l}`;
+      const h1 = ops.rmsNorm(tape, x, w(`${p}.input_layernorm.weight`), eps);
+      const q = ops.rope(tape, heads(linear(h1, `${p}.self_attn.q_proj`), H), cosT, sinT);
+      const k = ops.rope(tape, heads(linear(h1, `${p}.self_attn.k_proj`), KV), cosT, sinT);
+      const v = heads(linear(h1, `${p}.self_attn.v_proj`), KV);
+      const attn = ops.reshape(tape, ops.permute(tape, ops.attention(tape, q, k, v), [0, 2, 1, 3]), [batch, seq, H * D]);
+      x = ops.add(tape, x, linear(attn, `${p}.self_attn.o_proj`));
+      const h2 = ops.rmsNorm(tape, x, w(`${p}.post_attention_layernorm.weight`), eps);
+      const act = ops.swiglu(tape, linear(h2, `${p}.mlp.gate_proj`), linear(h2, `${p}.mlp.up_proj`));
+      x = ops.add(tape, x, linear(act, `${p}.mlp.down_proj`));
+    }
+    const head = c.tieWordEmbeddings ? 'model.embed_tokens' : 'lm_head';
+    const logits = ops.matmul(tape, ops.rmsNorm(tape, x, w('model.norm.weight'), eps), w(`${head}.weight`), { transB: true });
+    return options.targets === undefined ? { logits } : { logits, loss: ops.crossEntropy(tape, logits, options.targets) };
+  }
+
+  /** Frees the model's weights. */
+  dispose(): void {
+    for (const t of this.#weights.values()) this.backend.free(t);
+  }
+
+  /** LoRA modules by projection name, checked against the model's projections. */
+  #loraIndex(adapters: readonly DeviceAdapter[]): Map<string, DeviceLoraModule[]> {
+    const index = new Map<string, DeviceLoraModule[]>();
+    for (const adapter of adapters) {
+      for (const m of adapter.modules) {
+        if (!this.#isProjection(m.name)) {
+          throw new LoraFuseError('INVALID_OPTION', `LoRA module ${m.name} is not a projection of this model (q/k/v/o_proj, gate/up/down_proj of layers 0–${this.config.numHiddenLayers - 1}).`, {
+            details: { module: m.name },
+          });
+        }
+        index.set(m.name, [...(index.get(m.name) ?? []), m]);
+      }
+    }
+    return index;
+  }
+
+  #isProjection(name: string): boolean {
+    const match = /^model\.layers\.(\d+)\.(.+)$/.exec(name);
+    return match !== null && Number(match[1]) < this.config.numHiddenLayers && (PROJECTIONS as readonly string[]).includes(match[2]);
+  }
+}
+
+function isVector(shape: readonly number[]): boolean {
+  return shape.length === 1;
+}
+
+function formatBytes(bytes: number): string {
+  return bytes >= 2 ** 30 ? `${(bytes / 2 ** 30).toFixed(1)} GiB` : `${(bytes / 2 ** 20).toFixed(1)} MiB`;
+}

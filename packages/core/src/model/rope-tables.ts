@@ -1,0 +1,53 @@
+import { Tensor } from '../tensor/index.js';
+import type { ModelConfig } from './types.js';
+
+const f = Math.fround;
+
+/**
+ * RoPE inverse frequencies `[headDim / 2]` as transformers computes them in
+ * float32: `1 / theta^(2i / d)`, then Llama 3's rescaling
+ * (`_compute_llama3_parameters`) when configured. Each operation rounds to
+ * float32 as PyTorch's does, so the tables match its to the last bit or one ulp.
+ */
+export function inverseFrequencies(config: Pick<ModelConfig, 'headDim' | 'ropeTheta' | 'ropeScaling'>): Float32Array {
+  const d = config.headDim;
+  const inv = Float32Array.from({ length: d / 2 }, (_, i) => f(1 / f(Math.pow(config.ropeTheta, f((2 * i) / d)))));
+  const s = config.ropeScaling;
+  if (s.type === 'default') return inv;
+  const old = s.originalMaxPositionEmbeddings;
+  const lowWavelen = old / s.lowFreqFactor;
+  const highWavelen = old / s.highFreqFactor;
+  return inv.map((freq) => {
+    const wavelen = f(f(2 * Math.PI) / freq);
+    const scaled = wavelen > lowWavelen ? f(freq / s.factor) : freq;
+    if (wavelen < highWavelen || wavelen > lowWavelen) return scaled;
+    const smooth = f(f(f(old) / wavelen - s.lowFreqFactor) / (s.highFreqFactor - s.lowFreqFactor));
+    return f(f(f(f(1 - smooth) * scaled) / s.factor) + f(smooth * scaled));
+  });
+}
+
+/** The cosine and sine tables of {@link Kernels.rope}, `[seq, headDim]` f32. */
+export interface RopeTables {
+  readonly cos: Tensor<'f32'>;
+  readonly sin: Tensor<'f32'>;
+}
+
+/**
+ * RoPE tables for positions `offset … offset + seq − 1`: angle
+ * `position · invFreq[i]` rounded to float32, duplicated over both halves
+ * (transformers' `cat(freqs, freqs)`), cos and sin rounded to float32.
+ */
+export function ropeTables(invFreq: Float32Array, seq: number, offset = 0): RopeTables {
+  const half = invFreq.length;
+  const d = 2 * half;
+  const cos = new Float32Array(seq * d);
+  const sin = new Float32Array(seq * d);
+  for (let s = 0; s < seq; s++) {
+    for (let i = 0; i < half; i++) {
+      const angle = f((offset + s) * invFreq[i]);
+      cos[s * d + i] = cos[s * d + i + half] = Math.cos(angle);
+      sin[s * d + i] = sin[s * d + i + half] = Math.sin(angle);
+    }
+  }
+  return { cos: new Tensor('f32', [seq, d], cos), sin: new Tensor('f32', [seq, d], sin) };
+}

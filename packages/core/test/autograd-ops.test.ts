@@ -1,0 +1,273 @@
+// Every differentiable op's gradient (through the Tape) against central
+// finite differences of a float64 forward pass written here. The scalar
+// differentiated is L = Σ w ⊙ op(inputs) for random weights w.
+import { describe, expect, it } from 'vitest';
+import { ReferenceBackend, Tape, Tensor, ops, type DeviceTensor, type Shape } from '@lorafuse/core';
+import { dot, numericGradient, randomValues, relL2, seeded } from './reference-oracle.js';
+
+type F64 = Float64Array;
+const size = (s: Shape) => s.reduce((n, d) => n * d, 1);
+
+/** op(a)·op(b) with batch dimensions on both sides or on one (shared by every batch). */
+function naiveMatmul(a: F64, as: Shape, b: F64, bs: Shape, tA = false, tB = false): F64 {
+  const [ar, ac] = as.slice(-2);
+  const [br, bc] = bs.slice(-2);
+  const [m, k] = tA ? [ac, ar] : [ar, ac];
+  const n = tB ? br : bc;
+  const batch = Math.max(size(as.slice(0, -2)), size(bs.slice(0, -2)));
+  const aStride = as.length > 2 ? ar * ac : 0;
+  const bStride = bs.length > 2 ? br * bc : 0;
+  const out = new Float64Array(batch * m * n);
+  for (let t = 0; t < batch; t++)
+    for (let i = 0; i < m; i++)
+      for (let j = 0; j < n; j++) {
+        let s = 0;
+        for (let p = 0; p < k; p++) s += (tA ? a[t * aStride + p * m + i] : a[t * aStride + i * k + p]) * (tB ? b[t * bStride + j * k + p] : b[t * bStride + p * n + j]);
+        out[(t * m + i) * n + j] = s;
+      }
+  return out;
+}
+
+/** `a ⊙ b` or `a + b` with `b` repeated over `a`'s leading dimensions. */
+const broadcast = (a: F64, b: F64, f: (x: number, y: number) => number) => a.map((x, i) => f(x, b[i % b.length]));
+const sigmoid = (x: number) => 1 / (1 + Math.exp(-x));
+
+function naiveRmsNorm(x: F64, w: F64, eps: number): F64 {
+  const d = w.length;
+  const out = new Float64Array(x.length);
+  for (let r = 0; r < x.length / d; r++) {
+    let ms = 0;
+    for (let i = 0; i < d; i++) ms += x[r * d + i] ** 2 / d;
+    for (let i = 0; i < d; i++) out[r * d + i] = (w[i] * x[r * d + i]) / Math.sqrt(ms + eps);
+  }
+  return out;
+}
+
+/** x [B, H, S, D] with tables [S, D]: x·cos + rotate_half(x)·sin. */
+function naiveRope(x: F64, cos: F64, sin: F64, d: number): F64 {
+  const half = d / 2;
+  const table = cos.length;
+  return x.map((v, i) => {
+    const c = i % d;
+    const other = c < half ? -x[i + half] : x[i - half];
+    return v * cos[i % table] + other * sin[i % table];
+  });
+}
+
+/** Causal attention, q [1, H, S, D], k/v [1, KV, S, D]. */
+function naiveAttention(q: F64, k: F64, v: F64, H: number, KV: number, S: number, D: number): F64 {
+  const out = new Float64Array(q.length);
+  for (let h = 0; h < H; h++) {
+    const g = Math.floor(h / (H / KV));
+    for (let i = 0; i < S; i++) {
+      const scores = Array.from({ length: i + 1 }, (_, j) => {
+        let s = 0;
+        for (let t = 0; t < D; t++) s += q[(h * S + i) * D + t] * k[(g * S + j) * D + t];
+        return s / Math.sqrt(D);
+      });
+      const max = Math.max(...scores);
+      const p = scores.map((s) => Math.exp(s - max));
+      const z = p.reduce((a, b) => a + b, 0);
+      for (let j = 0; j <= i; j++) for (let t = 0; t < D; t++) out[(h * S + i) * D + t] += (p[j] / z) * v[(g * S + j) * D + t];
+    }
+  }
+  return out;
+}
+
+/** Mean cross-entropy over the rows whose target is not −100. */
+function naiveCrossEntropy(logits: F64, targets: number[], V: number): F64 {
+  let total = 0;
+  let count = 0;
+  targets.forEach((t, r) => {
+    if (t === -100) return;
+    const row = logits.subarray(r * V, (r + 1) * V);
+    const max = Math.max(...row);
+    total += max + Math.log(row.reduce((s, x) => s + Math.exp(x - max), 0)) - row[t];
+    count++;
+  });
+  return Float64Array.of(total / count);
+}
+
+/** torch.permute of a row-major tensor. */
+function naivePermute(x: F64, shape: Shape, axes: number[]): F64 {
+  const outShape = axes.map((a) => shape[a]);
+  const strides = shape.map((_, i) => size(shape.slice(i + 1)));
+  const out = new Float64Array(x.length);
+  const idx = new Array<number>(shape.length).fill(0);
+  for (let o = 0; o < out.length; o++) {
+    let rest = o;
+    for (let i = outShape.length - 1; i >= 0; i--) {
+      idx[i] = rest % outShape[i];
+      rest = Math.floor(rest / outShape[i]);
+    }
+    out[o] = x[axes.reduce((s, a, i) => s + idx[i] * strides[a], 0)];
+  }
+  return out;
+}
+
+interface GradCase {
+  /** Input shapes (f32, uploaded with random values). */
+  shapes: Shape[];
+  /** Indices of the inputs to watch (default: all). */
+  watch?: number[];
+  /** The op under test on the tape. */
+  op: (tape: Tape, x: DeviceTensor[]) => DeviceTensor;
+  /** The same function in float64. */
+  naive: (x: F64[]) => F64;
+  /** Range of the random inputs (default [-1, 1)). */
+  range?: [number, number];
+}
+
+/** Tape gradients of Σ w ⊙ op(x) against finite differences; returns the worst relative L2 error. */
+function gradientError({ shapes, watch = shapes.map((_, i) => i), op, naive, range = [-1, 1] }: GradCase, seed = 7): number {
+  const rand = seeded(seed);
+  const values = shapes.map((s) => randomValues(rand, size(s), ...range));
+  const backend = new ReferenceBackend();
+  const inputs = values.map((v, i) => backend.upload(Tensor.f32(shapes[i], v)));
+  const tape = new Tape(backend);
+  tape.watch(...watch.map((i) => inputs[i]));
+  const y = op(tape, inputs);
+  const w = randomValues(rand, y.size);
+  const grads = tape.backward(ops.sum(tape, ops.mul(tape, y, tape.constant(Tensor.f32(y.shape, w)))));
+  let worst = 0;
+  for (const i of watch) {
+    const numeric = numericGradient((p) => dot(w, naive(values.map((v, j) => (j === i ? p : v)))), values[i]);
+    const g = grads.get(inputs[i]);
+    expect(g, `gradient of input ${i}`).toBeDefined();
+    expect([...g!.shape]).toEqual([...shapes[i]]);
+    worst = Math.max(worst, relL2(backend.readSync(g!).toFloat32(), numeric));
+    backend.free(g!);
+  }
+  expect(grads.size).toBe(watch.length);
+  // Everything but the inputs was freed by backward (and the gradients above by the test).
+  expect(backend.memory().tensors).toBe(inputs.length);
+  return worst;
+}
+
+// f32 kernels against float64 differences: the error is f32 rounding (~1e-7), far below this.
+const TOL = 1e-5;
+
+describe('op gradients against float64 finite differences', () => {
+  const matmulCases: Array<[string, Shape, Shape, boolean, boolean]> = [
+    ['2-D', [3, 4], [4, 5], false, false],
+    ['transA', [4, 3], [4, 5], true, false],
+    ['transB', [3, 4], [5, 4], false, true],
+    ['transA·transB', [4, 3], [5, 4], true, true],
+    ['batched', [2, 3, 4], [2, 4, 5], false, false],
+    ['batched, transA and transB', [2, 4, 3], [2, 5, 4], true, true],
+    ['shared b (a Linear weight)', [2, 3, 4], [5, 4], false, true],
+    ['shared b with transA', [2, 4, 3], [4, 5], true, false],
+    ['shared a', [3, 4], [2, 4, 5], false, false],
+    ['shared a with transA and transB', [4, 3], [2, 5, 4], true, true],
+  ];
+  it.each(matmulCases)('matmul %s', (_, as, bs, transA, transB) => {
+    const err = gradientError({
+      shapes: [as, bs],
+      op: (t, [a, b]) => ops.matmul(t, a, b, { transA, transB }),
+      naive: ([a, b]) => naiveMatmul(a, as, b, bs, transA, transB),
+    });
+    expect(err).toBeLessThan(TOL);
+  });
+
+  const lora = (x: F64, w0: F64, a: F64, b: F64, s: number) => {
+    const base = naiveMatmul(x, [6, 4], w0, [5, 4], false, true);
+    const up = naiveMatmul(naiveMatmul(x, [6, 4], a, [2, 4], false, true), [6, 2], b, [5, 2], false, true);
+    return base.map((v, i) => v + s * up[i]);
+  };
+  it.each([
+    ['every input', [0, 1, 2, 3]],
+    ['frozen base weight (LoRA training)', [0, 2, 3]],
+    ['the factors only', [2, 3]],
+  ])('loraLinear, trained: %s', (_, watch) => {
+    const err = gradientError({
+      shapes: [[2, 3, 4], [5, 4], [2, 4], [5, 2]],
+      watch,
+      op: (t, [x, w0, a, b]) => ops.loraLinear(t, x, w0, a, b, 1.7),
+      naive: ([x, w0, a, b]) => lora(x, w0, a, b, 1.7),
+    });
+    expect(err).toBeLessThan(TOL);
+  });
+
+  it.each([
+    ['same shapes', [2, 3], [2, 3], [0, 1]],
+    ['a bias over rows', [2, 3, 4], [4], [0, 1]],
+    ['only b trained', [2, 3], [2, 3], [1]],
+    ['only a bias trained', [3, 4], [4], [1]],
+  ] as Array<[string, Shape, Shape, number[]]>)('add: %s', (_, as, bs, watch) => {
+    expect(gradientError({ shapes: [as, bs], watch, op: (t, [a, b]) => ops.add(t, a, b), naive: ([a, b]) => broadcast(a, b, (x, y) => x + y) })).toBeLessThan(TOL);
+  });
+
+  it.each([
+    ['same shapes', [2, 3], [2, 3]],
+    ['broadcast over rows', [2, 3, 4], [3, 4]],
+  ] as Array<[string, Shape, Shape]>)('mul: %s', (_, as, bs) => {
+    expect(gradientError({ shapes: [as, bs], op: (t, [a, b]) => ops.mul(t, a, b), naive: ([a, b]) => broadcast(a, b, (x, y) => x * y) })).toBeLessThan(TOL);
+  });
+
+  it('a tensor used twice accumulates both gradients (x ⊙ x + x)', () => {
+    const err = gradientError({ shapes: [[3, 4]], op: (t, [x]) => ops.add(t, ops.mul(t, x, x), x), naive: ([x]) => x.map((v) => v * v + v) });
+    expect(err).toBeLessThan(TOL);
+  });
+
+  it('scale, silu and swiglu', () => {
+    expect(gradientError({ shapes: [[3, 5]], op: (t, [x]) => ops.scale(t, x, -2.5), naive: ([x]) => x.map((v) => -2.5 * v) })).toBeLessThan(TOL);
+    expect(gradientError({ shapes: [[3, 5]], op: (t, [x]) => ops.silu(t, x), naive: ([x]) => x.map((v) => v * sigmoid(v)), range: [-4, 4] })).toBeLessThan(TOL);
+    const err = gradientError({ shapes: [[2, 3, 4], [2, 3, 4]], op: (t, [g, u]) => ops.swiglu(t, g, u), naive: ([g, u]) => g.map((v, i) => v * sigmoid(v) * u[i]), range: [-3, 3] });
+    expect(err).toBeLessThan(TOL);
+  });
+
+  it('rmsNorm (input and weight)', () => {
+    const err = gradientError({ shapes: [[2, 3, 8], [8]], op: (t, [x, w]) => ops.rmsNorm(t, x, w, 1e-5), naive: ([x, w]) => naiveRmsNorm(x, w, 1e-5) });
+    expect(err).toBeLessThan(TOL);
+  });
+
+  it('rope (tables are constants)', () => {
+    const rand = seeded(3);
+    const cos = randomValues(rand, 3 * 4);
+    const sin = randomValues(rand, 3 * 4);
+    const err = gradientError({
+      shapes: [[2, 2, 3, 4]],
+      op: (t, [x]) => ops.rope(t, x, t.constant(Tensor.f32([3, 4], cos)), t.constant(Tensor.f32([3, 4], sin))),
+      naive: ([x]) => naiveRope(x, cos, sin, 4),
+    });
+    expect(err).toBeLessThan(TOL);
+  });
+
+  it('causal grouped-query attention (q, k and v)', () => {
+    const err = gradientError({
+      shapes: [[1, 4, 5, 6], [1, 2, 5, 6], [1, 2, 5, 6]],
+      op: (t, [q, k, v]) => ops.attention(t, q, k, v),
+      naive: ([q, k, v]) => naiveAttention(q, k, v, 4, 2, 5, 6),
+      range: [-2, 2],
+    });
+    expect(err).toBeLessThan(TOL);
+  });
+
+  it('cross-entropy with ignored targets', () => {
+    const targets = [4, -100, 0, 2, -100, 3];
+    const err = gradientError({
+      shapes: [[2, 3, 5]],
+      op: (t, [logits]) => ops.crossEntropy(t, logits, t.constant(new Tensor('i32', [2, 3], Int32Array.from(targets)))),
+      naive: ([logits]) => naiveCrossEntropy(logits, targets, 5),
+      range: [-3, 3],
+    });
+    expect(err).toBeLessThan(TOL);
+  });
+
+  it('embedding (repeated ids add up)', () => {
+    const ids = [2, 0, 2, 5];
+    const err = gradientError({
+      shapes: [[6, 3]],
+      op: (t, [table]) => ops.embedding(t, t.constant(new Tensor('i32', [2, 2], Int32Array.from(ids))), table),
+      naive: ([table]) => Float64Array.from(ids.flatMap((id) => Array.from(table.subarray(id * 3, id * 3 + 3)))),
+    });
+    expect(err).toBeLessThan(TOL);
+  });
+
+  it('reshape, permute and sum', () => {
+    expect(gradientError({ shapes: [[2, 6]], op: (t, [x]) => ops.scale(t, ops.reshape(t, x, [3, 4]), 3), naive: ([x]) => x.map((v) => 3 * v) })).toBeLessThan(TOL);
+    const perm = gradientError({ shapes: [[2, 3, 4]], op: (t, [x]) => ops.scale(t, ops.permute(t, x, [2, 0, 1]), 2), naive: ([x]) => naivePermute(x, [2, 3, 4], [2, 0, 1]).map((v) => 2 * v) });
+    expect(perm).toBeLessThan(TOL);
+    expect(gradientError({ shapes: [[3, 4]], op: (t, [x]) => ops.scale(t, ops.sum(t, ops.mul(t, x, x)), 0.5), naive: ([x]) => Float64Array.of(0.5 * dot(x, x)) })).toBeLessThan(TOL);
+  });
+});
