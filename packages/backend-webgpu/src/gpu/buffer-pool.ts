@@ -1,0 +1,86 @@
+/// <reference types="@webgpu/types" />
+import { LoraFuseError } from '@lorafuse/core';
+
+const STORAGE = 0x80;
+
+/**
+ * The byte size a request is served with: powers of two up to 1 MiB, then
+ * eight sizes per octave, so that buffers of nearly the same size share a
+ * bucket and the padding stays under 12.5 % for large tensors.
+ */
+export function bucketSize(bytes: number): number {
+  const wanted = Math.max(16, Math.ceil(bytes / 16) * 16);
+  const octave = 2 ** Math.ceil(Math.log2(wanted));
+  if (octave <= 1 << 20) return octave;
+  const step = octave / 16;
+  return Math.ceil(wanted / step) * step;
+}
+
+/**
+ * Reuses GPU buffers by size bucket and usage. A released buffer may still be
+ * read or written by work encoded but not yet submitted, so `release` parks it
+ * until {@link BufferPool.recycle} is called after the next submission; queue
+ * order then guarantees that a later `writeBuffer` cannot overtake that work.
+ */
+export class BufferPool {
+  readonly #device: GPUDevice;
+  readonly #free = new Map<string, GPUBuffer[]>();
+  #parked: GPUBuffer[] = [];
+  #all = new Set<GPUBuffer>();
+
+  constructor(device: GPUDevice) {
+    this.#device = device;
+  }
+
+  /** Number of buffers this pool has created and not destroyed. */
+  get created(): number {
+    return this.#all.size;
+  }
+
+  /** A buffer of at least `bytes` bytes with exactly `usage`; `OUT_OF_MEMORY` beyond the device's limits. */
+  acquire(bytes: number, usage: GPUBufferUsageFlags): GPUBuffer {
+    const limit = usage & STORAGE ? this.#device.limits.maxStorageBufferBindingSize : this.#device.limits.maxBufferSize;
+    // Near the limit the exact size is used rather than a bucket above it.
+    const exact = Math.max(16, Math.ceil(bytes / 16) * 16);
+    const size = bucketSize(bytes) <= limit ? bucketSize(bytes) : exact;
+    const list = this.#free.get(`${usage}:${size}`);
+    const reused = list?.pop();
+    if (reused) return reused;
+    if (size > limit) {
+      throw new LoraFuseError('OUT_OF_MEMORY', `A tensor of ${bytes} bytes exceeds this WebGPU device's buffer limit of ${limit} bytes; split it or use the wasm backend.`, {
+        details: { backend: 'webgpu', bytes, limit },
+      });
+    }
+    const buffer = this.#device.createBuffer({ size, usage, label: `lorafuse pool ${size}` });
+    this.#all.add(buffer);
+    return buffer;
+  }
+
+  /** Returns a buffer; it becomes reusable after the next {@link BufferPool.recycle}. */
+  release(buffer: GPUBuffer): void {
+    this.#parked.push(buffer);
+  }
+
+  /** Returns a buffer that no queued or pending work uses, for immediate reuse. */
+  releaseNow(buffer: GPUBuffer): void {
+    const key = `${buffer.usage}:${buffer.size}`;
+    const list = this.#free.get(key);
+    if (list) list.push(buffer);
+    else this.#free.set(key, [buffer]);
+  }
+
+  /** Makes every parked buffer reusable: call right after submitting the work that used them. */
+  recycle(): void {
+    const parked = this.#parked;
+    this.#parked = [];
+    for (const buffer of parked) this.releaseNow(buffer);
+  }
+
+  /** Destroys every buffer the pool created, in use or not. */
+  destroyAll(): void {
+    for (const buffer of this.#all) buffer.destroy();
+    this.#all = new Set();
+    this.#free.clear();
+    this.#parked = [];
+  }
+}

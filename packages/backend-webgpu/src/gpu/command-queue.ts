@@ -1,0 +1,92 @@
+/// <reference types="@webgpu/types" />
+import type { BufferPool } from './buffer-pool.js';
+
+/** Largest workgroup count per dispatch dimension that every adapter supports. */
+const MAX_WORKGROUPS_PER_DIMENSION = 65_535;
+/** Dispatches encoded before the batch is submitted anyway, bounding the parked buffers. */
+const MAX_DISPATCHES_PER_SUBMISSION = 512;
+/** `GPUBufferUsage.UNIFORM | COPY_DST`, spelled out: under Node the WebGPU globals exist only if Dawn was loaded through this package. */
+const UNIFORM_USAGE = 0x40 | 0x08;
+
+/** One compute dispatch: a cached pipeline, its storage buffers in binding order, its uniforms. */
+export interface Dispatch {
+  readonly pipeline: GPUComputePipeline;
+  /** Storage buffers bound at 0, 1, ...; the uniform buffer follows them. */
+  readonly buffers: readonly GPUBuffer[];
+  /** Uniform words (u32 bit patterns), bound after the storage buffers; omitted when the shader has none. */
+  readonly uniforms?: Uint32Array;
+  /**
+   * Number of workgroups: a count, spread over x and y when above the
+   * per-dimension limit (shaders rebuild the flat index from
+   * `num_workgroups`), or an explicit `[x, y, z]` grid.
+   */
+  readonly workgroups: number | readonly [number, number, number];
+}
+
+/**
+ * Encodes kernels into one command encoder and submits them together only
+ * when results are needed (a read, a sync) or the batch grows large, so that
+ * a training step costs a few submissions rather than one per kernel.
+ */
+export class CommandQueue {
+  readonly #device: GPUDevice;
+  readonly #pool: BufferPool;
+  #encoder: GPUCommandEncoder | undefined;
+  #pass: GPUComputePassEncoder | undefined;
+  #dispatches = 0;
+
+  constructor(device: GPUDevice, pool: BufferPool) {
+    this.#device = device;
+    this.#pool = pool;
+  }
+
+  #encoderNow(): GPUCommandEncoder {
+    this.#encoder ??= this.#device.createCommandEncoder({ label: 'lorafuse batch' });
+    return this.#encoder;
+  }
+
+  #endPass(): void {
+    this.#pass?.end();
+    this.#pass = undefined;
+  }
+
+  /** Encodes one dispatch. */
+  dispatch(d: Dispatch): void {
+    const grid = typeof d.workgroups === 'number' ? spread(d.workgroups) : d.workgroups;
+    if (grid.some((n) => n === 0)) return;
+    const entries: GPUBindGroupEntry[] = d.buffers.map((buffer, binding) => ({ binding, resource: { buffer } }));
+    if (d.uniforms) {
+      const uniform = this.#pool.acquire(d.uniforms.byteLength, UNIFORM_USAGE);
+      this.#device.queue.writeBuffer(uniform, 0, d.uniforms.buffer, d.uniforms.byteOffset, d.uniforms.byteLength);
+      entries.push({ binding: d.buffers.length, resource: { buffer: uniform } });
+      this.#pool.release(uniform);
+    }
+    const bindGroup = this.#device.createBindGroup({ layout: d.pipeline.getBindGroupLayout(0), entries });
+    this.#pass ??= this.#encoderNow().beginComputePass();
+    this.#pass.setPipeline(d.pipeline);
+    this.#pass.setBindGroup(0, bindGroup);
+    this.#pass.dispatchWorkgroups(grid[0], grid[1], grid[2]);
+    if (++this.#dispatches >= MAX_DISPATCHES_PER_SUBMISSION) this.submit();
+  }
+
+  /** Encodes a buffer-to-buffer copy of `bytes` (a multiple of 4). */
+  copy(source: GPUBuffer, target: GPUBuffer, bytes: number): void {
+    if (bytes === 0) return;
+    this.#endPass();
+    this.#encoderNow().copyBufferToBuffer(source, 0, target, 0, bytes);
+  }
+
+  /** Submits everything encoded so far and makes the buffers released meanwhile reusable. */
+  submit(): void {
+    this.#endPass();
+    if (this.#encoder) this.#device.queue.submit([this.#encoder.finish()]);
+    this.#encoder = undefined;
+    this.#dispatches = 0;
+    this.#pool.recycle();
+  }
+}
+
+function spread(count: number): readonly [number, number, number] {
+  const x = Math.min(count, MAX_WORKGROUPS_PER_DIMENSION);
+  return [x, x === 0 ? 0 : Math.ceil(count / x), 1];
+}

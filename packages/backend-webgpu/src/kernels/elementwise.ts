@@ -1,0 +1,98 @@
+import { broadcastGeometry, elementwiseGeometry, scaleGeometry, type DeviceTensor, type SwigluGrads } from '@lorafuse/core';
+import { f32, groupsFor, type KernelContext, type UniformValue } from './context.js';
+import { MAIN_1D, NAN } from './wgsl.js';
+
+// Elementwise f32 kernels. Inputs bind as x0, x1, ... and outputs as y0,
+// y1, ...; `i` is the element, `p.n` the element count, `p.m` the size of a
+// broadcast operand and `p.f` a scalar factor.
+
+/** σ(x) and 1 − σ(x) without overflow: both from e^(−|x|) ∈ (0, 1]. */
+const SIGMOID = /* wgsl */ `
+fn sigmoids(x: f32) -> vec2f {
+  let e = exp(-abs(x));
+  let big = 1.0 / (1.0 + e);
+  let small = e / (1.0 + e);
+  return select(vec2f(small, big), vec2f(big, small), x >= 0.0);
+}
+`;
+
+function mapShader(inputs: number, outputs: number, body: string): string {
+  const bindings = [
+    ...Array.from({ length: inputs }, (_, j) => `@group(0) @binding(${j}) var<storage, read> x${j}: array<f32>;`),
+    ...Array.from({ length: outputs }, (_, j) => `@group(0) @binding(${inputs + j}) var<storage, read_write> y${j}: array<f32>;`),
+  ];
+  return `${bindings.join('\n')}
+struct P { n: u32, m: u32, f: f32, pad: u32 }
+@group(0) @binding(${inputs + outputs}) var<uniform> p: P;
+${NAN}${SIGMOID}${MAIN_1D}
+  if (i >= p.n) { return; }
+  ${body}
+}`;
+}
+
+function map(ctx: KernelContext, body: string, inputs: readonly DeviceTensor[], shape: readonly number[], size: number, outputs = 1, extra: UniformValue[] = [0, f32(0)]): DeviceTensor[] {
+  const sources = inputs.map((t) => ctx.buffer(t));
+  const made = Array.from({ length: outputs }, () => ctx.output(shape, 'f32'));
+  ctx.run(mapShader(inputs.length, outputs, body), [...sources, ...made.map(([, b]) => b)], [size, ...extra], groupsFor(size));
+  return made.map(([h]) => h);
+}
+
+/** {@link Kernels.add} and {@link Kernels.mul}: `b` repeats over the leading dimensions of `a`. */
+export function broadcastBinary(ctx: KernelContext, kernel: 'add' | 'mul', a: DeviceTensor, b: DeviceTensor): DeviceTensor {
+  const g = broadcastGeometry(kernel, a, b);
+  const op = kernel === 'add' ? '+' : '*';
+  return map(ctx, `y0[i] = x0[i] ${op} x1[i % p.m];`, [a, b], g.shape, g.size, 1, [g.bSize, f32(0)])[0];
+}
+
+/** {@link Kernels.scale}. */
+export function scale(ctx: KernelContext, x: DeviceTensor, factor: number): DeviceTensor {
+  const g = scaleGeometry(x, factor);
+  return map(ctx, 'y0[i] = p.f * x0[i];', [x], g.shape, g.size, 1, [0, f32(factor)])[0];
+}
+
+/** {@link Kernels.silu}. */
+export function silu(ctx: KernelContext, x: DeviceTensor): DeviceTensor {
+  const g = elementwiseGeometry('silu', x);
+  return map(ctx, 'let x = x0[i]; y0[i] = select(x * sigmoids(x).x, x, isNan(x));', [x], g.shape, g.size)[0];
+}
+
+/** {@link Kernels.siluBackward}. */
+export function siluBackward(ctx: KernelContext, x: DeviceTensor, dy: DeviceTensor): DeviceTensor {
+  const g = elementwiseGeometry('siluBackward', x, dy);
+  return map(ctx, 'let x = x0[i]; let s = sigmoids(x); y0[i] = select(x1[i] * s.x * (1.0 + x * s.y), x, isNan(x));', [x, dy], g.shape, g.size)[0];
+}
+
+/** {@link Kernels.swiglu}. */
+export function swiglu(ctx: KernelContext, gate: DeviceTensor, up: DeviceTensor): DeviceTensor {
+  const g = elementwiseGeometry('swiglu', gate, up);
+  return map(ctx, 'let x = x0[i]; y0[i] = select(x * sigmoids(x).x * x1[i], x, isNan(x));', [gate, up], g.shape, g.size)[0];
+}
+
+/** {@link Kernels.swigluBackward}. */
+export function swigluBackward(ctx: KernelContext, gate: DeviceTensor, up: DeviceTensor, dy: DeviceTensor): SwigluGrads {
+  const g = elementwiseGeometry('swigluBackward', gate, up, dy);
+  const body = `let x = x0[i]; let s = sigmoids(x);
+  y0[i] = select(x2[i] * x1[i] * s.x * (1.0 + x * s.y), x, isNan(x));
+  y1[i] = select(x2[i] * x * s.x, x, isNan(x));`;
+  const [dGate, dUp] = map(ctx, body, [gate, up, dy], g.shape, g.size, 2);
+  return { dGate, dUp };
+}
+
+// On the bits: clearing the sign is exact for every value, NaN payloads included.
+const ABS = /* wgsl */ `
+@group(0) @binding(0) var<storage, read> x: array<u32>;
+@group(0) @binding(1) var<storage, read_write> y: array<u32>;
+struct P { n: u32 }
+@group(0) @binding(2) var<uniform> p: P;
+${MAIN_1D}
+  if (i < p.n) { y[i] = x[i] & 0x7fffffffu; }
+}`;
+
+/** {@link Kernels.abs}. */
+export function abs(ctx: KernelContext, x: DeviceTensor): DeviceTensor {
+  const g = elementwiseGeometry('abs', x);
+  const source = ctx.buffer(x);
+  const [out, y] = ctx.output(g.shape, 'f32');
+  ctx.run(ABS, [source, y], [g.size], groupsFor(g.size));
+  return out;
+}

@@ -1,0 +1,82 @@
+import type { DeviceDType } from '@lorafuse/core';
+
+// WGSL fragments shared by the kernels. Bit-level helpers work on u32 so that
+// NaN payloads, signed zeros and subnormals survive compilers that assume
+// finite floats or flush denormals.
+
+/** Flat thread index of a one-dimensional kernel dispatched over x and y. */
+export const FLAT_INDEX = /* wgsl */ `
+fn flatIndex(wid: vec3u, nwg: vec3u, lid: u32, size: u32) -> u32 { return (wid.y * nwg.x + wid.x) * size + lid; }
+`;
+
+/** The entry point header of a one-dimensional kernel with 256 threads per workgroup; `i` is the thread index. */
+export const MAIN_1D = /* wgsl */ `
+@compute @workgroup_size(256)
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
+  let i = (wid.y * nwg.x + wid.x) * 256u + lid;`;
+
+/** NaN tests on the bits, and a quiet NaN. */
+export const NAN = /* wgsl */ `
+fn isNanBits(b: u32) -> bool { return (b & 0x7fffffffu) > 0x7f800000u; }
+fn isNan(x: f32) -> bool { return isNanBits(bitcast<u32>(x)); }
+fn nan() -> f32 {
+  // Through a variable: a constant NaN is a shader-creation error.
+  var bits = 0x7fc00000u;
+  return bitcast<f32>(bits);
+}
+`;
+
+/** Exact widening of f16 and bf16 bit patterns to f32 bit patterns. */
+export const HALF_TO_F32 = /* wgsl */ `
+fn f16ToF32Bits(h: u32) -> u32 {
+  let s = (h & 0x8000u) << 16u;
+  let e = (h >> 10u) & 0x1fu;
+  let m = h & 0x3ffu;
+  let normal = ((e + 112u) << 23u) | (m << 13u);
+  let special = 0x7f800000u | (m << 13u);
+  // A subnormal f16 is m·2⁻²⁴, a normal f32 computed exactly (branch-free,
+  // which keeps shaders that inline this many times quick to compile).
+  let small = bitcast<u32>(f32(m) * 5.9604644775390625e-8);
+  return s | select(select(normal, special, e == 31u), small, e == 0u);
+}
+fn bf16ToF32Bits(h: u32) -> u32 { return h << 16u; }
+fn halfAt(words: u32, i: u32) -> u32 { return (words >> ((i & 1u) * 16u)) & 0xffffu; }
+`;
+
+/** The WGSL element type of a buffer holding `dtype` (sub-word types are packed into u32). */
+export function wgslArray(dtype: DeviceDType): string {
+  return dtype === 'f32' ? 'f32' : dtype === 'i32' ? 'i32' : 'u32';
+}
+
+/**
+ * A loader `fn <name>At(i: u32) -> f32` for a read-only float buffer `name`
+ * of `dtype` (f32, f16 or bf16), widening half types exactly. Include
+ * {@link HALF_TO_F32} in the shader.
+ */
+export function floatLoader(name: string, dtype: DeviceDType): string {
+  if (dtype === 'f32') return `fn ${name}At(i: u32) -> f32 { return ${name}[i]; }`;
+  const widen = dtype === 'f16' ? 'f16ToF32Bits' : 'bf16ToF32Bits';
+  return `fn ${name}At(i: u32) -> f32 { return bitcast<f32>(${widen}(halfAt(${name}[i >> 1u], i))); }`;
+}
+
+/** Bits of element `i` of a float buffer `name` of `dtype`, widened to f32 bits: `fn <name>Bits(i: u32) -> u32`. */
+export function floatBitsLoader(name: string, dtype: DeviceDType): string {
+  if (dtype === 'f32') return `fn ${name}Bits(i: u32) -> u32 { return ${name}[i]; }`;
+  const widen = dtype === 'f16' ? 'f16ToF32Bits' : 'bf16ToF32Bits';
+  return `fn ${name}Bits(i: u32) -> u32 { return ${widen}(halfAt(${name}[i >> 1u], i)); }`;
+}
+
+/** `workgroupSum(lid, v)`: the sum of one value per thread of a 256-thread workgroup; call from uniform control flow. */
+export const WORKGROUP_SUM = /* wgsl */ `
+var<workgroup> part: array<f32, 256>;
+fn workgroupSum(lid: u32, v: f32) -> f32 {
+  workgroupBarrier();
+  part[lid] = v;
+  workgroupBarrier();
+  for (var stride = 128u; stride > 0u; stride = stride >> 1u) {
+    if (lid < stride) { part[lid] = part[lid] + part[lid + stride]; }
+    workgroupBarrier();
+  }
+  return part[0];
+}
+`;
