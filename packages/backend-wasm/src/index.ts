@@ -1,7 +1,11 @@
 /**
  * `@lorafuse/backend-wasm`: the SIMD WebAssembly backend of LoRAFuse, for
- * Node and browsers. This release provides feature detection; the kernels
- * follow.
+ * Node and browsers. Every kernel of the contract runs in WebAssembly
+ * compiled from AssemblyScript, with a relaxed-SIMD build used where the
+ * engine supports it.
  * @module \@lorafuse/backend-wasm
  */
+export { WASM32_LIMIT_BYTES } from './arena.js';
+export { WasmBackend, wasmBackend, type WasmBackendOptions } from './backend.js';
 export { wasmFeatures, type WasmFeatures } from './features.js';
+export type { SimdBuild } from './wasm/module.js';

@@ -1,0 +1,19 @@
+// The kernels of the wasm backend. Every export takes byte addresses in the
+// instance's memory, which the TypeScript side allocates from its arena.
+
+export { castFloats } from './convert';
+export { matmul, matmulScratchFloats } from './matmul';
+export { binary, scale, abs, silu, siluBackward, swiglu, swigluBackward, maskApply, copyBytes } from './elementwise';
+export { sum, sumSquaresF64, columnSumSquares } from './reduce';
+export { adamwStep, loraImportance } from './optimizer';
+export { bottomKMask } from './selection';
+export { randomUniform, randomNormal } from './random';
+export { rmsNorm, rmsNormBackward, rope } from './normalization';
+export { attention, attentionBackward } from './attention';
+export { crossEntropy, crossEntropyBackward, embedding, embeddingBackward } from './loss';
+export { permute } from './layout';
+
+/** First byte past the module's static data: the arena starts above it. */
+export function heapBase(): usize {
+  return __heap_base;
+}

@@ -1,0 +1,21 @@
+import type { DeviceDType, DeviceTensor, Shape } from '@lorafuse/core';
+import type { KernelExports } from './wasm/exports.js';
+
+/** Dtype codes the kernel module uses for float operands. */
+export const FLOAT_CODES = Object.freeze({ f32: 0, f16: 1, bf16: 2 } as Record<DeviceDType, number>);
+
+/**
+ * What the kernel wrappers need from their backend: the module's exports,
+ * the address of a live handle and arena allocations. Wrappers resolve
+ * every input address before allocating, so a bad handle throws before
+ * anything is allocated.
+ */
+export interface WasmContext {
+  readonly exports: KernelExports;
+  /** Address of a live handle of this backend (`TENSOR_DISPOSED` / `BACKEND_DISPOSED` otherwise). */
+  address(handle: DeviceTensor): number;
+  /** Allocates a new tensor and returns its handle and address. Its contents are undefined until written. */
+  output(shape: Shape, dtype: DeviceDType): { readonly handle: DeviceTensor; readonly address: number };
+  /** Runs `work` with `bytes` of scratch, freed afterwards. */
+  withScratch<T>(bytes: number, work: (address: number) => T): T;
+}

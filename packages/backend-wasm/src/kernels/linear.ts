@@ -1,0 +1,40 @@
+import { loraLinearGeometry, matmulGeometry, type DeviceTensor, type MatmulOptions } from '@lorafuse/core';
+import { FLOAT_CODES, type WasmContext } from '../context.js';
+
+/** Runs the module's matmul with its packing scratch. */
+function product(
+  ctx: WasmContext, a: number, b: number, c: number, bDtype: number,
+  g: { batch: number; m: number; k: number; n: number; aBatchStride: number; bBatchStride: number },
+  transA: boolean, transB: boolean, accumulate: boolean,
+): void {
+  const scratch = ctx.exports.matmulScratchFloats(g.k, g.n) * 4;
+  ctx.withScratch(scratch, (s) =>
+    ctx.exports.matmul(a, b, c, bDtype, g.batch, g.m, g.k, g.n, g.aBatchStride, g.bBatchStride, +transA, +transB, +accumulate, s),
+  );
+}
+
+/** {@link Kernels.matmul} on the SIMD micro-kernel. */
+export function matmul(ctx: WasmContext, a: DeviceTensor, b: DeviceTensor, options: MatmulOptions = {}): DeviceTensor {
+  const g = matmulGeometry(a, b, options);
+  const [pa, pb] = [ctx.address(a), ctx.address(b)];
+  const out = ctx.output(g.shape, 'f32');
+  product(ctx, pa, pb, out.address, FLOAT_CODES[b.dtype], g, !!options.transA, !!options.transB, false);
+  return out.handle;
+}
+
+/** {@link Kernels.loraLinear}: `x·W0ᵀ`, then `(scale·x·Aᵀ)·Bᵀ` accumulated into it. */
+export function loraLinear(ctx: WasmContext, x: DeviceTensor, w0: DeviceTensor, a: DeviceTensor, b: DeviceTensor, scale: number): DeviceTensor {
+  const { rows, inFeatures, outFeatures, rank, shape } = loraLinearGeometry(x, w0, a, b, scale);
+  const [px, pw, pa, pb] = [ctx.address(x), ctx.address(w0), ctx.address(a), ctx.address(b)];
+  const out = ctx.output(shape, 'f32');
+  const flat = { batch: 1, aBatchStride: 0, bBatchStride: 0 };
+  product(ctx, px, pw, out.address, FLOAT_CODES[w0.dtype], { ...flat, m: rows, k: inFeatures, n: outFeatures }, false, true, false);
+  if (rank > 0) {
+    ctx.withScratch(rows * rank * 4, (low) => {
+      product(ctx, px, pa, low, FLOAT_CODES.f32, { ...flat, m: rows, k: inFeatures, n: rank }, false, true, false);
+      ctx.exports.scale(low, low, rows * rank, scale);
+      product(ctx, low, pb, out.address, FLOAT_CODES.f32, { ...flat, m: rows, k: rank, n: outFeatures }, false, true, true);
+    });
+  }
+  return out.handle;
+}

@@ -1,0 +1,47 @@
+import {
+  adamwGeometry,
+  bottomKGeometry,
+  loraImportanceGeometry,
+  maskApplyGeometry,
+  type AdamwOptions,
+  type DeviceTensor,
+  type LoraImportanceResult,
+} from '@lorafuse/core';
+import type { WasmContext } from '../context.js';
+
+/** {@link Kernels.adamwStep}, in place. */
+export function adamwStep(ctx: WasmContext, param: DeviceTensor, grad: DeviceTensor, m: DeviceTensor, v: DeviceTensor, options: AdamwOptions): void {
+  const { size, gradScale } = adamwGeometry(param, grad, m, v, options);
+  const [pp, pg, pm, pv] = [ctx.address(param), ctx.address(grad), ctx.address(m), ctx.address(v)];
+  const { lr, beta1, beta2, eps, weightDecay, step } = options;
+  ctx.exports.adamwStep(pp, pg, pm, pv, size, lr, beta1, beta2, eps, weightDecay, gradScale, lr / (1 - beta1 ** step), Math.sqrt(1 - beta2 ** step));
+}
+
+/** {@link Kernels.loraImportance}. */
+export function loraImportance(ctx: WasmContext, a: DeviceTensor, b: DeviceTensor, n: DeviceTensor): LoraImportanceResult {
+  const { rank, inFeatures, outFeatures } = loraImportanceGeometry(a, b, n);
+  const [pa, pb, pn] = [ctx.address(a), ctx.address(b), ctx.address(n)];
+  const scoreA = ctx.output(a.shape, 'f32');
+  const scoreB = ctx.output(b.shape, 'f32');
+  ctx.withScratch((rank * inFeatures + inFeatures) * 8, (scratch) =>
+    ctx.exports.loraImportance(pa, pb, pn, rank, inFeatures, outFeatures, scoreA.address, scoreB.address, scratch),
+  );
+  return { a: scoreA.handle, b: scoreB.handle };
+}
+
+/** {@link Kernels.bottomKMask}: radix select per group. */
+export function bottomKMask(ctx: WasmContext, scores: DeviceTensor, k: number): DeviceTensor {
+  const { groups, n } = bottomKGeometry(scores, k);
+  const ps = ctx.address(scores);
+  const mask = ctx.output(scores.shape, 'u8');
+  ctx.withScratch(n * 4, (keys) => ctx.exports.bottomKMask(ps, groups, n, k, mask.address, keys));
+  return mask.handle;
+}
+
+/** {@link Kernels.maskApply}, in place. */
+export function maskApply(ctx: WasmContext, param: DeviceTensor, mask: DeviceTensor, init?: DeviceTensor): void {
+  const size = maskApplyGeometry(param, mask, init);
+  const [pp, pm] = [ctx.address(param), ctx.address(mask)];
+  // Address 0 means "no init": the arena never hands it out.
+  ctx.exports.maskApply(pp, pm, init ? ctx.address(init) : 0, size);
+}

@@ -1,0 +1,117 @@
+import {
+  attentionBackwardGeometry,
+  attentionGeometry,
+  crossEntropyBackwardGeometry,
+  crossEntropyGeometry,
+  embeddingBackwardGeometry,
+  embeddingGeometry,
+  rmsNormGeometry,
+  ropeGeometry,
+  type AttentionGrads,
+  type AttentionOptions,
+  type AttentionResult,
+  type CrossEntropyResult,
+  type DeviceTensor,
+  type RmsNormGrads,
+} from '@lorafuse/core';
+import { FLOAT_CODES, type WasmContext } from '../context.js';
+
+/** {@link Kernels.rmsNorm}. */
+export function rmsNorm(ctx: WasmContext, x: DeviceTensor, weight: DeviceTensor, eps: number): DeviceTensor {
+  const { rows, dim } = rmsNormGeometry(x, weight, eps);
+  const [px, pw] = [ctx.address(x), ctx.address(weight)];
+  const out = ctx.output(x.shape, 'f32');
+  ctx.exports.rmsNorm(px, pw, out.address, rows, dim, eps);
+  return out.handle;
+}
+
+/** {@link Kernels.rmsNormBackward}. */
+export function rmsNormBackward(ctx: WasmContext, x: DeviceTensor, weight: DeviceTensor, dy: DeviceTensor, eps: number): RmsNormGrads {
+  const { rows, dim } = rmsNormGeometry(x, weight, eps, dy);
+  const [px, pw, pd] = [ctx.address(x), ctx.address(weight), ctx.address(dy)];
+  const dx = ctx.output(x.shape, 'f32');
+  const dWeight = ctx.output([dim], 'f32');
+  ctx.withScratch(dim * 8, (acc) => ctx.exports.rmsNormBackward(px, pw, pd, dx.address, dWeight.address, rows, dim, eps, acc));
+  return { dx: dx.handle, dWeight: dWeight.handle };
+}
+
+/** {@link Kernels.rope} and {@link Kernels.ropeBackward}. */
+export function rope(ctx: WasmContext, kernel: 'rope' | 'ropeBackward', x: DeviceTensor, cos: DeviceTensor, sin: DeviceTensor): DeviceTensor {
+  const { batch, heads, seq, dim, tablesPerBatch } = ropeGeometry(kernel, x, cos, sin);
+  const [px, pc, ps] = [ctx.address(x), ctx.address(cos), ctx.address(sin)];
+  const out = ctx.output(x.shape, 'f32');
+  ctx.exports.rope(px, pc, ps, out.address, batch, heads, seq, dim, +tablesPerBatch, +(kernel === 'ropeBackward'));
+  return out.handle;
+}
+
+/** {@link Kernels.attention}. */
+export function attention(ctx: WasmContext, q: DeviceTensor, k: DeviceTensor, v: DeviceTensor, options: AttentionOptions = {}): AttentionResult {
+  const g = attentionGeometry(q, k, v, options);
+  const [pq, pk, pv] = [ctx.address(q), ctx.address(k), ctx.address(v)];
+  const out = ctx.output(q.shape, 'f32');
+  const lse = ctx.output(q.shape.slice(0, 3), 'f32');
+  ctx.withScratch(g.seqK * 8, (scratch) =>
+    ctx.exports.attention(pq, pk, pv, out.address, lse.address, g.batch, g.heads, g.kvHeads, g.group, g.seqQ, g.seqK, g.dim, g.scale, scratch),
+  );
+  return { out: out.handle, lse: lse.handle };
+}
+
+/** {@link Kernels.attentionBackward}. */
+export function attentionBackward(
+  ctx: WasmContext,
+  q: DeviceTensor,
+  k: DeviceTensor,
+  v: DeviceTensor,
+  out: DeviceTensor,
+  lse: DeviceTensor,
+  dOut: DeviceTensor,
+  options: AttentionOptions = {},
+): AttentionGrads {
+  const g = attentionBackwardGeometry(q, k, v, out, lse, dOut, options);
+  const inputs = [q, k, v, out, lse, dOut].map((t) => ctx.address(t));
+  const dq = ctx.output(q.shape, 'f32');
+  const dk = ctx.output(k.shape, 'f32');
+  const dv = ctx.output(v.shape, 'f32');
+  ctx.withScratch(g.seqK * 8, (scratch) => {
+    const [pq, pk, pv, po, pl, pd] = inputs;
+    ctx.exports.attentionBackward(pq, pk, pv, po, pl, pd, dq.address, dk.address, dv.address, g.batch, g.heads, g.kvHeads, g.group, g.seqQ, g.seqK, g.dim, g.scale, scratch);
+  });
+  return { dq: dq.handle, dk: dk.handle, dv: dv.handle };
+}
+
+/** {@link Kernels.crossEntropy}. */
+export function crossEntropy(ctx: WasmContext, logits: DeviceTensor, targets: DeviceTensor): CrossEntropyResult {
+  const { rows, vocab, shape } = crossEntropyGeometry(logits, targets);
+  const [pl, pt] = [ctx.address(logits), ctx.address(targets)];
+  const loss = ctx.output([], 'f32');
+  const lse = ctx.output(shape, 'f32');
+  ctx.exports.crossEntropy(pl, pt, rows, vocab, loss.address, lse.address);
+  return { loss: loss.handle, lse: lse.handle };
+}
+
+/** {@link Kernels.crossEntropyBackward}. */
+export function crossEntropyBackward(ctx: WasmContext, logits: DeviceTensor, targets: DeviceTensor, lse: DeviceTensor, scale: number): DeviceTensor {
+  const { rows, vocab } = crossEntropyBackwardGeometry(logits, targets, lse, scale);
+  const [pl, pt, ps] = [ctx.address(logits), ctx.address(targets), ctx.address(lse)];
+  const out = ctx.output(logits.shape, 'f32');
+  ctx.exports.crossEntropyBackward(pl, pt, ps, rows, vocab, scale, out.address);
+  return out.handle;
+}
+
+/** {@link Kernels.embedding}. */
+export function embedding(ctx: WasmContext, ids: DeviceTensor, table: DeviceTensor): DeviceTensor {
+  const { count, vocab, dim, shape } = embeddingGeometry(ids, table);
+  const [pi, pt] = [ctx.address(ids), ctx.address(table)];
+  const out = ctx.output(shape, 'f32');
+  ctx.exports.embedding(pi, count, pt, FLOAT_CODES[table.dtype], vocab, dim, out.address);
+  return out.handle;
+}
+
+/** {@link Kernels.embeddingBackward}. */
+export function embeddingBackward(ctx: WasmContext, ids: DeviceTensor, dy: DeviceTensor, vocabSize: number): DeviceTensor {
+  const { count, vocab, dim, shape } = embeddingBackwardGeometry(ids, dy, vocabSize);
+  const [pi, pd] = [ctx.address(ids), ctx.address(dy)];
+  const out = ctx.output(shape, 'f32');
+  ctx.exports.embeddingBackward(pi, count, pd, vocab, dim, out.address);
+  return out.handle;
+}
