@@ -43,7 +43,7 @@ interface Block {
 
 /**
  * The wasm backend: the kernels compiled from AssemblyScript with SIMD128,
- * one `WebAssembly.Memory` per instance managed by an {@link Arena}. Kernels
+ * one `WebAssembly.Memory` per instance managed by an arena allocator. Kernels
  * run synchronously on the calling thread.
  */
 export class WasmBackend implements Backend {

@@ -1,13 +1,15 @@
 import { isLoraFuseError, LoraFuseError } from '@lorafuse/core';
 import { benchCommand } from './commands/bench.js';
+import { evalCommand } from './commands/eval.js';
 import { infoCommand } from './commands/info.js';
 import { mergeCommand } from './commands/merge.js';
 import { pruneCommand } from './commands/prune.js';
+import { trainCommand } from './commands/train.js';
 import type { Command } from './commands/types.js';
 import { jsonLine } from './format.js';
 import { processIO, type CliIO } from './io.js';
 
-const COMMANDS: readonly Command[] = [infoCommand, mergeCommand, pruneCommand, benchCommand];
+const COMMANDS: readonly Command[] = [infoCommand, mergeCommand, pruneCommand, trainCommand, evalCommand, benchCommand];
 
 function overview(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));

@@ -15,3 +15,7 @@ export * from './merge/index.js';
 export * from './prune/index.js';
 export * from './autograd/index.js';
 export * as ops from './ops/index.js';
+export * from './tokenizer/index.js';
+export * from './data/index.js';
+export * from './train/index.js';
+export * from './eval/index.js';

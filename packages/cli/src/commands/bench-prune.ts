@@ -3,6 +3,7 @@ import { parseCommand } from '../args.js';
 import { jsonLine, table } from '../format.js';
 import type { CliIO } from '../io.js';
 import { cliPlugins, cliRuntime, parseSeed } from '../runtime.js';
+import { median } from '../bench/stats.js';
 
 /** LoRA r=8 on q_proj and v_proj of the DESIGN §6 benchmark configs: [in, out] per module. */
 const CONFIGS: Readonly<Record<string, { layers: number; shapes: readonly (readonly [number, number])[] }>> = {
@@ -122,11 +123,6 @@ async function timeBackend(backend: Backend, plugins: ReturnType<typeof cliPlugi
   }
   pruner.dispose();
   return median(times);
-}
-
-function median(xs: readonly number[]): number {
-  const s = [...xs].sort((x, y) => x - y);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 }
 
 /** The peer: float64 importance on the host, selection by a full sort (NaN first, ties by index), zeroing in place on copies. */

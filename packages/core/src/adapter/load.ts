@@ -1,9 +1,10 @@
 import { LoraFuseError, throwIfAborted } from '../errors/index.js';
-import { parseJsonBytes, readFile, type Folder, type JsonLimits } from '../io/index.js';
+import { readJsonFile, type Folder, type JsonLimits } from '../io/index.js';
 import { SafetensorsFile, type SafetensorsLimits, type TensorInfo } from '../io/safetensors/index.js';
 import { parseAdapterConfig } from './config.js';
 import { ADAPTER_CONFIG_FILE, ADAPTER_WEIGHTS_FILE, parseAdapterKey } from './keys.js';
 import { checkFactors, compareModuleNames, createLoraModule } from './module.js';
+import { REGEX_LIMITS } from './regex-guard.js';
 import { isTargetModule, moduleHyperparameters } from './targeting.js';
 import type { AdapterConfig, LoraAdapter, LoraModule } from './types.js';
 
@@ -26,8 +27,7 @@ export async function loadAdapterConfig(folder: Folder, options: Pick<LoadAdapte
       details: { folder: folder.name },
     });
   }
-  const bytes = await readFile(folder, ADAPTER_CONFIG_FILE, options.signal);
-  return parseAdapterConfig(parseJsonBytes(bytes, `${folder.name}/${ADAPTER_CONFIG_FILE}`, options.jsonLimits));
+  return parseAdapterConfig(await readJsonFile(folder, ADAPTER_CONFIG_FILE, options.jsonLimits, options.signal));
 }
 
 /**
@@ -78,6 +78,11 @@ function pairFactors(tensors: readonly TensorInfo[], config: AdapterConfig, adap
         `${where}: tensor "${info.name}" is not a LoRA factor; PEFT names them "base_model.model.<module>.lora_A.weight" and "….lora_B.weight".`,
         { details: { tensor: info.name } },
       );
+    }
+    if (key.module.length > REGEX_LIMITS.maxNameLength) {
+      throw new LoraFuseError('ADAPTER_UNKNOWN_TENSOR', `${where}: tensor "${info.name.slice(0, 80)}…" names a module of ${key.module.length} characters, over the limit of ${REGEX_LIMITS.maxNameLength}; no model has such module names.`, {
+        details: { tensor: info.name, maxNameLength: REGEX_LIMITS.maxNameLength },
+      });
     }
     if (!isTargetModule(config, key.module)) {
       throw new LoraFuseError(

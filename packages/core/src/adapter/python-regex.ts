@@ -1,14 +1,17 @@
 import { LoraFuseError } from '../errors/index.js';
+import { checkRegexComplexity } from './regex-guard.js';
 
 /**
  * Compiles a regular expression written for Python's `re` module (as PEFT
  * configs hold them) into a JavaScript `RegExp` with the same meaning for
  * the patterns PEFT configs use. `template` wraps the pattern, e.g.
  * `^(?:${p})$` for `re.fullmatch`. Python's named groups are translated;
- * a pattern JavaScript cannot compile throws `ADAPTER_CONFIG_INVALID`
- * naming the config field.
+ * a pattern JavaScript cannot compile, or one that could backtrack
+ * catastrophically (see {@link checkRegexComplexity}), throws
+ * `ADAPTER_CONFIG_INVALID` naming the config field.
  */
 export function pythonRegex(pattern: string, template: (p: string) => string, field: string): RegExp {
+  checkRegexComplexity(pattern, field);
   const translated = pattern.replace(/\(\?P<([A-Za-z_]\w*)>/g, '(?<$1>').replace(/\(\?P=([A-Za-z_]\w*)\)/g, '\\k<$1>');
   try {
     return new RegExp(template(translated));

@@ -25,6 +25,19 @@ export interface AdamWStepOptions {
   readonly gradScale?: number;
 }
 
+/** One parameter's AdamW state, on the host (see {@link AdamW.exportState}). */
+export interface AdamWSlotState {
+  /** Steps this parameter has taken (bias correction). */
+  readonly step: number;
+  /** First moment, f32, the parameter's shape. */
+  readonly m: Tensor;
+  /** Second moment, f32, the parameter's shape. */
+  readonly v: Tensor;
+}
+
+/** AdamW's state for checkpoints: one entry per parameter, in constructor order (undefined before its first step). */
+export type AdamWState = readonly (AdamWSlotState | undefined)[];
+
 interface Slot {
   readonly m: DeviceTensor;
   readonly v: DeviceTensor;
@@ -72,6 +85,34 @@ export class AdamW {
     }
   }
 
+  /** Copies the moments and step counts to the host, in parameter order (for a checkpoint). */
+  async exportState(): Promise<AdamWState> {
+    const state: (AdamWSlotState | undefined)[] = [];
+    for (const param of this.#params) {
+      const slot = this.#slots.get(param);
+      state.push(slot && { step: slot.step, m: await this.#backend.read(slot.m), v: await this.#backend.read(slot.v) });
+    }
+    return state;
+  }
+
+  /**
+   * Replaces the moments and step counts with `state` (from
+   * {@link AdamW.exportState} of an optimizer over parameters of the same
+   * shapes), so that training continues exactly. Throws `SHAPE_MISMATCH`
+   * when the state does not fit the parameters.
+   */
+  importState(state: AdamWState): void {
+    const params = [...this.#params];
+    const fits = state.length === params.length && state.every((s, i) => !s || (sameShape(s.m.shape, params[i].shape) && sameShape(s.v.shape, params[i].shape)));
+    if (!fits) throw new LoraFuseError('SHAPE_MISMATCH', `The AdamW state holds ${state.length} entries that do not match the ${params.length} parameters' shapes.`);
+    this.dispose();
+    for (const [i, s] of state.entries()) {
+      if (!s) continue;
+      const f32 = (t: Tensor) => this.#backend.upload(new Tensor('f32', t.shape, t.toFloat32()));
+      this.#slots.set(params[i], { m: f32(s.m), v: f32(s.v), step: s.step });
+    }
+  }
+
   /** Frees the moment tensors (the parameters stay). */
   dispose(): void {
     for (const slot of this.#slots.values()) {
@@ -87,4 +128,8 @@ export class AdamW {
     this.#slots.set(param, slot);
     return slot;
   }
+}
+
+function sameShape(a: readonly number[], b: readonly number[]): boolean {
+  return a.length === b.length && a.every((n, i) => n === b[i]);
 }

@@ -39,6 +39,8 @@ export const ErrorCodes = {
   INVALID_JSON: 'Text is not valid JSON',
   /** JSON nests deeper, or is larger, than the configured limit. */
   JSON_LIMIT_EXCEEDED: 'JSON exceeds a size or depth limit',
+  /** The file is in a format that can run code when loaded (PyTorch pickle: `.bin`, `.pt`, `.pth`, `.ckpt`, `.pkl`); LoRAFuse reads safetensors only. */
+  UNSAFE_FILE_FORMAT: 'File format can run code and is refused',
 
   // safetensors
   /** The file is shorter than the 8-byte header length prefix. */
@@ -134,9 +136,15 @@ export const ErrorCodes = {
    */
   PRUNE_INPUT_MISSING: 'Pruning input is missing',
 
+  // Data and training
+  /** A JSONL data line is malformed or lacks the expected fields (the message names the line number). */
+  DATA_INVALID: 'Data record is invalid',
+
   // Command line
   /** The command line is malformed (unknown command, missing argument). */
   CLI_USAGE: 'Command line usage error',
+  /** A benchmarked implementation returned a wrong result (checked against float64 on a sample of outputs), so its timing is void. */
+  BENCH_WRONG_RESULT: 'Benchmarked result is wrong',
 } as const;
 
 /** A stable string identifying the kind of a {@link LoraFuseError}. */

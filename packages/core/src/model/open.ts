@@ -1,5 +1,5 @@
 import { LoraFuseError } from '../errors/index.js';
-import { parseJsonBytes, readFile, type Folder, type JsonLimits } from '../io/index.js';
+import { readJsonFile, type Folder, type JsonLimits } from '../io/index.js';
 import { openCheckpoint, type SafetensorsLimits } from '../io/safetensors/index.js';
 import { parseModelConfig } from './config.js';
 import type { ModelCheckpoint, ModelConfig } from './types.js';
@@ -25,7 +25,7 @@ export async function loadModelConfig(folder: Folder, options: Pick<OpenModelOpt
   if (!(await folder.exists(MODEL_CONFIG_FILE))) {
     throw new LoraFuseError('MODEL_CONFIG_MISSING', `${folder.name} has no ${MODEL_CONFIG_FILE}; point to a Hugging Face model folder.`, { details: { folder: folder.name } });
   }
-  return parseModelConfig(parseJsonBytes(await readFile(folder, MODEL_CONFIG_FILE, options.signal), `${folder.name}/${MODEL_CONFIG_FILE}`, options.jsonLimits));
+  return parseModelConfig(await readJsonFile(folder, MODEL_CONFIG_FILE, options.jsonLimits, options.signal));
 }
 
 /**

@@ -1,6 +1,7 @@
 import { LoraFuseError, isLoraFuseError } from '../../errors/index.js';
 import { safeRelativePath, type Folder } from '../folder.js';
-import { DEFAULT_JSON_LIMITS, isJsonObject, parseJsonBytes } from '../text.js';
+import { readJsonFile } from '../json-file.js';
+import { isJsonObject } from '../text.js';
 import { SafetensorsFile, tensorNotFound } from './file.js';
 import type { SafetensorsLimits, TensorInfo, TensorStore } from './types.js';
 
@@ -19,16 +20,27 @@ export interface OpenCheckpointOptions {
 }
 
 const INDEX_SUFFIX = '.index.json';
+/** Extensions of PyTorch pickle files: loading one can run arbitrary code, so they are never opened. */
+const PICKLE = /\.(bin|pt|pth|ckpt|pkl|pickle)(\.index\.json)?$/i;
+
+function refusePickle(file: string): void {
+  if (!PICKLE.test(file)) return;
+  throw new LoraFuseError('UNSAFE_FILE_FORMAT', `${file} is a PyTorch pickle file, which can run code when loaded; LoRAFuse reads safetensors only. Convert it with safetensors (e.g. save_pretrained(..., safe_serialization=True)).`, {
+    details: { file },
+  });
+}
 
 /**
  * Opens a checkpoint that is one safetensors file or several shards listed
  * by a `*.index.json` (`{"metadata": {...}, "weight_map": {tensor: shard}}`).
  * Only headers are read. Throws `FILE_NOT_FOUND` when neither form exists,
  * `SHARD_INDEX_INVALID` for a malformed index, a missing shard or a tensor
- * missing from its shard, and `PATH_ESCAPE` for shard names leaving the folder.
+ * missing from its shard, `PATH_ESCAPE` for shard names leaving the folder,
+ * and `UNSAFE_FILE_FORMAT` for a PyTorch pickle file or a shard index naming one.
  */
 export async function openCheckpoint(folder: Folder, options: OpenCheckpointOptions = {}): Promise<TensorStore> {
   const { file = 'model.safetensors', limits, signal } = options;
+  refusePickle(file);
   if (file.endsWith(INDEX_SUFFIX)) return openSharded(folder, file, limits, signal);
   if (await folder.exists(file)) return SafetensorsFile.open(await folder.open(file), limits, signal);
   const index = file + INDEX_SUFFIX;
@@ -42,7 +54,7 @@ async function openSharded(folder: Folder, indexPath: string, limits: Safetensor
   const where = `${folder.name}/${indexPath}`;
   const invalid = (problem: string, cause?: unknown) =>
     new LoraFuseError('SHARD_INDEX_INVALID', `${where} ${problem}. Fix or regenerate the index and its shards.`, { cause, details: { file: where } });
-  const index = await readIndex(folder, indexPath, where, limits, signal);
+  const index = await readJsonFile(folder, indexPath, limits?.json, signal);
   if (!isJsonObject(index)) throw invalid('is not a JSON object');
   const { weight_map: weightMap, metadata = {} } = index;
   if (!isJsonObject(weightMap)) throw invalid('has no "weight_map" object mapping tensor names to shard files');
@@ -53,6 +65,7 @@ async function openSharded(folder: Folder, indexPath: string, limits: Safetensor
   const shardOf = new Map<string, string>();
   for (const [name, shard] of Object.entries(weightMap)) {
     if (typeof shard !== 'string') throw invalid(`maps "${name}" to a ${shard === null ? 'null' : typeof shard}, not a file name`);
+    refusePickle(shard);
     shardOf.set(name, dir + safeRelativePath(shard, where));
   }
   const shards = new Map<string, SafetensorsFile>();
@@ -85,16 +98,4 @@ async function openSharded(folder: Folder, indexPath: string, limits: Safetensor
     info: (name) => shardFor(name).info(name),
     read: async (name, readSignal) => shardFor(name).read(name, readSignal),
   };
-}
-
-/** Reads and parses the index, refusing one over the JSON size limit before reading it. */
-async function readIndex(folder: Folder, path: string, where: string, limits: SafetensorsLimits | undefined, signal: AbortSignal | undefined): Promise<unknown> {
-  const source = await folder.open(path);
-  const maxBytes = limits?.json?.maxBytes ?? DEFAULT_JSON_LIMITS.maxBytes;
-  if (source.size > maxBytes) {
-    throw new LoraFuseError('JSON_LIMIT_EXCEEDED', `${where} is ${source.size} bytes, over the ${maxBytes}-byte limit for JSON; raise limits.json.maxBytes if you trust it.`, {
-      details: { file: where, bytes: source.size, maxBytes },
-    });
-  }
-  return parseJsonBytes(await source.read(0, source.size, signal), where, limits?.json);
 }

@@ -1,0 +1,91 @@
+import { LoraFuseError } from '../errors/index.js';
+
+/**
+ * Limits on the regular expressions an `adapter_config.json` may hold.
+ * JavaScript regular expressions backtrack, so a hostile pattern such as
+ * `(a+)+$` or `.*.*.*.*x` can take exponential or high-polynomial time on
+ * a module name; these limits refuse such patterns before they run.
+ */
+export const REGEX_LIMITS = Object.freeze({
+  /** Longest accepted pattern, in characters. */
+  maxPatternLength: 1024,
+  /**
+   * Most variable-count quantifiers (`*`, `+`, `{n,}`, `{n,m}` with m > n)
+   * in one pattern: backtracking time grows as (name length)^count, and
+   * three (four with the `(.*\.)?` PEFT wraps keys in) keeps it under ~50 ms for a {@link REGEX_LIMITS.maxNameLength}-character name.
+   */
+  maxQuantifiers: 3,
+  /** Longest module name a config pattern is matched against (longer tensor names are refused by the loader). */
+  maxNameLength: 128,
+});
+
+interface Group {
+  /** The body holds a variable quantifier or an alternation: repeating it lets the engine split input many ways. */
+  ambiguous: boolean;
+}
+
+/**
+ * Throws `ADAPTER_CONFIG_INVALID` (details.reason `"regex-too-complex"`)
+ * unless `pattern` is within {@link REGEX_LIMITS} and has no repeated group
+ * whose body is itself variable (`(a+)+`, `(a|ab)*`, `(?:\d+\.)*`): the
+ * shapes that backtrack exponentially. The check is conservative: it
+ * refuses some harmless patterns, never a dangerous one of these shapes.
+ */
+export function checkRegexComplexity(pattern: string, field: string): void {
+  const refuse = (why: string) =>
+    new LoraFuseError('ADAPTER_CONFIG_INVALID', `adapter_config.json: ${field} holds the regular expression ${JSON.stringify(pattern.slice(0, 80))}, which is refused: ${why}. Simplify the pattern or list the module names.`, {
+      details: { field, pattern, reason: 'regex-too-complex' },
+    });
+  if (pattern.length > REGEX_LIMITS.maxPatternLength) throw refuse(`it is ${pattern.length} characters long, over the limit of ${REGEX_LIMITS.maxPatternLength}`);
+  const stack: Group[] = [{ ambiguous: false }];
+  let quantifiers = 0;
+  for (let i = 0; i < pattern.length; i++) {
+    const c = pattern[i];
+    let closed: Group | undefined;
+    if (c === '\\') i++;
+    else if (c === '[') i = classEnd(pattern, i);
+    else if (c === '(') stack.push({ ambiguous: false });
+    else if (c === '|') stack[stack.length - 1].ambiguous = true;
+    else if (c === ')' && stack.length > 1) closed = stack.pop()!;
+    const q = quantifierAt(pattern, i + 1);
+    if (q?.repeats && closed?.ambiguous) throw refuse('a repeated group contains a quantifier or an alternation (catastrophic backtracking)');
+    if (closed?.ambiguous) stack[stack.length - 1].ambiguous = true;
+    if (q === undefined) continue;
+    i += q.length;
+    if (!q.variable) continue;
+    if (++quantifiers > REGEX_LIMITS.maxQuantifiers) throw refuse(`it has more than ${REGEX_LIMITS.maxQuantifiers} variable quantifiers (*, +, {n,m})`);
+    stack[stack.length - 1].ambiguous = true;
+  }
+}
+
+/** Index of the `]` closing the character class opened at `start` (the last index when unclosed: the compiler reports that). */
+function classEnd(pattern: string, start: number): number {
+  let i = start + 1;
+  if (pattern[i] === '^') i++;
+  if (pattern[i] === ']') i++;
+  for (; i < pattern.length; i++) {
+    if (pattern[i] === '\\') i++;
+    else if (pattern[i] === ']') return i;
+  }
+  return pattern.length - 1;
+}
+
+/**
+ * The quantifier starting at `i` (with a lazy `?` suffix): its length,
+ * whether its count varies, and whether it repeats its atom at all
+ * (`{20}` does not vary but multiplies the ways a variable body can split).
+ */
+function quantifierAt(pattern: string, i: number): { length: number; variable: boolean; repeats: boolean } | undefined {
+  const c = pattern[i];
+  let length: number;
+  let min: number;
+  let max: number;
+  if (c === '*' || c === '+') [length, min, max] = [1, c === '*' ? 0 : 1, Infinity];
+  else if (c === '?') [length, min, max] = [1, 0, 1];
+  else if (c === '{') {
+    const m = /^\{(\d+)(,(\d*))?\}/.exec(pattern.slice(i, i + 24));
+    if (!m) return undefined;
+    [length, min, max] = [m[0].length, Number(m[1]), m[2] === undefined ? Number(m[1]) : m[3] === '' ? Infinity : Number(m[3])];
+  } else return undefined;
+  return { length: pattern[i + length] === '?' ? length + 1 : length, variable: max > min && max > 1, repeats: max > 1 };
+}

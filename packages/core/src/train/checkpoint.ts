@@ -1,0 +1,89 @@
+import type { AdamWState } from '../autograd/adamw.js';
+import type { Backend } from '../backend/backend.js';
+import type { DeviceTensor } from '../backend/device-tensor.js';
+import { LoraFuseError } from '../errors/index.js';
+import type { Folder, WritableFolder } from '../io/folder.js';
+import { encodeSafetensors } from '../io/safetensors/encode.js';
+import { SafetensorsFile } from '../io/safetensors/file.js';
+import { Tensor } from '../tensor/index.js';
+
+/** The file a trainer checkpoint is written to, inside its folder. */
+export const CHECKPOINT_FILE = 'trainer-state.safetensors';
+
+const METADATA_KEY = 'lorafuse.trainer';
+
+/** Where the run stood: enough to continue it exactly. */
+export interface TrainProgress {
+  /** Optimizer steps done in the whole run. */
+  readonly step: number;
+  /** The current epoch (0-based). */
+  readonly epoch: number;
+  /** Optimizer steps done in the current epoch. */
+  readonly stepInEpoch: number;
+  /** Shuffle seed of the run. */
+  readonly seed: number;
+  /** Validation loss early stopping compares with (null: none yet). */
+  readonly best: number | null;
+  /** Lowest validation loss seen (null: none yet). */
+  readonly lowest: number | null;
+  /** Epochs since the validation loss last improved. */
+  readonly stale: number;
+}
+
+/** A saved training state (what {@link loadCheckpoint} returns and {@link TrainOptions.resume} takes). */
+export interface TrainCheckpoint {
+  /** Values of the trained tensors, in order. */
+  readonly params: readonly Tensor[];
+  /** The optimizer's moments and step counts. */
+  readonly optimizer: AdamWState;
+  /** Where the run stood. */
+  readonly progress: TrainProgress;
+}
+
+/**
+ * Writes `params`, the optimizer state and `progress` to
+ * {@link CHECKPOINT_FILE} in one write (the folder's write replaces the
+ * file atomically, so a crash leaves the previous checkpoint).
+ */
+export async function saveCheckpoint(folder: WritableFolder, backend: Backend, params: readonly DeviceTensor[], optimizer: AdamWState, progress: TrainProgress): Promise<void> {
+  const tensors: [string, Tensor][] = [];
+  for (const [i, p] of params.entries()) tensors.push([`param.${i}`, await backend.read(p)]);
+  const steps = optimizer.map((slot, i) => {
+    if (slot) tensors.push([`m.${i}`, slot.m], [`v.${i}`, slot.v]);
+    return slot?.step ?? 0;
+  });
+  await folder.write(CHECKPOINT_FILE, encodeSafetensors(tensors, { [METADATA_KEY]: JSON.stringify({ version: 1, progress, steps, params: params.length }) }));
+}
+
+/** Reads a checkpoint written by {@link saveCheckpoint}; throws `DATA_INVALID` for a file that is not one. */
+export async function loadCheckpoint(folder: Folder): Promise<TrainCheckpoint> {
+  const file = await SafetensorsFile.open(await folder.open(CHECKPOINT_FILE));
+  const raw = file.metadata[METADATA_KEY];
+  let meta: { version: number; progress: TrainProgress; steps: number[]; params: number };
+  try {
+    meta = JSON.parse(raw ?? '') as typeof meta;
+  } catch (cause) {
+    throw new LoraFuseError('DATA_INVALID', `${folder.name}/${CHECKPOINT_FILE} is not a LoRAFuse trainer checkpoint.`, { cause });
+  }
+  if (meta.version !== 1) throw new LoraFuseError('DATA_INVALID', `${folder.name}/${CHECKPOINT_FILE} has checkpoint version ${String(meta.version)}; this LoRAFuse reads version 1.`);
+  const params: Tensor[] = [];
+  const optimizer = [];
+  for (let i = 0; i < meta.params; i++) {
+    params.push(await file.read(`param.${i}`));
+    optimizer.push(meta.steps[i] > 0 ? { step: meta.steps[i], m: await file.read(`m.${i}`), v: await file.read(`v.${i}`) } : undefined);
+  }
+  return { params, optimizer, progress: meta.progress };
+}
+
+/** Overwrites device tensors in place with host values (the handles the caller holds stay valid). */
+export function restoreParams(backend: Backend, params: readonly DeviceTensor[], values: readonly Tensor[]): void {
+  const fits = values.length === params.length && values.every((t, i) => t.shape.length === params[i].shape.length && t.shape.every((n, j) => n === params[i].shape[j]));
+  if (!fits) throw new LoraFuseError('SHAPE_MISMATCH', `The checkpoint holds ${values.length} tensors that do not match the ${params.length} trained tensors' shapes.`);
+  for (const [i, param] of params.entries()) {
+    const all = backend.upload(new Tensor('u8', [param.size], new Uint8Array(param.size).fill(1)));
+    const value = backend.upload(new Tensor('f32', values[i].shape, values[i].toFloat32()));
+    backend.kernels.maskApply(param, all, value);
+    backend.free(all);
+    backend.free(value);
+  }
+}

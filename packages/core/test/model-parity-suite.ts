@@ -1,0 +1,227 @@
+// The model parity checks of llama.test.ts (logits, loss, LoRA gradients,
+// ten AdamW steps against the transformers/PEFT/PyTorch fixtures), written
+// against the async Backend interface so every landed backend runs them.
+import { describe, expect, it } from 'vitest';
+import {
+  AdamW,
+  CausalLM,
+  SafetensorsFile,
+  Tape,
+  Tensor,
+  adapterParameters,
+  freeAdapter,
+  isLoraFuseError,
+  loadAdapter,
+  loadCheckpoint,
+  memoryFolder,
+  train,
+  uploadAdapter,
+  type TrainEvent,
+  type TrainOptions,
+  type Backend,
+  type DeviceAdapter,
+  type DeviceTensor,
+} from '@lorafuse/core';
+import { nodeFolder } from '@lorafuse/core/node';
+import { FIXTURES, fixtureFolder } from './fixtures/index.js';
+import { relL2, seeded } from './reference-oracle.js';
+
+/** Measured deviations, printed by the caller into its report. */
+export type ParityLog = (line: string) => void;
+
+async function openFixture(path: string) {
+  return SafetensorsFile.open(await nodeFolder(FIXTURES).open(path));
+}
+
+const ids32 = (t: Tensor) => new Tensor('i32', t.shape, Int32Array.from(t.data as BigInt64Array, Number));
+
+async function setup(backend: Backend, model: string, adapters: string[]) {
+  const lm = await CausalLM.load(backend, fixtureFolder(model));
+  const device: DeviceAdapter[] = [];
+  const names: string[] = [];
+  for (const a of adapters) {
+    const adapter = await loadAdapter(fixtureFolder(a));
+    device.push(uploadAdapter(backend, adapter));
+    names.push(...adapter.modules.flatMap((m) => [`${a}/${m.name}.lora_A`, `${a}/${m.name}.lora_B`]));
+  }
+  const dispose = () => {
+    for (const a of device) freeAdapter(backend, a);
+    lm.dispose();
+  };
+  return { lm, device, names, dispose };
+}
+
+const values = async (backend: Backend, t: DeviceTensor) => (await backend.read(t)).toFloat32();
+
+/**
+ * Registers the parity tests for one backend. `getBackend` returns the
+ * backend under test (created by the caller's `beforeAll`); tensors are
+ * checked to be freed after each case.
+ */
+export function modelParitySuite(label: string, getBackend: () => Backend, log: ParityLog = console.log): void {
+  describe(`${label}: CausalLM logits vs transformers`, () => {
+    const cases: Array<[string, string, string[]]> = [
+      ['llama-tiny', 'logits', []],
+      ['llama-tiny', 'logits_lora_qv_r8', ['lora-qv-r8']],
+      ['llama-tiny', 'logits_lora_all7', ['lora-all7']],
+      ['llama3-rope-tiny', 'logits', []],
+      ['qwen2-tiny', 'logits', []],
+      ['qwen2-tiny', 'logits_lora_qwen2', ['lora-qwen2']],
+      ['mistral-tiny', 'logits', []],
+    ];
+    it.each(cases.map(([model, key, adapters]) => ({ model, key, adapters })))('$model $key', async ({ model, key, adapters }) => {
+      const backend = getBackend();
+      const fixture = await openFixture(`${model}.logits.safetensors`);
+      const expected = (await fixture.read(key)).toFloat32();
+      const before = backend.memory().tensors;
+      const { lm, device, dispose } = await setup(backend, model, adapters);
+      const tape = new Tape(backend);
+      const { logits } = lm.forward(tape, tape.constant(ids32(await fixture.read('input_ids'))), { adapters: device });
+      const mine = await values(backend, logits);
+      tape.dispose();
+      dispose();
+      const err = relL2(mine, expected);
+      log(`${label} logits ${model}/${key}: rel L2 ${err.toExponential(2)}`);
+      expect(mine.length).toBe(expected.length);
+      expect(err).toBeLessThanOrEqual(1e-4);
+      expect(backend.memory().tensors).toBe(before);
+    });
+  });
+
+  const gradCases = ['llama-all7', 'qwen2', 'llama-two-adapters'];
+  describe(`${label}: loss and LoRA gradients vs PyTorch autograd`, () => {
+    it.each(gradCases)('%s', async (name) => {
+      const backend = getBackend();
+      const fixture = await openFixture(`grads/${name}.safetensors`);
+      const meta = JSON.parse(fixture.metadata.fixture) as { model: string; adapters: string[]; base: string[]; loss: number };
+      const { lm, device, names, dispose } = await setup(backend, meta.model, meta.adapters);
+      const baseline = backend.memory();
+      const tape = new Tape(backend);
+      const params = [...device.flatMap(adapterParameters), ...meta.base.map((n) => lm.weights.get(n)!)];
+      const paramNames = [...names, ...meta.base.map((n) => `base/${n}`)];
+      tape.watch(...params);
+      const ids = tape.constant(ids32(await fixture.read('input_ids')));
+      const targets = tape.constant(ids32(await fixture.read('targets')));
+      const { loss } = lm.forward(tape, ids, { adapters: device, targets });
+      const lossErr = Math.abs((await values(backend, loss!))[0] - meta.loss);
+      const grads = tape.backward(loss!);
+      expect(grads.size).toBe(params.length);
+      // Only the gradients remain beyond the model and adapters: the tape freed every intermediate.
+      const gradBytes = [...grads.values()].reduce((n, g) => n + g.size * 4, 0);
+      expect(backend.memory()).toEqual({ tensors: baseline.tensors + grads.size, bytes: baseline.bytes + gradBytes });
+      let worst = 0;
+      for (const [i, p] of params.entries()) {
+        const expected = (await fixture.read(`grad.${paramNames[i]}`)).toFloat32();
+        const err = relL2(await values(backend, grads.get(p)!), expected);
+        worst = Math.max(worst, err);
+        expect(err, paramNames[i]).toBeLessThanOrEqual(1e-4);
+      }
+      log(`${label} ${name}: loss abs err ${lossErr.toExponential(2)}, worst grad rel L2 ${worst.toExponential(2)}`);
+      expect(lossErr).toBeLessThanOrEqual(1e-5);
+      for (const g of grads.values()) backend.free(g);
+      expect(backend.memory()).toEqual(baseline);
+      dispose();
+    });
+  });
+
+  describe(`${label}: AdamW vs torch.optim.AdamW`, () => {
+    it.each(gradCases)('%s: W10 − W0 after ten steps', async (name) => {
+      const backend = getBackend();
+      const fixture = await openFixture(`grads/${name}.safetensors`);
+      const meta = JSON.parse(fixture.metadata.fixture) as { model: string; adapters: string[]; adamw: { lr: number; betas: [number, number]; eps: number; weight_decay: number; steps: number } };
+      const before = backend.memory().tensors;
+      const { lm, device, names, dispose } = await setup(backend, meta.model, meta.adapters);
+      const params = device.flatMap(adapterParameters);
+      const start = await Promise.all(params.map((p) => values(backend, p)));
+      const { lr, betas, eps, weight_decay: weightDecay, steps } = meta.adamw;
+      expect(steps).toBe(10);
+      const optimizer = new AdamW(backend, params, { lr, beta1: betas[0], beta2: betas[1], eps, weightDecay });
+      const idsHost = ids32(await fixture.read('input_ids'));
+      const targetsHost = ids32(await fixture.read('targets'));
+      for (let step = 0; step < steps; step++) {
+        const tape = new Tape(backend);
+        tape.watch(...params);
+        const { loss } = lm.forward(tape, tape.constant(idsHost), { adapters: device, targets: tape.constant(targetsHost) });
+        const grads = tape.backward(loss!);
+        optimizer.step(grads);
+        for (const g of grads.values()) backend.free(g);
+      }
+      let worst = 0;
+      for (const [i, p] of params.entries()) {
+        const delta = (await values(backend, p)).map((w, j) => w - start[i][j]);
+        const err = relL2(delta, (await fixture.read(`delta.${names[i]}`)).toFloat32());
+        worst = Math.max(worst, err);
+        expect(err, names[i]).toBeLessThanOrEqual(1e-3);
+      }
+      log(`${label} ${name}: AdamW W10−W0 worst rel L2 ${worst.toExponential(2)}`);
+      optimizer.dispose();
+      dispose();
+      expect(backend.memory().tensors).toBe(before);
+    });
+  });
+
+}
+
+/** Examples of random ids (vocabulary 64) of the given lengths, every token after the first a target. */
+export function randomExamples(lengths: readonly number[], seed = 1): { ids: number[]; targets: number[] }[] {
+  const rand = seeded(seed);
+  return lengths.map((n) => {
+    const ids = Array.from({ length: n }, () => 1 + Math.floor(rand() * 63));
+    return { ids, targets: ids.map((_, i) => (i + 1 < n ? ids[i + 1] : -100)) };
+  });
+}
+
+/**
+ * Registers the checkpoint test for one backend: a run aborted mid-epoch and
+ * resumed from its last checkpoint ends with the same adapter, bit for bit,
+ * and the same step losses as the uninterrupted run.
+ */
+export function resumeSuite(label: string, getBackend: () => Backend): void {
+  it(`${label}: abort mid-epoch, resume from the checkpoint, finish = the uninterrupted run, bit for bit`, async () => {
+    const backend = getBackend();
+    const before = backend.memory().tensors;
+    const base: Omit<TrainOptions, 'adapters'> = {
+      train: randomExamples([9, 5, 12, 7, 10, 6, 8, 11]),
+      validation: randomExamples([8, 6], 2),
+      padId: 0,
+      batchSize: 2,
+      epochs: 2,
+      seed: 5,
+      schedule: { kind: 'cosine', lr: 2e-2, warmupSteps: 1 },
+      adamw: { weightDecay: 0.1 },
+      maxGradNorm: 0.5,
+    };
+    const run = async (extra: Partial<TrainOptions>) => {
+      const { lm, device, dispose } = await setup(backend, 'llama-tiny', ['lora-qv-r8']);
+      const events: TrainEvent[] = [];
+      let error: unknown;
+      try {
+        for await (const e of train(backend, lm, { ...base, adapters: device, ...extra })) events.push(e);
+      } catch (e) {
+        error = e;
+      }
+      const params = await Promise.all(device.flatMap(adapterParameters).map((p) => values(backend, p)));
+      dispose();
+      return { events, params, error };
+    };
+    const whole = await run({});
+    const folder = memoryFolder();
+    const controller = new AbortController();
+    const first = await run({
+      checkpoint: { folder, everySteps: 1 },
+      signal: controller.signal,
+      onProgress: (e) => e.type === 'step' && e.step === 5 && controller.abort(),
+    });
+    expect(isLoraFuseError(first.error, 'ABORTED')).toBe(true);
+    const checkpoint = await loadCheckpoint(folder);
+    expect(checkpoint.progress).toMatchObject({ step: 5, epoch: 1, stepInEpoch: 1 });
+    const rest = await run({ resume: checkpoint });
+    const losses = (events: TrainEvent[]) => events.flatMap((e) => (e.type === 'step' ? [[e.step, e.loss]] : e.type === 'eval' ? [[e.epoch, e.loss]] : []));
+    expect(losses(rest.events)).toEqual(losses(whole.events).slice(-losses(rest.events).length));
+    expect(rest.events.at(-1)).toEqual(whole.events.at(-1));
+    for (const [i, p] of rest.params.entries()) expect(p).toEqual(whole.params[i]);
+    // The interrupted run's own parameters differ: the check is not vacuous.
+    expect(first.params.some((p, i) => relL2(p, whole.params[i]) > 1e-4)).toBe(true);
+    expect(backend.memory().tensors).toBe(before);
+  });
+}
