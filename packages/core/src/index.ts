@@ -13,6 +13,8 @@ export * from './reference/index.js';
 export * from './plugin/index.js';
 export * from './merge/index.js';
 export * from './prune/index.js';
+export * from './stats/index.js';
+export * from './adapt/index.js';
 export * from './autograd/index.js';
 export * as ops from './ops/index.js';
 export * from './tokenizer/index.js';

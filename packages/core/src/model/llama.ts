@@ -27,6 +27,14 @@ export interface ForwardOptions {
    * mean cross-entropy over the counted positions.
    */
   readonly targets?: DeviceTensor;
+  /**
+   * Called with the input `x` (`[batch, seq, in]`, owned by the tape) of
+   * every LoRA-adaptable projection (named like
+   * `model.layers.0.self_attn.q_proj`) before it is applied: the hook
+   * activation statistics use. Compute from `x` at once;
+   * it is freed with the tape.
+   */
+  readonly onLinearInput?: (module: string, x: DeviceTensor) => void;
 }
 
 /** Outputs of {@link CausalLM.forward}; both belong to the tape (use {@link Tape.keep} to hold them longer). */
@@ -129,6 +137,7 @@ export class CausalLM {
     const sinT = tape.constant(sin);
     const w = (name: string) => this.#weights.get(name)!;
     const linear = (x: DeviceTensor, name: string) => {
+      options.onLinearInput?.(name, x);
       const adapted = loras.get(name) ?? [];
       const [first, ...rest] = adapted;
       let y = first ? ops.loraLinear(tape, x, w(`${name}.weight`), first.a, first.b, first.scaling) : ops.matmul(tape, x, w(`${name}.weight`), { transB: true });

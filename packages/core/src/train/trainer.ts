@@ -9,6 +9,7 @@ import { batchLoss, chunks, evaluateLoss } from '../eval/loss.js';
 import { adapterParameters, type DeviceAdapter } from '../model/device-adapter.js';
 import type { CausalLM } from '../model/llama.js';
 import type { WritableFolder } from '../io/folder.js';
+import { accumulate } from './accumulate.js';
 import { restoreParams, saveCheckpoint, type TrainCheckpoint, type TrainProgress } from './checkpoint.js';
 import type { TrainEvent } from './events.js';
 import { learningRate, type LrSchedule } from './schedule.js';
@@ -68,21 +69,6 @@ function checkOptions(options: TrainOptions): void {
   }
   if (options.train.length === 0) throw new LoraFuseError('INVALID_OPTION', 'The training data is empty.');
   if (options.maxGradNorm !== undefined && !(options.maxGradNorm > 0)) throw new LoraFuseError('INVALID_OPTION', `maxGradNorm must be > 0; got ${options.maxGradNorm}.`);
-}
-
-/** Adds `grads` into `total` (freeing what it replaces) and returns `total`. */
-function accumulate(backend: Backend, total: Map<DeviceTensor, DeviceTensor>, grads: Map<DeviceTensor, DeviceTensor>) {
-  for (const [param, grad] of grads) {
-    const previous = total.get(param);
-    if (previous === undefined) {
-      total.set(param, grad);
-      continue;
-    }
-    total.set(param, backend.kernels.add(previous, grad));
-    backend.free(previous);
-    backend.free(grad);
-  }
-  return total;
 }
 
 const nullable = (x: number) => (Number.isFinite(x) ? x : null);

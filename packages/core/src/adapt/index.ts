@@ -1,0 +1,3 @@
+// Adaptive merge: train the target and related adapters together, pruning after every step.
+export { adapt, type AdaptEvent, type AdaptOptions, type AdaptTensorSparsity, type PruneEvent } from './adapt.js';
+export { PUBLISHED_ADAPT_SETTINGS } from './preset.js';
