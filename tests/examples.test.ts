@@ -29,3 +29,15 @@ describe.skipIf(!built && process.env.CI !== 'true')('examples/node', () => {
     expect(failure.stderr).toMatch(/^ADAPTER_UNSUPPORTED: /);
   });
 });
+
+describe.skipIf(!built && process.env.CI !== 'true')('examples/custom-plugin', () => {
+  it('its own node:test suite passes against the built packages', async () => {
+    const cwd = join(root, 'examples/custom-plugin');
+    const result = await run(process.execPath, ['--test'], { cwd }).then(
+      (r) => ({ code: 0, ...r }),
+      (e: { code: number; stdout: string; stderr: string }) => e,
+    );
+    expect(result.code, result.stdout + result.stderr).toBe(0);
+    expect(result.stdout).toMatch(/# pass 3\b/);
+  });
+});

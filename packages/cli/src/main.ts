@@ -1,4 +1,5 @@
 import { isLoraFuseError, LoraFuseError } from '@lorafuse/core';
+import { adaptCommand } from './commands/adapt.js';
 import { benchCommand } from './commands/bench.js';
 import { evalCommand } from './commands/eval.js';
 import { infoCommand } from './commands/info.js';
@@ -9,7 +10,7 @@ import type { Command } from './commands/types.js';
 import { jsonLine } from './format.js';
 import { processIO, type CliIO } from './io.js';
 
-const COMMANDS: readonly Command[] = [infoCommand, mergeCommand, pruneCommand, trainCommand, evalCommand, benchCommand];
+const COMMANDS: readonly Command[] = [infoCommand, mergeCommand, pruneCommand, trainCommand, adaptCommand, evalCommand, benchCommand];
 
 function overview(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));

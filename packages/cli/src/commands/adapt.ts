@@ -1,0 +1,202 @@
+import { createHash } from 'node:crypto';
+import { createRequire } from 'node:module';
+import { readdir, readFile, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import {
+  ADAPT_PROVENANCE_FILE,
+  CausalLM,
+  LoraFuseError,
+  PUBLISHED_ADAPT_SETTINGS,
+  adapt,
+  buildAdaptProvenance,
+  downloadAdapter,
+  freeAdapter,
+  loadAdapter,
+  saveAdapter,
+  uploadAdapter,
+  type AdaptEvent,
+  type AdaptTensorSparsity,
+  type LoraAdapter,
+  type MergerPlugin,
+  type ModuleSparsity,
+  type ProvenanceFile,
+} from '@lorafuse/core';
+import { nodeFolder } from '@lorafuse/core/node';
+import { parseCommand } from '../args.js';
+import { jsonLine } from '../format.js';
+import type { CliIO } from '../io.js';
+import { cliPlugins, cliRuntime, parseSeed } from '../runtime.js';
+import { DATA_OPTIONS, DATA_USAGE, modelTokenizer, numberOption, readExamples, required } from './model-data.js';
+import type { Command } from './types.js';
+
+/** What `lorafuse adapt --json` prints. */
+export interface AdaptSummary {
+  /** The folder written. */
+  readonly out: string;
+  /** Optimizer steps taken. */
+  readonly steps: number;
+  /** Training loss of the last step, and the last validation loss (`null` without `--val`). */
+  readonly loss: { readonly train: number | null; readonly val: number | null };
+  /** Per module, after the last pruning step. */
+  readonly sparsity: readonly ModuleSparsity[];
+}
+
+const p = PUBLISHED_ADAPT_SETTINGS;
+
+/** `lorafuse adapt --model dir --target dir [--related dir…] --train file --out dir`: the method's adaptive merge. */
+export const adaptCommand: Command = {
+  name: 'adapt',
+  summary: 'Adaptive merge: train target + related adapters together while pruning, write their cat merge',
+  usage: `Usage: lorafuse adapt --model <dir> --target <adapter-dir> [--related <adapter-dir>...]
+                      --train <jsonl> [--val <jsonl>] --out <dir>
+                      [--prune-ratio r] [--metric m] [--schedule constant] [--epochs n] [--lr x]
+                      [--epoch-decay f] [--accumulation k] [--template t] [--max-length n]
+                      [--batch-size n] [--backend name] [--seed n] [--quiet] [--json]
+
+  --model         Hugging Face model folder (Llama family) the adapters were trained on
+  --target        PEFT adapter of the target task
+  --related       PEFT adapter of a related task (repeat for several)
+  --train, --val  JSONL data of the target task ({"source","summary"} or {"text"})
+  --out           folder for ONE PEFT adapter: the exact cat merge of the trained, pruned
+                  factors (rank = sum of ranks), plus ${ADAPT_PROVENANCE_FILE} (inputs with SHA-256, options,
+                  versions, final losses, per-module sparsity); files replaced atomically
+  --prune-ratio   share of each factor's entries set to zero after every step, in [0, 1] (default 0.5)
+  --metric        importance metric: ${p.metric} (default, the method's), or another registered one
+                  (${cliPlugins().names('importance').join(', ')})
+  --schedule      pruning schedule; only constant (the method's: every step) today
+  --epochs        passes over the data (default ${p.epochs})
+  --lr            AdamW learning rate (default ${p.lr}), times --epoch-decay^epoch (default ${p.epochDecay})
+  --accumulation  micro-batches per optimizer step (default ${p.accumulation})
+${DATA_USAGE.replace('(default 8)', `(default ${p.batchSize})`)}
+  --quiet         no per-step lines
+  --json          print a summary {"out","steps","loss","sparsity"} instead of per-step lines
+`,
+  async run(argv, io) {
+    const parsed = parseCommand('adapt', argv, {
+      model: { type: 'string' },
+      target: { type: 'string' },
+      related: { type: 'string', multiple: true },
+      train: { type: 'string' },
+      val: { type: 'string' },
+      out: { type: 'string' },
+      'prune-ratio': { type: 'string' },
+      metric: { type: 'string' },
+      schedule: { type: 'string' },
+      epochs: { type: 'string' },
+      lr: { type: 'string' },
+      'epoch-decay': { type: 'string' },
+      accumulation: { type: 'string' },
+      ...DATA_OPTIONS,
+    });
+    const modelDir = required('adapt', parsed, 'model');
+    const targetDir = required('adapt', parsed, 'target');
+    const trainPath = required('adapt', parsed, 'train');
+    const out = required('adapt', parsed, 'out');
+    const relatedDirs = (parsed.values.related as string[] | undefined) ?? [];
+    const valPath = typeof parsed.values.val === 'string' ? parsed.values.val : undefined;
+    const seed = parseSeed(parsed.values.seed);
+    const plugins = cliPlugins(seed);
+    const metric = typeof parsed.values.metric === 'string' ? parsed.values.metric : p.metric;
+    if (!plugins.names('importance').includes(metric)) {
+      throw new LoraFuseError('CLI_USAGE', `adapt: --metric must be one of ${plugins.names('importance').join(', ')}, got ${metric}.`);
+    }
+    if (parsed.values.schedule !== undefined && parsed.values.schedule !== 'constant') {
+      throw new LoraFuseError('CLI_USAGE', `adapt: --schedule must be constant (adapt prunes after every step), got ${String(parsed.values.schedule)}.`);
+    }
+    const int = (name: string, fallback: number) => numberOption('adapt', parsed, name, fallback, { min: 1, integer: true });
+    const options = {
+      ratio: numberOption('adapt', parsed, 'prune-ratio', 0.5, { max: 1 }),
+      metric,
+      grouping: p.grouping,
+      schedule: 'constant',
+      refresh: p.refresh,
+      epochs: int('epochs', p.epochs),
+      lr: numberOption('adapt', parsed, 'lr', p.lr, { min: Number.MIN_VALUE }),
+      epochDecay: numberOption('adapt', parsed, 'epoch-decay', p.epochDecay),
+      accumulation: int('accumulation', p.accumulation),
+      batchSize: int('batch-size', p.batchSize),
+      weightDecay: p.weightDecay,
+    };
+    const hosts: LoraAdapter[] = [];
+    for (const dir of [targetDir, ...relatedDirs]) hosts.push(await loadAdapter(nodeFolder(dir)));
+    const runtime = await cliRuntime(plugins);
+    const progress = { steps: 0, train: null as number | null, val: null as number | null, tensors: [] as readonly AdaptTensorSparsity[] };
+    let trained: LoraAdapter[];
+    try {
+      const backend = await runtime.useBackend(typeof parsed.values.backend === 'string' ? parsed.values.backend : 'auto');
+      const model = await CausalLM.load(backend, nodeFolder(modelDir));
+      const tokenizer = await modelTokenizer(modelDir, model);
+      const examples = await readExamples('adapt', parsed, trainPath, tokenizer, model);
+      const validation = valPath === undefined ? undefined : await readExamples('adapt', parsed, valPath, tokenizer, model);
+      const devices = hosts.map((h) => uploadAdapter(backend, h));
+      try {
+        const { ratio, epochs, lr, epochDecay, accumulation, batchSize, weightDecay, grouping, refresh } = options;
+        const events = adapt(backend, model, { adapters: devices, train: examples, validation, padId: tokenizer.pad, plugins, seed, ratio, metric, grouping, refresh, epochs, lr, epochDecay, accumulation, batchSize, weightDecay });
+        const report = parsed.values.json || parsed.values.quiet ? undefined : stepReporter(io);
+        for await (const event of events) {
+          track(event, progress);
+          report?.(event);
+        }
+        trained = [];
+        for (const [i, d] of devices.entries()) trained.push(await downloadAdapter(backend, d, hosts[i].config));
+      } finally {
+        for (const d of devices) freeAdapter(backend, d);
+      }
+    } finally {
+      await runtime.dispose();
+    }
+    const merged = await (plugins.get('merger', 'cat') as MergerPlugin).merge(trained, {});
+    const folder = nodeFolder(out);
+    await saveAdapter(folder, merged);
+    const inputs = [
+      ...(await hashInputs('model', [modelDir])),
+      ...(await hashInputs('target', [targetDir])),
+      ...(await hashInputs('related', relatedDirs)),
+      ...(await hashInputs('train', [trainPath])),
+      ...(await hashInputs('val', valPath === undefined ? [] : [valPath])),
+    ];
+    const provenance = buildAdaptProvenance({ inputs, options, seed, versions: versions(), steps: progress.steps, trainLoss: progress.train, valLoss: progress.val, tensors: progress.tensors });
+    await folder.write(ADAPT_PROVENANCE_FILE, [new TextEncoder().encode(JSON.stringify(provenance, null, 2) + '\n')]);
+    const summary: AdaptSummary = { out, steps: progress.steps, loss: provenance.loss, sparsity: provenance.sparsity };
+    if (parsed.values.json) io.out(jsonLine(summary));
+    else if (!parsed.values.quiet) io.err(`wrote ${out}: ${progress.steps} steps, rank ${merged.modules[0]?.a.shape[0] ?? 0}, loss ${progress.train?.toFixed(4) ?? '-'}\n`);
+    return 0;
+  },
+};
+
+function track(event: AdaptEvent, progress: { steps: number; train: number | null; val: number | null; tensors: readonly AdaptTensorSparsity[] }): void {
+  if (event.type === 'step') {
+    progress.steps = event.step;
+    progress.train = event.loss;
+  } else if (event.type === 'eval') progress.val = event.loss;
+  else if (event.type === 'prune') progress.tensors = event.tensors;
+}
+
+/** One stderr line per step, printed after its pruning so it can show the mean sparsity. */
+function stepReporter(io: CliIO): (event: AdaptEvent) => void {
+  let last: { loss: number; lr: number } | undefined;
+  return (event) => {
+    if (event.type === 'step') last = event;
+    else if (event.type === 'prune' && last) {
+      const mean = event.tensors.reduce((s, t) => s + t.sparsity, 0) / Math.max(1, event.tensors.length);
+      io.err(`step ${event.step}  epoch ${event.epoch}  loss ${last.loss.toFixed(4)}  lr ${last.lr.toExponential(2)}  sparsity ${mean.toFixed(3)}\n`);
+    } else if (event.type === 'eval') io.err(`epoch ${event.epoch}  validation loss ${event.loss.toFixed(4)}\n`);
+  };
+}
+
+/** SHA-256 of every file read: a file itself, or each regular file at the top of a folder. */
+async function hashInputs(role: ProvenanceFile['role'], paths: readonly string[]): Promise<ProvenanceFile[]> {
+  const files: ProvenanceFile[] = [];
+  for (const path of paths) {
+    const names = (await stat(path)).isDirectory() ? (await readdir(path, { withFileTypes: true })).filter((e) => e.isFile()).map((e) => join(path, e.name)).sort() : [path];
+    for (const file of names) files.push({ role, path: file, sha256: createHash('sha256').update(await readFile(file)).digest('hex') });
+  }
+  return files;
+}
+
+/** Versions of the CLI and core packages as installed next to this module. */
+function versions(): Record<string, string> {
+  const require = createRequire(import.meta.url);
+  const read = (name: string) => (require(`${name}/package.json`) as { version: string }).version;
+  return { '@lorafuse/core': read('@lorafuse/core'), '@lorafuse/cli': read('@lorafuse/cli') };
+}
