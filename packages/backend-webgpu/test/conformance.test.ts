@@ -1,22 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { isLoraFuseError } from '@lorafuse/core';
 import { formatConformanceReport, runConformance } from '@lorafuse/core/testing';
-import { requestWebGPUDevice, type WebGPUDeviceHandle } from '../src/device.js';
 import { webgpuBackend } from '../src/webgpu-backend.js';
-
-const inCI = process.env.CI === 'true';
+import { acquireDawnDevice } from './acquire-device.js';
 
 // Without an adapter the suite is skipped with a visible line, except in CI.
-async function acquire(): Promise<WebGPUDeviceHandle | undefined> {
-  try {
-    return await requestWebGPUDevice();
-  } catch (failure) {
-    if (!isLoraFuseError(failure, 'BACKEND_INIT_FAILED') || inCI) throw failure;
-    console.warn(`SKIPPED WebGPU conformance on Dawn: ${failure.message}`);
-    return undefined;
-  }
-}
-const handle = await acquire();
+const handle = await acquireDawnDevice('WebGPU conformance');
 
 describe.skipIf(!handle)('WebGPU backend conformance on Dawn', () => {
   // A fresh machine compiles every shader cold on lavapipe (3–10 s per matmul

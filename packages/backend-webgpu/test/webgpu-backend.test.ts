@@ -4,19 +4,9 @@ import { BACKEND_PRIORITIES, BackendRegistry, Tensor, isLoraFuseError, reference
 import { BufferPool, bucketSize } from '../src/gpu/buffer-pool.js';
 import { requestWebGPUDevice, type WebGPUDeviceHandle } from '../src/device.js';
 import { WebGPUBackend, webgpuBackend } from '../src/webgpu-backend.js';
+import { acquireDawnDevice } from './acquire-device.js';
 
-const inCI = process.env.CI === 'true';
-
-async function acquire(): Promise<WebGPUDeviceHandle | undefined> {
-  try {
-    return await requestWebGPUDevice();
-  } catch (failure) {
-    if (!isLoraFuseError(failure, 'BACKEND_INIT_FAILED') || inCI) throw failure;
-    console.warn(`SKIPPED WebGPU backend tests on Dawn: ${failure.message}`);
-    return undefined;
-  }
-}
-const handle = await acquire();
+const handle = await acquireDawnDevice('WebGPU backend tests');
 afterAll(() => handle?.device.destroy());
 
 /** Counts the buffers a device creates and destroys, independently of the backend's own bookkeeping. */
