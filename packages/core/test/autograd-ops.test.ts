@@ -3,7 +3,7 @@
 // differentiated is L = Σ w ⊙ op(inputs) for random weights w.
 import { describe, expect, it } from 'vitest';
 import { ReferenceBackend, Tape, Tensor, ops, type DeviceTensor, type Shape } from '@lorafuse/core';
-import { dot, numericGradient, randomValues, relL2, seeded } from './reference-oracle.js';
+import { dot, naiveAttention, naiveRmsNorm, numericGradient, randomValues, relL2, seeded } from './reference-oracle.js';
 
 type F64 = Float64Array;
 const size = (s: Shape) => s.reduce((n, d) => n * d, 1);
@@ -32,17 +32,6 @@ function naiveMatmul(a: F64, as: Shape, b: F64, bs: Shape, tA = false, tB = fals
 const broadcast = (a: F64, b: F64, f: (x: number, y: number) => number) => a.map((x, i) => f(x, b[i % b.length]));
 const sigmoid = (x: number) => 1 / (1 + Math.exp(-x));
 
-function naiveRmsNorm(x: F64, w: F64, eps: number): F64 {
-  const d = w.length;
-  const out = new Float64Array(x.length);
-  for (let r = 0; r < x.length / d; r++) {
-    let ms = 0;
-    for (let i = 0; i < d; i++) ms += x[r * d + i] ** 2 / d;
-    for (let i = 0; i < d; i++) out[r * d + i] = (w[i] * x[r * d + i]) / Math.sqrt(ms + eps);
-  }
-  return out;
-}
-
 /** x [B, H, S, D] with tables [S, D]: x·cos + rotate_half(x)·sin. */
 function naiveRope(x: F64, cos: F64, sin: F64, d: number): F64 {
   const half = d / 2;
@@ -52,26 +41,6 @@ function naiveRope(x: F64, cos: F64, sin: F64, d: number): F64 {
     const other = c < half ? -x[i + half] : x[i - half];
     return v * cos[i % table] + other * sin[i % table];
   });
-}
-
-/** Causal attention, q [1, H, S, D], k/v [1, KV, S, D]. */
-function naiveAttention(q: F64, k: F64, v: F64, H: number, KV: number, S: number, D: number): F64 {
-  const out = new Float64Array(q.length);
-  for (let h = 0; h < H; h++) {
-    const g = Math.floor(h / (H / KV));
-    for (let i = 0; i < S; i++) {
-      const scores = Array.from({ length: i + 1 }, (_, j) => {
-        let s = 0;
-        for (let t = 0; t < D; t++) s += q[(h * S + i) * D + t] * k[(g * S + j) * D + t];
-        return s / Math.sqrt(D);
-      });
-      const max = Math.max(...scores);
-      const p = scores.map((s) => Math.exp(s - max));
-      const z = p.reduce((a, b) => a + b, 0);
-      for (let j = 0; j <= i; j++) for (let t = 0; t < D; t++) out[(h * S + i) * D + t] += (p[j] / z) * v[(g * S + j) * D + t];
-    }
-  }
-  return out;
 }
 
 /** Mean cross-entropy over the rows whose target is not −100. */
@@ -217,7 +186,7 @@ describe('op gradients against float64 finite differences', () => {
   });
 
   it('rmsNorm (input and weight)', () => {
-    const err = gradientError({ shapes: [[2, 3, 8], [8]], op: (t, [x, w]) => ops.rmsNorm(t, x, w, 1e-5), naive: ([x, w]) => naiveRmsNorm(x, w, 1e-5) });
+    const err = gradientError({ shapes: [[2, 3, 8], [8]], op: (t, [x, w]) => ops.rmsNorm(t, x, w, 1e-5), naive: ([x, w]) => naiveRmsNorm(x, w, w.length, 1e-5) });
     expect(err).toBeLessThan(TOL);
   });
 
@@ -237,7 +206,7 @@ describe('op gradients against float64 finite differences', () => {
     const err = gradientError({
       shapes: [[1, 4, 5, 6], [1, 2, 5, 6], [1, 2, 5, 6]],
       op: (t, [q, k, v]) => ops.attention(t, q, k, v),
-      naive: ([q, k, v]) => naiveAttention(q, k, v, 4, 2, 5, 6),
+      naive: ([q, k, v]) => naiveAttention(q, k, v, { b: 1, hq: 4, kv: 2, sq: 5, sk: 5, d: 6 }, 1 / Math.sqrt(6)).out,
       range: [-2, 2],
     });
     expect(err).toBeLessThan(TOL);

@@ -1,16 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Tensor } from '@lorafuse/core';
-import { codeOf, dot, maxRelDiff, numericGradient, randomValues, referenceHarness, relL2, seeded } from './reference-oracle.js';
-
-function naiveRmsNorm(x: ArrayLike<number>, w: ArrayLike<number>, dim: number, eps: number): Float64Array {
-  const out = new Float64Array(x.length);
-  for (let r = 0; r < x.length / dim; r++) {
-    let ms = 0;
-    for (let d = 0; d < dim; d++) ms += x[r * dim + d] ** 2 / dim;
-    for (let d = 0; d < dim; d++) out[r * dim + d] = (w[d] * x[r * dim + d]) / Math.sqrt(ms + eps);
-  }
-  return out;
-}
+import { codeOf, dot, maxRelDiff, naiveAttention, naiveRmsNorm, numericGradient, randomValues, referenceHarness, relL2, seeded } from './reference-oracle.js';
 
 describe('reference rmsNorm', () => {
   it('matches the definition and a hand-computed row', () => {
@@ -90,45 +80,6 @@ describe('reference rope', () => {
     expect(codeOf(() => h.k.rope(h.f32([1, 1, 2, 2], [1, 2, 3, 4]), h.f32([1, 2], [1, 1]), h.f32([1, 2], [0, 0])))).toBe('SHAPE_MISMATCH');
   });
 });
-
-interface AttnShape {
-  b: number;
-  hq: number;
-  kv: number;
-  sq: number;
-  sk: number;
-  d: number;
-}
-
-/** Attention from the definition: full score matrix, explicit causal mask, query head h reading KV head ⌊h·KV/H⌋. */
-function naiveAttention(q: ArrayLike<number>, k: ArrayLike<number>, v: ArrayLike<number>, s: AttnShape, scale: number) {
-  const out = new Float64Array(s.b * s.hq * s.sq * s.d);
-  const lse = new Float64Array(s.b * s.hq * s.sq);
-  for (let b = 0; b < s.b; b++)
-    for (let h = 0; h < s.hq; h++) {
-      const g = Math.floor((h * s.kv) / s.hq);
-      for (let i = 0; i < s.sq; i++) {
-        const weights: number[] = [];
-        for (let j = 0; j < s.sk; j++) {
-          if (j > i + (s.sk - s.sq)) {
-            weights.push(0);
-            continue;
-          }
-          let score = 0;
-          for (let e = 0; e < s.d; e++) score += q[((b * s.hq + h) * s.sq + i) * s.d + e] * k[((b * s.kv + g) * s.sk + j) * s.d + e];
-          weights.push(Math.exp(scale * score));
-        }
-        const total = weights.reduce((x, y) => x + y, 0);
-        lse[(b * s.hq + h) * s.sq + i] = Math.log(total);
-        for (let e = 0; e < s.d; e++) {
-          let acc = 0;
-          for (let j = 0; j < s.sk; j++) acc += (weights[j] / total) * v[((b * s.kv + g) * s.sk + j) * s.d + e];
-          out[((b * s.hq + h) * s.sq + i) * s.d + e] = acc;
-        }
-      }
-    }
-  return { out, lse };
-}
 
 describe('reference attention', () => {
   it('is causal: with equal scores, query i averages values 0..i', () => {
