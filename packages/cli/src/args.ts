@@ -9,6 +9,7 @@ export const GLOBAL_OPTIONS = {
   help: { type: 'boolean', short: 'h' },
   backend: { type: 'string' },
   seed: { type: 'string' },
+  plugin: { type: 'string', multiple: true },
 } as const satisfies ParseArgsConfig['options'];
 
 /** The global options as parsed. */
@@ -19,6 +20,7 @@ export interface GlobalOptions {
   help: boolean;
   backend?: string;
   seed?: string;
+  plugin?: string[];
 }
 
 /** A parsed command line: option values by name, and the positional words. */

@@ -20,7 +20,8 @@ function overview(): string {
     'Commands:',
     ...COMMANDS.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),
     '',
-    'Global options: --json, --verbose, --quiet, --backend auto|webgpu|wasm|reference, --seed n',
+    'Global options: --json, --verbose, --quiet, --backend auto|webgpu|wasm|reference, --seed n,',
+    '  --plugin <module> (a file or package exporting plugins; repeat for several)',
     'Run `lorafuse <command> --help` for a command\'s options.',
     '',
   ].join('\n');

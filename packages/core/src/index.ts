@@ -12,6 +12,7 @@ export * from './backend/index.js';
 export * from './reference/index.js';
 export * from './plugin/index.js';
 export * from './merge/index.js';
+export * from './search/index.js';
 export * from './prune/index.js';
 export * from './stats/index.js';
 export * from './adapt/index.js';

@@ -1,7 +1,7 @@
-// `cat` and `factored` against dense float64 sums written here, and the
+// `cat`, `factored` and `lorahub` against dense float64 sums written here, and the
 // malformed inputs every built-in merger refuses with a typed error.
 import { isLoraFuseError, PluginRegistry, Runtime, type LoraAdapter, type LoraModule, type MergeOptions } from '@lorafuse/core';
-import { catMerger, factoredMerger, mergerPlugins, registerMergerPlugins } from '@lorafuse/plugins';
+import { catMerger, factoredMerger, lorahubMerger, mergerPlugins, registerMergerPlugins } from '@lorafuse/plugins';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { denseDelta, mergeInput } from '../../core/test/merge-fixtures.js';
 import { relL2 as relativeError } from '../../core/test/reference-oracle.js';
@@ -71,11 +71,37 @@ describe('factored', () => {
   });
 });
 
+describe('lorahub', () => {
+  it('B·A·scaling equals s₁·(Σ w_i·B_i)(Σ w_i·(s_i/s₁)·A_i): LoraHub’s weighted sum of every factor', async () => {
+    const merged = await lorahubMerger.merge(sets.equal, { weights: WEIGHTS });
+    for (const m of merged.modules) {
+      const members = sets.equal.map((a) => moduleOf(a, m.name));
+      const [out, r] = members[0].b.shape;
+      const inDim = members[0].a.shape[1];
+      const s1 = members[0].scaling;
+      const b = new Float64Array(out * r);
+      const a = new Float64Array(r * inDim);
+      members.forEach((x, i) => {
+        x.b.toFloat32().forEach((v, j) => (b[j] += WEIGHTS[i] * v));
+        x.a.toFloat32().forEach((v, j) => (a[j] += (WEIGHTS[i] * x.scaling * v) / s1));
+      });
+      const expected = new Float64Array(out * inDim);
+      for (let i = 0; i < out; i++) for (let j = 0; j < inDim; j++) for (let k = 0; k < r; k++) expected[i * inDim + j] += s1 * b[i * r + k] * a[k * inDim + j];
+      expect([m.rank, m.scaling]).toEqual([members[0].rank, s1]);
+      expect(relativeError(denseDelta(m), expected)).toBeLessThan(1e-6);
+    }
+  });
+
+  it('refuses unequal ranks', async () => {
+    await expect(lorahubMerger.merge(sets.mixed, {})).rejects.toMatchObject({ code: 'MERGE_INCOMPATIBLE' });
+  });
+});
+
 describe('registration and cancellation', () => {
   it('registers every built-in on a runtime under PEFT\'s names plus cat and factored', () => {
     const runtime = new Runtime({ plugins: registerMergerPlugins(new PluginRegistry()) });
     expect(runtime.plugins.names('merger').sort()).toEqual(
-      ['cat', 'factored', 'linear', 'ties', 'dare_linear', 'dare_ties', 'magnitude_prune', 'svd', 'ties_svd', 'dare_linear_svd', 'dare_ties_svd', 'magnitude_prune_svd'].sort(),
+      ['cat', 'factored', 'lorahub', 'linear', 'ties', 'dare_linear', 'dare_ties', 'magnitude_prune', 'svd', 'ties_svd', 'dare_linear_svd', 'dare_ties_svd', 'magnitude_prune_svd'].sort(),
     );
   });
 

@@ -25,7 +25,7 @@ import { nodeFolder } from '@lorafuse/core/node';
 import { parseCommand } from '../args.js';
 import { jsonLine } from '../format.js';
 import type { CliIO } from '../io.js';
-import { cliPlugins, cliRuntime, parseSeed } from '../runtime.js';
+import { cliPlugins, cliRuntime, loadPluginModules, parseSeed } from '../runtime.js';
 import { DATA_OPTIONS, DATA_USAGE, modelTokenizer, numberOption, readExamples, required } from './model-data.js';
 import type { Command } from './types.js';
 
@@ -95,7 +95,7 @@ ${DATA_USAGE.replace('(default 8)', `(default ${p.batchSize})`)}
     const relatedDirs = (parsed.values.related as string[] | undefined) ?? [];
     const valPath = typeof parsed.values.val === 'string' ? parsed.values.val : undefined;
     const seed = parseSeed(parsed.values.seed);
-    const plugins = cliPlugins(seed);
+    const plugins = cliPlugins(seed, await loadPluginModules(parsed.values.plugin));
     const metric = typeof parsed.values.metric === 'string' ? parsed.values.metric : p.metric;
     if (!plugins.names('importance').includes(metric)) {
       throw new LoraFuseError('CLI_USAGE', `adapt: --metric must be one of ${plugins.names('importance').join(', ')}, got ${metric}.`);
@@ -195,7 +195,7 @@ async function hashInputs(role: ProvenanceFile['role'], paths: readonly string[]
 }
 
 /** Versions of the CLI and core packages as installed next to this module. */
-function versions(): Record<string, string> {
+export function versions(): Record<string, string> {
   const require = createRequire(import.meta.url);
   const read = (name: string) => (require(`${name}/package.json`) as { version: string }).version;
   return { '@lorafuse/core': read('@lorafuse/core'), '@lorafuse/cli': read('@lorafuse/cli') };

@@ -1,5 +1,9 @@
 import {
+  CausalLM,
   describeAdapter,
+  searchMergeWeights,
+  type LoraAdapter,
+  type MergeWeightSearchResult,
   loadAdapter,
   LoraFuseError,
   PluginRegistry,
@@ -9,9 +13,11 @@ import {
   type MergerPlugin,
 } from '@lorafuse/core';
 import { nodeFolder } from '@lorafuse/core/node';
-import { parseCommand } from '../args.js';
+import { parseCommand, type ParsedCommand } from '../args.js';
 import { jsonLine, table } from '../format.js';
-import { cliPlugins, parseSeed } from '../runtime.js';
+import { cliPlugins, cliRuntime, loadPluginModules, parseSeed } from '../runtime.js';
+import { DATA_OPTIONS, modelTokenizer, numberOption, readExamples } from './model-data.js';
+import type { CliIO } from '../io.js';
 import type { Command } from './types.js';
 
 /** What `lorafuse merge --json` prints. */
@@ -32,6 +38,8 @@ export interface MergeSummary {
   readonly modules: ReadonlyArray<{ name: string; r: number; scaling: number }>;
   /** Number of LoRA parameters written. */
   readonly parameters: number;
+  /** With `--model` and `--data`: the weight search (objective = loss + L1 penalty, mean loss per target token). */
+  readonly search?: { objective: number; loss: number; evaluations: number };
 }
 
 const usage = (registry: PluginRegistry) => `Usage: lorafuse merge <adapter-dir>... --method <name> --out <dir> [options]
@@ -42,7 +50,15 @@ const usage = (registry: PluginRegistry) => `Usage: lorafuse merge <adapter-dir>
   --density d          fraction of entries kept, in [0, 1] (ties, dare_*, magnitude_prune*)
   --rank r             rank of the result of the *svd methods (default: largest input rank)
   --majority-sign m    total (default) or frequency (ties, ties_svd, dare_ties, dare_ties_svd)
-  --seed n             seed of the DARE drop masks (default 0)
+  --seed n             seed of the DARE drop masks and of the weight search (default 0)
+  --model <dir>, --data <jsonl>
+                       instead of --weights, search the weights on a few examples as LoraHub
+                       does (use with --method lorahub): minimise the merged adapter's mean
+                       loss on the data + 0.05 x mean |w|, w in [-1.5, 1.5], from w = 0
+  --budget n           loss evaluations of the search (default 40)
+  --template t, --max-length n, --batch-size n
+                       how --data is encoded and batched (as for lorafuse eval)
+  --plugin <module>    a module exporting more mergers
   --out <dir>          folder to write the merged PEFT adapter to (files replaced atomically)
   --json               print a JSON summary instead of text
 `;
@@ -72,33 +88,41 @@ export const mergeCommand: Command = {
   summary: 'Merge PEFT adapters (cat, factored, or one of PEFT\'s combination types)',
   usage: usage(cliPlugins()),
   async run(argv, io) {
-    const { values, positionals } = parseCommand('merge', argv, {
+    const parsed = parseCommand('merge', argv, {
       method: { type: 'string' },
       weights: { type: 'string' },
       density: { type: 'string' },
       rank: { type: 'string' },
       'majority-sign': { type: 'string' },
       out: { type: 'string' },
+      model: { type: 'string' },
+      data: { type: 'string' },
+      budget: { type: 'string' },
+      ...DATA_OPTIONS,
     });
+    const { values, positionals } = parsed;
     if (positionals.length === 0) throw new LoraFuseError('CLI_USAGE', 'merge needs at least one adapter folder. See `lorafuse merge --help`.');
     if (typeof values.method !== 'string') throw new LoraFuseError('CLI_USAGE', 'merge needs --method. See `lorafuse merge --help`.');
     if (typeof values.out !== 'string') throw new LoraFuseError('CLI_USAGE', 'merge needs --out <dir>, the folder to write the merged adapter to.');
+    if ((values.model === undefined) !== (values.data === undefined)) throw new LoraFuseError('CLI_USAGE', 'merge: --model and --data go together (the weight search). See `lorafuse merge --help`.');
+    if (values.model !== undefined && values.weights !== undefined) throw new LoraFuseError('CLI_USAGE', 'merge: give either --weights or --model/--data (which searches the weights), not both.');
     const sign = values['majority-sign'];
     if (sign !== undefined && sign !== 'total' && sign !== 'frequency') {
       throw new LoraFuseError('CLI_USAGE', `--majority-sign must be total or frequency, got ${JSON.stringify(sign)}.`);
     }
-    const registry = cliPlugins();
+    const registry = cliPlugins(0, await loadPluginModules(values.plugin));
     const merger = registry.get('merger', values.method) as MergerPlugin;
     const seed = parseSeed(values.seed);
+    const adapters = [];
+    for (const dir of positionals) adapters.push(await loadAdapter(nodeFolder(dir)));
+    const search = typeof values.model === 'string' ? await searchWeights(parsed, values.model, adapters, merger, seed, io) : undefined;
     const options: MergeOptions = {
-      weights: weightsOf(values.weights),
+      weights: search?.weights ?? weightsOf(values.weights),
       density: number(values, 'density'),
       rank: number(values, 'rank'),
       majoritySignMethod: sign,
       seed,
     };
-    const adapters = [];
-    for (const dir of positionals) adapters.push(await loadAdapter(nodeFolder(dir)));
     const merged = await merger.merge(adapters, options, {
       onProgress: values.quiet || values.json || !io.isTTY ? undefined : ({ done, total }) => io.err(`\rmerging ${done}/${total} modules`),
     });
@@ -119,6 +143,7 @@ export const mergeCommand: Command = {
       lora_alpha: description.lora_alpha,
       modules: description.modules.map((m) => ({ name: m.name, r: m.r, scaling: m.scaling })),
       parameters: description.parameters,
+      ...(search && { search: { objective: search.objective, loss: search.loss, evaluations: search.evaluations } }),
     };
     if (!values.quiet && !values.json && io.isTTY) io.err('\n');
     io.out(values.json ? jsonLine(summary) : render(summary));
@@ -126,9 +151,35 @@ export const mergeCommand: Command = {
   },
 };
 
+/** Runs the LoraHub weight search for `--model`/`--data` on the CLI's backend. */
+async function searchWeights(parsed: ParsedCommand, modelDir: string, adapters: readonly LoraAdapter[], merger: MergerPlugin, seed: number, io: CliIO): Promise<MergeWeightSearchResult> {
+  const budget = numberOption('merge', parsed, 'budget', 40, { min: 1, integer: true });
+  const runtime = await cliRuntime(cliPlugins(seed));
+  try {
+    const backend = await runtime.useBackend(typeof parsed.values.backend === 'string' ? parsed.values.backend : 'auto');
+    const model = await CausalLM.load(backend, nodeFolder(modelDir));
+    try {
+      const tokenizer = await modelTokenizer(modelDir, model);
+      const examples = await readExamples('merge', parsed, parsed.values.data as string, tokenizer, model);
+      const batchSize = numberOption('merge', parsed, 'batch-size', 8, { min: 1, integer: true });
+      const quiet = parsed.values.quiet || parsed.values.json || !io.isTTY;
+      return await searchMergeWeights(backend, model, adapters, examples, {
+        merger, padId: tokenizer.pad, budget, seed, batchSize,
+        onProgress: quiet ? undefined : ({ done, total, best }) => io.err(`\rsearching weights ${done}/${total}  best ${best.toFixed(4)}`),
+      });
+    } finally {
+      model.dispose();
+    }
+  } finally {
+    await runtime.dispose();
+  }
+}
+
 function render(s: MergeSummary): string {
   return (
-    `Merged ${s.inputs.length} adapters with ${s.method} into ${s.out}: r=${s.r}, ${s.parameters} parameters\n\n` +
+    `Merged ${s.inputs.length} adapters with ${s.method} into ${s.out}: r=${s.r}, ${s.parameters} parameters\n` +
+    (s.search ? `weights ${s.options.weights.map((w) => w.toFixed(4)).join(', ')} from ${s.search.evaluations} evaluations: loss ${s.search.loss.toFixed(4)}, objective ${s.search.objective.toFixed(4)}\n` : '') +
+    '\n' +
     table(
       ['module', 'r', 'scaling'],
       s.modules.map((m) => [m.name, m.r, m.scaling]),

@@ -1,5 +1,10 @@
 import { mkdir } from 'node:fs/promises';
 import {
+  CausalLM,
+  collectInputNorms,
+  freeAdapter,
+  uploadAdapter,
+  type Backend,
   loadAdapter,
   LoraFuseError,
   Pruner,
@@ -13,8 +18,9 @@ import {
 } from '@lorafuse/core';
 import { fileSource, nodeFolder } from '@lorafuse/core/node';
 import { parseCommand, type ParsedCommand } from '../args.js';
-import { cliPlugins, cliRuntime, parseSeed } from '../runtime.js';
+import { cliPlugins, cliRuntime, loadPluginModules, parseSeed } from '../runtime.js';
 import { jsonLine, table } from '../format.js';
+import { modelTokenizer, readExamples } from './model-data.js';
 import type { Command } from './types.js';
 
 /** Tensor-name suffixes of a `--norms` file: `<module>.input_norms` `[in]`, `<module>.hidden_norms` `[r]`. */
@@ -25,8 +31,9 @@ export const pruneCommand: Command = {
   name: 'prune',
   summary: 'Prune the LoRA factors of a PEFT adapter by an importance metric',
   usage: `Usage: lorafuse prune <adapter-dir> --metric <name> --ratio r --out <dir>
-                      [--group module|row|global|2:4|4:8] [--norms <file.safetensors>]
-                      [--backend name] [--seed n] [--json]
+                      [--group module|row|global|2:4|4:8]
+                      [--norms <file.safetensors> | --model <dir> --calib <jsonl>]
+                      [--plugin <module>] [--backend name] [--seed n] [--json]
 
   --metric    magnitude, wanda, lora (the method's factor importance) or random;
               taylor needs gradients and runs only while training (lorafuse adapt)
@@ -39,8 +46,11 @@ export const pruneCommand: Command = {
               <module>.hidden_norms [r] (of A·x, B's input). <module> is the module
               path as in the adapter, e.g. model.layers.0.self_attn.q_proj
   --model, --calib
-              collect those statistics from a model and a JSONL set: not available
-              yet; use --norms
+              collect the input norms instead: run every record of the JSONL file
+              (its whole prompt and summary) through the model folder's model with
+              the adapter applied (the lora metric; wanda also needs hidden norms,
+              which only --norms gives)
+  --plugin    a module exporting more plugins (e.g. an importance metric)
   --out       folder for the pruned PEFT adapter (pruned entries are zero)
   --json      print {"metric","group","ratio","modules":[{"name","a_sparsity","b_sparsity",…}],…}
 `,
@@ -55,17 +65,19 @@ export const pruneCommand: Command = {
       out: { type: 'string' },
     });
     const args = pruneArgs(parsed);
-    const plugins = cliPlugins(parseSeed(parsed.values.seed));
+    const plugins = cliPlugins(parseSeed(parsed.values.seed), await loadPluginModules(parsed.values.plugin));
     const metric = plugins.get('importance', args.metric) as ImportancePlugin;
     plugins.get('grouping', args.group);
-    checkStatistics(metric, args.norms);
+    checkStatistics(metric, args);
     const adapter = await loadAdapter(nodeFolder(args.adapter));
-    const norms = args.norms ? await readNorms(args.norms, adapter, metric) : undefined;
     const runtime = await cliRuntime(plugins);
     try {
       const backend = await runtime.useBackend(typeof parsed.values.backend === 'string' ? parsed.values.backend : 'auto');
+      const norms = args.norms
+        ? await readNorms(args.norms, adapter, metric)
+        : args.calibration && (await calibrationNorms(backend, adapter, args.calibration, parsed));
       const pruner = new Pruner({ backend, plugins, metric, grouping: args.group, ratio: args.ratio });
-      const result = await pruneAdapter(pruner, adapter, { norms });
+      const result = await pruneAdapter(pruner, adapter, { norms: norms || undefined });
       pruner.dispose();
       await mkdir(args.out, { recursive: true });
       await saveAdapter(nodeFolder(args.out), result.adapter);
@@ -84,6 +96,8 @@ interface PruneArgs {
   ratio?: number;
   group: string;
   norms?: string;
+  /** `--model` and `--calib`: collect the input norms with this model over this data. */
+  calibration?: { model: string; data: string };
   out: string;
 }
 
@@ -92,26 +106,31 @@ function pruneArgs({ values, positionals }: ParsedCommand): PruneArgs {
   if (positionals.length !== 1) throw usage(`takes exactly one adapter folder, got ${positionals.length}.`);
   if (typeof values.metric !== 'string') throw usage('--metric is required (magnitude, wanda, lora, random).');
   if (typeof values.out !== 'string') throw usage('--out <dir> is required.');
-  if (values.model !== undefined || values.calib !== undefined) {
-    throw new LoraFuseError('PRUNE_INPUT_MISSING', 'prune: collecting activation statistics with --model/--calib is not available yet; pass precomputed norms with --norms <file.safetensors> (see `lorafuse prune --help`).');
-  }
+  if ((values.model === undefined) !== (values.calib === undefined)) throw usage('--model and --calib go together: the model folder and the JSONL calibration data.');
+  if (values.model !== undefined && values.norms !== undefined) throw usage('give either --norms or --model with --calib, not both.');
   let ratio: number | undefined;
   if (values.ratio !== undefined) {
     ratio = Number(values.ratio);
     if (typeof values.ratio !== 'string' || values.ratio.trim() === '' || !Number.isFinite(ratio)) throw usage(`--ratio must be a number in [0, 1], got ${String(values.ratio)}.`);
   }
-  return { adapter: positionals[0], metric: values.metric, ratio, group: typeof values.group === 'string' ? values.group : 'module', norms: values.norms as string | undefined, out: values.out };
+  const calibration = typeof values.model === 'string' && typeof values.calib === 'string' ? { model: values.model, data: values.calib } : undefined;
+  return { adapter: positionals[0], metric: values.metric, ratio, group: typeof values.group === 'string' ? values.group : 'module', norms: values.norms as string | undefined, calibration, out: values.out };
 }
 
 /** Fails early, saying what to pass, when the metric needs statistics or gradients the command line cannot give. */
-function checkStatistics(metric: ImportancePlugin, norms: string | undefined): void {
+function checkStatistics(metric: ImportancePlugin, { norms, calibration }: PruneArgs): void {
   const needs = metric.requires ?? [];
   if (needs.includes('gradients')) {
     throw new LoraFuseError('PRUNE_INPUT_MISSING', `prune: metric "${metric.name}" needs gradients, which exist only while training; use it with lorafuse adapt, or pick magnitude, wanda, lora or random.`);
   }
-  if (!norms && (needs.includes('inputNorms') || needs.includes('hiddenNorms'))) {
+  if (calibration && needs.includes('hiddenNorms')) {
+    throw new LoraFuseError('PRUNE_INPUT_MISSING', `prune: metric "${metric.name}" needs the norms of A·x (B's input), which --model/--calib does not collect; pass --norms <file.safetensors> with <module>.hidden_norms [r], or use the lora metric.`, {
+      details: { metric: metric.name, needs },
+    });
+  }
+  if (!norms && !calibration && (needs.includes('inputNorms') || needs.includes('hiddenNorms'))) {
     const tensors = needs.includes('hiddenNorms') ? '<module>.input_norms [in] and <module>.hidden_norms [r]' : '<module>.input_norms [in]';
-    throw new LoraFuseError('PRUNE_INPUT_MISSING', `prune: metric "${metric.name}" needs activation statistics: pass --norms <file.safetensors> holding ${tensors} for every LoRA module.`, {
+    throw new LoraFuseError('PRUNE_INPUT_MISSING', `prune: metric "${metric.name}" needs activation statistics: pass --model <dir> --calib <jsonl>, or --norms <file.safetensors> holding ${tensors} for every LoRA module.`, {
       details: { metric: metric.name, needs },
     });
   }
@@ -135,6 +154,20 @@ async function readNorms(path: string, adapter: LoraAdapter, metric: ImportanceP
     norms.set(m.name, entry);
   }
   return norms;
+}
+
+/** The input norms of every adapter module over the `--calib` records, from the `--model` model with the adapter applied. */
+async function calibrationNorms(backend: Backend, adapter: LoraAdapter, { model: dir, data }: { model: string; data: string }, parsed: ParsedCommand): Promise<Map<string, ModuleNorms>> {
+  const model = await CausalLM.load(backend, nodeFolder(dir));
+  const device = uploadAdapter(backend, adapter);
+  try {
+    const examples = await readExamples('prune', parsed, data, await modelTokenizer(dir, model), model);
+    const norms = await collectInputNorms(backend, model, { modules: adapter.modules.map((m) => m.name), examples, adapters: [device] });
+    return new Map([...norms].map(([name, inputNorms]) => [name, { inputNorms }]));
+  } finally {
+    freeAdapter(backend, device);
+    model.dispose();
+  }
 }
 
 interface PruneSummary {
