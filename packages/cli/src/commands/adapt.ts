@@ -11,8 +11,12 @@ import {
   buildAdaptProvenance,
   downloadAdapter,
   freeAdapter,
+  HF_TOKENIZER_FILE,
   loadAdapter,
+  mergeIntoBase,
+  openModelFolder,
   saveAdapter,
+  saveModelFolder,
   uploadAdapter,
   type AdaptEvent,
   type AdaptTensorSparsity,
@@ -51,7 +55,8 @@ export const adaptCommand: Command = {
                       --train <jsonl> [--val <jsonl>] --out <dir>
                       [--prune-ratio r] [--metric m] [--schedule constant] [--epochs n] [--lr x]
                       [--epoch-decay f] [--accumulation k] [--template t] [--max-length n]
-                      [--batch-size n] [--backend name] [--seed n] [--quiet] [--json]
+                      [--batch-size n] [--merged-out <dir>] [--plugin <module>]
+                      [--backend name] [--seed n] [--quiet] [--json]
 
   --model         Hugging Face model folder (Llama family) the adapters were trained on
   --target        PEFT adapter of the target task
@@ -68,6 +73,9 @@ export const adaptCommand: Command = {
   --lr            AdamW learning rate (default ${p.lr}), times --epoch-decay^epoch (default ${p.epochDecay})
   --accumulation  micro-batches per optimizer step (default ${p.accumulation})
 ${DATA_USAGE.replace('(default 8)', `(default ${p.batchSize})`)}
+  --merged-out    also write the base model with the result folded into its weights
+                  (W0 + s·B·A, in the base's dtype): a Hugging Face folder that needs no adapter
+  --plugin        a module exporting more importance metrics (see docs/plugins.md)
   --quiet         no per-step lines
   --json          print a summary {"out","steps","loss","sparsity"} instead of per-step lines
 `,
@@ -86,6 +94,7 @@ ${DATA_USAGE.replace('(default 8)', `(default ${p.batchSize})`)}
       lr: { type: 'string' },
       'epoch-decay': { type: 'string' },
       accumulation: { type: 'string' },
+      'merged-out': { type: 'string' },
       ...DATA_OPTIONS,
     });
     const modelDir = required('adapt', parsed, 'model');
@@ -157,12 +166,22 @@ ${DATA_USAGE.replace('(default 8)', `(default ${p.batchSize})`)}
     ];
     const provenance = buildAdaptProvenance({ inputs, options, seed, versions: versions(), steps: progress.steps, trainLoss: progress.train, valLoss: progress.val, tensors: progress.tensors });
     await folder.write(ADAPT_PROVENANCE_FILE, [new TextEncoder().encode(JSON.stringify(provenance, null, 2) + '\n')]);
+    if (typeof parsed.values['merged-out'] === 'string') await writeMergedModel(modelDir, merged, parsed.values['merged-out']);
     const summary: AdaptSummary = { out, steps: progress.steps, loss: provenance.loss, sparsity: provenance.sparsity };
     if (parsed.values.json) io.out(jsonLine(summary));
     else if (!parsed.values.quiet) io.err(`wrote ${out}: ${progress.steps} steps, rank ${merged.modules[0]?.a.shape[0] ?? 0}, loss ${progress.train?.toFixed(4) ?? '-'}\n`);
     return 0;
   },
 };
+
+/** The base model with `adapter` folded in, as a Hugging Face folder at `out` (plus the base's tokenizer.json). */
+async function writeMergedModel(modelDir: string, adapter: LoraAdapter, out: string): Promise<void> {
+  const source = nodeFolder(modelDir);
+  const checkpoint = await openModelFolder(source);
+  const target = nodeFolder(out);
+  await saveModelFolder(target, checkpoint.config, await mergeIntoBase(checkpoint, [adapter]));
+  if (await source.exists(HF_TOKENIZER_FILE)) await target.write(HF_TOKENIZER_FILE, [await readFile(join(modelDir, HF_TOKENIZER_FILE))]);
+}
 
 function track(event: AdaptEvent, progress: { steps: number; train: number | null; val: number | null; tensors: readonly AdaptTensorSparsity[] }): void {
   if (event.type === 'step') {

@@ -7,3 +7,4 @@ export { describeModel, type ModelDescription } from './describe.js';
 export { CausalLM, type ForwardOptions, type ForwardResult, type LoadModelOptions } from './llama.js';
 export { adapterParameters, freeAdapter, uploadAdapter, type DeviceAdapter, type DeviceLoraModule } from './device-adapter.js';
 export { inverseFrequencies, ropeTables, type RopeTables } from './rope-tables.js';
+export { mergeIntoBase, type MergeIntoBaseOptions } from './merge-into-base.js';
