@@ -12,6 +12,7 @@ export default defineConfig({
       { find: /^@lorafuse\/core\/node$/, replacement: src('core/src/node/index.ts') },
       { find: /^@lorafuse\/core$/, replacement: src('core/src/index.ts') },
       { find: /^@lorafuse\/plugins$/, replacement: src('plugins/src/index.ts') },
+      { find: /^@lorafuse\/demo$/, replacement: src('demo/src/index.ts') },
       { find: /^@lorafuse\/backend-wasm$/, replacement: src('backend-wasm/src/index.ts') },
       { find: /^@lorafuse\/backend-webgpu$/, replacement: src('backend-webgpu/src/index.ts') },
     ],

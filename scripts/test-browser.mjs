@@ -9,12 +9,13 @@
 // Env:   CHROMIUM_PATH  the browser binary (default: chromium on PATH)
 //        LORAFUSE_BROWSER_BUDGET_MS  time budget for everything (default 300000)
 //        CI=true  a missing browser fails instead of skipping
-import { accessSync, constants, readdirSync } from 'node:fs';
-import { delimiter, join, resolve } from 'node:path';
+import { readdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import { chromium } from 'playwright-core';
 import ts from 'typescript';
+import { CHROMIUM_ARGS, chromiumPath } from '../tests/browser/chromium.mjs';
 import { serveFiles } from '../tests/browser/server.mjs';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -25,37 +26,9 @@ const BUDGET_MS = Number(process.env.LORAFUSE_BROWSER_BUDGET_MS ?? 300_000);
 // Time kept back from each page's budget for reporting and shutdown.
 const SHUTDOWN_MARGIN_MS = 10_000;
 const IN_CI = process.env.CI === 'true';
-const CHROMIUM_ARGS = [
-  '--no-sandbox',
-  '--enable-unsafe-webgpu',
-  '--disable-background-networking',
-  '--disable-sync',
-  '--disable-component-update',
-  '--no-first-run',
-  '--disable-quic',
-];
 
 const deadline = Date.now() + BUDGET_MS;
 const remainingMs = () => deadline - Date.now();
-
-function findChromium() {
-  if (process.env.CHROMIUM_PATH) return isExecutable(process.env.CHROMIUM_PATH) ? process.env.CHROMIUM_PATH : undefined;
-  for (const dir of (process.env.PATH ?? '').split(delimiter).filter(Boolean)) {
-    for (const name of ['chromium', 'chromium-browser']) {
-      if (isExecutable(join(dir, name))) return join(dir, name);
-    }
-  }
-  return undefined;
-}
-
-function isExecutable(path) {
-  try {
-    accessSync(path, constants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /** `@lorafuse/*` specifier → source file, from the root tsconfig's `paths` (the single list of package entries). */
 function packageSources() {
@@ -170,7 +143,7 @@ async function main() {
     .sort();
   if (entries.length === 0) throw new Error(`no browser entries in ${ENTRY_DIR} match ${filters.join(' ') || '*'}`);
 
-  const executablePath = findChromium();
+  const executablePath = chromiumPath();
   if (!executablePath) {
     const why = 'chromium not found (install Debian chromium, e.g. with .ci/install-system, or set CHROMIUM_PATH)';
     if (IN_CI) {

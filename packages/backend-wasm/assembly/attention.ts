@@ -33,17 +33,19 @@ function causalScores(qr: usize, kr: usize, visible: usize, dim: usize, scale: f
 }
 
 /**
- * Forward: `out` `[B, H, Sq, D]`, `lse` `[B, H, Sq]`. `scratch` holds
- * `seqK` f64 (the scores of one query).
+ * Forward: `out` `[B, H, Sq, D]`, `lse` `[B, H, Sq]`, for query rows
+ * `[row1, row2)` of `[B·H·Sq]` (each row is independent, so threads may
+ * split them anywhere). `scratch` holds `seqK` f64 (the scores of one query).
  */
 export function attention(
   q: usize, k: usize, v: usize, out: usize, lse: usize,
   batch: usize, heads: usize, kvHeads: usize, group: usize, seqQ: usize, seqK: usize, dim: usize, scale: f64, scratch: usize,
+  row1: usize, row2: usize,
 ): void {
   const scores = scratch;
-  memory.fill(out, 0, (batch * heads * seqQ * dim) << 2);
-  const rows = batch * heads * seqQ;
-  for (let row: usize = 0; row < rows; row++) {
+  if (row2 <= row1) return;
+  memory.fill(out + ((row1 * dim) << 2), 0, ((row2 - row1) * dim) << 2);
+  for (let row = row1; row < row2; row++) {
     const kvo = kvOffset(row, heads, kvHeads, group, seqQ, seqK, dim);
     const ro = (row * dim) << 2;
     const visible = row % seqQ + seqK - seqQ + 1;
@@ -61,19 +63,27 @@ export function attention(
 }
 
 /**
- * Backward, accumulating straight into the zeroed gradients. `scratch`
- * holds `seqK` f64 (one query's scores).
+ * Backward for query rows `[row1, row2)`, accumulating straight into the
+ * zeroed gradients. dK and dV of a key/value block sum over the `group·Sq`
+ * query rows that read it, so both bounds must be multiples of `group·Sq`:
+ * a thread then owns whole blocks and adds into them in the same order as
+ * one thread would. `scratch` holds `seqK` f64 (one query's scores).
  */
 export function attentionBackward(
   q: usize, k: usize, v: usize, out: usize, lse: usize, dOut: usize, dq: usize, dk: usize, dv: usize,
   batch: usize, heads: usize, kvHeads: usize, group: usize, seqQ: usize, seqK: usize, dim: usize, scale: f64, scratch: usize,
+  row1: usize, row2: usize,
 ): void {
   const scores = scratch;
-  memory.fill(dq, 0, (batch * heads * seqQ * dim) << 2);
-  memory.fill(dk, 0, (batch * kvHeads * seqK * dim) << 2);
-  memory.fill(dv, 0, (batch * kvHeads * seqK * dim) << 2);
-  const rows = batch * heads * seqQ;
-  for (let row: usize = 0; row < rows; row++) {
+  if (row2 <= row1) return;
+  const rowsPerBlock = group * seqQ;
+  const blockBytes = (seqK * dim) << 2;
+  const block1 = row1 / rowsPerBlock;
+  const blocks = (row2 - row1) / rowsPerBlock;
+  memory.fill(dq + ((row1 * dim) << 2), 0, ((row2 - row1) * dim) << 2);
+  memory.fill(dk + block1 * blockBytes, 0, blocks * blockBytes);
+  memory.fill(dv + block1 * blockBytes, 0, blocks * blockBytes);
+  for (let row = row1; row < row2; row++) {
     const kvo = kvOffset(row, heads, kvHeads, group, seqQ, seqK, dim);
     const ro = (row * dim) << 2;
     const visible = row % seqQ + seqK - seqQ + 1;

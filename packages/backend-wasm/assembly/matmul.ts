@@ -1,8 +1,9 @@
 // Blocked SIMD matrix product. op(B) is packed once per batch into panels of
 // 8 columns (widening f16/bf16 on the way), op(A) into panels of 6 rows per
 // K block; a 6×8 register tile of f32x4 accumulators does the work. The
-// order of every addition is fixed by the shapes alone, so results are
-// bit-identical between runs.
+// order of every addition is fixed by K alone, never by which rows or
+// columns a call covers, so results are bit-identical between runs and
+// between any split of C across threads.
 
 import { loadFloat } from './convert';
 
@@ -13,19 +14,20 @@ const KC: usize = 256;
 /** M block (a multiple of MR): the packed A block (96 KiB) stays in L2. */
 const MC: usize = 96;
 
-/** Scratch for an edge tile, written whole and copied out partly. */
-const TILE = memory.data(<i32>(MR * NR * 4), 16);
-
 // @ts-ignore: decorator
 @inline function madd(a: v128, b: v128, c: v128): v128 {
   if (ASC_FEATURE_RELAXED_SIMD) return f32x4.relaxed_madd(a, b, c);
   return f32x4.add(c, f32x4.mul(a, b));
 }
 
-/** Floats of scratch `packMatmul` needs: packed op(B) then one packed A block. */
+/**
+ * Floats of scratch a matmul over `n` columns of C needs: packed op(B), one
+ * packed A block, then the edge tile. Scratch is per call, never static, so
+ * threads sharing the memory never share it.
+ */
 export function matmulScratchFloats(k: usize, n: usize): usize {
   const panels = (n + NR - 1) / NR;
-  return panels * NR * k + MC * KC;
+  return panels * NR * k + MC * KC + MR * NR;
 }
 
 /** The 4×4 transpose of rows `r0..r3`, as columns `c0..c3`: stored to `dst + i·stride`. */
@@ -41,12 +43,15 @@ export function matmulScratchFloats(k: usize, n: usize): usize {
   v128.store(dst + 3 * stride, v128.shuffle<f32>(t2, t3, 2, 3, 6, 7));
 }
 
-/** Packs op(B) (`k × n`) into panels of NR columns, zero-padded: panel `jp`, row `p`, column `c` at `(jp·k + p)·NR + c`. */
-function packB(b: usize, dtype: i32, transB: bool, k: usize, n: usize, dst: usize): void {
-  const panels = (n + NR - 1) / NR;
+/**
+ * Packs columns `[j1, j2)` of op(B) (`k × n`) into panels of NR columns,
+ * zero-padded: panel `jp`, row `p`, column `c` at `(jp·k + p)·NR + c`.
+ */
+function packB(b: usize, dtype: i32, transB: bool, k: usize, n: usize, j1: usize, j2: usize, dst: usize): void {
+  const panels = (j2 - j1 + NR - 1) / NR;
   for (let jp: usize = 0; jp < panels; jp++) {
-    const j0 = jp * NR;
-    const cols = min(NR, n - j0);
+    const j0 = j1 + jp * NR;
+    const cols = min(NR, j2 - j0);
     let out = dst + jp * k * NR * 4;
     let p: usize = 0;
     if (dtype == 0 && cols == NR) {
@@ -139,7 +144,7 @@ function packA(a: usize, transA: bool, m: usize, k: usize, i0: usize, mc: usize,
 }
 
 /** One MR×NR tile: `C[rows, cols] (+)= Apanel · Bpanel` over `kc`; twelve accumulators, two B vectors, one broadcast. */
-function microKernel(ap: usize, bp: usize, kc: usize, c: usize, ldc: usize, rows: usize, cols: usize, accumulate: bool): void {
+function microKernel(ap: usize, bp: usize, kc: usize, c: usize, ldc: usize, rows: usize, cols: usize, accumulate: bool, tile: usize): void {
   let c00 = f32x4.splat(0), c01 = f32x4.splat(0);
   let c10 = f32x4.splat(0), c11 = f32x4.splat(0);
   let c20 = f32x4.splat(0), c21 = f32x4.splat(0);
@@ -170,10 +175,10 @@ function microKernel(ap: usize, bp: usize, kc: usize, c: usize, ldc: usize, rows
     ap += MR * 4;
     bp += NR * 4;
   }
-  // A whole tile goes straight to C; an edge tile goes to TILE first and
+  // A whole tile goes straight to C; an edge tile goes to `tile` first and
   // only its valid part is copied out.
   const whole = rows == MR && cols == NR;
-  const dst = whole ? c : TILE;
+  const dst = whole ? c : tile;
   const stride: usize = whole ? ldc << 2 : NR * 4;
   const add = whole && accumulate;
   storeRow(dst, c00, c01, add);
@@ -186,48 +191,56 @@ function microKernel(ap: usize, bp: usize, kc: usize, c: usize, ldc: usize, rows
   for (let r: usize = 0; r < rows; r++) {
     for (let j: usize = 0; j < cols; j++) {
       const out = c + ((r * ldc + j) << 2);
-      const v = load<f32>(TILE + ((r * NR + j) << 2));
+      const v = load<f32>(tile + ((r * NR + j) << 2));
       store<f32>(out, accumulate ? load<f32>(out) + v : v);
     }
   }
 }
 
 /**
- * `C (+)= op(A)·op(B)` for `batch` products. `a` f32; `b` of dtype code
- * `bDtype` (0 f32, 1 f16, 2 bf16); strides in elements (0 = shared);
- * `scratch` holds {@link matmulScratchFloats} floats. With `accumulate` the
- * product is added to `c`, otherwise it replaces it (zeros when `k = 0`).
+ * `C (+)= op(A)·op(B)` for `batch` products, over rows `[i1, i2)` and
+ * columns `[j1, j2)` of C only (the whole product when `0, m, 0, n`). `a`
+ * f32; `b` of dtype code `bDtype` (0 f32, 1 f16, 2 bf16); strides in
+ * elements (0 = shared); `scratch` holds {@link matmulScratchFloats}`(k,
+ * j2 - j1)` floats. With `accumulate` the product is added to `c`,
+ * otherwise it replaces it (zeros when `k = 0`).
  */
 export function matmul(
   a: usize, b: usize, c: usize, bDtype: i32, batch: usize, m: usize, k: usize, n: usize,
   aStride: usize, bStride: usize, transA: bool, transB: bool, accumulate: bool, scratch: usize,
+  i1: usize, i2: usize, j1: usize, j2: usize,
 ): void {
-  if (m == 0 || n == 0) return;
+  if (i2 <= i1 || j2 <= j1) return;
   if (k == 0) {
-    if (!accumulate) memory.fill(c, 0, (batch * m * n) << 2);
+    if (!accumulate) {
+      for (let t: usize = 0; t < batch; t++) {
+        for (let i = i1; i < i2; i++) memory.fill(c + ((t * m * n + i * n + j1) << 2), 0, (j2 - j1) << 2);
+      }
+    }
     return;
   }
-  const panels = (n + NR - 1) / NR;
+  const panels = (j2 - j1 + NR - 1) / NR;
   const packedA = scratch + ((panels * NR * k) << 2);
+  const tile = packedA + ((MC * KC) << 2);
   const bBytes = bDtype == 0 ? 4 : 2;
   for (let t: usize = 0; t < batch; t++) {
-    if (t == 0 || bStride != 0) packB(b + t * bStride * bBytes, bDtype, transB, k, n, scratch);
+    if (t == 0 || bStride != 0) packB(b + t * bStride * bBytes, bDtype, transB, k, n, j1, j2, scratch);
     const at = a + ((t * aStride) << 2);
     const ct = c + ((t * m * n) << 2);
     for (let p0: usize = 0; p0 < k; p0 += KC) {
       const kc = min(KC, k - p0);
       const acc = accumulate || p0 > 0;
-      for (let i0: usize = 0; i0 < m; i0 += MC) {
-        const mc = min(MC, m - i0);
+      for (let i0 = i1; i0 < i2; i0 += MC) {
+        const mc = min(MC, i2 - i0);
         packA(at, transA, m, k, i0, mc, p0, kc, packedA);
         const aPanels = (mc + MR - 1) / MR;
         for (let jp: usize = 0; jp < panels; jp++) {
-          const j0 = jp * NR;
-          const cols = min(NR, n - j0);
+          const j0 = j1 + jp * NR;
+          const cols = min(NR, j2 - j0);
           const bp = scratch + ((jp * k + p0) * NR << 2);
           for (let ip: usize = 0; ip < aPanels; ip++) {
             const r0 = i0 + ip * MR;
-            microKernel(packedA + ((ip * kc * MR) << 2), bp, kc, ct + ((r0 * n + j0) << 2), n, min(MR, m - r0), cols, acc);
+            microKernel(packedA + ((ip * kc * MR) << 2), bp, kc, ct + ((r0 * n + j0) << 2), n, min(MR, i2 - r0), cols, acc, tile);
           }
         }
       }

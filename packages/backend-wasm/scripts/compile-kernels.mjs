@@ -9,10 +9,14 @@ const ENTRY = fileURLToPath(new URL('../assembly/index.ts', import.meta.url));
 // initial page, and room to grow to the whole 4 GiB wasm32 address space.
 const COMMON = ['--runtime', 'stub', '--noAssert', '-O3', '--initialMemory', '1', '--maximumMemory', '65536'];
 
-async function compile(features) {
+// The threaded builds import one shared memory (`env.memory`), so every
+// worker's instance works on the same bytes.
+const SHARED = ['--importMemory', '--sharedMemory'];
+
+async function compile(features, extra = []) {
   let binary;
   const errors = [];
-  const { error } = await asc.main([ENTRY, ...COMMON, '--enable', features, '--outFile', 'kernels.wasm'], {
+  const { error } = await asc.main([ENTRY, ...COMMON, ...extra, '--enable', features, '--outFile', 'kernels.wasm'], {
     writeFile: (name, contents) => {
       if (name.endsWith('.wasm')) binary = contents;
     },
@@ -23,7 +27,12 @@ async function compile(features) {
   return binary;
 }
 
-/** Both builds of the kernels as Uint8Arrays. */
+/** The four builds of the kernels as Uint8Arrays: plain and relaxed SIMD, each with an own memory and with an imported shared one. */
 export async function compileKernels() {
-  return { simd: await compile('simd'), relaxed: await compile('simd,relaxed-simd') };
+  return {
+    simd: await compile('simd'),
+    relaxed: await compile('simd,relaxed-simd'),
+    simdThreads: await compile('simd,threads', SHARED),
+    relaxedThreads: await compile('simd,relaxed-simd,threads', SHARED),
+  };
 }

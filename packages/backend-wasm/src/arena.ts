@@ -1,7 +1,7 @@
 import { LoraFuseError } from '@lorafuse/core';
 
 /** WebAssembly pages are 64 KiB. */
-const PAGE = 65_536;
+export const PAGE = 65_536;
 /** wasm32 addresses reach 4 GiB: 65 536 pages. */
 export const WASM32_LIMIT_BYTES = 2 ** 32;
 /** Blocks are 16-byte aligned so SIMD loads never straddle a cache line needlessly. */
@@ -44,6 +44,11 @@ export class Arena {
   /** Bytes in live blocks (rounded up to the alignment). */
   get bytesInUse(): number {
     return this.#inUse;
+  }
+
+  /** The memory's current buffer (a new object after each grow). */
+  get buffer(): ArrayBuffer | SharedArrayBuffer {
+    return this.#memory.buffer;
   }
 
   /** Bytes the memory has grown to. */

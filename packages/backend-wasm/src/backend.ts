@@ -16,13 +16,40 @@ import {
   type Kernels,
   type Shape,
 } from '@lorafuse/core';
-import { Arena, WASM32_LIMIT_BYTES } from './arena.js';
+import { Arena, PAGE, WASM32_LIMIT_BYTES } from './arena.js';
 import type { WasmContext } from './context.js';
 import { wasmKernels } from './kernels/index.js';
-import type { KernelExports } from './wasm/exports.js';
-import { chooseBuild, instantiateKernels, type SimdBuild } from './wasm/module.js';
+import { planThreads } from './threads/count.js';
+import { MAX_CALLS } from './threads/control.js';
+import { ThreadPool, type ThreadUse } from './threads/pool.js';
+import { PARALLEL_KERNELS, type KernelExports } from './wasm/exports.js';
+import { chooseBuild, compileKernels, instantiateKernels, type SimdBuild } from './wasm/module.js';
 
 const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
+/** Whether `buffer` is shared memory (`SharedArrayBuffer` is not even defined on pages without cross-origin isolation). */
+const isShared = (buffer: ArrayBufferLike): boolean => typeof SharedArrayBuffer === 'function' && buffer instanceof SharedArrayBuffer;
+
+/**
+ * Default of {@link WasmBackendOptions.minParallelWork}: about 0.25 ms of
+ * one core's matmul. Smaller parts gain less than a worker that wakes late
+ * or is preempted mid-part can cost on a busy machine.
+ */
+const DEFAULT_MIN_PARALLEL_WORK = 1 << 20;
+
+/**
+ * Parts per thread a split kernel call is cut into. Threads claim parts one
+ * at a time, so a thread that gets less of a core (a busy machine, a slow
+ * core) takes fewer parts instead of holding everyone up.
+ */
+const PARTS_PER_THREAD = 4;
+
+/** Parts to cut `work` into: 1 on one thread, else a few per thread, each with at least `minWork` (0: no minimum), within the control block's capacity. */
+function partCount(work: number, threads: number, minWork: number): number {
+  if (threads === 1) return 1;
+  const byWork = minWork <= 0 ? Infinity : Math.floor(work / minWork);
+  return Math.max(1, Math.min(threads * PARTS_PER_THREAD, MAX_CALLS, byWork));
+}
 
 /** Options of {@link wasmBackend}. */
 export interface WasmBackendOptions {
@@ -33,6 +60,29 @@ export interface WasmBackendOptions {
    * tab's budget, say); allocations past it throw `OUT_OF_MEMORY`.
    */
   readonly maxBytes?: number;
+  /**
+   * Threads the kernels split across: this thread plus `threads - 1`
+   * workers (`worker_threads` in Node, Web Workers in browsers) sharing one
+   * `WebAssembly.Memory`. Default: the available cores (at most 8) where
+   * shared memory is allowed, else 1. More than 1 where it is not (a page
+   * without cross-origin isolation) throws `BACKEND_INIT_FAILED`. Results
+   * are bit-identical for every thread count.
+   */
+  readonly threads?: number;
+  /**
+   * Work (multiply-adds, or a comparable count for attention) each part of
+   * a split kernel call gets at least: smaller calls are cut into fewer
+   * parts, down to one (no split). Default 1 048 576; 0 splits every call
+   * (for tests).
+   */
+  readonly minParallelWork?: number;
+}
+
+/** What a live backend holds: the instance, its arena and, with threads, the worker pool. */
+interface Live {
+  readonly exports: KernelExports;
+  readonly arena: Arena;
+  readonly pool?: ThreadPool;
 }
 
 /** Where a device tensor lives in the arena. */
@@ -43,8 +93,11 @@ interface Block {
 
 /**
  * The wasm backend: the kernels compiled from AssemblyScript with SIMD128,
- * one `WebAssembly.Memory` per instance managed by an arena allocator. Kernels
- * run synchronously on the calling thread.
+ * one `WebAssembly.Memory` per instance managed by an arena allocator.
+ * Kernels are synchronous: with threads, the calling thread does its share
+ * of a matmul or attention call and blocks until the workers finish theirs
+ * (`Atomics.wait`; on a browser window's main thread, which may not block,
+ * it spins instead, so run the SDK in a Web Worker there).
  */
 export class WasmBackend implements Backend {
   readonly name = 'wasm';
@@ -55,22 +108,33 @@ export class WasmBackend implements Backend {
   readonly maxBytes: number;
   /** The build in use. */
   readonly build: SimdBuild;
-  /** The instance and its arena; dropped on dispose so the memory can be collected. */
-  #live: { readonly exports: KernelExports; readonly arena: Arena } | undefined;
+  /** Threads the kernels split across (1: no workers). */
+  readonly threads: number;
+  /** The instance, its arena and workers; dropped on dispose so the memory can be collected. */
+  #live: Live | undefined;
   readonly #table = new DeviceTensorTable<Block>('wasm');
 
   /** Handles created by the kernel call in progress, freed if it throws. */
   #pending: DeviceTensor[] | undefined;
 
-  private constructor(exports: KernelExports, build: SimdBuild, limit: number) {
-    this.#live = { exports, arena: new Arena(exports.memory, exports.heapBase(), limit) };
+  private constructor(exports: KernelExports, memory: WebAssembly.Memory, build: SimdBuild, limit: number, pool: ThreadPool | undefined, minParallelWork: number) {
+    this.#live = { exports, arena: new Arena(memory, exports.heapBase(), limit), ...(pool ? { pool } : {}) };
     this.build = build;
+    this.threads = (pool?.size ?? 0) + 1;
     this.maxBytes = limit - exports.heapBase();
-    this.description = `wasm (${build === 'relaxed' ? 'relaxed SIMD' : 'SIMD128'}, 1 thread)`;
+    this.description = `wasm (${build === 'relaxed' ? 'relaxed SIMD' : 'SIMD128'}, ${this.threads === 1 ? '1 thread' : `${this.threads} threads`})`;
     const live = () => this.#open();
+    const threads = this.threads;
     const context: WasmContext = {
       get exports() {
         return live().exports;
+      },
+      partsFor: (work) => partCount(work, threads, minParallelWork),
+      parallel: (kernel, calls) => {
+        const { exports: kernels, pool: workers } = this.#open();
+        const run = (call: readonly number[]) => (kernels[kernel] as (...args: readonly number[]) => void)(...call);
+        if (workers && calls.length > 1) workers.run(kernel, calls, run);
+        else for (const call of calls) run(call);
       },
       address: (handle) => this.#table.get(handle).address,
       output: (shape, dtype) => this.#allocate(shape, dtype),
@@ -90,18 +154,41 @@ export class WasmBackend implements Backend {
     ) as unknown as Kernels;
   }
 
-  /** Instantiates the kernels (a fresh memory) and returns a ready backend. */
+  /** Instantiates the kernels (a fresh memory), starts the workers when threaded and returns a ready backend. */
   static async create(options: WasmBackendOptions = {}): Promise<WasmBackend> {
-    const limit = options.maxBytes ?? WASM32_LIMIT_BYTES;
+    const limit = Math.min(options.maxBytes ?? WASM32_LIMIT_BYTES, WASM32_LIMIT_BYTES);
     if (!Number.isSafeInteger(limit) || limit <= 0) {
       throw new LoraFuseError('INVALID_OPTION', `maxBytes must be a positive integer, got ${String(options.maxBytes)}.`, { details: { option: 'maxBytes', value: options.maxBytes } });
     }
+    const minParallelWork = options.minParallelWork ?? DEFAULT_MIN_PARALLEL_WORK;
+    if (!(minParallelWork >= 0)) {
+      throw new LoraFuseError('INVALID_OPTION', `minParallelWork must be a number ≥ 0, got ${String(options.minParallelWork)}.`, { details: { option: 'minParallelWork', value: options.minParallelWork } });
+    }
     const build = chooseBuild(options.simd);
-    return new WasmBackend(await instantiateKernels(build), build, Math.min(limit, WASM32_LIMIT_BYTES));
+    const plan = await planThreads(options.threads);
+    if (!plan.host) {
+      const exports = await instantiateKernels(await compileKernels(build, false));
+      return new WasmBackend(exports, exports.memory, build, limit, undefined, minParallelWork);
+    }
+    // Shared memories must declare their maximum; the engine reserves it up front.
+    const memory = new WebAssembly.Memory({ initial: 1, maximum: Math.ceil(limit / PAGE), shared: true });
+    const module = await compileKernels(build, true);
+    const exports = await instantiateKernels(module, memory);
+    const pool = await ThreadPool.start(plan.host, module, memory, PARALLEL_KERNELS, plan.threads - 1);
+    return new WasmBackend(exports, memory, build, limit, pool, minParallelWork);
   }
 
   get disposed(): boolean {
     return this.#table.closed;
+  }
+
+  /**
+   * How many parts of split kernel calls the calling thread and the workers
+   * have run so far. Workers that get few parts (they wait for a core on a
+   * busy machine) bring little. Zeros with 1 thread.
+   */
+  get threadUse(): ThreadUse {
+    return this.#live?.pool?.use ?? { byCaller: 0, byWorkers: 0 };
   }
 
   /** Bytes the instance's memory has grown to (it never shrinks). */
@@ -110,11 +197,10 @@ export class WasmBackend implements Backend {
   }
 
   upload(tensor: Tensor): DeviceTensor {
-    const { exports } = this.#open();
     const dtype = uploadDType(tensor);
     const { handle, address } = this.#allocate(tensor.shape, dtype);
     const bytes = storageBytes(tensor.data);
-    new Uint8Array(exports.memory.buffer, address, bytes.byteLength).set(bytes);
+    new Uint8Array(this.#open().arena.buffer, address, bytes.byteLength).set(bytes);
     return handle;
   }
 
@@ -125,10 +211,14 @@ export class WasmBackend implements Backend {
   /** {@link WasmBackend.read} without the promise: kernels have already run. Returns a copy. */
   readSync(tensor: DeviceTensor): Tensor {
     const { address, bytes } = this.#table.get(tensor);
-    const buffer = this.#open().exports.memory.buffer;
+    const buffer = this.#open().arena.buffer;
     // WebAssembly memory is little-endian: one slice is the copy on every
-    // little-endian host; copyStorage swaps bytes on the others.
-    const data = LITTLE_ENDIAN ? viewStorage(tensor.dtype, buffer.slice(address, address + bytes), 0, tensor.size) : copyStorage(tensor.dtype, new Uint8Array(buffer, address, bytes));
+    // little-endian host; copyStorage swaps bytes on the others. A slice of
+    // shared memory would be shared too, so host tensors get a plain copy.
+    const data =
+      LITTLE_ENDIAN && !isShared(buffer)
+        ? viewStorage(tensor.dtype, buffer.slice(address, address + bytes), 0, tensor.size)
+        : copyStorage(tensor.dtype, new Uint8Array(buffer, address, bytes));
     return new Tensor(tensor.dtype, tensor.shape, data);
   }
 
@@ -148,13 +238,16 @@ export class WasmBackend implements Backend {
   }
 
   async dispose(): Promise<void> {
-    // Dropping the instance lets the engine collect its memory.
+    // Dropping the instance lets the engine collect its memory once the
+    // workers, which hold it too, are gone.
+    const pool = this.#live?.pool;
     this.#table.close();
     this.#live = undefined;
+    await pool?.close();
   }
 
   /** The live instance; `BACKEND_DISPOSED` after dispose. */
-  #open(): { readonly exports: KernelExports; readonly arena: Arena } {
+  #open(): Live {
     this.#table.assertOpen();
     return this.#live!;
   }

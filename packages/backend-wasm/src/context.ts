@@ -1,5 +1,5 @@
 import type { DeviceDType, DeviceTensor, Shape } from '@lorafuse/core';
-import type { KernelExports } from './wasm/exports.js';
+import type { KernelExports, ParallelKernel } from './wasm/exports.js';
 
 /** Dtype codes the kernel module uses for float operands. */
 export const FLOAT_CODES = Object.freeze({ f32: 0, f16: 1, bf16: 2 } as Record<DeviceDType, number>);
@@ -18,4 +18,16 @@ export interface WasmContext {
   output(shape: Shape, dtype: DeviceDType): { readonly handle: DeviceTensor; readonly address: number };
   /** Runs `work` with `bytes` of scratch, freed afterwards. */
   withScratch<T>(bytes: number, work: (address: number) => T): T;
+  /**
+   * How many parts to cut `work` (multiply-adds or a comparable count)
+   * into: 1 with one thread, else a few per thread, each with at least the
+   * backend's `minParallelWork`.
+   */
+  partsFor(work: number): number;
+  /**
+   * Runs `kernel` once per argument list, spread over this thread and the
+   * workers, and returns when all are done. The calls must write disjoint
+   * memory (each covers its own range of the output, with its own scratch).
+   */
+  parallel(kernel: ParallelKernel, calls: readonly (readonly number[])[]): void;
 }

@@ -89,6 +89,11 @@ export class WebGPUBackend implements Backend {
     return this.#pool.created;
   }
 
+  /** Bytes of those GPU buffers: what this backend holds on the device, pooled spares included. */
+  get gpuBufferBytes(): number {
+    return this.#pool.createdBytes;
+  }
+
   #assertUsable(): void {
     if (this.#lost) {
       throw new LoraFuseError(

@@ -1,7 +1,9 @@
 import { isLoraFuseError, LoraFuseError } from '@lorafuse/core';
 import { adaptCommand } from './commands/adapt.js';
 import { benchCommand } from './commands/bench.js';
+import { demoCommand } from './commands/demo.js';
 import { evalCommand } from './commands/eval.js';
+import { generateCommand } from './commands/generate.js';
 import { infoCommand } from './commands/info.js';
 import { mergeCommand } from './commands/merge.js';
 import { pruneCommand } from './commands/prune.js';
@@ -10,7 +12,7 @@ import type { Command } from './commands/types.js';
 import { jsonLine } from './format.js';
 import { processIO, type CliIO } from './io.js';
 
-const COMMANDS: readonly Command[] = [infoCommand, mergeCommand, pruneCommand, trainCommand, adaptCommand, evalCommand, benchCommand];
+const COMMANDS: readonly Command[] = [infoCommand, mergeCommand, pruneCommand, trainCommand, adaptCommand, evalCommand, generateCommand, benchCommand, demoCommand];
 
 function overview(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));

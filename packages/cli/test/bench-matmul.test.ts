@@ -81,9 +81,21 @@ describe('lorafuse bench matmul', () => {
     expect(lines[0]).toMatchObject({ backend: 'wasm', simd: 'plain', ratio: { 'tfjs-wasm': expect.any(Number), 'jax-js': expect.any(Number) } });
   });
 
+  it('runs our wasm backend on the threads asked for, and says when a peer runs fewer', async () => {
+    const { code, out, err } = await cli('bench', 'matmul', '--backend', 'wasm', '--simd', 'plain', '--threads', '2', '--shapes', '16x32x64', '--repeats', '1', '--json');
+    expect(code).toBe(0);
+    const lines = out.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(lines[0], err).toMatchObject({ impl: 'lorafuse', backend: 'wasm', threads: 2, ratio: { 'lorafuse-1-thread': expect.any(Number) } });
+    expect(lines[1]).toMatchObject({ impl: 'lorafuse-1-thread', backend: 'wasm', threads: 1 });
+    // jax-js is single-threaded (tfjs-wasm too under Node, but it loads once per process).
+    expect(lines.find((l) => l.impl === 'jax-js')).toMatchObject({ threads: 1 });
+    expect(err).toMatch(/jax-js runs 1 thread\(s\) here, not 2/);
+  });
+
   it('refuses options it cannot honour', async () => {
     expect((await cli('bench', 'matmul', '--backend', 'webgpu', '--simd', 'plain')).err).toMatch(/--simd takes plain or relaxed, with --backend wasm only/);
-    expect((await cli('bench', 'matmul', '--threads', '2')).err).toMatch(/not implemented yet/);
+    expect((await cli('bench', 'matmul', '--threads', '0')).err).toMatch(/--threads must be an integer ≥ 1/);
+    expect((await cli('bench', 'matmul', '--backend', 'reference', '--threads', '2')).err).toMatch(/--threads takes more than 1 with --backend wasm only/);
     expect((await cli('bench', 'matmul', '--shapes', '4x4')).err).toMatch(/--shapes takes MxKxN/);
   });
 });

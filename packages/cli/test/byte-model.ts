@@ -7,9 +7,9 @@ import { nodeFolder } from '@lorafuse/core/node';
  * Writes a small random byte-level Llama (vocab 259, hidden 32, 2 layers,
  * GQA, tied embeddings) as a Hugging Face folder, so that commands taking
  * JSONL data run on it in milliseconds. Matrices are uniform in ±0.1 from a
- * seeded LCG, norms one.
+ * seeded LCG, norms one; the weight named `poison`, if any, is all NaN.
  */
-export async function writeByteModel(dir: string, seed = 11): Promise<string> {
+export async function writeByteModel(dir: string, seed = 11, poison?: string): Promise<string> {
   const json = {
     architectures: ['LlamaForCausalLM'], model_type: 'llama', hidden_size: 32, intermediate_size: 48, num_hidden_layers: 2,
     num_attention_heads: 4, num_key_value_heads: 2, head_dim: 8, vocab_size: 259, max_position_embeddings: 128,
@@ -19,7 +19,8 @@ export async function writeByteModel(dir: string, seed = 11): Promise<string> {
   const rand = () => ((s = (Math.imul(s, 1103515245) + 12345) >>> 0) / 2 ** 32 - 0.5) * 0.2;
   const tensors = expectedModelWeights(parseModelConfig(json)).map(({ name, shape }) => {
     const size = shape.reduce((a, b) => a * b, 1);
-    return [name, Tensor.f32([...shape], Float32Array.from({ length: size }, shape.length === 1 ? () => 1 : rand))] as const;
+    const fill = name === poison ? () => NaN : shape.length === 1 ? () => 1 : rand;
+    return [name, Tensor.f32([...shape], Float32Array.from({ length: size }, fill))] as const;
   });
   await writeSafetensors(nodeFolder(dir), 'model.safetensors', tensors);
   writeFileSync(join(dir, 'config.json'), JSON.stringify(json));

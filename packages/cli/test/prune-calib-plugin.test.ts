@@ -46,7 +46,7 @@ describe('lorafuse prune --model --calib', () => {
     const lm = await CausalLM.load(backend, nodeFolder(model));
     const adapter = await loadAdapter(nodeFolder(adapterDir));
     const device = uploadAdapter(backend, adapter);
-    const examples = records.map((r) => encodeRecord(r, new ByteTokenizer(), { maxLength: 128 }));
+    const examples = records.map((r) => encodeRecord({ kind: 'pair', ...r }, new ByteTokenizer(), { maxLength: 128 }));
     const norms = await collectInputNorms(backend, lm, { modules: names, examples, adapters: [device] });
     freeAdapter(backend, device);
     lm.dispose();

@@ -80,7 +80,7 @@ describe('lorafuse eval', () => {
 
   it('refuses bad input with typed errors and exit codes', async () => {
     expect((await cli('eval', '--data', data)).code).toBe(2);
-    expect((await cli('eval', '--model', zeroHead, '--data', data, '--metric', 'rouge')).code).toBe(2);
+    expect((await cli('eval', '--model', zeroHead, '--data', data, '--metric', 'bleu')).code).toBe(2);
     const small = await cli('eval', '--model', join(FIXTURES, 'llama-tiny'), '--data', data, '--backend', 'reference');
     expect([small.code, small.err]).toEqual([1, expect.stringContaining('[MODEL_UNSUPPORTED]')]);
     const bad = join(dir, 'bad.jsonl');

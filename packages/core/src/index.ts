@@ -22,3 +22,5 @@ export * from './tokenizer/index.js';
 export * from './data/index.js';
 export * from './train/index.js';
 export * from './eval/index.js';
+export * from './worker/index.js';
+export * from './generate/index.js';

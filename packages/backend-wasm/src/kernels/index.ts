@@ -1,5 +1,6 @@
 import type { Kernels } from '@lorafuse/core';
 import type { WasmContext } from '../context.js';
+import { concat } from './concat.js';
 import { binary, cast, pairwise, scale, swigluBackward, unary } from './elementwise.js';
 import { permute, reshape } from './layout.js';
 import { loraLinear, matmul } from './linear.js';
@@ -43,5 +44,6 @@ export function wasmKernels(ctx: WasmContext): Kernels {
     randomNormal: (shape, options) => randomNormal(ctx, shape, options),
     reshape: (x, shape) => reshape(ctx, x, shape),
     permute: (x, axes) => permute(ctx, x, axes),
+    concat: (a, b, axis) => concat(ctx, a, b, axis),
   };
 }

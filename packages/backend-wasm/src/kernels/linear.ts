@@ -1,16 +1,37 @@
 import { loraLinearGeometry, matmulGeometry, type DeviceTensor, type MatmulOptions } from '@lorafuse/core';
 import { FLOAT_CODES, type WasmContext } from '../context.js';
+import { splitRange } from '../threads/split.js';
 
-/** Runs the module's matmul with its packing scratch. */
+/** Columns of a packed B panel and rows of a register tile in assembly/matmul.ts. */
+const PANEL_COLUMNS = 8;
+const TILE_ROWS = 6;
+
+/**
+ * Runs the module's matmul, split across threads by output columns (whole
+ * panels, so each thread packs only its own part of B) or, when C has too
+ * few columns, by output rows. The reduction over K is never split, so
+ * every element is computed the same way for any thread count.
+ */
 function product(
   ctx: WasmContext, a: number, b: number, c: number, bDtype: number,
   g: { batch: number; m: number; k: number; n: number; aBatchStride: number; bBatchStride: number },
   transA: boolean, transB: boolean, accumulate: boolean,
 ): void {
-  const scratch = ctx.exports.matmulScratchFloats(g.k, g.n) * 4;
-  ctx.withScratch(scratch, (s) =>
-    ctx.exports.matmul(a, b, c, bDtype, g.batch, g.m, g.k, g.n, g.aBatchStride, g.bBatchStride, +transA, +transB, +accumulate, s),
-  );
+  const parts = ctx.partsFor(g.batch * g.m * g.n * Math.max(g.k, 1));
+  const byColumns = Math.ceil(g.n / PANEL_COLUMNS) >= 2 * parts;
+  const tiles = byColumns
+    ? splitRange(g.n, parts, PANEL_COLUMNS).map(([j1, j2]) => [0, g.m, j1, j2] as const)
+    : splitRange(g.m, parts, TILE_ROWS).map(([i1, i2]) => [i1, i2, 0, g.n] as const);
+  const scratch = tiles.map(([, , j1, j2]) => ctx.exports.matmulScratchFloats(g.k, j2 - j1) * 4);
+  ctx.withScratch(scratch.reduce((x, y) => x + y, 0), (base) => {
+    let offset = base;
+    const calls = tiles.map((tile, i) => {
+      const call = [a, b, c, bDtype, g.batch, g.m, g.k, g.n, g.aBatchStride, g.bBatchStride, +transA, +transB, +accumulate, offset, ...tile];
+      offset += scratch[i];
+      return call;
+    });
+    ctx.parallel('matmul', calls);
+  });
 }
 
 /** {@link Kernels.matmul} on the SIMD micro-kernel. */

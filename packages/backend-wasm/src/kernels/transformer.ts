@@ -15,6 +15,16 @@ import {
   type RmsNormGrads,
 } from '@lorafuse/core';
 import { FLOAT_CODES, type WasmContext } from '../context.js';
+import { splitRange } from '../threads/split.js';
+
+/**
+ * Runs attention forward or backward over `ranges` of query rows, one part
+ * per thread, each with its own `seqK` f64 of score scratch.
+ */
+function attentionParts(ctx: WasmContext, kernel: 'attention' | 'attentionBackward', args: readonly number[], seqK: number, ranges: ReadonlyArray<readonly [number, number]>): void {
+  const bytes = seqK * 8;
+  ctx.withScratch(bytes * ranges.length, (scratch) => ctx.parallel(kernel, ranges.map((range, i) => [...args, scratch + i * bytes, ...range])));
+}
 
 /** {@link Kernels.rmsNorm}. */
 export function rmsNorm(ctx: WasmContext, x: DeviceTensor, weight: DeviceTensor, eps: number): DeviceTensor {
@@ -50,9 +60,10 @@ export function attention(ctx: WasmContext, q: DeviceTensor, k: DeviceTensor, v:
   const [pq, pk, pv] = [ctx.address(q), ctx.address(k), ctx.address(v)];
   const out = ctx.output(q.shape, 'f32');
   const lse = ctx.output(q.shape.slice(0, 3), 'f32');
-  ctx.withScratch(g.seqK * 8, (scratch) =>
-    ctx.exports.attention(pq, pk, pv, out.address, lse.address, g.batch, g.heads, g.kvHeads, g.group, g.seqQ, g.seqK, g.dim, g.scale, scratch),
-  );
+  // Query rows are independent: split anywhere.
+  const rows = g.batch * g.heads * g.seqQ;
+  const ranges = splitRange(rows, ctx.partsFor(rows * g.seqK * g.dim));
+  attentionParts(ctx, 'attention', [pq, pk, pv, out.address, lse.address, g.batch, g.heads, g.kvHeads, g.group, g.seqQ, g.seqK, g.dim, g.scale], g.seqK, ranges);
   return { out: out.handle, lse: lse.handle };
 }
 
@@ -72,10 +83,12 @@ export function attentionBackward(
   const dq = ctx.output(q.shape, 'f32');
   const dk = ctx.output(k.shape, 'f32');
   const dv = ctx.output(v.shape, 'f32');
-  ctx.withScratch(g.seqK * 8, (scratch) => {
-    const [pq, pk, pv, po, pl, pd] = inputs;
-    ctx.exports.attentionBackward(pq, pk, pv, po, pl, pd, dq.address, dk.address, dv.address, g.batch, g.heads, g.kvHeads, g.group, g.seqQ, g.seqK, g.dim, g.scale, scratch);
-  });
+  // dK and dV of a key/value block sum over the query rows of its group:
+  // each thread owns whole blocks, so those sums keep one order.
+  const rowsPerBlock = g.group * g.seqQ;
+  const rows = g.batch * g.heads * g.seqQ;
+  const ranges = splitRange(rows, ctx.partsFor(2 * rows * g.seqK * g.dim), rowsPerBlock);
+  attentionParts(ctx, 'attentionBackward', [...inputs, dq.address, dk.address, dv.address, g.batch, g.heads, g.kvHeads, g.group, g.seqQ, g.seqK, g.dim, g.scale], g.seqK, ranges);
   return { dq: dq.handle, dk: dk.handle, dv: dv.handle };
 }
 

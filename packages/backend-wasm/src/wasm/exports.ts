@@ -11,6 +11,7 @@ export interface KernelExports {
   matmul(
     a: number, b: number, c: number, bDtype: number, batch: number, m: number, k: number, n: number,
     aStride: number, bStride: number, transA: number, transB: number, accumulate: number, scratch: number,
+    rowStart: number, rowEnd: number, colStart: number, colEnd: number,
   ): void;
   binary(kind: number, a: number, b: number, out: number, size: number, bSize: number): void;
   scale(x: number, out: number, size: number, factor: number): void;
@@ -38,10 +39,12 @@ export interface KernelExports {
   attention(
     q: number, k: number, v: number, out: number, lse: number,
     batch: number, heads: number, kvHeads: number, group: number, seqQ: number, seqK: number, dim: number, scale: number, scratch: number,
+    rowStart: number, rowEnd: number,
   ): void;
   attentionBackward(
     q: number, k: number, v: number, out: number, lse: number, dOut: number, dq: number, dk: number, dv: number,
     batch: number, heads: number, kvHeads: number, group: number, seqQ: number, seqK: number, dim: number, scale: number, scratch: number,
+    rowStart: number, rowEnd: number,
   ): void;
   crossEntropy(logits: number, targets: number, rows: number, vocab: number, loss: number, lse: number): void;
   crossEntropyBackward(logits: number, targets: number, lse: number, rows: number, vocab: number, scale: number, out: number): void;
@@ -49,3 +52,9 @@ export interface KernelExports {
   embeddingBackward(ids: number, count: number, dy: number, vocab: number, dim: number, out: number): void;
   permute(src: number, dst: number, elementBytes: number, size: number, rank: number, meta: number): void;
 }
+
+/** The exports kernels split across threads: each call covers a range of the output. */
+export const PARALLEL_KERNELS = ['matmul', 'attention', 'attentionBackward'] as const;
+
+/** One of {@link PARALLEL_KERNELS}. */
+export type ParallelKernel = (typeof PARALLEL_KERNELS)[number];

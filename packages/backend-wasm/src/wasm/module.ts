@@ -1,7 +1,7 @@
 import { LoraFuseError } from '@lorafuse/core';
 import { wasmFeatures } from '../features.js';
 import type { KernelExports } from './exports.js';
-import { RELAXED_SIMD_WASM_BASE64, SIMD_WASM_BASE64 } from './kernels.generated.js';
+import { RELAXED_SIMD_THREADS_WASM_BASE64, RELAXED_SIMD_WASM_BASE64, SIMD_THREADS_WASM_BASE64, SIMD_WASM_BASE64 } from './kernels.generated.js';
 
 /** Which build of the kernels to run: plain SIMD128 or relaxed SIMD (fused multiply-add). */
 export type SimdBuild = 'plain' | 'relaxed';
@@ -13,7 +13,29 @@ function decodeBase64(text: string): Uint8Array {
   return bytes;
 }
 
-const compiled = new Map<SimdBuild, Promise<WebAssembly.Module>>();
+const BINARIES: Record<`${SimdBuild}-${'own' | 'shared'}`, string> = {
+  'plain-own': SIMD_WASM_BASE64,
+  'relaxed-own': RELAXED_SIMD_WASM_BASE64,
+  'plain-shared': SIMD_THREADS_WASM_BASE64,
+  'relaxed-shared': RELAXED_SIMD_THREADS_WASM_BASE64,
+};
+
+const compiled = new Map<string, Promise<WebAssembly.Module>>();
+
+/**
+ * The compiled module of a build, compiled once per process. The `shared`
+ * variant imports its memory (`env.memory`, shared) so that worker
+ * instances run on the same bytes; the other defines its own.
+ */
+export function compileKernels(build: SimdBuild, shared: boolean): Promise<WebAssembly.Module> {
+  const key = `${build}-${shared ? 'shared' : 'own'}` as const;
+  let module = compiled.get(key);
+  if (!module) {
+    module = WebAssembly.compile(decodeBase64(BINARIES[key]) as Uint8Array<ArrayBuffer>);
+    compiled.set(key, module);
+  }
+  return module;
+}
 
 /**
  * The build to use: `requested` when given (throwing `BACKEND_INIT_FAILED`
@@ -31,13 +53,11 @@ export function chooseBuild(requested?: SimdBuild): SimdBuild {
   return requested ?? (features.relaxedSimd ? 'relaxed' : 'plain');
 }
 
-/** Compiles a build once per process and instantiates it: every call gets a fresh instance with its own memory. */
-export async function instantiateKernels(build: SimdBuild): Promise<KernelExports> {
-  let module = compiled.get(build);
-  if (!module) {
-    module = WebAssembly.compile(decodeBase64(build === 'relaxed' ? RELAXED_SIMD_WASM_BASE64 : SIMD_WASM_BASE64) as Uint8Array<ArrayBuffer>);
-    compiled.set(build, module);
-  }
-  const instance = await WebAssembly.instantiate(await module, {});
+/**
+ * Instantiates a compiled module: on its own fresh memory, or on `memory`
+ * (shared) for the variant that imports it. Every call gets a new instance.
+ */
+export async function instantiateKernels(module: WebAssembly.Module, memory?: WebAssembly.Memory): Promise<KernelExports> {
+  const instance = await WebAssembly.instantiate(module, memory ? { env: { memory } } : {});
   return instance.exports as unknown as KernelExports;
 }

@@ -37,6 +37,13 @@ export class BufferPool {
     return this.#all.size;
   }
 
+  /** Bytes of the buffers this pool has created and not destroyed (in use, parked or free): its GPU memory footprint. */
+  get createdBytes(): number {
+    let bytes = 0;
+    for (const buffer of this.#all) bytes += buffer.size;
+    return bytes;
+  }
+
   /** A buffer of at least `bytes` bytes with exactly `usage`; `OUT_OF_MEMORY` beyond the device's limits. */
   acquire(bytes: number, usage: GPUBufferUsageFlags): GPUBuffer {
     const limit = usage & STORAGE ? this.#device.limits.maxStorageBufferBindingSize : this.#device.limits.maxBufferSize;

@@ -3,6 +3,7 @@ import { adamwStep } from './adamw.js';
 import { attention, attentionBackward } from './attention.js';
 import { bottomKMask } from './bottom-k-mask.js';
 import { cast } from './cast.js';
+import { concat } from './concat.js';
 import type { KernelContext } from './context.js';
 import { crossEntropy, crossEntropyBackward } from './cross-entropy.js';
 import { abs, broadcastBinary, scale, silu, siluBackward, swiglu, swigluBackward } from './elementwise.js';
@@ -51,5 +52,6 @@ export function webgpuKernels(ctx: KernelContext): Kernels {
     randomNormal: (shape, options) => randomNormal(ctx, shape, options),
     reshape: (x, shape) => reshape(ctx, x, shape),
     permute: (x, axes) => permute(ctx, x, axes),
+    concat: (a, b, axis) => concat(ctx, a, b, axis),
   };
 }

@@ -9,8 +9,12 @@ export interface MatmulPeer {
   readonly impl: string;
   /** The packages it needs, named when they are missing. */
   readonly packages: readonly string[];
-  /** Imports the packages and starts the peer; throws when they are not installed or it cannot run here. */
-  load(): Promise<MatmulImpl>;
+  /**
+   * Imports the packages and starts the peer on up to `threads` threads (its
+   * `threads` says how many it got); throws when they are not installed or
+   * it cannot run here.
+   */
+  load(threads: number): Promise<MatmulImpl>;
 }
 
 // Specifiers held in variables: the published CLI does not depend on the
@@ -85,18 +89,24 @@ async function tfjsImpl(tf: LooseModule, backend: string, impl: string, threads:
   };
 }
 
-/** `@tensorflow/tfjs-backend-wasm` (XNNPACK, SIMD) on one thread, its `.wasm` files taken from the installed package. */
+/**
+ * `@tensorflow/tfjs-backend-wasm` (XNNPACK, SIMD), its `.wasm` files taken
+ * from the installed package. It runs its threaded build only where it
+ * finds browser Web Workers and shared memory, so under Node it computes on
+ * one thread whatever is asked; its `threads` reports what it got.
+ */
 export const tfjsWasmPeer: MatmulPeer = {
   impl: 'tfjs-wasm',
   packages: [TFJS_CORE, TFJS_WASM],
-  async load() {
+  async load(threads) {
     const tf = await importOptional(TFJS_CORE);
     const wasm = await importOptional(TFJS_WASM);
     // Node cannot fetch the .wasm files by URL: point tfjs at the package's dist folder.
     const dist = dirname(createRequire(import.meta.url).resolve(`${TFJS_WASM}/dist/tfjs-backend-wasm.wasm`));
     wasm.setWasmPaths(`${dist}/`);
-    wasm.setThreadsCount(1);
-    return tfjsImpl(tf, 'wasm', 'tfjs-wasm', 1);
+    wasm.setThreadsCount(threads);
+    const impl = await tfjsImpl(tf, 'wasm', 'tfjs-wasm', threads);
+    return { ...impl, threads: wasm.getThreadsCount() as number };
   },
 };
 

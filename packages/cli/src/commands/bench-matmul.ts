@@ -18,22 +18,28 @@ export const MATMUL_SHAPES: readonly (readonly [number, number, number])[] = [
   [256, 1536, 576],
 ];
 
+/** The `impl` of our own backend on one thread, timed next to a multi-threaded run. */
+const SINGLE_THREAD_IMPL = 'lorafuse-1-thread';
+
 /** Untimed runs before the timed ones: shader compilation, JIT tiers and buffer pools settle here. */
 const WARMUP = 2;
 
 /** Usage of `lorafuse bench matmul`. */
 export const BENCH_MATMUL_USAGE = `Usage: lorafuse bench matmul --backend wasm|webgpu|reference [--simd plain|relaxed]
-                             [--shapes MxKxN,...] [--repeats n] [--json]
+                             [--threads n] [--shapes MxKxN,...] [--repeats n] [--json]
 
 Times a·b (random f32 inputs already on the device, result read back) with
 our backend and, in the same run and the same loop (one run of each per round), its peers: tfjs-wasm
-(XNNPACK, 1 thread) and jax-js for wasm, tfjs-webgpu on the same adapter for
-webgpu. Peers are optional packages; a missing one is reported and skipped.
-Every result is checked against float64 on a sample of entries.
+(XNNPACK, asked for the same thread count) and jax-js (1 thread) for wasm,
+tfjs-webgpu on the same adapter for webgpu. Peers are optional packages; a
+missing one is reported and skipped, and a peer that runs fewer threads than
+asked is reported. Every result is checked against float64 on a sample of entries.
   --backend  wasm (default), webgpu or reference
   --simd     wasm build: plain or relaxed (Node 20 needs
              node --experimental-wasm-relaxed-simd for relaxed)
-  --threads  1 (multi-threaded kernels are not implemented yet)
+  --threads  wasm threads (default 1; tfjs-wasm runs 1 under Node); above 1,
+             our backend on 1 thread is timed too (impl lorafuse-1-thread),
+             so ratio["lorafuse-1-thread"] is the speedup
   --shapes   comma-separated MxKxN, default the six shapes of the backend issues
   --repeats  timed rounds after ${WARMUP} warm-up rounds, default 5 (the median is reported)
   --json     JSON Lines: {"bench":"matmul","impl","backend","threads","m","k","n","median_ms","gflops"},
@@ -43,7 +49,7 @@ Every result is checked against float64 on a sample of entries.
 /** Replaceable parts of the bench, for tests. */
 export interface BenchMatmulHooks {
   /** Our implementation; default: the matmul kernel of the named backend. */
-  readonly ours?: (backend: string, simd: string | undefined) => Promise<MatmulImpl>;
+  readonly ours?: (backend: string, simd: string | undefined, threads: number) => Promise<MatmulImpl>;
   /** The peers to measure; default {@link MATMUL_PEERS} of the backend. */
   readonly peers?: readonly MatmulPeer[];
 }
@@ -61,16 +67,23 @@ export async function benchMatmul(argv: string[], io: CliIO, hooks: BenchMatmulH
   if (!(backendName in MATMUL_PEERS)) throw usage(`--backend must be ${Object.keys(MATMUL_PEERS).join(', ')}, got ${backendName}.`);
   const simd = typeof values.simd === 'string' ? values.simd : undefined;
   if (simd !== undefined && (backendName !== 'wasm' || !['plain', 'relaxed'].includes(simd))) throw usage(`--simd takes plain or relaxed, with --backend wasm only.`);
-  if (values.threads !== undefined && values.threads !== '1') throw usage(`--threads ${String(values.threads)}: multi-threaded kernels are not implemented yet; only 1 is measured.`);
+  const threads = values.threads === undefined ? 1 : Number(values.threads);
+  if (!Number.isSafeInteger(threads) || threads < 1) throw usage(`--threads must be an integer ≥ 1, got ${String(values.threads)}.`);
+  if (threads > 1 && backendName !== 'wasm') throw usage(`--threads takes more than 1 with --backend wasm only.`);
   const repeats = values.repeats === undefined ? 5 : Number(values.repeats);
   if (!Number.isSafeInteger(repeats) || repeats < 1) throw usage(`--repeats must be an integer ≥ 1, got ${String(values.repeats)}.`);
   const shapes = typeof values.shapes === 'string' ? parseShapes(values.shapes, usage) : MATMUL_SHAPES;
   const seed = parseSeed(values.seed);
 
-  const impls = [await (hooks.ours ?? createOurs)(backendName, simd)];
+  const createImpl = hooks.ours ?? createOurs;
+  const impls = [await createImpl(backendName, simd, threads)];
+  // With threads, our 1-thread run in the same loop gives the speedup as a ratio.
+  if (threads > 1) impls.push({ ...(await createImpl(backendName, simd, 1)), impl: SINGLE_THREAD_IMPL });
   for (const peer of hooks.peers ?? MATMUL_PEERS[backendName]) {
     try {
-      impls.push(await peer.load());
+      const impl = await peer.load(threads);
+      if (impl.threads !== threads) io.err(`bench matmul: ${peer.impl} runs ${impl.threads} thread(s) here, not ${threads}.\n`);
+      impls.push(impl);
     } catch (error) {
       const missing = (error as { code?: string }).code === 'ERR_MODULE_NOT_FOUND';
       io.err(`bench matmul: skipped ${peer.impl}: ${missing ? `not installed (npm install -D ${peer.packages.join(' ')})` : (error as Error).message.split('\n')[0]}\n`);
@@ -97,7 +110,7 @@ export async function benchMatmul(argv: string[], io: CliIO, hooks: BenchMatmulH
     for (const impl of impls) await impl.dispose();
   }
   if (!values.json) {
-    io.out(`Matmul a·b, f32, 1 thread, median of ${repeats} rounds after ${WARMUP} warm-up rounds${simd ? `, wasm ${simd} SIMD` : ''}\n\n` + table(['M×K×N', 'impl', 'backend', 'median ms', 'GFLOP/s', 'lorafuse ÷ peer'], rows));
+    io.out(`Matmul a·b, f32, ${threads === 1 ? '1 thread' : `${threads} threads`}, median of ${repeats} rounds after ${WARMUP} warm-up rounds${simd ? `, wasm ${simd} SIMD` : ''}\n\n` + table(['M×K×N', 'impl', 'backend', 'median ms', 'GFLOP/s', 'lorafuse ÷ peer'], rows));
   }
   return 0;
 }
@@ -116,7 +129,7 @@ const BACKEND_PACKAGES: Readonly<Record<string, readonly [string, string]>> = {
   webgpu: ['@lorafuse/backend-webgpu', 'webgpuBackend'],
 };
 
-async function createOurs(name: string, simd: string | undefined): Promise<MatmulImpl> {
+async function createOurs(name: string, simd: string | undefined, threads: number): Promise<MatmulImpl> {
   let factory: BackendFactory = referenceBackend();
   const spec = BACKEND_PACKAGES[name];
   if (spec) {
@@ -127,10 +140,10 @@ async function createOurs(name: string, simd: string | undefined): Promise<Matmu
       throw new LoraFuseError('BACKEND_NOT_FOUND', `bench matmul: the ${name} backend needs ${spec[0]}: run \`npm install ${spec[0]}\`.`, { cause });
     }
     // webgpu: the adapter tfjs-webgpu will use too.
-    factory = module[spec[1]](name === 'webgpu' ? { gpu: await sharedGpu() } : { simd });
+    factory = module[spec[1]](name === 'webgpu' ? { gpu: await sharedGpu() } : { simd, threads });
   }
   const backend: Backend = await factory.create();
-  return lorafuseMatmul(backend);
+  return lorafuseMatmul(backend, threads);
 }
 
 /**

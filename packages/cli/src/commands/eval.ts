@@ -1,42 +1,75 @@
-import { CausalLM, LoraFuseError, evaluateLoss, loadAdapter, uploadAdapter } from '@lorafuse/core';
-import { nodeFolder } from '@lorafuse/core/node';
-import { parseCommand } from '../args.js';
+import { LoraFuseError, evaluateLoss, generate, promptForSource, readJsonl, rougeCorpus, type CausalLM, type DeviceAdapter, type Tokenizer } from '@lorafuse/core';
+import { fileSource } from '@lorafuse/core/node';
+import { parseCommand, type ParsedCommand } from '../args.js';
 import { jsonLine } from '../format.js';
 import { cliPlugins, cliRuntime, parseSeed } from '../runtime.js';
-import { DATA_OPTIONS, DATA_USAGE, modelTokenizer, numberOption, readExamples, required } from './model-data.js';
+import { DEFAULT_MAX_NEW_TOKENS } from './generate.js';
+import { DATA_OPTIONS, DATA_USAGE, numberOption, readExamples, required } from './model-data.js';
+import { loadModelForInference } from './model-load.js';
 import type { Command } from './types.js';
 
-/** `lorafuse eval --model dir [--adapter dir] --data file.jsonl`: mean per-token loss and perplexity. */
+/**
+ * ROUGE of greedy summaries: each `{source,summary}` record's source is put
+ * in the training template, a summary generated (greedy, up to
+ * `--max-new-tokens`, stopping at eos) and scored against the reference.
+ */
+async function rougeReport(command: string, parsed: ParsedCommand, dataPath: string, model: CausalLM, tokenizer: Tokenizer, adapters: readonly DeviceAdapter[]) {
+  const maxLength = numberOption(command, parsed, 'max-length', model.config.maxPositionEmbeddings, { min: 2, max: model.config.maxPositionEmbeddings, integer: true });
+  const maxNewTokens = Math.min(numberOption(command, parsed, 'max-new-tokens', DEFAULT_MAX_NEW_TOKENS, { min: 1, integer: true }), maxLength - 1);
+  const template = typeof parsed.values.template === 'string' ? parsed.values.template : undefined;
+  const records = await readJsonl(await fileSource(dataPath));
+  if (records.length === 0) throw new LoraFuseError('DATA_INVALID', `${dataPath} holds no records.`);
+  const predictions: string[] = [];
+  const references: string[] = [];
+  for (const [line, record] of records.entries()) {
+    if (record.kind !== 'pair') throw new LoraFuseError('DATA_INVALID', `${dataPath} record ${line + 1} is {"text"}; --metric rouge needs {"source","summary"} pairs.`, { details: { record: line + 1 } });
+    const prompt = promptForSource(tokenizer, record.source, { template, maxLength, maxNewTokens });
+    const { tokens } = await generate(model, prompt, { maxNewTokens, adapters, stopTokens: tokenizer.eos === undefined ? [] : [tokenizer.eos] });
+    predictions.push(tokenizer.decode(tokens));
+    references.push(record.summary);
+  }
+  return rougeCorpus(predictions, references);
+}
+
+/** `lorafuse eval --model dir [--adapter dir] --data file.jsonl`: mean per-token loss and perplexity, or ROUGE of generated summaries. */
 export const evalCommand: Command = {
   name: 'eval',
-  summary: 'Mean per-token loss and perplexity of a model (+ adapter) on JSONL data',
-  usage: `Usage: lorafuse eval --model <dir> [--adapter <dir>] --data <jsonl> [--metric loss]
-                     [--template t] [--max-length n] [--batch-size n] [--backend name] [--json]
+  summary: 'Mean per-token loss and perplexity, or ROUGE of generated summaries, on JSONL data',
+  usage: `Usage: lorafuse eval --model <dir> [--adapter <dir>] --data <jsonl> [--metric loss|rouge]
+                     [--template t] [--max-length n] [--batch-size n] [--max-new-tokens n]
+                     [--backend name] [--json]
 
   --model       Hugging Face model folder (Llama family)
   --adapter     PEFT LoRA adapter folder applied to it
   --data        JSONL, one {"source","summary"} (only summary tokens count) or
                 {"text"} (every token after the first counts) per line
-  --metric      loss (default); rouge needs generation, which is not available yet
+  --metric      loss (default), or rouge: a greedy summary is generated for each
+                {"source","summary"} pair (source in the template, stopping at eos)
+                and scored by ROUGE-1/2/L F1, averaged; words, or characters when
+                a reference holds Japanese
+  --max-new-tokens
+                longest generated summary for rouge (default ${DEFAULT_MAX_NEW_TOKENS})
 ${DATA_USAGE}
-  --json        print {"loss","perplexity","tokens"}
+  --json        print {"loss","perplexity","tokens"}, or
+                {"rouge1","rouge2","rougeL","tokenization","n"}
 `,
   async run(argv, io) {
-    const parsed = parseCommand('eval', argv, { model: { type: 'string' }, adapter: { type: 'string' }, data: { type: 'string' }, metric: { type: 'string' }, ...DATA_OPTIONS });
+    const parsed = parseCommand('eval', argv, { model: { type: 'string' }, adapter: { type: 'string' }, data: { type: 'string' }, metric: { type: 'string' }, 'max-new-tokens': { type: 'string' }, ...DATA_OPTIONS });
     const modelDir = required('eval', parsed, 'model');
     const dataPath = required('eval', parsed, 'data');
     const metric = parsed.values.metric ?? 'loss';
-    if (metric !== 'loss') {
-      throw new LoraFuseError('CLI_USAGE', `eval: --metric ${String(metric)} is not available; only loss is (rouge needs generation, which is not available yet).`);
-    }
+    if (metric !== 'loss' && metric !== 'rouge') throw new LoraFuseError('CLI_USAGE', `eval: --metric must be loss or rouge, got ${String(metric)}.`);
     const batchSize = numberOption('eval', parsed, 'batch-size', 8, { min: 1, integer: true });
     const runtime = await cliRuntime(cliPlugins(parseSeed(parsed.values.seed)));
     try {
-      const backend = await runtime.useBackend(typeof parsed.values.backend === 'string' ? parsed.values.backend : 'auto');
-      const model = await CausalLM.load(backend, nodeFolder(modelDir));
-      const tokenizer = await modelTokenizer(modelDir, model);
+      const { backend, model, tokenizer, adapters } = await loadModelForInference(runtime, parsed, modelDir);
+      if (metric === 'rouge') {
+        const scores = await rougeReport('eval', parsed, dataPath, model, tokenizer, adapters);
+        const f = (x: number) => x.toFixed(4);
+        io.out(parsed.values.json ? jsonLine(scores) : `rouge1 ${f(scores.rouge1)}  rouge2 ${f(scores.rouge2)}  rougeL ${f(scores.rougeL)}  (${scores.tokenization}, ${scores.n} pairs, ${backend.name})\n`);
+        return 0;
+      }
       const examples = await readExamples('eval', parsed, dataPath, tokenizer, model);
-      const adapters = typeof parsed.values.adapter === 'string' ? [uploadAdapter(backend, await loadAdapter(nodeFolder(parsed.values.adapter)))] : [];
       const report = await evaluateLoss(backend, model, examples, { adapters, padId: tokenizer.pad, batchSize });
       io.out(parsed.values.json ? jsonLine(report) : `loss ${report.loss.toFixed(6)}  perplexity ${report.perplexity.toFixed(4)}  tokens ${report.tokens}  (${backend.name})\n`);
     } finally {

@@ -1,5 +1,5 @@
 import { mkdir } from 'node:fs/promises';
-import { CausalLM, LoraFuseError, downloadAdapter, initLoraAdapter, loadCheckpoint, saveAdapter, train, uploadAdapter, type LrSchedule, type TrainEvent } from '@lorafuse/core';
+import { CausalLM, LoraFuseError, downloadAdapter, isLoraFuseError, initLoraAdapter, loadCheckpoint, saveAdapter, train, uploadAdapter, type LrSchedule, type TrainEvent } from '@lorafuse/core';
 import { nodeFolder } from '@lorafuse/core/node';
 import { parseCommand, type ParsedCommand } from '../args.js';
 import { jsonLine } from '../format.js';
@@ -103,9 +103,19 @@ ${DATA_USAGE}
         checkpoint: checkpointDir === undefined ? undefined : { folder: nodeFolder(checkpointDir), everySteps: every },
         resume: parsed.values.resume && checkpointDir ? await loadCheckpoint(nodeFolder(checkpointDir)) : undefined,
       });
-      for await (const event of events) report(event, io, parsed.values.json === true, parsed.values.quiet === true);
-      await mkdir(out, { recursive: true });
-      await saveAdapter(nodeFolder(out), await downloadAdapter(backend, adapter, fresh.config));
+      const save = async () => {
+        await mkdir(out, { recursive: true });
+        await saveAdapter(nodeFolder(out), await downloadAdapter(backend, adapter, fresh.config));
+      };
+      try {
+        for await (const event of events) report(event, io, parsed.values.json === true, parsed.values.quiet === true);
+      } catch (error) {
+        // After divergence the adapter holds its last good step: keep that work, then report the failure.
+        if (!isLoraFuseError(error, 'TRAINING_DIVERGED')) throw error;
+        await save();
+        throw new LoraFuseError('TRAINING_DIVERGED', `${error.message} The last good adapter was saved to ${out}.`, { cause: error, details: error.details });
+      }
+      await save();
     } finally {
       await runtime.dispose();
     }

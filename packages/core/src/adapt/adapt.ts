@@ -2,12 +2,14 @@ import type { Backend } from '../backend/backend.js';
 import type { DeviceTensor } from '../backend/device-tensor.js';
 import type { Example } from '../data/encode.js';
 import { LoraFuseError } from '../errors/index.js';
-import type { DeviceAdapter } from '../model/device-adapter.js';
+import type { WritableFolder } from '../io/folder.js';
+import { adapterParameters, type DeviceAdapter } from '../model/device-adapter.js';
 import type { CausalLM } from '../model/llama.js';
 import type { PluginRegistry } from '../plugin/registry.js';
 import { Pruner, type TensorSparsity } from '../prune/pruner.js';
 import type { GroupingPlugin, ImportancePlugin, PrunableModule } from '../prune/types.js';
 import { collectInputNorms } from '../stats/input-norms.js';
+import { restoreParams, type TrainCheckpoint } from '../train/checkpoint.js';
 import type { TrainEvent } from '../train/events.js';
 import { train } from '../train/trainer.js';
 import { PUBLISHED_ADAPT_SETTINGS } from './preset.js';
@@ -52,6 +54,20 @@ export interface AdaptOptions {
   readonly epochDecay?: number;
   /** Seed of the shuffle (default 0). */
   readonly seed?: number;
+  /**
+   * Save the training state to `folder` every `everySteps` optimizer steps
+   * and at each epoch's end (see `train`); resume from it with `resume`.
+   */
+  readonly checkpoint?: { readonly folder: WritableFolder; readonly everySteps?: number };
+  /**
+   * Continue a run from its checkpoint (`loadCheckpoint(folder)`), with the
+   * same adapters, data, options and seed: the saved factors are restored,
+   * pruned as the interrupted run pruned them after the saved step, and the
+   * run goes on from the next step exactly as it would have without the
+   * interruption (with `refresh: 'epoch'` the norms are recomputed from the
+   * restored factors rather than kept from the epoch's first step).
+   */
+  readonly resume?: TrainCheckpoint;
   /** Aborting throws `ABORTED`; the adapters hold the last completed, pruned step. */
   readonly signal?: AbortSignal;
   /** Called with every event, as it is yielded. */
@@ -113,7 +129,31 @@ export async function* adapt(backend: Backend, model: CausalLM, options: AdaptOp
     norms.clear();
   };
   let normsEpoch = -1;
+  /** Refreshes the norms as scheduled and prunes every factor after optimizer step `step` (1-based). */
+  const pruneAfter = async (step: number, epoch: number) => {
+    // train() is suspended at its yield, so the next step sees the pruned factors.
+    if (needsNorms && (refresh === 'step' || epoch !== normsEpoch)) {
+      const host = await collectInputNorms(backend, model, { modules: names, examples: options.calibration ?? options.train, adapters: options.adapters, signal: options.signal });
+      freeNorms();
+      for (const [name, t] of host) norms.set(name, backend.upload(t));
+      normsEpoch = epoch;
+    }
+    const modules = owners.map(({ adapter, m }): PrunableModule => ({ name: key(adapter, m.name), a: m.a, b: m.b, inputNorms: norms.get(m.name) }));
+    const report = await pruner.prune(modules, { step: step - 1, signal: options.signal });
+    const tensors = report.tensors.map((t, i) => ({ ...t, adapter: owners[i >> 1].adapter, module: owners[i >> 1].m.name }));
+    return emit({ type: 'prune', step, epoch, ratio: report.ratio, tensors });
+  };
   try {
+    let resume = options.resume;
+    if (resume && resume.progress.step > 0) {
+      // The checkpoint holds the factors as the optimizer left them, before the pruning that followed its step: replay that pruning.
+      const params = options.adapters.flatMap(adapterParameters);
+      restoreParams(backend, params, resume.params);
+      await pruneAfter(resume.progress.step, resume.progress.epoch);
+      const pruned = [];
+      for (const param of params) pruned.push(await backend.read(param));
+      resume = { ...resume, params: pruned };
+    }
     const run = train(backend, model, {
       adapters: options.adapters,
       train: options.train,
@@ -125,22 +165,13 @@ export async function* adapt(backend: Backend, model: CausalLM, options: AdaptOp
       seed: options.seed,
       schedule: { kind: 'constant', lr: options.lr ?? p.lr, epochDecay: options.epochDecay ?? p.epochDecay },
       adamw: { weightDecay: options.weightDecay ?? p.weightDecay },
+      checkpoint: options.checkpoint,
+      resume,
       signal: options.signal,
     });
     for await (const event of run) {
       yield emit(event);
-      if (event.type !== 'step') continue;
-      // train() is suspended at its yield, so the next step sees the pruned factors.
-      if (needsNorms && (refresh === 'step' || event.epoch !== normsEpoch)) {
-        const host = await collectInputNorms(backend, model, { modules: names, examples: options.calibration ?? options.train, adapters: options.adapters, signal: options.signal });
-        freeNorms();
-        for (const [name, t] of host) norms.set(name, backend.upload(t));
-        normsEpoch = event.epoch;
-      }
-      const modules = owners.map(({ adapter, m }): PrunableModule => ({ name: key(adapter, m.name), a: m.a, b: m.b, inputNorms: norms.get(m.name) }));
-      const report = await pruner.prune(modules, { step: event.step - 1, signal: options.signal });
-      const tensors = report.tensors.map((t, i) => ({ ...t, adapter: owners[i >> 1].adapter, module: owners[i >> 1].m.name }));
-      yield emit({ type: 'prune', step: event.step, epoch: event.epoch, ratio: report.ratio, tensors });
+      if (event.type === 'step') yield await pruneAfter(event.step, event.epoch);
     }
   } finally {
     freeNorms();

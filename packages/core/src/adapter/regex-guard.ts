@@ -19,24 +19,34 @@ export const REGEX_LIMITS = Object.freeze({
   maxNameLength: 128,
 });
 
+/** Bounds on a regular expression's shape, checked before it is compiled. */
+export interface RegexLimits {
+  /** Longest accepted pattern, in characters. */
+  readonly maxPatternLength: number;
+  /** Most variable-count quantifiers (`*`, `+`, `{n,}`, `{n,m}` with m > n), counted over the whole pattern or per top-level alternative. */
+  readonly maxQuantifiers: number;
+  /**
+   * `pattern`: count every quantifier of the pattern; `alternative`: count
+   * each top-level `|` alternative on its own (a match runs one at a time,
+   * so tokenizer split patterns with many short alternatives stay allowed).
+   */
+  readonly quantifierScope: 'pattern' | 'alternative';
+}
+
 interface Group {
   /** The body holds a variable quantifier or an alternation: repeating it lets the engine split input many ways. */
   ambiguous: boolean;
 }
 
 /**
- * Throws `ADAPTER_CONFIG_INVALID` (details.reason `"regex-too-complex"`)
- * unless `pattern` is within {@link REGEX_LIMITS} and has no repeated group
- * whose body is itself variable (`(a+)+`, `(a|ab)*`, `(?:\d+\.)*`): the
- * shapes that backtrack exponentially. The check is conservative: it
- * refuses some harmless patterns, never a dangerous one of these shapes.
+ * Why `pattern` could backtrack catastrophically, or `undefined` when it is
+ * within `limits` and has no repeated group whose body is itself variable
+ * (`(a+)+`, `(a|ab)*`, `(?:\d+\.)*`): the shapes that backtrack
+ * exponentially. Conservative: it refuses some harmless patterns, never a
+ * dangerous one of these shapes.
  */
-export function checkRegexComplexity(pattern: string, field: string): void {
-  const refuse = (why: string) =>
-    new LoraFuseError('ADAPTER_CONFIG_INVALID', `adapter_config.json: ${field} holds the regular expression ${JSON.stringify(pattern.slice(0, 80))}, which is refused: ${why}. Simplify the pattern or list the module names.`, {
-      details: { field, pattern, reason: 'regex-too-complex' },
-    });
-  if (pattern.length > REGEX_LIMITS.maxPatternLength) throw refuse(`it is ${pattern.length} characters long, over the limit of ${REGEX_LIMITS.maxPatternLength}`);
+export function regexHazard(pattern: string, limits: RegexLimits): string | undefined {
+  if (pattern.length > limits.maxPatternLength) return `it is ${pattern.length} characters long, over the limit of ${limits.maxPatternLength}`;
   const stack: Group[] = [{ ambiguous: false }];
   let quantifiers = 0;
   for (let i = 0; i < pattern.length; i++) {
@@ -45,17 +55,35 @@ export function checkRegexComplexity(pattern: string, field: string): void {
     if (c === '\\') i++;
     else if (c === '[') i = classEnd(pattern, i);
     else if (c === '(') stack.push({ ambiguous: false });
-    else if (c === '|') stack[stack.length - 1].ambiguous = true;
-    else if (c === ')' && stack.length > 1) closed = stack.pop()!;
+    else if (c === '|') {
+      stack[stack.length - 1].ambiguous = true;
+      if (stack.length === 1 && limits.quantifierScope === 'alternative') quantifiers = 0;
+    } else if (c === ')' && stack.length > 1) closed = stack.pop()!;
     const q = quantifierAt(pattern, i + 1);
-    if (q?.repeats && closed?.ambiguous) throw refuse('a repeated group contains a quantifier or an alternation (catastrophic backtracking)');
+    if (q?.repeats && closed?.ambiguous) return 'a repeated group contains a quantifier or an alternation (catastrophic backtracking)';
     if (closed?.ambiguous) stack[stack.length - 1].ambiguous = true;
     if (q === undefined) continue;
     i += q.length;
     if (!q.variable) continue;
-    if (++quantifiers > REGEX_LIMITS.maxQuantifiers) throw refuse(`it has more than ${REGEX_LIMITS.maxQuantifiers} variable quantifiers (*, +, {n,m})`);
+    if (++quantifiers > limits.maxQuantifiers) {
+      return `it has more than ${limits.maxQuantifiers} variable quantifiers (*, +, {n,m})${limits.quantifierScope === 'alternative' ? ' in one alternative' : ''}`;
+    }
     stack[stack.length - 1].ambiguous = true;
   }
+  return undefined;
+}
+
+/**
+ * Throws `ADAPTER_CONFIG_INVALID` (details.reason `"regex-too-complex"`)
+ * when {@link regexHazard} finds `pattern` of an adapter config outside
+ * {@link REGEX_LIMITS}.
+ */
+export function checkRegexComplexity(pattern: string, field: string): void {
+  const why = regexHazard(pattern, { ...REGEX_LIMITS, quantifierScope: 'pattern' });
+  if (why === undefined) return;
+  throw new LoraFuseError('ADAPTER_CONFIG_INVALID', `adapter_config.json: ${field} holds the regular expression ${JSON.stringify(pattern.slice(0, 80))}, which is refused: ${why}. Simplify the pattern or list the module names.`, {
+    details: { field, pattern, reason: 'regex-too-complex' },
+  });
 }
 
 /** Index of the `]` closing the character class opened at `start` (the last index when unclosed: the compiler reports that). */

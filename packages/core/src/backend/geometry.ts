@@ -510,3 +510,36 @@ export function permuteGeometry(x: OperandInfo, axes: readonly number[]): Permut
   }
   return { shape: axes.map((a) => x.shape[a]), strides: axes.map((a) => inStrides[a]) };
 }
+
+/** Sizes of a {@link Kernels.concat} call, as a sequence of `outer` blocks. */
+export interface ConcatGeometry {
+  /** Result shape. */
+  readonly shape: Shape;
+  /** Product of the dimensions before `axis`: the number of blocks. */
+  readonly outer: number;
+  /** Elements of `a` in each block (`a.shape[axis]` times the dimensions after `axis`). */
+  readonly innerA: number;
+  /** Elements of `b` in each block. */
+  readonly innerB: number;
+}
+
+/** Checks {@link Kernels.concat}'s arguments. */
+export function concatGeometry(a: OperandInfo, b: OperandInfo, axis: number): ConcatGeometry {
+  const rank = a.shape.length;
+  if (!Number.isInteger(axis) || axis < 0 || axis >= rank) {
+    throw optionError('concat', `axis ${String(axis)} must be an integer in [0, ${rank - 1}] for ${fmt(a.shape)}.`, { axis });
+  }
+  if (a.dtype !== b.dtype) {
+    throw new LoraFuseError('DTYPE_MISMATCH', `concat: a is ${a.dtype} but b is ${b.dtype}; both must have one dtype.`, { details: { kernel: 'concat', a: a.dtype, b: b.dtype } });
+  }
+  if (b.shape.length !== rank || a.shape.some((d, i) => i !== axis && d !== b.shape[i])) {
+    throw shapeError('concat', `${fmt(a.shape)} and ${fmt(b.shape)} must agree on every dimension but ${axis}.`, { a: [...a.shape], b: [...b.shape], axis });
+  }
+  const after = shapeSize(a.shape.slice(axis + 1));
+  return {
+    shape: a.shape.map((d, i) => (i === axis ? d + b.shape[axis] : d)),
+    outer: shapeSize(a.shape.slice(0, axis)),
+    innerA: a.shape[axis] * after,
+    innerB: b.shape[axis] * after,
+  };
+}

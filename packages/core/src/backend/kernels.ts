@@ -255,6 +255,15 @@ export interface Kernels {
    * dimension `axes[i]`, as `torch.permute`.
    */
   permute(x: DeviceTensor, axes: readonly number[]): DeviceTensor;
+
+  /**
+   * Joins `a` and `b` (any dtype, the same for both) along dimension `axis`,
+   * as `torch.cat([a, b], axis)`: the shapes agree everywhere but at `axis`,
+   * and the result's `axis` has `a`'s size plus `b`'s, `a`'s elements first.
+   * Bit-exact. The KV cache of generation appends each step's keys and
+   * values with it.
+   */
+  concat(a: DeviceTensor, b: DeviceTensor, axis: number): DeviceTensor;
 }
 
 /** The name of a kernel of the contract. */

@@ -41,6 +41,10 @@ export const ErrorCodes = {
   JSON_LIMIT_EXCEEDED: 'JSON exceeds a size or depth limit',
   /** The file is in a format that can run code when loaded (PyTorch pickle: `.bin`, `.pt`, `.pth`, `.ckpt`, `.pkl`); LoRAFuse reads safetensors only. */
   UNSAFE_FILE_FORMAT: 'File format can run code and is refused',
+  /** An HTTP request for a file answered with an error status (`details.status`), or a server ignored a byte-range request. */
+  HTTP_ERROR: 'HTTP request failed',
+  /** A request for a URL did not reach the server (offline, DNS, CORS, refused connection). */
+  NETWORK_ERROR: 'Network request failed',
 
   // safetensors
   /** The file is shorter than the 8-byte header length prefix. */
@@ -95,6 +99,8 @@ export const ErrorCodes = {
   MODEL_UNSUPPORTED: 'Model architecture is not supported',
   /** The model folder has no weights, or a required weight is missing. */
   MODEL_WEIGHTS_MISSING: 'Model weights are missing',
+  /** A sequence (a generation prompt plus its new tokens) does not fit the model's context. */
+  CONTEXT_EXCEEDED: "Sequence does not fit the model's context",
 
   // Backends
   /** No backend is registered under the requested name. */
@@ -139,6 +145,16 @@ export const ErrorCodes = {
   // Data and training
   /** A JSONL data line is malformed or lacks the expected fields (the message names the line number). */
   DATA_INVALID: 'Data record is invalid',
+  /** A `tokenizer.json` cannot be used: not a tokenizer the library reads, an empty vocabulary, or a split/replace regular expression that could backtrack catastrophically. */
+  TOKENIZER_INVALID: 'Tokenizer file is invalid',
+  /** Training gave a NaN or infinite loss or gradient norm for `badSteps.maxConsecutive` steps in a row; the last good parameters are kept (and checkpointed when a folder is configured). */
+  TRAINING_DIVERGED: 'Training diverged',
+
+  // Web Workers
+  /** A worker was asked for a method it does not serve, or answered with a message that is not part of the protocol. */
+  WORKER_PROTOCOL: 'Worker protocol violation',
+  /** The worker failed to load or crashed, or was terminated, before it answered. */
+  WORKER_FAILED: 'Worker failed',
 
   // Command line
   /** The command line is malformed (unknown command, missing argument). */

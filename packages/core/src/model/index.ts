@@ -3,8 +3,11 @@ export type { ModelCheckpoint, ModelConfig, ModelType, RopeScaling } from './typ
 export { parseModelConfig } from './config.js';
 export { checkModelWeights, expectedModelWeights, type WeightSpec } from './weights.js';
 export { MODEL_CONFIG_FILE, MODEL_WEIGHTS_FILE, loadModelConfig, openModelFolder, type OpenModelOptions } from './open.js';
+export { initModelCheckpoint, type InitModelOptions } from './init.js';
+export { saveModelFolder } from './save.js';
 export { describeModel, type ModelDescription } from './describe.js';
-export { CausalLM, type ForwardOptions, type ForwardResult, type LoadModelOptions } from './llama.js';
+export { CausalLM, type DecodeOptions, type ForwardOptions, type ForwardResult, type LoadModelOptions } from './llama.js';
+export { KVCache, contextLength } from './kv-cache.js';
 export { adapterParameters, freeAdapter, uploadAdapter, type DeviceAdapter, type DeviceLoraModule } from './device-adapter.js';
 export { inverseFrequencies, ropeTables, type RopeTables } from './rope-tables.js';
 export { mergeIntoBase, type MergeIntoBaseOptions } from './merge-into-base.js';

@@ -6,6 +6,7 @@ import type { Folder } from '../io/index.js';
 import * as ops from '../ops/index.js';
 import { bytesPerElement, Tensor } from '../tensor/index.js';
 import type { DeviceAdapter, DeviceLoraModule } from './device-adapter.js';
+import type { KVCache } from './kv-cache.js';
 import { openModelFolder, type OpenModelOptions } from './open.js';
 import { inverseFrequencies, ropeTables } from './rope-tables.js';
 import type { ModelCheckpoint, ModelConfig } from './types.js';
@@ -43,6 +44,14 @@ export interface ForwardResult {
   readonly logits: DeviceTensor;
   /** `[]`: mean cross-entropy over the targets that are not −100 (when targets were given). */
   readonly loss?: DeviceTensor;
+}
+
+/** Options of {@link CausalLM.decode}. */
+export interface DecodeOptions {
+  /** LoRA adapters applied together, as in {@link ForwardOptions.adapters}. */
+  readonly adapters?: readonly DeviceAdapter[];
+  /** Return only the logits of each row's last position (`[batch, 1, vocab]`): all that sampling the next token needs. */
+  readonly lastOnly?: boolean;
 }
 
 /** Names of the seven LoRA-adaptable projections of a layer, with their parent module. */
@@ -122,17 +131,45 @@ export class CausalLM {
    */
   forward(tape: Tape, ids: DeviceTensor, options: ForwardOptions = {}): ForwardResult {
     const c = this.config;
-    if (ids.shape.length !== 2 || ids.dtype !== 'i32') {
-      throw new LoraFuseError('SHAPE_MISMATCH', `forward expects i32 token ids [batch, seq]; got ${ids.dtype} [${ids.shape.join(', ')}].`, { details: { shape: [...ids.shape] } });
-    }
-    const [batch, seq] = ids.shape;
+    const [, seq] = checkIds('forward', ids);
     if (c.slidingWindow !== null && seq > c.slidingWindow) {
       throw new LoraFuseError('MODEL_UNSUPPORTED', `Sequences of ${seq} tokens exceed the model's sliding attention window (${c.slidingWindow}), which LoRAFuse does not implement; use at most ${c.slidingWindow} tokens.`, {
         details: { seq, slidingWindow: c.slidingWindow },
       });
     }
+    const logits = this.#run(tape, ids, options);
+    return options.targets === undefined ? { logits } : { logits, loss: ops.crossEntropy(tape, logits, options.targets) };
+  }
+
+  /**
+   * Incremental inference: runs i32 `ids` `[batch, s]` as the positions
+   * that follow `cache` (positions `cache.length …`), appends their keys and
+   * values to it, and returns the logits `[batch, s, vocab]` (owned by
+   * `tape`) — equal to those {@link CausalLM.forward} gives at the same
+   * positions of the whole sequence. The first call fills an empty cache
+   * with the prompt; later calls feed one token per row. Inference only:
+   * the cache owns the keys and values, so use a tape with nothing watched. Throws
+   * `CONTEXT_EXCEEDED` when the cache would outgrow the model's context,
+   * `SHAPE_MISMATCH` for ids that are not `[batch, s]` or whose batch
+   * differs from the cache's, and the codes of {@link CausalLM.forward}.
+   */
+  decode(tape: Tape, ids: DeviceTensor, cache: KVCache, options: DecodeOptions = {}): DeviceTensor {
+    const [batch, seq] = checkIds('decode', ids);
+    if (cache.batch !== 0 && cache.batch !== batch) {
+      throw new LoraFuseError('SHAPE_MISMATCH', `decode: ids have ${batch} rows but the KV cache holds ${cache.batch}.`, { details: { batch, cacheBatch: cache.batch } });
+    }
+    cache.checkRoom(seq);
+    const logits = this.#run(tape, ids, options, cache);
+    cache.advance(seq);
+    return logits;
+  }
+
+  /** The layers and the head: logits of `ids`, continuing `cache` when given. */
+  #run(tape: Tape, ids: DeviceTensor, options: ForwardOptions & DecodeOptions, cache?: KVCache): DeviceTensor {
+    const c = this.config;
+    const [batch, seq] = ids.shape;
     const loras = this.#loraIndex(options.adapters ?? []);
-    const { cos, sin } = ropeTables(this.#invFreq, seq);
+    const { cos, sin } = ropeTables(this.#invFreq, seq, cache?.length ?? 0);
     const cosT = tape.constant(cos);
     const sinT = tape.constant(sin);
     const w = (name: string) => this.#weights.get(name)!;
@@ -156,17 +193,18 @@ export class CausalLM {
       const p = `model.layers.${l}`;
       const h1 = ops.rmsNorm(tape, x, w(`${p}.input_layernorm.weight`), eps);
       const q = ops.rope(tape, heads(linear(h1, `${p}.self_attn.q_proj`), H), cosT, sinT);
-      const k = ops.rope(tape, heads(linear(h1, `${p}.self_attn.k_proj`), KV), cosT, sinT);
-      const v = heads(linear(h1, `${p}.self_attn.v_proj`), KV);
+      let k = ops.rope(tape, heads(linear(h1, `${p}.self_attn.k_proj`), KV), cosT, sinT);
+      let v = heads(linear(h1, `${p}.self_attn.v_proj`), KV);
+      if (cache) ({ keys: k, values: v } = cache.append(l, tape.keep(k), tape.keep(v)));
       const attn = ops.reshape(tape, ops.permute(tape, ops.attention(tape, q, k, v), [0, 2, 1, 3]), [batch, seq, H * D]);
       x = ops.add(tape, x, linear(attn, `${p}.self_attn.o_proj`));
       const h2 = ops.rmsNorm(tape, x, w(`${p}.post_attention_layernorm.weight`), eps);
       const act = ops.swiglu(tape, linear(h2, `${p}.mlp.gate_proj`), linear(h2, `${p}.mlp.up_proj`));
       x = ops.add(tape, x, linear(act, `${p}.mlp.down_proj`));
     }
+    if (options.lastOnly && seq > 1) x = lastPositions(tape, x);
     const head = c.tieWordEmbeddings ? 'model.embed_tokens' : 'lm_head';
-    const logits = ops.matmul(tape, ops.rmsNorm(tape, x, w('model.norm.weight'), eps), w(`${head}.weight`), { transB: true });
-    return options.targets === undefined ? { logits } : { logits, loss: ops.crossEntropy(tape, logits, options.targets) };
+    return ops.matmul(tape, ops.rmsNorm(tape, x, w('model.norm.weight'), eps), w(`${head}.weight`), { transB: true });
   }
 
   /** Frees the model's weights. */
@@ -194,6 +232,21 @@ export class CausalLM {
     const match = /^model\.layers\.(\d+)\.(.+)$/.exec(name);
     return match !== null && Number(match[1]) < this.config.numHiddenLayers && (PROJECTIONS as readonly string[]).includes(match[2]);
   }
+}
+
+/** Checks that `ids` are i32 `[batch, seq]` and returns the two sizes. */
+function checkIds(method: string, ids: DeviceTensor): [number, number] {
+  if (ids.shape.length !== 2 || ids.dtype !== 'i32') {
+    throw new LoraFuseError('SHAPE_MISMATCH', `${method} expects i32 token ids [batch, seq]; got ${ids.dtype} [${ids.shape.join(', ')}].`, { details: { shape: [...ids.shape] } });
+  }
+  return [ids.shape[0], ids.shape[1]];
+}
+
+/** The hidden states of each row's last position, `[batch, 1, hidden]`: an exact gather by an embedding lookup over the flattened rows. */
+function lastPositions(tape: Tape, x: DeviceTensor): DeviceTensor {
+  const [batch, seq, hidden] = x.shape;
+  const rows = tape.constant(new Tensor('i32', [batch, 1], Int32Array.from({ length: batch }, (_, b) => b * seq + seq - 1)));
+  return ops.embedding(tape, rows, ops.reshape(tape, x, [batch * seq, hidden]));
 }
 
 function isVector(shape: readonly number[]): boolean {

@@ -3,13 +3,24 @@ import { mkdir, open, rename, rm } from 'node:fs/promises';
 import { dirname, basename, join } from 'node:path';
 import { fsError } from './file-source.js';
 
+/** Options of {@link writeFileAtomic}. */
+export interface AtomicWriteOptions {
+  /**
+   * Called with the temporary file's path once it is complete and synced,
+   * before it is renamed over the target: the moment a crash would leave the
+   * old file and a stray temporary one. Fault-injection tests use it to
+   * stop the process there.
+   */
+  readonly beforeRename?: (temporaryPath: string) => Promise<void> | void;
+}
+
 /**
  * Writes `chunks` to `path` atomically: a temporary file in the same
  * directory is written and fsynced, then renamed over the target, and the
  * directory is fsynced. A crash at any moment leaves either the old file or
  * the new one, never a torn mix.
  */
-export async function writeFileAtomic(path: string, chunks: readonly Uint8Array[]): Promise<void> {
+export async function writeFileAtomic(path: string, chunks: readonly Uint8Array[], options: AtomicWriteOptions = {}): Promise<void> {
   const dir = dirname(path);
   const tmp = join(dir, `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`);
   try {
@@ -21,6 +32,7 @@ export async function writeFileAtomic(path: string, chunks: readonly Uint8Array[
     } finally {
       await handle.close();
     }
+    await options.beforeRename?.(tmp);
     await rename(tmp, path);
     await syncDirectory(dir);
   } catch (cause) {

@@ -5,6 +5,6 @@
  */
 export { fileSource } from './file-source.js';
 export { nodeFolder } from './node-folder.js';
-export { writeFileAtomic } from './atomic-write.js';
+export { writeFileAtomic, type AtomicWriteOptions } from './atomic-write.js';
 export type { ByteSource } from '../io/source.js';
 export type { WritableFolder } from '../io/folder.js';

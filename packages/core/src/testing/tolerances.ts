@@ -41,4 +41,5 @@ export const CONFORMANCE_TOLERANCES: Readonly<Record<KernelName, number>> = Obje
   randomNormal: 1e-5,
   reshape: 0,
   permute: 0,
+  concat: 0,
 });

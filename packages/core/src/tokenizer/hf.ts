@@ -1,4 +1,5 @@
 import { Tokenizer as HfImplementation } from '@huggingface/tokenizers';
+import { regexHazard, type RegexLimits } from '../adapter/regex-guard.js';
 import { LoraFuseError } from '../errors/index.js';
 import type { Folder } from '../io/folder.js';
 import { readJsonFile } from '../io/json-file.js';
@@ -10,6 +11,54 @@ export const HF_TOKENIZER_FILE = 'tokenizer.json';
 export const HF_TOKENIZER_CONFIG_FILE = 'tokenizer_config.json';
 
 type Json = Record<string, unknown>;
+
+/**
+ * Bounds on the regular expressions of a `tokenizer.json` (split
+ * pre-tokenizers, replace normalizers and decoders), which run on whole
+ * input texts: no repeated group with a variable body, at most three
+ * variable quantifiers per top-level alternative (GPT-2, Llama 3 and Qwen2
+ * split patterns use two), at most 4 096 characters.
+ */
+export const TOKENIZER_REGEX_LIMITS: RegexLimits = Object.freeze({ maxPatternLength: 4096, maxQuantifiers: 3, quantifierScope: 'alternative' });
+
+/** Longest added (special) token accepted: real ones are short markers like `<|begin_of_text|>`, and the library scans texts for each. */
+const MAX_ADDED_TOKEN_LENGTH = 256;
+
+/** How far past the model's vocabulary and the added tokens an added token's id may lie (tokenizers with holes in their ids exist; none this sparse). */
+const MAX_ID_GAP = 65_536;
+
+/**
+ * `added_tokens` must be a list of `{id, content}`: integer ids at most
+ * {@link MAX_ID_GAP} past the model's vocabulary and the added tokens (the
+ * library sizes tables by the largest id), and non-empty contents of at most
+ * {@link MAX_ADDED_TOKEN_LENGTH} characters (it matches every one against
+ * each text: an empty or huge one makes that loop or crawl).
+ */
+function checkAddedTokens(added: unknown, model: Json, invalid: (why: string) => LoraFuseError): void {
+  if (added === undefined || added === null) return;
+  if (!Array.isArray(added)) throw invalid('has "added_tokens" that is not a list.');
+  const vocab = model.vocab;
+  const entries = Array.isArray(vocab) ? vocab.length : typeof vocab === 'object' && vocab !== null ? Object.keys(vocab).length : 0;
+  const maxId = entries + added.length + MAX_ID_GAP;
+  for (const [i, token] of added.entries()) {
+    const { id, content } = (token ?? {}) as Json;
+    if (!Number.isSafeInteger(id) || (id as number) < 0 || (id as number) >= maxId) throw invalid(`has added_tokens[${i}] with id ${JSON.stringify(id)}; ids are integers in [0, ${maxId}) for this vocabulary.`);
+    if (typeof content !== 'string' || content.length === 0 || content.length > MAX_ADDED_TOKEN_LENGTH) {
+      throw invalid(`has added_tokens[${i}] whose content is not a string of 1–${MAX_ADDED_TOKEN_LENGTH} characters.`);
+    }
+  }
+}
+
+/** Every `{"Regex": pattern}` in a tokenizer.json tree, with its JSON path. */
+function* regexPatterns(value: unknown, path: string): Generator<[string, string]> {
+  if (Array.isArray(value)) for (const [i, v] of value.entries()) yield* regexPatterns(v, `${path}[${i}]`);
+  else if (typeof value === 'object' && value !== null) {
+    for (const [key, v] of Object.entries(value)) {
+      if (key === 'Regex' && typeof v === 'string') yield [`${path}.Regex`, v];
+      else yield* regexPatterns(v, `${path}.${key}`);
+    }
+  }
+}
 
 /** A special token of `tokenizer_config.json`: a string or `{content}`. */
 function tokenText(value: unknown): string | undefined {
@@ -34,15 +83,35 @@ export class HfTokenizer implements Tokenizer {
   readonly pad: number;
   readonly #impl: HfImplementation;
 
-  /** Builds from the parsed JSON files; throws `DATA_INVALID` when the library cannot read them. */
-  constructor(tokenizerJson: Json, tokenizerConfig: Json = {}, name = 'tokenizer.json') {
+  /**
+   * Builds from the parsed JSON files; throws `TOKENIZER_INVALID` when the
+   * library cannot read them, the vocabulary is empty, or a regular
+   * expression is outside `regexLimits` (default {@link TOKENIZER_REGEX_LIMITS}).
+   */
+  constructor(tokenizerJson: Json, tokenizerConfig: Json = {}, name = 'tokenizer.json', regexLimits: RegexLimits = TOKENIZER_REGEX_LIMITS) {
+    const invalid = (why: string, cause?: unknown) => new LoraFuseError('TOKENIZER_INVALID', `${name} ${why}`, { cause, details: { file: name } });
+    if (typeof tokenizerJson !== 'object' || tokenizerJson === null || Array.isArray(tokenizerJson) || typeof tokenizerJson.model !== 'object' || tokenizerJson.model === null) {
+      throw invalid('is not a Hugging Face tokenizer: it needs a "model" object (BPE, WordPiece or Unigram).');
+    }
+    checkAddedTokens(tokenizerJson.added_tokens, tokenizerJson.model as Json, invalid);
+    // The library compiles these with JavaScript's backtracking engine and runs them on whole texts: refuse hostile ones first.
+    for (const [path, pattern] of regexPatterns(tokenizerJson, '$')) {
+      const why = regexHazard(pattern, regexLimits);
+      if (why !== undefined) throw invalid(`holds the regular expression ${JSON.stringify(pattern.slice(0, 80))} at ${path}, which is refused: ${why}.`);
+    }
+    let vocab: Map<string, number>;
     try {
       this.#impl = new HfImplementation(tokenizerJson, tokenizerConfig);
+      vocab = this.#impl.get_vocab(true);
     } catch (cause) {
-      throw new LoraFuseError('DATA_INVALID', `${name} is not a tokenizer @huggingface/tokenizers can load: ${(cause as Error).message}`, { cause });
+      throw invalid(`is not a tokenizer @huggingface/tokenizers can load: ${(cause as Error)?.message ?? String(cause)}`, cause);
+    }
+    const ids = [...vocab.values()];
+    if (ids.length === 0 || !ids.every((id) => Number.isSafeInteger(id) && id >= 0 && id < 2 ** 31)) {
+      throw invalid('has an empty vocabulary or token ids that are not integers in [0, 2^31).');
     }
     this.name = name;
-    this.vocabSize = Math.max(...this.#impl.get_vocab(true).values()) + 1;
+    this.vocabSize = ids.reduce((m, id) => Math.max(m, id), 0) + 1;
     const id = (key: string) => {
       const text = tokenText(tokenizerConfig[key]);
       return text === undefined ? undefined : this.#impl.token_to_id(text);
@@ -59,11 +128,22 @@ export class HfTokenizer implements Tokenizer {
     return new HfTokenizer(await read(HF_TOKENIZER_FILE), config, `${folder.name}/${HF_TOKENIZER_FILE}`);
   }
 
+  /** Token ids of `text`, no special tokens added; `TOKENIZER_INVALID` when the tokenizer's own rules fail on it. */
   encode(text: string): number[] {
-    return this.#impl.encode(text, { add_special_tokens: false }).ids;
+    return this.#run('encode', () => this.#impl.encode(text, { add_special_tokens: false }).ids);
   }
 
+  /** The text of `ids`, special tokens dropped; `TOKENIZER_INVALID` when the tokenizer's own rules fail on them. */
   decode(ids: readonly number[]): string {
-    return this.#impl.decode([...ids], { skip_special_tokens: true });
+    return this.#run('decode', () => this.#impl.decode([...ids], { skip_special_tokens: true }));
+  }
+
+  /** Runs a library call, turning its failures (a malformed but loadable tokenizer.json fails only here) into typed errors. */
+  #run<T>(what: string, call: () => T): T {
+    try {
+      return call();
+    } catch (cause) {
+      throw new LoraFuseError('TOKENIZER_INVALID', `${this.name} failed to ${what}: ${(cause as Error)?.message ?? String(cause)}`, { cause, details: { file: this.name } });
+    }
   }
 }

@@ -28,6 +28,12 @@ export interface TrainProgress {
   readonly lowest: number | null;
   /** Epochs since the validation loss last improved. */
   readonly stale: number;
+  /** Steps skipped so far for a non-finite loss or gradient norm (absent in older checkpoints: 0). */
+  readonly skippedSteps?: number;
+  /** Bad steps in a row at the end of the saved run (absent: 0). */
+  readonly badInARow?: number;
+  /** Learning-rate factor left by back-off after bad steps (absent: 1). */
+  readonly lrScale?: number;
 }
 
 /** A saved training state (what {@link loadCheckpoint} returns and {@link TrainOptions.resume} takes). */
@@ -41,18 +47,37 @@ export interface TrainCheckpoint {
 }
 
 /**
- * Writes `params`, the optimizer state and `progress` to
- * {@link CHECKPOINT_FILE} in one write (the folder's write replaces the
- * file atomically, so a crash leaves the previous checkpoint).
+ * Copies `params` and the optimizer state to the host, with `progress`: the
+ * run's whole state, to write with {@link writeCheckpoint} or to resume from.
  */
-export async function saveCheckpoint(folder: WritableFolder, backend: Backend, params: readonly DeviceTensor[], optimizer: AdamWState, progress: TrainProgress): Promise<void> {
-  const tensors: [string, Tensor][] = [];
-  for (const [i, p] of params.entries()) tensors.push([`param.${i}`, await backend.read(p)]);
-  const steps = optimizer.map((slot, i) => {
+export async function captureCheckpoint(backend: Backend, params: readonly DeviceTensor[], optimizer: AdamWState, progress: TrainProgress): Promise<TrainCheckpoint> {
+  const values: Tensor[] = [];
+  for (const p of params) values.push(await backend.read(p));
+  return { params: values, optimizer, progress };
+}
+
+/**
+ * Writes a checkpoint to {@link CHECKPOINT_FILE} as one file in one write.
+ * The folder's write replaces the file atomically (on disk: a synced
+ * temporary file renamed over the old one), so that rename is the single
+ * commit point: a process killed at any moment leaves the previous complete
+ * checkpoint or the new one, and {@link loadCheckpoint} reads whichever is
+ * there. A kill before the rename can leave a `.trainer-state.safetensors.*.tmp`
+ * file behind; it is never read and may be deleted.
+ */
+export async function writeCheckpoint(folder: WritableFolder, checkpoint: TrainCheckpoint): Promise<void> {
+  const tensors: [string, Tensor][] = checkpoint.params.map((t, i) => [`param.${i}`, t]);
+  const steps = checkpoint.optimizer.map((slot, i) => {
     if (slot) tensors.push([`m.${i}`, slot.m], [`v.${i}`, slot.v]);
     return slot?.step ?? 0;
   });
-  await folder.write(CHECKPOINT_FILE, encodeSafetensors(tensors, { [METADATA_KEY]: JSON.stringify({ version: 1, progress, steps, params: params.length }) }));
+  const meta = { version: 1, progress: checkpoint.progress, steps, params: checkpoint.params.length };
+  await folder.write(CHECKPOINT_FILE, encodeSafetensors(tensors, { [METADATA_KEY]: JSON.stringify(meta) }));
+}
+
+/** Reads `params` and the optimizer state from the backend and writes them with `progress` ({@link writeCheckpoint}). */
+export async function saveCheckpoint(folder: WritableFolder, backend: Backend, params: readonly DeviceTensor[], optimizer: AdamWState, progress: TrainProgress): Promise<void> {
+  await writeCheckpoint(folder, await captureCheckpoint(backend, params, optimizer, progress));
 }
 
 /** Reads a checkpoint written by {@link saveCheckpoint}; throws `DATA_INVALID` for a file that is not one. */

@@ -11,6 +11,10 @@ export interface StepEvent {
   readonly lr: number;
   /** Global L2 norm of the gradient before clipping. */
   readonly gradNorm: number;
+  /** True when the loss or gradient norm was NaN or infinite and the update was skipped (parameters and optimizer state unchanged). */
+  readonly skipped: boolean;
+  /** Steps skipped so far in the run, this one included. */
+  readonly skippedSteps: number;
   /** Non-padding tokens processed per second in this step. */
   readonly tokensPerSecond: number;
 }
@@ -39,3 +43,19 @@ export interface DoneEvent {
 
 /** What {@link train} yields. */
 export type TrainEvent = StepEvent | EvalEvent | DoneEvent;
+
+/** When {@link trainWithFailover} moves the run to the next backend after losing a device. */
+export interface BackendSwitchEvent {
+  readonly type: 'backend-switch';
+  /** Name of the backend that was lost. */
+  readonly from: string;
+  /** Name of the backend the run continues on. */
+  readonly to: string;
+  /** The last completed step: the run continues with step `step + 1`. */
+  readonly step: number;
+  /** The error that ended the run on `from`. */
+  readonly reason: string;
+}
+
+/** What {@link trainWithFailover} yields. */
+export type FailoverEvent = TrainEvent | BackendSwitchEvent;

@@ -1,6 +1,7 @@
 export { learningRate, type LrSchedule } from './schedule.js';
 export { epochOrder } from './shuffle.js';
-export type { DoneEvent, EvalEvent, StepEvent, TrainEvent } from './events.js';
-export { train, type TrainOptions } from './trainer.js';
+export type { BackendSwitchEvent, DoneEvent, EvalEvent, FailoverEvent, StepEvent, TrainEvent } from './events.js';
+export { train, type BadStepOptions, type TrainOptions } from './trainer.js';
+export { trainWithFailover, type FailoverOptions, type TrainSession } from './failover.js';
 export { downloadAdapter, initLoraAdapter, type InitLoraOptions } from './init-adapter.js';
-export { CHECKPOINT_FILE, loadCheckpoint, saveCheckpoint, type TrainCheckpoint, type TrainProgress } from './checkpoint.js';
+export { CHECKPOINT_FILE, captureCheckpoint, loadCheckpoint, saveCheckpoint, writeCheckpoint, type TrainCheckpoint, type TrainProgress } from './checkpoint.js';

@@ -10,7 +10,7 @@ import { adapterParameters, type DeviceAdapter } from '../model/device-adapter.j
 import type { CausalLM } from '../model/llama.js';
 import type { WritableFolder } from '../io/folder.js';
 import { accumulate } from './accumulate.js';
-import { restoreParams, saveCheckpoint, type TrainCheckpoint, type TrainProgress } from './checkpoint.js';
+import { captureCheckpoint, restoreParams, writeCheckpoint, type TrainCheckpoint, type TrainProgress } from './checkpoint.js';
 import type { TrainEvent } from './events.js';
 import { learningRate, type LrSchedule } from './schedule.js';
 import { epochOrder } from './shuffle.js';
@@ -45,8 +45,9 @@ export interface TrainOptions {
   readonly earlyStopping?: { readonly patience: number; readonly minDelta?: number };
   /**
    * Save a checkpoint ({@link saveCheckpoint}) to `folder` every `everySteps`
-   * optimizer steps (default: at the end of each epoch only) and at each
-   * epoch's last step.
+   * optimizer steps (default: at the end of each epoch only), at each
+   * epoch's last step, and before throwing `TRAINING_DIVERGED`. Each save
+   * replaces the previous checkpoint atomically ({@link writeCheckpoint}).
    */
   readonly checkpoint?: { readonly folder: WritableFolder; readonly everySteps?: number };
   /**
@@ -56,10 +57,31 @@ export interface TrainOptions {
    * as the uninterrupted run would on the same backend.
    */
   readonly resume?: TrainCheckpoint;
+  /**
+   * Handling of bad steps, whose loss or gradient norm is NaN or infinite.
+   * Such a step's update is always skipped (parameters and AdamW state stay
+   * as they were) and its event says `skipped: true`.
+   */
+  readonly badSteps?: BadStepOptions;
   /** Checked before each micro-batch: aborting throws `ABORTED`. */
   readonly signal?: AbortSignal;
   /** Called with every event, as it is yielded. */
   readonly onProgress?: (event: TrainEvent) => void;
+}
+
+/** What {@link train} does after a step with a non-finite loss or gradient norm. */
+export interface BadStepOptions {
+  /**
+   * Bad steps in a row after which training stops with `TRAINING_DIVERGED`
+   * (default 5). The checkpoint folder, when configured, then holds the last
+   * good parameters.
+   */
+  readonly maxConsecutive?: number;
+  /**
+   * Multiplies the learning rate by this factor after each bad step, for the
+   * rest of the run (default 1: no back-off; 0.5 halves it each time).
+   */
+  readonly lrBackoff?: number;
 }
 
 function checkOptions(options: TrainOptions): void {
@@ -69,6 +91,11 @@ function checkOptions(options: TrainOptions): void {
   }
   if (options.train.length === 0) throw new LoraFuseError('INVALID_OPTION', 'The training data is empty.');
   if (options.maxGradNorm !== undefined && !(options.maxGradNorm > 0)) throw new LoraFuseError('INVALID_OPTION', `maxGradNorm must be > 0; got ${options.maxGradNorm}.`);
+  const { maxConsecutive, lrBackoff } = options.badSteps ?? {};
+  if (maxConsecutive !== undefined && (!Number.isInteger(maxConsecutive) || maxConsecutive < 1)) {
+    throw new LoraFuseError('INVALID_OPTION', `badSteps.maxConsecutive must be a positive integer; got ${maxConsecutive}.`);
+  }
+  if (lrBackoff !== undefined && !(lrBackoff > 0 && lrBackoff <= 1)) throw new LoraFuseError('INVALID_OPTION', `badSteps.lrBackoff must be in (0, 1]; got ${lrBackoff}.`);
 }
 
 const nullable = (x: number) => (Number.isFinite(x) ? x : null);
@@ -99,8 +126,27 @@ function freeAll(backend: Backend, grads: Map<DeviceTensor, DeviceTensor>) {
  * On abort (checked before each micro-batch) the partial step is dropped,
  * the optimizer's moments are freed and `ABORTED` is thrown: the parameters
  * hold the result of the last completed step.
+ *
+ * A step whose loss or gradient norm is NaN or infinite is skipped (see
+ * {@link TrainOptions.badSteps}); after too many in a row the run saves a
+ * checkpoint of the last good parameters (when a folder is configured) and
+ * throws `TRAINING_DIVERGED`.
  */
-export async function* train(backend: Backend, model: CausalLM, options: TrainOptions): AsyncGenerator<TrainEvent, void, undefined> {
+export function train(backend: Backend, model: CausalLM, options: TrainOptions): AsyncGenerator<TrainEvent, void, undefined> {
+  return trainSteps(backend, model, options);
+}
+
+/**
+ * {@link train}, also handing the run's whole state after every step to
+ * `onState` (before the step's event), so that a caller can continue the run
+ * elsewhere from the last completed step.
+ */
+export async function* trainSteps(
+  backend: Backend,
+  model: CausalLM,
+  options: TrainOptions,
+  onState?: (state: TrainCheckpoint) => void,
+): AsyncGenerator<TrainEvent, void, undefined> {
   checkOptions(options);
   const { batchSize = 8, accumulation = 1, epochs = 1, seed = 0, padId, signal } = options;
   const params = options.params ?? options.adapters.flatMap(adapterParameters);
@@ -119,11 +165,15 @@ export async function* train(backend: Backend, model: CausalLM, options: TrainOp
   let lowest = start?.lowest ?? Infinity;
   let stale = start?.stale ?? 0;
   let epoch = start?.epoch ?? 0;
+  let skippedSteps = start?.skippedSteps ?? 0;
+  let badInARow = start?.badInARow ?? 0;
+  let lrScale = start?.lrScale ?? 1;
+  const { maxConsecutive = 5, lrBackoff = 1 } = options.badSteps ?? {};
   if (options.resume) {
     restoreParams(backend, params, options.resume.params);
     optimizer.importState(options.resume.optimizer);
   }
-  const progress = (stepInEpoch: number): TrainProgress => ({ step, epoch, stepInEpoch, seed, best: nullable(best), lowest: nullable(lowest), stale });
+  const progress = (stepInEpoch: number): TrainProgress => ({ step, epoch, stepInEpoch, seed, best: nullable(best), lowest: nullable(lowest), stale, skippedSteps, badInARow, lrScale });
   let reason: 'completed' | 'early-stopped' = 'completed';
   try {
     for (; epoch < epochs; epoch++) {
@@ -148,17 +198,39 @@ export async function* train(backend: Backend, model: CausalLM, options: TrainOp
           accumulate(backend, grads, tape.backward(value, { seed: weight }));
           tape.dispose();
         }
-        const lr = learningRate(schedule, step, epoch);
+        const lr = learningRate(schedule, step, epoch) * lrScale;
         const gradNorm = await readGlobalNorm(backend, [...grads.values()]);
-        const clip = options.maxGradNorm === undefined ? 1 : Math.min(1, options.maxGradNorm / (gradNorm + 1e-6));
-        optimizer.step(grads, { lr, gradScale: clip });
+        // A non-finite loss or norm would poison the moments and the parameters for good: drop the update.
+        const skipped = !Number.isFinite(loss) || !Number.isFinite(gradNorm);
+        if (skipped) {
+          skippedSteps++;
+          badInARow++;
+          lrScale *= lrBackoff;
+        } else {
+          const clip = options.maxGradNorm === undefined ? 1 : Math.min(1, options.maxGradNorm / (gradNorm + 1e-6));
+          optimizer.step(grads, { lr, gradScale: clip });
+          badInARow = 0;
+        }
         freeAll(backend, grads);
         step++;
+        const diverged = badInARow >= maxConsecutive;
         const every = options.checkpoint?.everySteps;
-        if (options.checkpoint && (g === groups.length - 1 || (every !== undefined && step % every === 0))) {
-          await saveCheckpoint(options.checkpoint.folder, backend, params, await optimizer.exportState(), progress(g + 1));
+        const save = options.checkpoint && (diverged || g === groups.length - 1 || (every !== undefined && step % every === 0));
+        if (save || onState) {
+          const state = await captureCheckpoint(backend, params, await optimizer.exportState(), progress(g + 1));
+          if (save) await writeCheckpoint(options.checkpoint!.folder, state);
+          onState?.(state);
         }
-        yield emit({ type: 'step', step, epoch, loss, lr, gradNorm, tokensPerSecond: seen / ((performance.now() - started) / 1000) });
+        yield emit({ type: 'step', step, epoch, loss, lr, gradNorm, skipped, skippedSteps, tokensPerSecond: seen / ((performance.now() - started) / 1000) });
+        if (diverged) {
+          throw new LoraFuseError(
+            'TRAINING_DIVERGED',
+            `The loss or gradient norm was NaN or infinite for ${badInARow} steps in a row (up to step ${step}); the parameters hold step ${step - badInARow}${
+              options.checkpoint ? `, saved to ${options.checkpoint.folder.name}` : ''
+            }. Lower the learning rate, set maxGradNorm, or check the data and the model's weights.`,
+            { details: { step, badInARow, lastGoodStep: step - badInARow } },
+          );
+        }
       }
       if (options.validation?.length) {
         const { loss } = await evaluateLoss(backend, model, options.validation, { adapters: options.adapters, padId, batchSize, signal });

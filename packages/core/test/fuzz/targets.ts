@@ -2,7 +2,10 @@
 // fixtures) and the mutations that apply to them.
 import { readFileSync } from 'node:fs';
 import * as core from '@lorafuse/core';
-import { SafetensorsFile, bytesSource, concatBytes, decodeUtf8, encodeSafetensors, loadAdapter, loadAdapterConfig, loadModelConfig, openCheckpoint, openModelFolder, type Folder, type Tensor } from '@lorafuse/core';
+import {
+  HfTokenizer, SafetensorsFile, bytesSource, concatBytes, decodeUtf8, encodeSafetensors, loadAdapter, loadAdapterConfig, loadModelConfig, openCheckpoint, openModelFolder, readJsonFile, readJsonl,
+  type Folder, type Tensor,
+} from '@lorafuse/core';
 import { FIXTURES } from '../fixtures/index.js';
 import { BYTE_MUTATIONS } from './mutate-bytes.js';
 import { JSON_MUTATIONS } from './mutate-json.js';
@@ -230,10 +233,6 @@ const JSONL_LINES = [
 ];
 const JSONL = new TextEncoder().encode(JSONL_LINES.join('\n') + '\n');
 
-/** `readJsonl` is being written alongside this suite; the target runs only once the package exports it. */
-type ReadJsonl = (source: core.ByteSource) => Promise<unknown>;
-const readJsonl = (core as Record<string, unknown>).readJsonl as ReadJsonl | undefined;
-
 const jsonlTarget: FuzzTarget = {
   name: 'jsonl',
   weight: 1,
@@ -248,9 +247,48 @@ const jsonlTarget: FuzzTarget = {
     const source = await folder.open('data.jsonl');
     decodeUtf8(await source.read(0, source.size), source.name);
     pastHeader();
-    await readJsonl!(source);
+    await readJsonl(source);
   },
 };
 
-/** Every target the installed loaders support. */
-export const TARGETS: readonly FuzzTarget[] = [safetensorsTarget, adapterTarget, modelTarget, shardedTarget, ...(readJsonl ? [jsonlTarget] : [])];
+const TOKENIZER: Files = new Map(['tokenizer.json', 'tokenizer_config.json'].map((f) => [f, read(`../tokenizer-fixture/${f}`)]));
+/** Text that makes a backtracking split rule show itself: long runs of one letter, of spaces, and non-ASCII. */
+const TOKENIZER_SAMPLE = `${'a'.repeat(1000)}! cp copies files ${' '.repeat(1000)}x 日本語のテキスト 🙂`;
+
+/** Well-formed JSON that lies to the tokenizer library: hostile regexes, impossible ids, missing parts. */
+const TOKENIZER_LIES: Readonly<Record<string, (json: Record<string, unknown>, rng: Rng) => Record<string, unknown>>> = {
+  'split regex': (j, rng) => ({ ...j, pre_tokenizer: { type: 'Split', pattern: { Regex: rng.pick(REGEXES) }, behavior: 'Isolated', invert: false } }),
+  'replace regex': (j, rng) => ({ ...j, normalizer: { type: 'Replace', pattern: { Regex: rng.pick(REGEXES) }, content: '' } }),
+  'vocab ids': (j, rng) => {
+    const model = j.model as Record<string, unknown>;
+    const vocab = { ...(model.vocab as Record<string, number>) };
+    vocab[rng.pick(Object.keys(vocab))] = rng.pick([-1, 1.5, 2 ** 40, NaN as unknown as number, 1e308]);
+    return { ...j, model: { ...model, vocab } };
+  },
+  'empty vocab': (j) => ({ ...j, model: { ...(j.model as object), vocab: {} } }),
+  'junk merges': (j, rng) => ({ ...j, model: { ...(j.model as object), merges: rng.pick([[['zz', 'qq']], ['a'], [5], 'merges', [['a b c']]]) } }),
+  'model type': (j, rng) => ({ ...j, model: { ...(j.model as object), type: rng.pick(['Nonsense', '', 7, null]) } }),
+  'added tokens': (j, rng) => ({ ...j, added_tokens: [{ id: rng.pick([1e9, -5, 0.5, 'x']), content: rng.pick(['<s>', '', 'a'.repeat(10_000)]), special: true }] }),
+  'no model': (j) => Object.fromEntries(Object.entries(j).filter(([k]) => k !== 'model')),
+};
+
+const tokenizerTarget: FuzzTarget = {
+  name: 'tokenizer',
+  weight: 1,
+  async generate(rng) {
+    const roll = rng.int(10);
+    if (roll < 4) return damage(TOKENIZER, rng.chance(0.8) ? 'tokenizer.json' : 'tokenizer_config.json', rng);
+    if (roll < 6) return damageJson(TOKENIZER, rng.chance(0.8) ? 'tokenizer.json' : 'tokenizer_config.json', rng, [{ Regex: '(a+)+$' }, { type: 'Split' }, {}]);
+    const lie = rng.pick(Object.keys(TOKENIZER_LIES));
+    return { mutation: `tokenizer.json:${lie}`, files: new Map(TOKENIZER).set('tokenizer.json', encode(TOKENIZER_LIES[lie](json(TOKENIZER.get('tokenizer.json')!), rng))) };
+  },
+  async run(folder, pastHeader) {
+    for (const file of TOKENIZER.keys()) await readJsonFile(folder, file);
+    pastHeader();
+    const tokenizer = await HfTokenizer.load(folder);
+    tokenizer.decode(tokenizer.encode(TOKENIZER_SAMPLE));
+  },
+};
+
+/** Every loader under fuzz. */
+export const TARGETS: readonly FuzzTarget[] = [safetensorsTarget, adapterTarget, modelTarget, shardedTarget, jsonlTarget, tokenizerTarget];

@@ -6,6 +6,7 @@ import { add } from './add.js';
 import { attentionBackward } from './attention-backward.js';
 import { attention } from './attention.js';
 import { cast } from './cast.js';
+import { concat } from './concat.js';
 import { columnSumSquares } from './column-sum-squares.js';
 import { crossEntropy, crossEntropyBackward } from './cross-entropy.js';
 import { embedding, embeddingBackward } from './embedding.js';
@@ -61,5 +62,6 @@ export function referenceKernels(store: HostStore): Kernels {
     randomNormal: (shape, options) => randomNormal(store, shape, options),
     reshape: (x, shape) => reshape(store, x, shape),
     permute: (x, axes) => permute(store, x, axes),
+    concat: (a, b, axis) => concat(store, a, b, axis),
   };
 }

@@ -17,12 +17,14 @@ function anyTensor(rng: InputRandom, dtype: 'f32' | 'bf16' | 'i32' | 'u8', shape
   }
 }
 
-/** Cases of reshape and permute (bit-exact, every dtype). */
+/** Cases of reshape, permute and concat (bit-exact, every dtype). */
 export function layoutCases(): ConformanceCase[] {
   const perm = (name: string, dtype: 'f32' | 'bf16' | 'i32' | 'u8', shape: Shape, axes: number[]) =>
     kernelCase({ kernel: 'permute', name, inputs: (rng) => [anyTensor(rng, dtype, shape)], call: (k, [x]) => k.permute(x, axes) });
   const resh = (name: string, dtype: 'f32' | 'bf16' | 'i32' | 'u8', from: Shape, to: Shape) =>
     kernelCase({ kernel: 'reshape', name, inputs: (rng) => [anyTensor(rng, dtype, from)], call: (k, [x]) => k.reshape(x, to) });
+  const cat = (name: string, dtype: 'f32' | 'bf16' | 'i32' | 'u8', a: Shape, b: Shape, axis: number, large = false) =>
+    kernelCase({ kernel: 'concat', name, large, inputs: (rng) => [anyTensor(rng, dtype, a), anyTensor(rng, dtype, b)], call: (k, [x, y]) => k.concat(x, y, axis) });
   return [
     perm('[B, S, H, D] -> [B, H, S, D] f32', 'f32', [2, 5, 3, 4], [0, 2, 1, 3]),
     perm('matrix transpose bf16', 'bf16', [7, 3], [1, 0]),
@@ -33,6 +35,16 @@ export function layoutCases(): ConformanceCase[] {
     resh('[6, 4] -> [2, 3, 4] f32', 'f32', [6, 4], [2, 3, 4]),
     resh('to a scalar', 'i32', [1, 1], []),
     resh('u8 flatten', 'u8', [3, 5], [15]),
+    cat('KV cache [B, KV, S, D] + one step f32', 'f32', [2, 3, 5, 4], [2, 3, 1, 4], 2),
+    cat('odd bf16 blocks on axis 1', 'bf16', [3, 5, 3], [3, 2, 3], 1),
+    cat('u8 on the last axis', 'u8', [3, 7], [3, 6], 1),
+    cat('i32 on axis 0', 'i32', [2, 3], [5, 3], 0),
+    cat('empty a', 'f32', [2, 0, 3], [2, 4, 3], 1),
+    cat('empty b', 'bf16', [1, 3, 5], [1, 3, 0], 2),
+    cat('large f32 cache', 'f32', [1, 8, 1000, 64], [1, 8, 999, 64], 2, true),
+    rejectionCase({ kernel: 'concat', name: 'shapes that differ off the axis', code: 'SHAPE_MISMATCH', inputs: (rng) => [anyTensor(rng, 'f32', [2, 3]), anyTensor(rng, 'f32', [3, 3])], call: (k, [x, y]) => k.concat(x, y, 1) }),
+    rejectionCase({ kernel: 'concat', name: 'two dtypes', code: 'DTYPE_MISMATCH', inputs: (rng) => [anyTensor(rng, 'f32', [2, 3]), anyTensor(rng, 'i32', [2, 3])], call: (k, [x, y]) => k.concat(x, y, 0) }),
+    rejectionCase({ kernel: 'concat', name: 'an axis out of range', code: 'INVALID_OPTION', inputs: (rng) => [anyTensor(rng, 'f32', [2, 3]), anyTensor(rng, 'f32', [2, 3])], call: (k, [x, y]) => k.concat(x, y, 2) }),
     rejectionCase({ kernel: 'permute', name: 'a repeated axis', code: 'INVALID_OPTION', inputs: (rng) => [anyTensor(rng, 'f32', [2, 3])], call: (k, [x]) => k.permute(x, [0, 0]) }),
     rejectionCase({ kernel: 'reshape', name: 'a different element count', code: 'SHAPE_MISMATCH', inputs: (rng) => [anyTensor(rng, 'f32', [2, 3])], call: (k, [x]) => k.reshape(x, [7]) }),
   ];

@@ -1,0 +1,194 @@
+import { createRequire } from 'node:module';
+import { setFlagsFromString } from 'node:v8';
+import { Tensor, type DeviceTensor } from '@lorafuse/core';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { asyncCodeOf } from '../../core/test/error-code.js';
+import { WasmBackend } from '../src/backend.js';
+import { ThreadPool } from '../src/threads/pool.js';
+import { splitRange } from '../src/threads/split.js';
+import { compileKernels } from '../src/wasm/module.js';
+
+setFlagsFromString('--experimental-wasm-relaxed-simd');
+
+const backends: WasmBackend[] = [];
+/** A backend that splits every matmul and attention call (minParallelWork 0), so small shapes exercise every split too. */
+async function open(threads: number, simd: 'plain' | 'relaxed' = 'plain'): Promise<WasmBackend> {
+  const backend = await WasmBackend.create({ simd, threads, minParallelWork: 0 });
+  backends.push(backend);
+  return backend;
+}
+afterEach(async () => {
+  await Promise.all(backends.splice(0).map((b) => b.dispose()));
+  vi.unstubAllGlobals();
+  vi.restoreAllMocks();
+});
+
+/** Deterministic values in [-1, 1) from a 32-bit LCG, so every backend gets the same bytes. */
+function values(count: number, seed: number): Float32Array {
+  let s = seed >>> 0;
+  return Float32Array.from({ length: count }, () => {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    return s / 2 ** 31 - 1;
+  });
+}
+
+const bytesOf = (t: Tensor) => new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength);
+
+/** Index of the first byte where two results differ, -1 when they are identical (a cheap failure message for large arrays). */
+function firstDifference(a: Tensor, b: Tensor): number {
+  const [x, y] = [bytesOf(a), bytesOf(b)];
+  if (x.length !== y.length) return Math.min(x.length, y.length);
+  return x.findIndex((byte, i) => byte !== y[i]);
+}
+
+interface Product {
+  readonly name: string;
+  readonly a: readonly number[];
+  readonly b: readonly number[];
+  readonly transA?: boolean;
+  readonly transB?: boolean;
+  readonly f16?: boolean;
+}
+
+// Shapes that split by columns (many 8-column panels), by rows (n < 16),
+// with transposes, a half-precision weight, batches and ragged edges.
+const PRODUCTS: Product[] = [
+  { name: 'columns 67x300x203', a: [67, 300], b: [300, 203] },
+  { name: 'rows, skinny 301x64x8 (LoRA down)', a: [301, 64], b: [8, 64], transB: true },
+  { name: 'transA 70x33x41', a: [33, 70], b: [33, 41], transA: true },
+  { name: 'f16 weight, transB 40x520x90', a: [40, 520], b: [90, 520], transB: true, f16: true },
+  { name: 'batched [3] 13x17x50', a: [3, 13, 17], b: [3, 17, 50] },
+];
+
+function runProduct(backend: WasmBackend, p: Product): Tensor {
+  const size = (s: readonly number[]) => s.reduce((x, y) => x * y, 1);
+  const b = new Tensor('f32', p.b, values(size(p.b), 2));
+  const out = backend.kernels.matmul(backend.upload(new Tensor('f32', p.a, values(size(p.a), 1))), backend.upload(p.f16 ? b.castFloat('f16') : b), {
+    transA: !!p.transA,
+    transB: !!p.transB,
+  });
+  return backend.readSync(out);
+}
+
+describe('splitRange', () => {
+  it('covers [0, total) with aligned inner bounds and no empty parts', () => {
+    expect(splitRange(100, 3, 8)).toEqual([
+      [0, 32],
+      [32, 64],
+      [64, 100],
+    ]);
+    expect(splitRange(5, 4, 6)).toEqual([[0, 5]]);
+    expect(splitRange(0, 4)).toEqual([[0, 0]]);
+    expect(splitRange(7, 3)).toEqual([
+      [0, 2],
+      [2, 4],
+      [4, 7],
+    ]);
+  });
+});
+
+describe('wasm backend with threads', () => {
+  it('gives bit-identical matmul results for 1, 2 and 3 threads, and they match float64', async () => {
+    const [one, two, three] = [await open(1), await open(2), await open(3)];
+    expect(two.description).toBe('wasm (SIMD128, 2 threads)');
+    // A worker may be slow to wake and its part then runs on this thread:
+    // repeat until the workers have taken part, so the comparison is across threads.
+    for (let round = 0; round < 50 && (two.threadUse.byWorkers < PRODUCTS.length || three.threadUse.byWorkers < PRODUCTS.length); round++) {
+      for (const p of PRODUCTS) {
+        const reference = runProduct(one, p);
+        expect(firstDifference(runProduct(two, p), reference), `${p.name}, 2 threads`).toBe(-1);
+        expect(firstDifference(runProduct(three, p), reference), `${p.name}, 3 threads`).toBe(-1);
+      }
+    }
+    expect(two.threadUse.byWorkers).toBeGreaterThanOrEqual(PRODUCTS.length);
+    expect(three.threadUse.byWorkers).toBeGreaterThanOrEqual(PRODUCTS.length);
+    // The shared result is right: the first shape against a float64 product written here.
+    const [m, k, n] = [67, 300, 203];
+    const [a, b] = [values(m * k, 1), values(k * n, 2)];
+    const c = runProduct(two, PRODUCTS[0]).data as Float32Array;
+    let worst = 0;
+    for (let i = 0; i < m; i++) {
+      for (let j = 0; j < n; j++) {
+        let s = 0;
+        for (let p = 0; p < k; p++) s += a[i * k + p] * b[p * n + j];
+        worst = Math.max(worst, Math.abs(c[i * n + j] - s));
+      }
+    }
+    expect(worst).toBeLessThan(1e-4);
+  });
+
+  it('gives bit-identical loraLinear and attention (forward and backward, GQA) results for 1 and 2 threads', async () => {
+    const run = (backend: WasmBackend): Tensor[] => {
+      const up = (shape: number[], seed: number) => backend.upload(new Tensor('f32', shape, values(shape.reduce((x, y) => x * y, 1), seed)));
+      const k = backend.kernels;
+      const lora = k.loraLinear(up([37, 96], 1), up([80, 96], 2), up([8, 96], 3), up([80, 8], 4), 2);
+      // 3 key/value blocks of 2 heads × 9 queries: an even split of the 54
+      // query rows would cut a block in half.
+      const [q, kk, v] = [up([1, 6, 9, 12], 5), up([1, 3, 9, 12], 6), up([1, 3, 9, 12], 7)];
+      const { out, lse } = k.attention(q, kk, v);
+      const { dq, dk, dv } = k.attentionBackward(q, kk, v, out, lse, up([1, 6, 9, 12], 8));
+      return [lora, out, lse, dq, dk, dv].map((t: DeviceTensor) => backend.readSync(t));
+    };
+    const single = run(await open(1, 'relaxed'));
+    const two = await open(2, 'relaxed');
+    for (let round = 0; round < 50 && two.threadUse.byWorkers < 5; round++) {
+      const threaded = run(two);
+      single.forEach((t, i) => expect(firstDifference(threaded[i], t), `output ${i}`).toBe(-1));
+    }
+    // Three products of loraLinear, attention and its backward: workers ran parts of them.
+    expect(two.threadUse.byWorkers).toBeGreaterThanOrEqual(5);
+  });
+
+  it('terminates its workers on dispose, and kernels then throw BACKEND_DISPOSED', async () => {
+    const workerThreads = createRequire(import.meta.url)('node:worker_threads') as typeof import('node:worker_threads');
+    const Original = workerThreads.Worker;
+    const exited: Promise<number>[] = [];
+    vi.spyOn(workerThreads, 'Worker').mockImplementation(function (this: unknown, ...args: ConstructorParameters<typeof Original>) {
+      const worker = new Original(...args);
+      exited.push(new Promise((resolve) => worker.once('exit', resolve)));
+      return worker;
+    } as unknown as typeof Original);
+    const backend = await WasmBackend.create({ threads: 3 });
+    expect(exited).toHaveLength(2);
+    const x = backend.upload(new Tensor('f32', [2, 2], values(4, 1)));
+    await backend.dispose();
+    await expect(Promise.all(exited)).resolves.toHaveLength(2);
+    expect(await asyncCodeOf(() => backend.kernels.matmul(x, x))).toBe('BACKEND_DISPOSED');
+  });
+
+  it('turns a failure inside a worker into WORKER_FAILED naming the kernel', async () => {
+    const memory = new WebAssembly.Memory({ initial: 1, maximum: 4, shared: true });
+    const pool = await ThreadPool.start('node', await compileKernels('plain', true), memory, ['matmul'], 1);
+    try {
+      // C lies far outside the one-page memory: the instance traps. The
+      // calling thread claims parts too: its own are slow no-ops here, so
+      // the worker surely claims some of the failing ones.
+      const bad = [0, 0, 1 << 30, 0, 1, 8, 8, 8, 0, 0, 0, 0, 0, 1024, 0, 8, 0, 8];
+      let error: unknown;
+      try {
+        pool.run('matmul', Array.from({ length: 32 }, () => bad), () => {
+          const until = performance.now() + 2;
+          while (performance.now() < until);
+        });
+      } catch (e) {
+        error = e;
+      }
+      expect(error).toMatchObject({ code: 'WORKER_FAILED', details: { kernel: 'matmul' } });
+      expect(String((error as Error).message)).toMatch(/out of bounds/);
+    } finally {
+      await pool.close();
+    }
+  });
+
+  it('rejects bad thread counts, and threads where shared memory is missing, with typed errors', async () => {
+    expect(await asyncCodeOf(() => WasmBackend.create({ threads: 0 }))).toBe('INVALID_OPTION');
+    expect(await asyncCodeOf(() => WasmBackend.create({ threads: 1.5 }))).toBe('INVALID_OPTION');
+    expect(await asyncCodeOf(() => WasmBackend.create({ minParallelWork: -1 }))).toBe('INVALID_OPTION');
+    vi.stubGlobal('SharedArrayBuffer', undefined);
+    expect(await asyncCodeOf(() => WasmBackend.create({ threads: 2 }))).toBe('BACKEND_INIT_FAILED');
+    // Without shared memory the default is the single-thread build.
+    const fallback = await WasmBackend.create({ simd: 'plain' });
+    backends.push(fallback);
+    expect(fallback.threads).toBe(1);
+  });
+});
