@@ -19,7 +19,7 @@ import {
   type AdaptOptions,
   type LoraAdapter,
 } from '@lorafuse/core';
-import { registerPruningPlugins } from '@lorafuse/plugins';
+import { linearSchedule, registerPruningPlugins } from '@lorafuse/plugins';
 import { nodeFolder } from '@lorafuse/core/node';
 import { FIXTURES, fixtureFolder } from './fixtures/index.js';
 import { asyncCodeOf } from './error-code.js';
@@ -140,6 +140,23 @@ describe('adapt (update-and-prune)', () => {
     expect(await asyncCodeOf(() => drain({ ...base(adapters), adapters: [] }))).toBe('INVALID_OPTION');
     expect(await asyncCodeOf(() => drain({ ...base(adapters), ratio: 1.5 }))).toBe('INVALID_OPTION');
     expect(await asyncCodeOf(() => drain({ ...base(adapters), signal: AbortSignal.abort() }))).toBe('ABORTED');
+  });
+});
+
+describe('adapt with a pruning schedule', () => {
+  it('prunes each factor to the ratio a linear ramp gives at each step: ⌊ratio·(step/3)·size⌋ entries, then the full ratio', async () => {
+    const { backend, model, adapters } = await setup();
+    const seen: Array<[number, number | null, number[]]> = [];
+    for await (const event of adapt(backend, model, { ...base(adapters), accumulation: 1, epochs: 1, schedule: linearSchedule({ steps: 3 }) })) {
+      if (event.type === 'prune') seen.push([event.step, event.ratio, event.tensors.map((t) => t.pruned)]);
+    }
+    const sizes = adapters.flatMap((a) => a.modules.flatMap((m) => [m.a.size, m.b.size]));
+    expect(seen).toHaveLength(data.length);
+    for (const [step, ratio, pruned] of seen) {
+      const expected = 0.5 * Math.min(1, (step - 1) / 3); // the schedule sees the 0-based step
+      expect(ratio).toBeCloseTo(expected, 12);
+      expect(pruned).toEqual(sizes.map((n) => Math.floor(expected * n + 1e-9)));
+    }
   });
 });
 

@@ -24,9 +24,11 @@ import {
   type MergerPlugin,
   type ModuleSparsity,
   type ProvenanceFile,
+  type SchedulePlugin,
 } from '@lorafuse/core';
 import { nodeFolder } from '@lorafuse/core/node';
-import { parseCommand } from '../args.js';
+import { cubicSchedule, everyNStepsSchedule, linearSchedule } from '@lorafuse/plugins';
+import { parseCommand, type ParsedCommand } from '../args.js';
 import { jsonLine } from '../format.js';
 import type { CliIO } from '../io.js';
 import { cliPlugins, cliRuntime, loadPluginModules, parseSeed } from '../runtime.js';
@@ -53,7 +55,7 @@ export const adaptCommand: Command = {
   summary: 'Adaptive merge: train target + related adapters together while pruning, write their cat merge',
   usage: `Usage: lorafuse adapt --model <dir> --target <adapter-dir> [--related <adapter-dir>...]
                       --train <jsonl> [--val <jsonl>] --out <dir>
-                      [--prune-ratio r] [--metric m] [--schedule constant] [--epochs n] [--lr x]
+                      [--prune-ratio r] [--metric m] [--schedule s [--ramp-steps n] [--every n]] [--epochs n] [--lr x]
                       [--epoch-decay f] [--accumulation k] [--template t] [--max-length n]
                       [--batch-size n] [--merged-out <dir>] [--plugin <module>]
                       [--backend name] [--seed n] [--quiet] [--json]
@@ -68,7 +70,10 @@ export const adaptCommand: Command = {
   --prune-ratio   share of each factor's entries set to zero after every step, in [0, 1] (default 0.5)
   --metric        importance metric: ${p.metric} (default, the method's), or another registered one
                   (${cliPlugins().names('importance').join(', ')})
-  --schedule      pruning schedule; only constant (the method's: every step) today
+  --schedule      pruning schedule: constant (default, the method's: the full ratio after every
+                  step), linear or cubic (a ramp from 0 to the ratio over --ramp-steps optimizer
+                  steps, default the whole run), every-n-steps (--every n, default 10), once (the
+                  first step only), or a schedule plugin's name
   --epochs        passes over the data (default ${p.epochs})
   --lr            AdamW learning rate (default ${p.lr}), times --epoch-decay^epoch (default ${p.epochDecay})
   --accumulation  micro-batches per optimizer step (default ${p.accumulation})
@@ -90,6 +95,8 @@ ${DATA_USAGE.replace('(default 8)', `(default ${p.batchSize})`)}
       'prune-ratio': { type: 'string' },
       metric: { type: 'string' },
       schedule: { type: 'string' },
+      'ramp-steps': { type: 'string' },
+      every: { type: 'string' },
       epochs: { type: 'string' },
       lr: { type: 'string' },
       'epoch-decay': { type: 'string' },
@@ -109,15 +116,16 @@ ${DATA_USAGE.replace('(default 8)', `(default ${p.batchSize})`)}
     if (!plugins.names('importance').includes(metric)) {
       throw new LoraFuseError('CLI_USAGE', `adapt: --metric must be one of ${plugins.names('importance').join(', ')}, got ${metric}.`);
     }
-    if (parsed.values.schedule !== undefined && parsed.values.schedule !== 'constant') {
-      throw new LoraFuseError('CLI_USAGE', `adapt: --schedule must be constant (adapt prunes after every step), got ${String(parsed.values.schedule)}.`);
+    const scheduleName = typeof parsed.values.schedule === 'string' ? parsed.values.schedule : 'constant';
+    if (!plugins.names('schedule').includes(scheduleName)) {
+      throw new LoraFuseError('CLI_USAGE', `adapt: --schedule must be one of ${plugins.names('schedule').join(', ')}, got ${scheduleName}.`);
     }
     const int = (name: string, fallback: number) => numberOption('adapt', parsed, name, fallback, { min: 1, integer: true });
     const options = {
       ratio: numberOption('adapt', parsed, 'prune-ratio', 0.5, { max: 1 }),
       metric,
       grouping: p.grouping,
-      schedule: 'constant',
+      schedule: scheduleName,
       refresh: p.refresh,
       epochs: int('epochs', p.epochs),
       lr: numberOption('adapt', parsed, 'lr', p.lr, { min: Number.MIN_VALUE }),
@@ -140,7 +148,7 @@ ${DATA_USAGE.replace('(default 8)', `(default ${p.batchSize})`)}
       const devices = hosts.map((h) => uploadAdapter(backend, h));
       try {
         const { ratio, epochs, lr, epochDecay, accumulation, batchSize, weightDecay, grouping, refresh } = options;
-        const events = adapt(backend, model, { adapters: devices, train: examples, validation, padId: tokenizer.pad, plugins, seed, ratio, metric, grouping, refresh, epochs, lr, epochDecay, accumulation, batchSize, weightDecay });
+        const events = adapt(backend, model, { adapters: devices, train: examples, validation, padId: tokenizer.pad, plugins, seed, ratio, metric, grouping, refresh, schedule: scheduleFor(parsed, scheduleName, examples.length, options), epochs, lr, epochDecay, accumulation, batchSize, weightDecay });
         const report = parsed.values.json || parsed.values.quiet ? undefined : stepReporter(io);
         for await (const event of events) {
           track(event, progress);
@@ -181,6 +189,20 @@ async function writeMergedModel(modelDir: string, adapter: LoraAdapter, out: str
   const target = nodeFolder(out);
   await saveModelFolder(target, checkpoint.config, await mergeIntoBase(checkpoint, [adapter]));
   if (await source.exists(HF_TOKENIZER_FILE)) await target.write(HF_TOKENIZER_FILE, [await readFile(join(modelDir, HF_TOKENIZER_FILE))]);
+}
+
+/**
+ * The schedule plugin for `--schedule`: the ramps and every-n-steps built
+ * with this run's `--ramp-steps`/`--every` (a ramp defaults to the run's
+ * optimizer steps), any other name resolved in the registry.
+ */
+function scheduleFor(parsed: ParsedCommand, name: string, examples: number, o: { epochs: number; batchSize: number; accumulation: number }): SchedulePlugin | string {
+  const runSteps = o.epochs * Math.ceil(Math.ceil(examples / o.batchSize) / o.accumulation);
+  const steps = numberOption('adapt', parsed, 'ramp-steps', runSteps, { min: 0, integer: true });
+  if (name === 'linear') return linearSchedule({ steps });
+  if (name === 'cubic') return cubicSchedule({ steps });
+  if (name === 'every-n-steps') return everyNStepsSchedule({ every: numberOption('adapt', parsed, 'every', 10, { min: 1, integer: true }) });
+  return name;
 }
 
 function track(event: AdaptEvent, progress: { steps: number; train: number | null; val: number | null; tensors: readonly AdaptTensorSparsity[] }): void {

@@ -7,7 +7,7 @@ import { adapterParameters, type DeviceAdapter } from '../model/device-adapter.j
 import type { CausalLM } from '../model/llama.js';
 import type { PluginRegistry } from '../plugin/registry.js';
 import { Pruner, type TensorSparsity } from '../prune/pruner.js';
-import type { GroupingPlugin, ImportancePlugin, PrunableModule } from '../prune/types.js';
+import type { GroupingPlugin, ImportancePlugin, PrunableModule, SchedulePlugin } from '../prune/types.js';
 import { collectInputNorms } from '../stats/input-norms.js';
 import { restoreParams, type TrainCheckpoint } from '../train/checkpoint.js';
 import type { TrainEvent } from '../train/events.js';
@@ -36,6 +36,12 @@ export interface AdaptOptions {
   readonly metric?: ImportancePlugin | string;
   /** Grouping or its name (default `module`: each A and each B of each adapter on its own). */
   readonly grouping?: GroupingPlugin | string;
+  /**
+   * Pruning schedule or its name (default `constant`, the method's: the full
+   * ratio after every step). The schedule sees the optimizer step, 0-based;
+   * a step it skips re-applies no masks and lets pruned entries grow back.
+   */
+  readonly schedule?: SchedulePlugin | string;
   /** Resolves plugin names (e.g. `runtime.plugins` with `@lorafuse/plugins` registered). */
   readonly plugins?: PluginRegistry;
   /** Recompute the input-feature norms after every optimizer step (`step`, the method's) or at each epoch's first step (`epoch`, cheaper). */
@@ -115,7 +121,7 @@ export async function* adapt(backend: Backend, model: CausalLM, options: AdaptOp
   if (options.adapters.length === 0) throw new LoraFuseError('INVALID_OPTION', 'adapt needs at least the target adapter.');
   const refresh = options.refresh ?? p.refresh;
   if (refresh !== 'step' && refresh !== 'epoch') throw new LoraFuseError('INVALID_OPTION', `refresh must be 'step' or 'epoch', got ${String(refresh)}.`);
-  const pruner = new Pruner({ backend, metric: options.metric ?? p.metric, grouping: options.grouping ?? p.grouping, plugins: options.plugins, ratio: options.ratio });
+  const pruner = new Pruner({ backend, metric: options.metric ?? p.metric, grouping: options.grouping ?? p.grouping, schedule: options.schedule, plugins: options.plugins, ratio: options.ratio });
   const owners = options.adapters.flatMap((adapter, i) => adapter.modules.map((m) => ({ adapter: i, m })));
   const names = [...new Set(owners.map((o) => o.m.name))];
   const needsNorms = pruner.metric.requires?.includes('inputNorms') ?? false;
