@@ -38,6 +38,6 @@ describe.skipIf(!built && process.env.CI !== 'true')('examples/custom-plugin', (
       (e: { code: number; stdout: string; stderr: string }) => e,
     );
     expect(result.code, result.stdout + result.stderr).toBe(0);
-    expect(result.stdout).toMatch(/# pass 3\b/);
+    expect(result.stdout).toMatch(/# pass 4\b/);
   });
 });

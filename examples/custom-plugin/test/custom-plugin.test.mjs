@@ -3,12 +3,13 @@
 import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
 import { test } from 'node:test';
-import { isLoraFuseError, loadAdapter, Pruner, pruneAdapter, Runtime } from '@lorafuse/core';
+import { adapt, CausalLM, downloadAdapter, isLoraFuseError, loadAdapter, Pruner, pruneAdapter, Runtime, uploadAdapter } from '@lorafuse/core';
 import { nodeFolder } from '@lorafuse/core/node';
 import { registerPruningPlugins } from '@lorafuse/plugins';
 import { rowMagnitudeMetric } from '../index.mjs';
 
 const fixture = fileURLToPath(new URL('../../../packages/core/test/fixtures/lora-qv-r8', import.meta.url));
+const baseModel = fileURLToPath(new URL('../../../packages/core/test/fixtures/llama-tiny', import.meta.url));
 const RATIO = 0.3;
 
 /** float64 |θ_ij| / ‖θ_i‖₂ of a row-major [rows, cols] factor (0 for a zero row). */
@@ -91,6 +92,33 @@ test('pruneAdapter with the plugin prunes exactly the float64 reference mask of 
     assert.ok(differsFromMagnitude, 'the row-normalised masks should differ from the magnitude masks somewhere');
   } finally {
     pruner.dispose();
+    await runtime.dispose();
+  }
+});
+
+test('adapt() with the plugin prunes after its step exactly the float64 reference mask', async () => {
+  const { runtime, backend, adapter } = await setUp();
+  const model = await CausalLM.load(backend, nodeFolder(baseModel));
+  const device = uploadAdapter(backend, adapter);
+  // Token ids of the tiny model's 64-word vocabulary; the loss covers each sequence's second half.
+  const train = [[3, 9, 27, 17, 51, 25], [8, 4, 12, 60, 33, 2, 14]].map((ids) => ({ ids, targets: ids.map((_, j) => (j >= ids.length / 2 && j + 1 < ids.length ? ids[j + 1] : -100)) }));
+  try {
+    // One step at a learning rate far below f32's resolution leaves the factors as loaded, so the reference is computed on them.
+    let pruneEvents = 0;
+    for await (const event of adapt(backend, model, { adapters: [device], train, padId: 0, ratio: RATIO, metric: 'example/row-magnitude', plugins: runtime.plugins, batchSize: 2, accumulation: 1, epochs: 1, lr: 1e-30 })) {
+      if (event.type === 'prune') pruneEvents++;
+    }
+    assert.equal(pruneEvents, 1);
+    const after = await downloadAdapter(backend, device, adapter.config);
+    for (const [i, m] of adapter.modules.entries()) {
+      for (const factor of ['a', 'b']) {
+        const expected = lowest(referenceScores(m[factor].castFloat('f32')), RATIO);
+        const got = after.modules[i][factor].castFloat('f32').data;
+        for (let j = 0; j < got.length; j++) assert.equal(got[j] === 0, expected.has(j), `${m.name} ${factor}[${j}]`);
+      }
+    }
+  } finally {
+    model.dispose();
     await runtime.dispose();
   }
 });
