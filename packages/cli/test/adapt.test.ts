@@ -178,7 +178,7 @@ describe('lorafuse adapt', () => {
     ['a missing --target', ['--model', model, '--train', data, '--out', join(dir, 'x')], /--target is required/],
     ['an unknown metric', [...args, '--metric', 'nope', '--out', join(dir, 'x')], /--metric must be one of/],
     ['a ratio out of range', [...args, '--prune-ratio', '1.5', '--out', join(dir, 'x')], /--prune-ratio must be a number in \[0, 1\]/],
-    ['another schedule', [...args, '--schedule', 'linear', '--out', join(dir, 'x')], /--schedule must be constant/],
+    ['an unknown schedule', [...args, '--schedule', 'sometimes', '--out', join(dir, 'x')], /--schedule must be one of/],
   ])('refuses %s with one CLI_USAGE line and exit code 2', async (_, argv, message) => {
     const { code, err } = await cli('adapt', ...argv);
     expect(code).toBe(2);
