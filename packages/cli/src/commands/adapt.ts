@@ -14,6 +14,9 @@ import {
   HF_TOKENIZER_FILE,
   loadAdapter,
   mergeIntoBase,
+  readJsonl,
+  searchPruneRatio,
+  type PruneRatioCandidate,
   openModelFolder,
   saveAdapter,
   saveModelFolder,
@@ -26,7 +29,7 @@ import {
   type ProvenanceFile,
   type SchedulePlugin,
 } from '@lorafuse/core';
-import { nodeFolder } from '@lorafuse/core/node';
+import { fileSource, nodeFolder } from '@lorafuse/core/node';
 import { cubicSchedule, everyNStepsSchedule, linearSchedule } from '@lorafuse/plugins';
 import { parseCommand, type ParsedCommand } from '../args.js';
 import { jsonLine } from '../format.js';
@@ -45,6 +48,8 @@ export interface AdaptSummary {
   readonly loss: { readonly train: number | null; readonly val: number | null };
   /** Per module, after the last pruning step. */
   readonly sparsity: readonly ModuleSparsity[];
+  /** With a grid of `--prune-ratio` values: each ratio's dev ROUGE, and the one chosen. */
+  readonly grid?: { readonly chosen: number; readonly candidates: readonly PruneRatioCandidate[] };
 }
 
 const p = PUBLISHED_ADAPT_SETTINGS;
@@ -67,7 +72,12 @@ export const adaptCommand: Command = {
   --out           folder for ONE PEFT adapter: the exact cat merge of the trained, pruned
                   factors (rank = sum of ranks), plus ${ADAPT_PROVENANCE_FILE} (inputs with SHA-256, options,
                   versions, final losses, per-module sparsity); files replaced atomically
-  --prune-ratio   share of each factor's entries set to zero after every step, in [0, 1] (default 0.5)
+  --prune-ratio   share of each factor's entries set to zero after every step, in [0, 1] (default 0.5);
+                  a comma-separated grid (up to 8, e.g. 0.1,0.3,0.5,0.7) runs once per ratio and keeps
+                  the one whose greedy summaries of the --val pairs score the best ROUGE-L (the method's
+                  choice on a dev set; needs --val)
+  --max-new-tokens
+                  longest generated dev summary when choosing from a grid (default 64)
   --metric        importance metric: ${p.metric} (default, the method's), or another registered one
                   (${cliPlugins().names('importance').join(', ')})
   --schedule      pruning schedule: constant (default, the method's: the full ratio after every
@@ -102,6 +112,7 @@ ${DATA_USAGE.replace('(default 8)', `(default ${p.batchSize})`)}
       'epoch-decay': { type: 'string' },
       accumulation: { type: 'string' },
       'merged-out': { type: 'string' },
+      'max-new-tokens': { type: 'string' },
       ...DATA_OPTIONS,
     });
     const modelDir = required('adapt', parsed, 'model');
@@ -121,8 +132,10 @@ ${DATA_USAGE.replace('(default 8)', `(default ${p.batchSize})`)}
       throw new LoraFuseError('CLI_USAGE', `adapt: --schedule must be one of ${plugins.names('schedule').join(', ')}, got ${scheduleName}.`);
     }
     const int = (name: string, fallback: number) => numberOption('adapt', parsed, name, fallback, { min: 1, integer: true });
+    const ratios = ratioGrid(parsed);
+    if (ratios.length > 1 && valPath === undefined) throw new LoraFuseError('CLI_USAGE', 'adapt: a grid of --prune-ratio values needs --val <jsonl>, the dev pairs that choose among them.');
     const options = {
-      ratio: numberOption('adapt', parsed, 'prune-ratio', 0.5, { max: 1 }),
+      ratio: ratios[0],
       metric,
       grouping: p.grouping,
       schedule: scheduleName,
@@ -139,25 +152,46 @@ ${DATA_USAGE.replace('(default 8)', `(default ${p.batchSize})`)}
     const runtime = await cliRuntime(plugins);
     const progress = { steps: 0, train: null as number | null, val: null as number | null, tensors: [] as readonly AdaptTensorSparsity[] };
     let trained: LoraAdapter[];
+    let grid: AdaptSummary['grid'];
     try {
       const backend = await runtime.useBackend(typeof parsed.values.backend === 'string' ? parsed.values.backend : 'auto');
       const model = await CausalLM.load(backend, nodeFolder(modelDir));
       const tokenizer = await modelTokenizer(modelDir, model);
       const examples = await readExamples('adapt', parsed, trainPath, tokenizer, model);
       const validation = valPath === undefined ? undefined : await readExamples('adapt', parsed, valPath, tokenizer, model);
-      const devices = hosts.map((h) => uploadAdapter(backend, h));
-      try {
-        const { ratio, epochs, lr, epochDecay, accumulation, batchSize, weightDecay, grouping, refresh } = options;
-        const events = adapt(backend, model, { adapters: devices, train: examples, validation, padId: tokenizer.pad, plugins, seed, ratio, metric, grouping, refresh, schedule: scheduleFor(parsed, scheduleName, examples.length, options), epochs, lr, epochDecay, accumulation, batchSize, weightDecay });
-        const report = parsed.values.json || parsed.values.quiet ? undefined : stepReporter(io);
-        for await (const event of events) {
-          track(event, progress);
-          report?.(event);
+      const { epochs, lr, epochDecay, accumulation, batchSize, weightDecay, grouping, refresh } = options;
+      const run = { train: examples, validation, padId: tokenizer.pad, plugins, seed, metric, grouping, refresh, schedule: scheduleFor(parsed, scheduleName, examples.length, options), epochs, lr, epochDecay, accumulation, batchSize, weightDecay };
+      const report = parsed.values.json || parsed.values.quiet ? undefined : stepReporter(io);
+      if (ratios.length > 1) {
+        // The method's ratio choice: one run per ratio, kept by dev ROUGE-L; each run's progress is tracked apart.
+        const runs = new Map(ratios.map((r): [number, typeof progress] => [r, { ...progress }]));
+        const dev = (await readJsonl(await fileSource(valPath!))).filter((r) => r.kind === 'pair');
+        const maxLength = numberOption('adapt', parsed, 'max-length', model.config.maxPositionEmbeddings, { min: 2, max: model.config.maxPositionEmbeddings, integer: true });
+        const found = await searchPruneRatio(backend, model, {
+          ...run, adapters: hosts, ratios, dev, tokenizer, maxLength, template: typeof parsed.values.template === 'string' ? parsed.values.template : undefined,
+          maxNewTokens: numberOption('adapt', parsed, 'max-new-tokens', 64, { min: 1, integer: true }),
+          onProgress: (event, ratio) => {
+            track(event, runs.get(ratio)!);
+            if (report && event.type === 'step' && event.step === 1) io.err(`prune ratio ${ratio}:\n`);
+            report?.(event);
+          },
+        });
+        Object.assign(progress, runs.get(found.ratio));
+        options.ratio = found.ratio;
+        grid = { chosen: found.ratio, candidates: found.candidates };
+        trained = found.adapters;
+      } else {
+        const devices = hosts.map((h) => uploadAdapter(backend, h));
+        try {
+          for await (const event of adapt(backend, model, { ...run, adapters: devices, ratio: options.ratio })) {
+            track(event, progress);
+            report?.(event);
+          }
+          trained = [];
+          for (const [i, d] of devices.entries()) trained.push(await downloadAdapter(backend, d, hosts[i].config));
+        } finally {
+          for (const d of devices) freeAdapter(backend, d);
         }
-        trained = [];
-        for (const [i, d] of devices.entries()) trained.push(await downloadAdapter(backend, d, hosts[i].config));
-      } finally {
-        for (const d of devices) freeAdapter(backend, d);
       }
     } finally {
       await runtime.dispose();
@@ -172,10 +206,10 @@ ${DATA_USAGE.replace('(default 8)', `(default ${p.batchSize})`)}
       ...(await hashInputs('train', [trainPath])),
       ...(await hashInputs('val', valPath === undefined ? [] : [valPath])),
     ];
-    const provenance = buildAdaptProvenance({ inputs, options, seed, versions: versions(), steps: progress.steps, trainLoss: progress.train, valLoss: progress.val, tensors: progress.tensors });
+    const provenance = buildAdaptProvenance({ inputs, options: grid ? { ...options, ratioGrid: grid } : options, seed, versions: versions(), steps: progress.steps, trainLoss: progress.train, valLoss: progress.val, tensors: progress.tensors });
     await folder.write(ADAPT_PROVENANCE_FILE, [new TextEncoder().encode(JSON.stringify(provenance, null, 2) + '\n')]);
     if (typeof parsed.values['merged-out'] === 'string') await writeMergedModel(modelDir, merged, parsed.values['merged-out']);
-    const summary: AdaptSummary = { out, steps: progress.steps, loss: provenance.loss, sparsity: provenance.sparsity };
+    const summary: AdaptSummary = { out, steps: progress.steps, loss: provenance.loss, sparsity: provenance.sparsity, ...(grid && { grid }) };
     if (parsed.values.json) io.out(jsonLine(summary));
     else if (!parsed.values.quiet) io.err(`wrote ${out}: ${progress.steps} steps, rank ${merged.modules[0]?.a.shape[0] ?? 0}, loss ${progress.train?.toFixed(4) ?? '-'}\n`);
     return 0;
@@ -189,6 +223,17 @@ async function writeMergedModel(modelDir: string, adapter: LoraAdapter, out: str
   const target = nodeFolder(out);
   await saveModelFolder(target, checkpoint.config, await mergeIntoBase(checkpoint, [adapter]));
   if (await source.exists(HF_TOKENIZER_FILE)) await target.write(HF_TOKENIZER_FILE, [await readFile(join(modelDir, HF_TOKENIZER_FILE))]);
+}
+
+/** `--prune-ratio`: one ratio, or a comma-separated grid of up to 8, each in [0, 1] (default 0.5). */
+function ratioGrid(parsed: ParsedCommand): number[] {
+  const raw = parsed.values['prune-ratio'];
+  if (raw === undefined) return [0.5];
+  const ratios = String(raw).split(',').map((w) => (w.trim() === '' ? NaN : Number(w)));
+  if (ratios.length > 8 || !ratios.every((r) => r >= 0 && r <= 1)) {
+    throw new LoraFuseError('CLI_USAGE', `adapt: --prune-ratio must be a number in [0, 1], or up to 8 of them separated by commas; got ${String(raw)}.`);
+  }
+  return ratios;
 }
 
 /**

@@ -1,4 +1,4 @@
-import { LoraFuseError, evaluateLoss, generate, promptForSource, readJsonl, rougeCorpus, type CausalLM, type DeviceAdapter, type Tokenizer } from '@lorafuse/core';
+import { LoraFuseError, evaluateLoss, evaluateRouge, readJsonl, type CausalLM, type DeviceAdapter, type Tokenizer } from '@lorafuse/core';
 import { fileSource } from '@lorafuse/core/node';
 import { parseCommand, type ParsedCommand } from '../args.js';
 import { jsonLine } from '../format.js';
@@ -19,16 +19,12 @@ async function rougeReport(command: string, parsed: ParsedCommand, dataPath: str
   const template = typeof parsed.values.template === 'string' ? parsed.values.template : undefined;
   const records = await readJsonl(await fileSource(dataPath));
   if (records.length === 0) throw new LoraFuseError('DATA_INVALID', `${dataPath} holds no records.`);
-  const predictions: string[] = [];
-  const references: string[] = [];
-  for (const [line, record] of records.entries()) {
+  const pairs = records.map((record, line) => {
     if (record.kind !== 'pair') throw new LoraFuseError('DATA_INVALID', `${dataPath} record ${line + 1} is {"text"}; --metric rouge needs {"source","summary"} pairs.`, { details: { record: line + 1 } });
-    const prompt = promptForSource(tokenizer, record.source, { template, maxLength, maxNewTokens });
-    const { tokens } = await generate(model, prompt, { maxNewTokens, adapters, stopTokens: tokenizer.eos === undefined ? [] : [tokenizer.eos] });
-    predictions.push(tokenizer.decode(tokens));
-    references.push(record.summary);
-  }
-  return rougeCorpus(predictions, references);
+    return record;
+  });
+  const { predictions: _, ...scores } = await evaluateRouge(model, tokenizer, pairs, { adapters, template, maxLength, maxNewTokens });
+  return scores;
 }
 
 /** `lorafuse eval --model dir [--adapter dir] --data file.jsonl`: mean per-token loss and perplexity, or ROUGE of generated summaries. */

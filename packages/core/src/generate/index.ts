@@ -3,3 +3,4 @@ export type { BeamDecoding, Decoding, FinishReason, GenerateOptions, GenerateRes
 export { generate, generateTokens } from './generate.js';
 export { argmax, drawToken, filterLogits, SAMPLING_STREAM } from './sampling.js';
 export { generateText, promptForSource, type GenerateTextOptions, type GenerateTextResult, type PromptOptions, type TextPrompt } from './text.js';
+export { evaluateRouge, type EvaluateRougeOptions, type GeneratedRouge } from './summaries-rouge.js';

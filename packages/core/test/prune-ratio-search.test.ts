@@ -1,0 +1,83 @@
+// searchPruneRatio against the same steps done by hand with the public API:
+// for each ratio, adapt() from fresh copies, then ROUGE-L of greedy dev
+// summaries; the search must report those scores, pick the best ratio, and
+// return that run's adapters. evaluateRouge is checked against generate()
+// and rougeCorpus() called directly.
+import { describe, expect, it } from 'vitest';
+import {
+  ByteTokenizer, CausalLM, PluginRegistry, ReferenceBackend, adapt, downloadAdapter, encodeRecord, evaluateRouge, freeAdapter, generate, initLoraAdapter,
+  initModelCheckpoint, parseModelConfig, promptForSource, rougeCorpus, searchPruneRatio, uploadAdapter, type LoraAdapter,
+} from '@lorafuse/core';
+import { registerPruningPlugins } from '@lorafuse/plugins';
+import { asyncCodeOf } from './error-code.js';
+
+const tokenizer = new ByteTokenizer();
+const config = parseModelConfig({
+  architectures: ['LlamaForCausalLM'], model_type: 'llama', hidden_size: 16, intermediate_size: 32, num_hidden_layers: 1, num_attention_heads: 2,
+  num_key_value_heads: 1, vocab_size: 259, max_position_embeddings: 64, rms_norm_eps: 1e-6, rope_theta: 10000, tie_word_embeddings: true, initializer_range: 0.3,
+});
+const pairs = [
+  { source: 'ls lists files', summary: 'list' },
+  { source: 'cp copies files', summary: 'copy' },
+  { source: 'mv moves files', summary: 'move' },
+];
+const dev = [{ source: 'rm removes files', summary: 'remove' }, { source: 'cat joins files', summary: 'join' }];
+const train = pairs.map((p) => encodeRecord({ kind: 'pair', ...p }, tokenizer, { maxLength: 64 }));
+const plugins = registerPruningPlugins(new PluginRegistry());
+
+async function setup() {
+  const backend = new ReferenceBackend();
+  const model = await CausalLM.load(backend, await initModelCheckpoint(config, { seed: 4 }));
+  // Fresh LoRAs (B = 0): training moves B away from zero and pruning then changes what the model writes.
+  const adapters = [1, 2].map((seed) => initLoraAdapter(model.weights, { r: 2, alpha: 4, seed }));
+  return { backend, model, adapters };
+}
+
+const adaptOptions = { train, padId: tokenizer.pad, plugins, batchSize: 3, accumulation: 1, epochs: 2, lr: 5e-2 };
+const scoring = { maxLength: 64, maxNewTokens: 8 };
+
+describe('evaluateRouge', () => {
+  it('scores greedy summaries of the prompts promptForSource builds, as rougeCorpus does', async () => {
+    const { backend, model, adapters } = await setup();
+    const devices = adapters.map((a) => uploadAdapter(backend, a));
+    const got = await evaluateRouge(model, tokenizer, dev, { adapters: devices, ...scoring });
+    const predictions: string[] = [];
+    for (const p of dev) {
+      const { tokens } = await generate(model, promptForSource(tokenizer, p.source, scoring), { maxNewTokens: 8, adapters: devices, stopTokens: [tokenizer.eos!] });
+      predictions.push(tokenizer.decode(tokens));
+    }
+    expect(got.predictions).toEqual(predictions);
+    expect({ ...got, predictions: undefined }).toEqual({ ...rougeCorpus(predictions, dev.map((p) => p.summary)), predictions: undefined });
+    expect(await asyncCodeOf(() => evaluateRouge(model, tokenizer, [], scoring))).toBe('INVALID_OPTION');
+  });
+});
+
+describe('searchPruneRatio', () => {
+  it('reports each ratio’s dev ROUGE as adapt + evaluateRouge give it, and returns the best run’s adapters', async () => {
+    const { backend, model, adapters } = await setup();
+    const ratios = [0, 0.5, 0.9];
+    const seen = new Set<number>();
+    const found = await searchPruneRatio(backend, model, { ...adaptOptions, adapters, ratios, dev, tokenizer, ...scoring, onProgress: (_e, ratio) => seen.add(ratio) });
+    expect([...seen]).toEqual(ratios);
+    const byHand: Array<{ ratio: number; rougeL: number; trained: LoraAdapter[] }> = [];
+    for (const ratio of ratios) {
+      const devices = adapters.map((a) => uploadAdapter(backend, a));
+      for await (const _ of adapt(backend, model, { ...adaptOptions, adapters: devices, ratio }));
+      const { rougeL } = await evaluateRouge(model, tokenizer, dev, { adapters: devices, ...scoring });
+      byHand.push({ ratio, rougeL, trained: await Promise.all(devices.map((d, i) => downloadAdapter(backend, d, adapters[i].config))) });
+      devices.forEach((d) => freeAdapter(backend, d));
+    }
+    expect(found.candidates.map((c) => [c.ratio, c.rougeL])).toEqual(byHand.map((h) => [h.ratio, h.rougeL]));
+    const best = byHand.reduce((b, h) => (h.rougeL > b.rougeL ? h : b));
+    expect(found.ratio).toBe(best.ratio);
+    expect(found.adapters.map((a) => a.modules.map((m) => Array.from(m.a.toFloat32())))).toEqual(best.trained.map((a) => a.modules.map((m) => Array.from(m.a.toFloat32()))));
+  }, 120_000);
+
+  it('refuses an empty grid, a ratio above 1 and no dev pairs', async () => {
+    const { backend, model, adapters } = await setup();
+    const base = { ...adaptOptions, adapters, dev, tokenizer, ...scoring };
+    expect(await asyncCodeOf(() => searchPruneRatio(backend, model, { ...base, ratios: [] }))).toBe('INVALID_OPTION');
+    expect(await asyncCodeOf(() => searchPruneRatio(backend, model, { ...base, ratios: [0.5, 1.5] }))).toBe('INVALID_OPTION');
+    expect(await asyncCodeOf(() => searchPruneRatio(backend, model, { ...base, ratios: [0.5], dev: [] }))).toBe('INVALID_OPTION');
+  });
+});
