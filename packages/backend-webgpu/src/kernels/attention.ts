@@ -1,123 +1,159 @@
 import { attentionBackwardGeometry, attentionGeometry, type AttentionGeometry, type AttentionGrads, type AttentionOptions, type AttentionResult, type DeviceTensor } from '@lorafuse/core';
 import { f32, groupsFor, type KernelContext, type UniformValue } from './context.js';
-import { MAIN_1D } from './wgsl.js';
 
-// Causal GQA attention with one thread per output element (row, d): each
-// thread recomputes the scores it needs, which keeps the kernels simple and
-// exact in structure at the price of redundant dot products.
+// Causal GQA attention with one thread per row: a query row for the forward
+// and dq, a key row for dk/dv. Each thread keeps its row and accumulators in
+// private arrays sized by the head dimension (compiled in, one pipeline per
+// D), so every score q·k is computed once per kernel and no thread repeats
+// another's work. The forward uses an online softmax; the backward takes P
+// from the forward's lse. dk/dv sum over the query heads of a KV group inside
+// one thread, so the result is deterministic without float atomics. CPU
+// adapters (lavapipe) run each workgroup on one thread, so the workgroups are
+// small enough to spread over every core even at short sequences.
 
-const COMMON = /* wgsl */ `
+/** Threads per workgroup: small, so that 64-token sequences still fill several CPU threads on lavapipe. */
+const THREADS = 32;
+
+/** The uniforms of every kernel: the geometry and the score scale. */
+const UNIFORMS = /* wgsl */ `
 struct P { batch: u32, heads: u32, kvHeads: u32, group: u32, seqQ: u32, seqK: u32, dim: u32, scale: f32 }
-fn dotRows(ao: u32, bo: u32) -> f32 {
-  var s = 0.0;
-  for (var d = 0u; d < p.dim; d = d + 1u) { s = s + q[ao + d] * k[bo + d]; }
-  return s;
+`;
+
+/**
+ * A row of the head dimension is `D` elements of type `E`: vec4 when the head
+ * dimension is a multiple of 4 (a quarter of the loads and their bounds
+ * checks), f32 otherwise. `dotE` is the dot product of two elements.
+ */
+function header(dim: number): string {
+  const wide = dim % 4 === 0 && dim > 0;
+  const width = wide ? dim / 4 : dim;
+  return /* wgsl */ `
+alias E = ${wide ? 'vec4f' : 'f32'};
+const D = ${width}u;
+alias Row = array<E, ${Math.max(width, 1)}>;
+fn dotE(a: E, b: E) -> f32 { return ${wide ? 'dot(a, b)' : 'a * b'}; }
+`;
 }
+
+/** The entry point: one thread per row, `r` the row index, threads past `rows` return. */
+const main = (rows: string) => /* wgsl */ `
+@compute @workgroup_size(${THREADS})
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
+  let r = (wid.y * nwg.x + wid.x) * ${THREADS}u + lid;
+  if (r >= ${rows}) { return; }`;
+
+/** Offset of the K/V head that query row `row` ([B, H, Sq] flattened) reads. */
+const KV_BASE = /* wgsl */ `
 fn kvBase(row: u32) -> u32 {
   let bh = row / p.seqQ;
-  let b = bh / p.heads;
-  let h = bh % p.heads;
-  return (b * p.kvHeads + h / p.group) * p.seqK * p.dim;
+  return ((bh / p.heads) * p.kvHeads + (bh % p.heads) / p.group) * p.seqK * D;
 }
 `;
 
-const FORWARD = /* wgsl */ `
-@group(0) @binding(0) var<storage, read> q: array<f32>;
-@group(0) @binding(1) var<storage, read> k: array<f32>;
-@group(0) @binding(2) var<storage, read> v: array<f32>;
-@group(0) @binding(3) var<storage, read_write> out: array<f32>;
-@group(0) @binding(4) var<storage, read_write> lse: array<f32>;
-@group(0) @binding(5) var<uniform> p: P;
-${COMMON}${MAIN_1D}
-  let width = max(p.dim, 1u);
-  let row = i / width;
-  let d = i % width;
-  if (row >= p.batch * p.heads * p.seqQ) { return; }
-  let qo = row * p.dim;
-  let kv = kvBase(row);
-  let visible = row % p.seqQ + p.seqK - p.seqQ + 1u;
+/** Storage bindings in order, each `name: access type` (access `read` or `read_write`), then the uniforms `p`. */
+function bindings(specs: readonly string[]): string {
+  const storage = specs.map((spec, i) => {
+    const [name, access, type] = spec.split(/:? /);
+    return `@group(0) @binding(${i}) var<storage, ${access}> ${name}: array<${type}>;`;
+  });
+  return [...storage, `@group(0) @binding(${specs.length}) var<uniform> p: P;`].join('\n');
+}
+
+/** Rows of the query-side kernels. */
+const QUERY_ROWS = 'p.batch * p.heads * p.seqQ';
+
+/** Everything before a kernel's body: bindings, uniforms, row types, and `main` with the row index `r` below `rows`. */
+const kernel = (dim: number, specs: readonly string[], rows: string) => `
+${bindings(specs)}${UNIFORMS}${header(dim)}${KV_BASE}${main(rows)}`;
+
+const forward = (dim: number) => /* wgsl */ `${kernel(dim, ['q: read E', 'k: read E', 'v: read E', 'out: read_write E', 'lse: read_write f32'], QUERY_ROWS)}
+  let qo = r * D;
+  let kv = kvBase(r);
+  let visible = r % p.seqQ + p.seqK - p.seqQ + 1u;
+  var qr: Row;
+  var acc: Row;
+  for (var d = 0u; d < D; d++) { qr[d] = q[qo + d] * p.scale; acc[d] = E(); }
   var m = -0x1.fffffep+127f;
-  for (var j = 0u; j < visible; j = j + 1u) { m = max(m, p.scale * dotRows(qo, kv + j * p.dim)); }
   var total = 0.0;
-  for (var j = 0u; j < visible; j = j + 1u) { total = total + exp(p.scale * dotRows(qo, kv + j * p.dim) - m); }
-  let l = m + log(total);
-  if (d < p.dim) {
-    var acc = 0.0;
-    for (var j = 0u; j < visible; j = j + 1u) {
-      acc = acc + exp(p.scale * dotRows(qo, kv + j * p.dim) - l) * v[kv + j * p.dim + d];
+  for (var j = 0u; j < visible; j++) {
+    let ko = kv + j * D;
+    var s = 0.0;
+    for (var d = 0u; d < D; d++) { s += dotE(qr[d], k[ko + d]); }
+    if (s > m) {
+      // A new maximum rescales what was summed so far (rare after the first keys).
+      let c = exp(m - s);
+      total *= c;
+      for (var d = 0u; d < D; d++) { acc[d] *= c; }
+      m = s;
     }
-    out[qo + d] = acc;
+    let e = exp(s - m);
+    total += e;
+    for (var d = 0u; d < D; d++) { acc[d] += e * v[ko + d]; }
   }
-  if (d == 0u) { lse[row] = l; }
+  let inv = 1.0 / total;
+  for (var d = 0u; d < D; d++) { out[qo + d] = acc[d] * inv; }
+  lse[r] = m + log(total);
 }`;
 
-// Every backward shader uses all six inputs: the auto-generated layout keeps only the bindings a shader uses.
-const backwardBindings = (outputs: string[]) => /* wgsl */ `
-@group(0) @binding(0) var<storage, read> q: array<f32>;
-@group(0) @binding(1) var<storage, read> k: array<f32>;
-@group(0) @binding(2) var<storage, read> v: array<f32>;
-@group(0) @binding(3) var<storage, read> o: array<f32>;
-@group(0) @binding(4) var<storage, read> lse: array<f32>;
-@group(0) @binding(5) var<storage, read> dout: array<f32>;
-${outputs.map((name, i) => `@group(0) @binding(${6 + i}) var<storage, read_write> ${name}: array<f32>;`).join('\n')}
-@group(0) @binding(${6 + outputs.length}) var<uniform> p: P;
-${COMMON}
-fn delta(ro: u32) -> f32 {
-  var s = 0.0;
-  for (var d = 0u; d < p.dim; d = d + 1u) { s = s + dout[ro + d] * o[ro + d]; }
-  return s;
-}
-fn dOutDotV(ro: u32, vo: u32) -> f32 {
-  var s = 0.0;
-  for (var d = 0u; d < p.dim; d = d + 1u) { s = s + dout[ro + d] * v[vo + d]; }
-  return s;
-}
-`;
+/** The inputs of both gradient kernels, δ included. */
+const BACKWARD_INPUTS = ['q: read E', 'k: read E', 'v: read E', 'lse: read f32', 'dout: read E', 'delta: read f32'];
 
-/** dq: one thread per element of `q`. */
-const BACKWARD_DQ = /* wgsl */ `${backwardBindings(['y'])}${MAIN_1D}
-  if (i >= p.batch * p.heads * p.seqQ * p.dim) { return; }
-  let row = i / p.dim;
-  let d = i % p.dim;
-  let qo = row * p.dim;
-  let kv = kvBase(row);
-  let visible = row % p.seqQ + p.seqK - p.seqQ + 1u;
-  let dl = delta(qo);
-  var acc = 0.0;
-  for (var j = 0u; j < visible; j = j + 1u) {
-    let ko = kv + j * p.dim;
-    let prob = exp(p.scale * dotRows(qo, ko) - lse[row]);
-    acc = acc + prob * (dOutDotV(qo, ko) - dl) * k[ko + d];
-  }
-  y[i] = p.scale * acc;
+/** δ = rowsum(dOut ⊙ out) of every query row, read by both gradient kernels. */
+const delta = (dim: number) => /* wgsl */ `${kernel(dim, ['o: read E', 'dout: read E', 'delta: read_write f32'], QUERY_ROWS)}
+  var s = 0.0;
+  for (var d = 0u; d < D; d++) { s += dotE(dout[r * D + d], o[r * D + d]); }
+  delta[r] = s;
 }`;
 
-/** dk and dv: one thread per element of `k` and `v`, summing over the query heads of its group. */
-const BACKWARD_DKV = /* wgsl */ `${backwardBindings(['dk', 'dv'])}${MAIN_1D}
-  if (i >= p.batch * p.kvHeads * p.seqK * p.dim) { return; }
-  let kvRow = i / p.dim;
-  let d = i % p.dim;
-  let j = kvRow % p.seqK;
-  let bk = kvRow / p.seqK;
-  let b = bk / p.kvHeads;
-  let kh = bk % p.kvHeads;
-  let ko = kvRow * p.dim;
+/** dq: one thread per query row, over its visible keys. */
+const backwardDq = (dim: number) => /* wgsl */ `${kernel(dim, [...BACKWARD_INPUTS, 'dq: read_write E'], QUERY_ROWS)}
+  let qo = r * D;
+  let kv = kvBase(r);
+  let visible = r % p.seqQ + p.seqK - p.seqQ + 1u;
+  let l = lse[r];
+  let dl = delta[r];
+  var qr: Row;
+  var dr: Row;
+  var acc: Row;
+  for (var d = 0u; d < D; d++) { qr[d] = q[qo + d] * p.scale; dr[d] = dout[qo + d]; acc[d] = E(); }
+  for (var j = 0u; j < visible; j++) {
+    let ko = kv + j * D;
+    var s = 0.0;
+    var dp = 0.0;
+    for (var d = 0u; d < D; d++) { s += dotE(qr[d], k[ko + d]); dp += dotE(dr[d], v[ko + d]); }
+    let ds = exp(s - l) * (dp - dl);
+    for (var d = 0u; d < D; d++) { acc[d] += ds * k[ko + d]; }
+  }
+  for (var d = 0u; d < D; d++) { dq[qo + d] = p.scale * acc[d]; }
+}`;
+
+/** dk and dv: one thread per key row, over the query rows of every head in its group that see it. */
+const backwardDkv = (dim: number) => /* wgsl */ `${kernel(dim, [...BACKWARD_INPUTS, 'dk: read_write E', 'dv: read_write E'], 'p.batch * p.kvHeads * p.seqK')}
+  let j = r % p.seqK;
+  let bk = r / p.seqK;
+  let ko = r * D;
   let shift = p.seqK - p.seqQ;
   let first = select(0u, j - shift, j > shift);
-  var accK = 0.0;
-  var accV = 0.0;
-  for (var g = 0u; g < p.group; g = g + 1u) {
-    let h = kh * p.group + g;
-    for (var qi = first; qi < p.seqQ; qi = qi + 1u) {
-      let row = (b * p.heads + h) * p.seqQ + qi;
-      let qo = row * p.dim;
-      let prob = exp(p.scale * dotRows(qo, ko) - lse[row]);
-      accV = accV + prob * dout[qo + d];
-      accK = accK + prob * (dOutDotV(qo, ko) - delta(qo)) * q[qo + d];
+  var kr: Row;
+  var vr: Row;
+  var accK: Row;
+  var accV: Row;
+  for (var d = 0u; d < D; d++) { kr[d] = k[ko + d] * p.scale; vr[d] = v[ko + d]; accK[d] = E(); accV[d] = E(); }
+  for (var g = 0u; g < p.group; g++) {
+    // Query heads of this KV head are consecutive: (b, kh·group + g).
+    let rows = ((bk / p.kvHeads) * p.heads + (bk % p.kvHeads) * p.group + g) * p.seqQ;
+    for (var i = first; i < p.seqQ; i++) {
+      let row = rows + i;
+      let qo = row * D;
+      var s = 0.0;
+      var dp = 0.0;
+      for (var d = 0u; d < D; d++) { s += dotE(q[qo + d], kr[d]); dp += dotE(dout[qo + d], vr[d]); }
+      let prob = exp(s - lse[row]);
+      let ds = prob * (dp - delta[row]);
+      for (var d = 0u; d < D; d++) { accV[d] += prob * dout[qo + d]; accK[d] += ds * q[qo + d]; }
     }
   }
-  dk[i] = p.scale * accK;
-  dv[i] = accV;
+  for (var d = 0u; d < D; d++) { dk[ko + d] = p.scale * accK[d]; dv[ko + d] = accV[d]; }
 }`;
 
 function uniforms(g: AttentionGeometry): UniformValue[] {
@@ -130,8 +166,7 @@ export function attention(ctx: KernelContext, q: DeviceTensor, k: DeviceTensor, 
   const buffers = [q, k, v].map((t) => ctx.buffer(t));
   const [out, ob] = ctx.output(q.shape, 'f32');
   const [lse, lb] = ctx.output(q.shape.slice(0, 3), 'f32');
-  const threads = g.batch * g.heads * g.seqQ * Math.max(g.dim, 1);
-  ctx.run(FORWARD, [...buffers, ob, lb], uniforms(g), groupsFor(threads));
+  ctx.run(forward(g.dim), [...buffers, ob, lb], uniforms(g), groupsFor(g.batch * g.heads * g.seqQ, THREADS));
   return { out, lse };
 }
 
@@ -147,11 +182,15 @@ export function attentionBackward(
   options: AttentionOptions = {},
 ): AttentionGrads {
   const g = attentionBackwardGeometry(q, k, v, out, lse, dOut, options);
-  const inputs = [q, k, v, out, lse, dOut].map((t) => ctx.buffer(t));
+  const inputs = [q, k, v, lse, dOut].map((t) => ctx.buffer(t));
   const [dq, dqb] = ctx.output(q.shape, 'f32');
   const [dk, dkb] = ctx.output(k.shape, 'f32');
   const [dv, dvb] = ctx.output(v.shape, 'f32');
-  ctx.run(BACKWARD_DQ, [...inputs, dqb], uniforms(g), groupsFor(q.size));
-  ctx.run(BACKWARD_DKV, [...inputs, dkb, dvb], uniforms(g), groupsFor(k.size));
+  const queryRows = g.batch * g.heads * g.seqQ;
+  const deltas = ctx.scratch(Math.max(4, 4 * queryRows));
+  ctx.run(delta(g.dim), [ctx.buffer(out), ctx.buffer(dOut), deltas], uniforms(g), groupsFor(queryRows, THREADS));
+  ctx.run(backwardDq(g.dim), [...inputs, deltas, dqb], uniforms(g), groupsFor(queryRows, THREADS));
+  ctx.run(backwardDkv(g.dim), [...inputs, deltas, dkb, dvb], uniforms(g), groupsFor(g.batch * g.kvHeads * g.seqK, THREADS));
+  ctx.drop(deltas);
   return { dq, dk, dv };
 }
