@@ -1,8 +1,9 @@
-import { LoraFuseError, referenceBackend, type Backend, type BackendFactory } from '@lorafuse/core';
+import { LoraFuseError } from '@lorafuse/core';
 import { parseCommand } from '../args.js';
+import { createBenchBackend } from '../bench/backend.js';
 import { checkMatmulSample, randomMatrix } from '../bench/matmul-check.js';
 import { lorafuseMatmul, type MatmulImpl } from '../bench/matmul-impl.js';
-import { MATMUL_PEERS, sharedGpu, type MatmulPeer } from '../bench/matmul-peers.js';
+import { MATMUL_PEERS, type MatmulPeer } from '../bench/matmul-peers.js';
 import { jsonLine, table } from '../format.js';
 import type { CliIO } from '../io.js';
 import { parseSeed } from '../runtime.js';
@@ -123,27 +124,8 @@ function parseShapes(text: string, usage: (why: string) => LoraFuseError): [numb
   });
 }
 
-// The backend packages are optional at run time, as in the CLI runtime.
-const BACKEND_PACKAGES: Readonly<Record<string, readonly [string, string]>> = {
-  wasm: ['@lorafuse/backend-wasm', 'wasmBackend'],
-  webgpu: ['@lorafuse/backend-webgpu', 'webgpuBackend'],
-};
-
 async function createOurs(name: string, simd: string | undefined, threads: number): Promise<MatmulImpl> {
-  let factory: BackendFactory = referenceBackend();
-  const spec = BACKEND_PACKAGES[name];
-  if (spec) {
-    let module: Record<string, (options: object) => BackendFactory>;
-    try {
-      module = (await import(/* @vite-ignore */ spec[0])) as typeof module;
-    } catch (cause) {
-      throw new LoraFuseError('BACKEND_NOT_FOUND', `bench matmul: the ${name} backend needs ${spec[0]}: run \`npm install ${spec[0]}\`.`, { cause });
-    }
-    // webgpu: the adapter tfjs-webgpu will use too.
-    factory = module[spec[1]](name === 'webgpu' ? { gpu: await sharedGpu() } : { simd, threads });
-  }
-  const backend: Backend = await factory.create();
-  return lorafuseMatmul(backend, threads);
+  return lorafuseMatmul(await createBenchBackend(name, { simd, threads, command: 'bench matmul' }), threads);
 }
 
 /**

@@ -2,18 +2,20 @@ import { LoraFuseError } from '@lorafuse/core';
 import type { CliIO } from '../io.js';
 import { BENCH_MATMUL_USAGE, benchMatmul } from './bench-matmul.js';
 import { BENCH_PRUNE_USAGE, benchPrune } from './bench-prune.js';
+import { BENCH_TRAIN_USAGE, benchTrain } from './bench-train.js';
 import type { Command } from './types.js';
 
 /** The benchmarks `lorafuse bench <suite>` runs, with their usage (shown together by `lorafuse bench --help`). */
 const SUITES: Readonly<Record<string, { readonly run: (argv: string[], io: CliIO) => Promise<number>; readonly usage: string }>> = {
   matmul: { run: (argv, io) => benchMatmul(argv, io), usage: BENCH_MATMUL_USAGE },
   prune: { run: benchPrune, usage: BENCH_PRUNE_USAGE },
+  train: { run: (argv, io) => benchTrain(argv, io), usage: BENCH_TRAIN_USAGE },
 };
 
 /** `lorafuse bench <suite>`: measurements as JSON Lines (DESIGN §5) or a table. */
 export const benchCommand: Command = {
   name: 'bench',
-  summary: 'Benchmark a pipeline on each backend against a peer measured in the same run (matmul, prune)',
+  summary: 'Benchmark a pipeline on each backend against a peer measured in the same run (matmul, prune, train)',
   usage: `Usage: lorafuse bench <suite> [options] [--json]   (suites: ${Object.keys(SUITES).join(', ')})\n\n${Object.values(SUITES)
     .map((s) => s.usage)
     .join('\n')}`,

@@ -1,0 +1,308 @@
+import {
+  CausalLM,
+  IGNORE_TARGET,
+  LoraFuseError,
+  freeAdapter,
+  initLoraAdapter,
+  initModelCheckpoint,
+  parseModelConfig,
+  philoxUniform,
+  rngStreamId,
+  train,
+  uploadAdapter,
+  type Backend,
+  type Example,
+  type ModelConfig,
+} from '@lorafuse/core';
+import { parseCommand } from '../args.js';
+import { createBenchBackend } from '../bench/backend.js';
+import { checkMatmulSample, randomMatrix } from '../bench/matmul-check.js';
+import { lorafuseMatmul } from '../bench/matmul-impl.js';
+import { median } from '../bench/stats.js';
+import { TRAIN_BENCH_CONFIGS, type TrainBenchConfig } from '../bench/train-configs.js';
+import { LORA_PROJECTIONS, representativeMatmul, trainStepFlops } from '../bench/train-flops.js';
+import { findPython, startTorchTrainer, type TorchTrainer, type TorchTrainJob } from '../bench/train-torch.js';
+import { humanCount, jsonLine, table } from '../format.js';
+import type { CliIO } from '../io.js';
+import { parseSeed } from '../runtime.js';
+
+const BACKENDS = ['wasm', 'webgpu', 'reference'];
+const RANK = 8;
+const ALPHA = 32;
+/** Any rate will do for timing; a small one keeps the random model's loss finite. */
+const LR = 1e-4;
+/** Matmul runs after each training step of each implementation: their median over the timed steps is its matmul figure. */
+const MATMUL_ROUNDS_PER_STEP = 3;
+/** The longest wait for one answer of the PyTorch process (its start, a step): generous, smol on a loaded machine takes a minute. */
+const TORCH_TIMEOUT_MS = 10 * 60_000;
+
+/** Usage of `lorafuse bench train`. */
+export const BENCH_TRAIN_USAGE = `Usage: lorafuse bench train --config tiny|smol --backend wasm|webgpu|reference [--simd plain|relaxed]
+                            [--targets q_proj,v_proj|all] [--threads n] [--steps n] [--warmup n] [--json]
+
+Times LoRA fine-tuning (forward + backward + AdamW, core's train()) of a
+random-init Llama of the config's shapes on random token ids, and reports
+tokens/s from the median optimizer step after the warm-up steps. Between
+the steps it times our matmul on the same backend and thread count for the
+run's FFN product (tokens × hidden × intermediate). Where Python with torch,
+transformers and peft is found ($LORAFUSE_PYTHON, else .venv-oracle/bin/python
+in the working directory or its parent), it then runs the same training with
+PyTorch + PEFT on CPU with torch.set_num_threads(threads), and torch.matmul
+on the same product; without it, or when that run fails, that part is
+reported and skipped.
+  --config   tiny (hidden 256, 4 layers, FFN 688, vocab 4096, batch 8 × 256) or
+             smol (SmolLM2-135M's shapes, batch 1 × 256); LoRA r=${RANK}, alpha=${ALPHA}
+  --simd     wasm build: plain or relaxed (Node 20 needs node --experimental-wasm-relaxed-simd)
+  --targets  comma-separated projections (default q_proj,v_proj), or all seven
+  --threads  wasm threads, also PyTorch's (default 1)
+  --steps    timed optimizer steps (default 5); --warmup untimed steps before them (default 2)
+  --json     JSON Lines: the matmul, ours then PyTorch's, as \`bench matmul\` prints them
+             ({"bench":"matmul",…,"ratio":{"torch":…}}), then the training, PyTorch's then ours:
+             {"bench":"train","impl":"torch"|"lorafuse","backend","threads","config","targets",
+             "batch","seq","tokens_per_s","median_step_ms","gflops",…}; ours adds "vs_matmul"
+             (its GFLOP/s ÷ our matmul's) and "vs_torch" (its tokens/s ÷ PyTorch's)
+`;
+
+/** Replaceable parts of the bench, for tests. */
+export interface BenchTrainHooks {
+  /** The configs `--config` names; default {@link TRAIN_BENCH_CONFIGS}. */
+  readonly configs?: Readonly<Record<string, TrainBenchConfig>>;
+  /** The Python to run PyTorch with, or `undefined` for none; default {@link findPython}. */
+  readonly python?: () => string | undefined;
+}
+
+interface Options {
+  readonly configName: string;
+  readonly spec: TrainBenchConfig;
+  readonly backendName: string;
+  /** wasm build, when asked for. */
+  readonly simd: string | undefined;
+  readonly targets: readonly string[];
+  readonly threads: number;
+  readonly steps: number;
+  readonly warmup: number;
+  readonly seed: number;
+  readonly quiet: boolean;
+  readonly json: boolean;
+}
+
+/** Runs `lorafuse bench train`. */
+export async function benchTrain(argv: string[], io: CliIO, hooks: BenchTrainHooks = {}): Promise<number> {
+  const options = parseOptions(argv, hooks.configs ?? TRAIN_BENCH_CONFIGS);
+  const { spec, threads, steps, warmup } = options;
+  const config = parseModelConfig(spec.model);
+  const flops = trainStepFlops(config, spec.batch, spec.seq, options.targets, RANK);
+  const tokens = spec.batch * spec.seq;
+  const shape = representativeMatmul(config, spec.batch, spec.seq);
+  const [m, k, n] = shape;
+  const common = { bench: 'train', threads, config: options.configName, targets: options.targets.join(','), batch: spec.batch, seq: spec.seq, r: RANK, alpha: ALPHA, steps, warmup };
+
+  const torch = await startTorch(options, shape, hooks, io);
+  let timings: Map<string, Timing>;
+  let backendName: string;
+  try {
+    const backend = await createBenchBackend(options.backendName, { simd: options.simd, threads, command: 'bench train' });
+    backendName = backend.name;
+    try {
+      timings = await withOurs(backend, config, options, io, (ours) => timeRounds(torch ? [ours, torchContender(torch)] : [ours], options, io));
+    } finally {
+      await backend.dispose();
+    }
+  } finally {
+    await torch?.close();
+  }
+
+  const gflops = (ms: number) => flops.total / (ms * 1e6);
+  const matmulLine = (impl: string, backend: string, ms: number, lineThreads: number) => ({ bench: 'matmul', impl, backend, threads: lineThreads, m, k, n, median_ms: ms, gflops: (2 * m * k * n) / (ms * 1e6) });
+  const our = timings.get('lorafuse')!;
+  const ourMatmul = matmulLine('lorafuse', backendName, our.matmulMs, threads);
+  const ours = { ...common, impl: 'lorafuse', backend: backendName, ...(options.simd ? { simd: options.simd } : {}), ...rates(tokens, our.stepMs, gflops), step_gflop: flops.total / 1e9, vs_matmul: gflops(our.stepMs) / ourMatmul.gflops };
+  const peer = timings.get('torch');
+  if (!torch || !peer) return report([ourMatmul], [ours], io, options.json, flops.total);
+  const { info } = torch;
+  const versions = { torch: info.torch, transformers: info.transformers, peft: info.peft };
+  const torchTrain = { ...common, impl: 'torch', backend: 'cpu', threads: info.threads, attn: info.attn, versions, ...rates(tokens, peer.stepMs, gflops) };
+  return report(
+    [{ ...ourMatmul, ratio: { torch: peer.matmulMs / our.matmulMs } }, matmulLine('torch', 'cpu', peer.matmulMs, info.threads)],
+    [torchTrain, { ...ours, vs_torch: peer.stepMs / our.stepMs }],
+    io,
+    options.json,
+    flops.total,
+  );
+}
+
+function parseOptions(argv: string[], configs: Readonly<Record<string, TrainBenchConfig>>): Options {
+  const { values } = parseCommand('bench train', argv, { config: { type: 'string' }, simd: { type: 'string' }, targets: { type: 'string' }, threads: { type: 'string' }, steps: { type: 'string' }, warmup: { type: 'string' } });
+  const usage = (why: string) => new LoraFuseError('CLI_USAGE', `bench train: ${why} See \`lorafuse bench train --help\`.`);
+  const configName = typeof values.config === 'string' ? values.config : 'tiny';
+  const spec = configs[configName];
+  if (!spec) throw usage(`--config must be ${Object.keys(configs).join(' or ')}, got ${configName}.`);
+  const backendName = typeof values.backend === 'string' ? values.backend : 'wasm';
+  if (!BACKENDS.includes(backendName)) throw usage(`--backend must be ${BACKENDS.join(', ')}, got ${backendName}.`);
+  const simd = typeof values.simd === 'string' ? values.simd : undefined;
+  if (simd !== undefined && (backendName !== 'wasm' || !['plain', 'relaxed'].includes(simd))) throw usage('--simd takes plain or relaxed, with --backend wasm only.');
+  const targets = values.targets === 'all' ? [...LORA_PROJECTIONS] : typeof values.targets === 'string' ? values.targets.split(',').map((t) => t.trim()) : ['q_proj', 'v_proj'];
+  const unknown = targets.filter((t) => !(LORA_PROJECTIONS as readonly string[]).includes(t));
+  if (unknown.length > 0 || targets.length === 0) throw usage(`--targets takes all or projections among ${LORA_PROJECTIONS.join(', ')}; got ${String(values.targets)}.`);
+  const count = (name: string, fallback: number, min: number) => {
+    const value = values[name] === undefined ? fallback : Number(values[name]);
+    if (!Number.isSafeInteger(value) || value < min) throw usage(`--${name} must be an integer ≥ ${min}, got ${String(values[name])}.`);
+    return value;
+  };
+  const threads = count('threads', 1, 1);
+  if (threads > 1 && backendName !== 'wasm') throw usage('--threads takes more than 1 with --backend wasm only.');
+  return { configName, spec, backendName, simd, targets, threads, steps: count('steps', 5, 1), warmup: count('warmup', 2, 0), seed: parseSeed(values.seed), quiet: values.quiet === true, json: values.json === true };
+}
+
+const rates = (tokens: number, ms: number, gflops: (ms: number) => number) => ({ tokens_per_s: (tokens * 1000) / ms, median_step_ms: ms, gflops: gflops(ms) });
+
+/** `warmup + steps` · batch sequences of uniform random ids, each predicting its next token. */
+function randomExamples(vocab: number, count: number, seq: number, seed: number): Example[] {
+  const stream = rngStreamId('bench.train.ids');
+  return Array.from({ length: count }, (_, row) => {
+    const ids = Array.from({ length: seq }, (_, i) => Math.floor(philoxUniform(seed, stream, row * seq + i) * vocab));
+    return { ids, targets: ids.map((_, i) => (i + 1 < seq ? ids[i + 1] : IGNORE_TARGET)) };
+  });
+}
+
+/** One implementation in the timing loop: ours, or PyTorch's in its own process. */
+interface Contender {
+  /** The `impl` of its lines. */
+  readonly impl: string;
+  /** A failure drops it from the run (reported on stderr) instead of ending the bench. */
+  readonly optional: boolean;
+  /** Runs one optimizer step and returns its wall time (ms). */
+  step(): Promise<number>;
+  /** Runs the representative matmul once and returns its wall time (ms). */
+  matmul(): Promise<number>;
+}
+
+/** A contender's medians over the timed steps. */
+interface Timing {
+  readonly stepMs: number;
+  readonly matmulMs: number;
+}
+
+/**
+ * Runs our training on a random-init model of `config` as a contender
+ * handed to `use`: each step is the next optimizer step of core's `train()`
+ * (batch building, forward, backward, AdamW), each matmul round our matmul
+ * of the run's representative shape on the same backend, checked against
+ * float64 on a sample. Frees the model when `use` is done.
+ */
+async function withOurs<T>(backend: Backend, config: ModelConfig, options: Options, io: CliIO, use: (ours: Contender) => Promise<T>): Promise<T> {
+  const { spec, warmup, steps, seed } = options;
+  if (!options.quiet) io.err(`bench train: initialising ${options.configName} on ${backend.name} (${options.threads} thread${options.threads === 1 ? '' : 's'})…\n`);
+  const [m, k, n] = representativeMatmul(config, spec.batch, spec.seq);
+  const a = randomMatrix(m * k, seed * 2 + 1);
+  const b = randomMatrix(k * n, seed * 2 + 2);
+  const prepared = await lorafuseMatmul(backend, options.threads).prepare(a, b, m, k, n);
+  const model = await CausalLM.load(backend, await initModelCheckpoint(config, { seed }));
+  const adapter = uploadAdapter(backend, initLoraAdapter(model.weights, { r: RANK, alpha: ALPHA, targets: options.targets, seed }));
+  const examples = randomExamples(config.vocabSize, (warmup + steps) * spec.batch, spec.seq, seed);
+  const events = train(backend, model, { adapters: [adapter], train: examples, padId: 0, batchSize: spec.batch, schedule: { lr: LR }, seed });
+  try {
+    return await use({
+      impl: 'lorafuse',
+      optional: false,
+      async step() {
+        const t0 = performance.now();
+        for (let next = await events.next(); !next.done; next = await events.next()) if (next.value.type === 'step') return performance.now() - t0;
+        throw new Error('bench train: the training run ended before its last step (a bug: it has one batch per step).');
+      },
+      async matmul() {
+        const t0 = performance.now();
+        const c = await prepared.run();
+        const ms = performance.now() - t0;
+        checkMatmulSample('lorafuse', a, b, c, m, k, n);
+        return ms;
+      },
+    });
+  } finally {
+    await events.return();
+    freeAdapter(backend, adapter);
+    model.dispose();
+    prepared.free();
+  }
+}
+
+/** The PyTorch process as a contender. */
+function torchContender(torch: TorchTrainer): Contender {
+  return { impl: 'torch', optional: true, step: () => torch.step(), matmul: () => torch.matmul() };
+}
+
+/**
+ * Times the contenders in one loop: each round runs every contender's step
+ * in turn, each followed by {@link MATMUL_ROUNDS_PER_STEP} runs of its
+ * matmul, so that all of them see the same load from elsewhere on the
+ * machine; the first `warmup` rounds are not counted. Returns each
+ * surviving contender's medians by `impl`.
+ */
+async function timeRounds(contenders: readonly Contender[], options: Options, io: CliIO): Promise<Map<string, Timing>> {
+  const { warmup, steps } = options;
+  const times = new Map(contenders.map((c) => [c, { steps: [] as number[], matmuls: [] as number[] }]));
+  const drop = (c: Contender, error: unknown) => {
+    if (!c.optional) throw error;
+    io.err(`bench train: skipped ${c.impl}: ${(error as Error).message}\n`);
+    times.delete(c);
+  };
+  for (const c of contenders) await c.matmul().catch((error: unknown) => drop(c, error)); // untimed: the first run on a cold engine
+  for (let round = 1; round <= warmup + steps; round++) {
+    const notes: string[] = [];
+    for (const [c, t] of times) {
+      try {
+        const ms = await c.step();
+        const products: number[] = [];
+        for (let i = 0; i < MATMUL_ROUNDS_PER_STEP; i++) products.push(await c.matmul());
+        if (round > warmup) {
+          t.steps.push(ms);
+          t.matmuls.push(...products);
+        }
+        notes.push(`${c.impl} ${ms.toFixed(0)} ms (matmul ${median(products).toFixed(1)} ms)`);
+      } catch (error) {
+        drop(c, error);
+      }
+    }
+    if (!options.quiet) io.err(`bench train: step ${round}/${warmup + steps}${round <= warmup ? ' (warm-up)' : ''}: ${notes.join(', ')}\n`);
+  }
+  return new Map([...times].map(([c, t]) => [c.impl, { stepMs: median(t.steps), matmulMs: median(t.matmuls) }]));
+}
+
+/** The PyTorch + PEFT process, ready to train, or `undefined` (reported on stderr) when Python is missing or fails to start it. */
+async function startTorch(options: Options, matmul: readonly [number, number, number], hooks: BenchTrainHooks, io: CliIO): Promise<TorchTrainer | undefined> {
+  const python = (hooks.python ?? findPython)();
+  if (python === undefined) {
+    io.err('bench train: skipped torch: no Python found (set LORAFUSE_PYTHON to a Python with torch, transformers and peft, or run `npm run fixtures`).\n');
+    return undefined;
+  }
+  const { spec, targets, threads, seed } = options;
+  const job: TorchTrainJob = { model: spec.model, batch: spec.batch, seq: spec.seq, rank: RANK, alpha: ALPHA, targets, threads, lr: LR, seed, matmul };
+  if (!options.quiet) io.err(`bench train: starting PyTorch + PEFT with ${python}…\n`);
+  try {
+    return await startTorchTrainer(python, job, TORCH_TIMEOUT_MS);
+  } catch (error) {
+    io.err(`bench train: skipped torch: ${(error as Error).message}\n`);
+    return undefined;
+  }
+}
+
+type Line = Record<string, unknown>;
+
+/** Prints the matmul lines (ours first), then the training lines (ours last). */
+function report(matmul: readonly Line[], training: readonly Line[], io: CliIO, json: boolean, stepFlops: number): number {
+  if (json) {
+    for (const line of [...matmul, ...training]) io.out(jsonLine(line));
+    return 0;
+  }
+  const ours = training[training.length - 1];
+  const fixed = (x: unknown, digits: number) => (x as number).toFixed(digits);
+  io.out(
+    `LoRA training, ${ours.config} (batch ${ours.batch} × ${ours.seq}, r=${RANK} on ${ours.targets}), ${ours.threads} thread(s), median of ${ours.steps} steps after ${ours.warmup} warm-up; ${humanCount(stepFlops)} FLOP per step\n\n` +
+      table(['impl', 'backend', 'tokens/s', 'median step ms', 'GFLOP/s'], training.map((l) => [l.impl, l.backend, fixed(l.tokens_per_s, 1), fixed(l.median_step_ms, 1), fixed(l.gflops, 2)])) +
+      `\nMatmul ${matmul[0].m}×${matmul[0].k}×${matmul[0].n}\n\n` +
+      table(['impl', 'backend', 'median ms', 'GFLOP/s'], matmul.map((l) => [l.impl, l.backend, fixed(l.median_ms, 2), fixed(l.gflops, 2)])) +
+      `\nTraining runs at ${fixed((ours.vs_matmul as number) * 100, 0)} % of our matmul GFLOP/s` +
+      (ours.vs_torch === undefined ? '.\n' : `, at ${fixed(ours.vs_torch, 2)}× PyTorch + PEFT's tokens/s.\n`),
+  );
+  return 0;
+}
