@@ -4,7 +4,7 @@ import { SafetensorsFile, type SafetensorsLimits, type TensorInfo } from '../io/
 import { parseAdapterConfig } from './config.js';
 import { ADAPTER_CONFIG_FILE, ADAPTER_WEIGHTS_FILE, parseAdapterKey } from './keys.js';
 import { checkFactors, compareModuleNames, createLoraModule } from './module.js';
-import { REGEX_LIMITS } from './regex-guard.js';
+import { REGEX_LIMITS } from '../regex/guard.js';
 import { isTargetModule, moduleHyperparameters } from './targeting.js';
 import type { AdapterConfig, LoraAdapter, LoraModule } from './types.js';
 

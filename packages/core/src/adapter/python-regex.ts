@@ -1,5 +1,5 @@
 import { LoraFuseError } from '../errors/index.js';
-import { checkRegexComplexity } from './regex-guard.js';
+import { REGEX_LIMITS, regexHazard } from '../regex/guard.js';
 
 /**
  * Compiles a regular expression written for Python's `re` module (as PEFT
@@ -21,4 +21,17 @@ export function pythonRegex(pattern: string, template: (p: string) => string, fi
       details: { field, pattern },
     });
   }
+}
+
+/**
+ * Throws `ADAPTER_CONFIG_INVALID` (details.reason `"regex-too-complex"`)
+ * when {@link regexHazard} finds `pattern` of an adapter config outside
+ * {@link REGEX_LIMITS}.
+ */
+export function checkRegexComplexity(pattern: string, field: string): void {
+  const why = regexHazard(pattern, { ...REGEX_LIMITS, quantifierScope: 'pattern' });
+  if (why === undefined) return;
+  throw new LoraFuseError('ADAPTER_CONFIG_INVALID', `adapter_config.json: ${field} holds the regular expression ${JSON.stringify(pattern.slice(0, 80))}, which is refused: ${why}. Simplify the pattern or list the module names.`, {
+    details: { field, pattern, reason: 'regex-too-complex' },
+  });
 }

@@ -1,5 +1,5 @@
 import { Tokenizer as HfImplementation } from '@huggingface/tokenizers';
-import { regexHazard, type RegexLimits } from '../adapter/regex-guard.js';
+import { regexHazard, type RegexLimits } from '../regex/guard.js';
 import { LoraFuseError } from '../errors/index.js';
 import type { Folder } from '../io/folder.js';
 import { readJsonFile } from '../io/json-file.js';

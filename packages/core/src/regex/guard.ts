@@ -1,5 +1,4 @@
-import { LoraFuseError } from '../errors/index.js';
-
+// Shape checks that keep hostile regular expressions (adapter configs, tokenizer.json) from backtracking catastrophically.
 /**
  * Limits on the regular expressions an `adapter_config.json` may hold.
  * JavaScript regular expressions backtrack, so a hostile pattern such as
@@ -71,19 +70,6 @@ export function regexHazard(pattern: string, limits: RegexLimits): string | unde
     stack[stack.length - 1].ambiguous = true;
   }
   return undefined;
-}
-
-/**
- * Throws `ADAPTER_CONFIG_INVALID` (details.reason `"regex-too-complex"`)
- * when {@link regexHazard} finds `pattern` of an adapter config outside
- * {@link REGEX_LIMITS}.
- */
-export function checkRegexComplexity(pattern: string, field: string): void {
-  const why = regexHazard(pattern, { ...REGEX_LIMITS, quantifierScope: 'pattern' });
-  if (why === undefined) return;
-  throw new LoraFuseError('ADAPTER_CONFIG_INVALID', `adapter_config.json: ${field} holds the regular expression ${JSON.stringify(pattern.slice(0, 80))}, which is refused: ${why}. Simplify the pattern or list the module names.`, {
-    details: { field, pattern, reason: 'regex-too-complex' },
-  });
 }
 
 /** Index of the `]` closing the character class opened at `start` (the last index when unclosed: the compiler reports that). */
