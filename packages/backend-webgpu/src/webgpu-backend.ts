@@ -28,6 +28,14 @@ export interface WebGPUBackendOptions extends WebGPUDeviceOptions {
    * backend then does not destroy the device on `dispose`; the caller does.
    */
   readonly handle?: WebGPUDeviceHandle;
+  /**
+   * Use the kernel variants made for CPU adapters: no workgroup memory and
+   * no barriers (a matmul that reads its operands straight from the
+   * buffers, one thread per row in row reductions). Default: when the
+   * adapter is a CPU/fallback one (lavapipe, SwiftShader), where these run
+   * several times faster; `false` forces the GPU variants everywhere.
+   */
+  readonly cpuKernels?: boolean;
 }
 
 // WebGPU flags spelled out: under Node the GPUBufferUsage/GPUMapMode globals
@@ -58,7 +66,7 @@ export class WebGPUBackend implements Backend {
   #disposing = false;
   #validationError: string | undefined;
 
-  constructor(handle: WebGPUDeviceHandle, ownsDevice: boolean) {
+  constructor(handle: WebGPUDeviceHandle, ownsDevice: boolean, cpuKernels = handle.info.isFallback) {
     const { device, info } = handle;
     this.device = device;
     this.#ownsDevice = ownsDevice;
@@ -68,7 +76,7 @@ export class WebGPUBackend implements Backend {
     }`;
     this.#pool = new BufferPool(device);
     this.#queue = new CommandQueue(device, this.#pool);
-    const context = new KernelContext(this.#table, this.#pool, this.#queue, new PipelineCache(device), new Set(info.features));
+    const context = new KernelContext(this.#table, this.#pool, this.#queue, new PipelineCache(device), new Set(info.features), cpuKernels);
     this.kernels = guardKernels(webgpuKernels(context), () => this.#assertUsable());
     void device.lost.then((lost) => {
       if (this.#disposing) return;
@@ -213,6 +221,9 @@ export function webgpuBackend(options: WebGPUBackendOptions = {}): BackendFactor
   return {
     name: 'webgpu',
     priority: BACKEND_PRIORITIES.webgpu,
-    create: async () => (options.handle ? new WebGPUBackend(options.handle, false) : new WebGPUBackend(await requestWebGPUDevice(options), true)),
+    create: async () => {
+      const [handle, owned] = options.handle ? [options.handle, false] : [await requestWebGPUDevice(options), true];
+      return new WebGPUBackend(handle, owned, options.cpuKernels ?? handle.info.isFallback);
+    },
   };
 }

@@ -1,5 +1,6 @@
 import { attentionBackwardGeometry, attentionGeometry, type AttentionGeometry, type AttentionGrads, type AttentionOptions, type AttentionResult, type DeviceTensor } from '@lorafuse/core';
 import { f32, groupsFor, type KernelContext, type UniformValue } from './context.js';
+import { cachedShader } from './wgsl.js';
 
 // Causal GQA attention with one thread per row: a query row for the forward
 // and dq, a key row for dk/dv. Each thread keeps its row and accumulators in
@@ -66,7 +67,7 @@ const QUERY_ROWS = 'p.batch * p.heads * p.seqQ';
 const kernel = (dim: number, specs: readonly string[], rows: string) => `
 ${bindings(specs)}${UNIFORMS}${header(dim)}${KV_BASE}${main(rows)}`;
 
-const forward = (dim: number) => /* wgsl */ `${kernel(dim, ['q: read E', 'k: read E', 'v: read E', 'out: read_write E', 'lse: read_write f32'], QUERY_ROWS)}
+const forward = cachedShader((dim: number) => /* wgsl */ `${kernel(dim, ['q: read E', 'k: read E', 'v: read E', 'out: read_write E', 'lse: read_write f32'], QUERY_ROWS)}
   let qo = r * D;
   let kv = kvBase(r);
   let visible = r % p.seqQ + p.seqK - p.seqQ + 1u;
@@ -93,20 +94,20 @@ const forward = (dim: number) => /* wgsl */ `${kernel(dim, ['q: read E', 'k: rea
   let inv = 1.0 / total;
   for (var d = 0u; d < D; d++) { out[qo + d] = acc[d] * inv; }
   lse[r] = m + log(total);
-}`;
+}`);
 
 /** The inputs of both gradient kernels, δ included. */
 const BACKWARD_INPUTS = ['q: read E', 'k: read E', 'v: read E', 'lse: read f32', 'dout: read E', 'delta: read f32'];
 
 /** δ = rowsum(dOut ⊙ out) of every query row, read by both gradient kernels. */
-const delta = (dim: number) => /* wgsl */ `${kernel(dim, ['o: read E', 'dout: read E', 'delta: read_write f32'], QUERY_ROWS)}
+const delta = cachedShader((dim: number) => /* wgsl */ `${kernel(dim, ['o: read E', 'dout: read E', 'delta: read_write f32'], QUERY_ROWS)}
   var s = 0.0;
   for (var d = 0u; d < D; d++) { s += dotE(dout[r * D + d], o[r * D + d]); }
   delta[r] = s;
-}`;
+}`);
 
 /** dq: one thread per query row, over its visible keys. */
-const backwardDq = (dim: number) => /* wgsl */ `${kernel(dim, [...BACKWARD_INPUTS, 'dq: read_write E'], QUERY_ROWS)}
+const backwardDq = cachedShader((dim: number) => /* wgsl */ `${kernel(dim, [...BACKWARD_INPUTS, 'dq: read_write E'], QUERY_ROWS)}
   let qo = r * D;
   let kv = kvBase(r);
   let visible = r % p.seqQ + p.seqK - p.seqQ + 1u;
@@ -125,10 +126,10 @@ const backwardDq = (dim: number) => /* wgsl */ `${kernel(dim, [...BACKWARD_INPUT
     for (var d = 0u; d < D; d++) { acc[d] += ds * k[ko + d]; }
   }
   for (var d = 0u; d < D; d++) { dq[qo + d] = p.scale * acc[d]; }
-}`;
+}`);
 
 /** dk and dv: one thread per key row, over the query rows of every head in its group that see it. */
-const backwardDkv = (dim: number) => /* wgsl */ `${kernel(dim, [...BACKWARD_INPUTS, 'dk: read_write E', 'dv: read_write E'], 'p.batch * p.kvHeads * p.seqK')}
+const backwardDkv = cachedShader((dim: number) => /* wgsl */ `${kernel(dim, [...BACKWARD_INPUTS, 'dk: read_write E', 'dv: read_write E'], 'p.batch * p.kvHeads * p.seqK')}
   let j = r % p.seqK;
   let bk = r / p.seqK;
   let ko = r * D;
@@ -154,7 +155,7 @@ const backwardDkv = (dim: number) => /* wgsl */ `${kernel(dim, [...BACKWARD_INPU
     }
   }
   for (var d = 0u; d < D; d++) { dk[ko + d] = p.scale * accK[d]; dv[ko + d] = accV[d]; }
-}`;
+}`);
 
 function uniforms(g: AttentionGeometry): UniformValue[] {
   return [g.batch, g.heads, g.kvHeads, g.group, g.seqQ, g.seqK, g.dim, f32(g.scale)];

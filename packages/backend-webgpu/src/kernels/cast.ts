@@ -1,6 +1,6 @@
-import { castGeometry, type DeviceTensor } from '@lorafuse/core';
+import { castGeometry, type DeviceDType, type DeviceTensor } from '@lorafuse/core';
 import { groupsFor, type KernelContext } from './context.js';
-import { HALF_TO_F32, MAIN_1D, floatBitsLoader } from './wgsl.js';
+import { HALF_TO_F32, MAIN_1D, cachedShader, floatBitsLoader } from './wgsl.js';
 
 /** f32 bits to f16 bits, round to nearest even, on integers only. */
 const F32_TO_F16 = /* wgsl */ `
@@ -26,6 +26,26 @@ fn toBf16(b: u32) -> u32 {
 }
 `;
 
+// One thread per output u32 word: an f32, or two packed halves.
+const castShader = cachedShader((from: DeviceDType, to: 'f32' | 'f16' | 'bf16'): string => {
+  const narrow = to === 'f16' ? 'toF16' : 'toBf16';
+  const body =
+    to === 'f32'
+      ? 'if (i < p.n) { y[i] = xBits(i); }'
+      : `let e = 2u * i;
+  if (e >= p.n) { return; }
+  var w = ${narrow}(xBits(e));
+  if (e + 1u < p.n) { w = w | (${narrow}(xBits(e + 1u)) << 16u); }
+  y[i] = w;`;
+  return `@group(0) @binding(0) var<storage, read> x: array<u32>;
+@group(0) @binding(1) var<storage, read_write> y: array<u32>;
+struct P { n: u32 }
+@group(0) @binding(2) var<uniform> p: P;
+${HALF_TO_F32}${F32_TO_F16}${floatBitsLoader('x', from)}${MAIN_1D}
+  ${body}
+}`;
+});
+
 /** {@link Kernels.cast}: bit-exact conversions on the integer bit patterns. */
 export function cast(ctx: KernelContext, x: DeviceTensor, dtype: 'f32' | 'f16' | 'bf16'): DeviceTensor {
   const g = castGeometry(x, dtype);
@@ -35,22 +55,6 @@ export function cast(ctx: KernelContext, x: DeviceTensor, dtype: 'f32' | 'f16' |
     ctx.copy(source, target, Math.ceil((g.size * (dtype === 'f32' ? 4 : 2)) / 4) * 4);
     return out;
   }
-  const narrow = dtype === 'f16' ? 'toF16' : 'toBf16';
-  const body =
-    dtype === 'f32'
-      ? 'if (i < p.n) { y[i] = xBits(i); }'
-      : `let e = 2u * i;
-  if (e >= p.n) { return; }
-  var w = ${narrow}(xBits(e));
-  if (e + 1u < p.n) { w = w | (${narrow}(xBits(e + 1u)) << 16u); }
-  y[i] = w;`;
-  const code = `@group(0) @binding(0) var<storage, read> x: array<u32>;
-@group(0) @binding(1) var<storage, read_write> y: array<u32>;
-struct P { n: u32 }
-@group(0) @binding(2) var<uniform> p: P;
-${HALF_TO_F32}${F32_TO_F16}${floatBitsLoader('x', x.dtype)}${MAIN_1D}
-  ${body}
-}`;
-  ctx.run(code, [source, target], [g.size], groupsFor(dtype === 'f32' ? g.size : Math.ceil(g.size / 2)));
+  ctx.run(castShader(x.dtype, dtype), [source, target], [g.size], groupsFor(dtype === 'f32' ? g.size : Math.ceil(g.size / 2)));
   return out;
 }

@@ -1,12 +1,12 @@
 import { concatGeometry, shapeSize, type DeviceTensor } from '@lorafuse/core';
 import { groupsFor, type KernelContext } from './context.js';
-import { MAIN_1D } from './wgsl.js';
+import { MAIN_1D, cachedShader } from './wgsl.js';
 
 const ELEMENT_BYTES = { f32: 4, i32: 4, f16: 2, bf16: 2, u8: 1 } as const;
 
 // One thread per output u32 word, assembling 1, 2 or 4 elements from either
 // input, so that sub-word dtypes are written without races.
-function concatShader(elementBytes: 1 | 2 | 4): string {
+const concatShader = cachedShader((elementBytes: 1 | 2 | 4): string => {
   const perWord = 4 / elementBytes;
   const bits = elementBytes * 8;
   const mask = (2 ** bits - 1).toString();
@@ -36,7 +36,7 @@ ${MAIN_1D}
   }
   y[i] = w;
 }`;
-}
+});
 
 /** {@link Kernels.concat}, any dtype, bit-exact. */
 export function concat(ctx: KernelContext, a: DeviceTensor, b: DeviceTensor, axis: number): DeviceTensor {

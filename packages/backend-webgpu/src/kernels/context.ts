@@ -58,6 +58,13 @@ export class KernelContext {
     private readonly pipelines: PipelineCache,
     /** Optional device features the kernels may use. */
     readonly features: ReadonlySet<string>,
+    /**
+     * Take the kernel variants for CPU adapters (lavapipe, SwiftShader):
+     * without workgroup memory and barriers, which such adapters run as slow
+     * coroutine switches, while their caches already do what shared memory
+     * does on a GPU.
+     */
+    readonly cpuKernels = false,
   ) {}
 
   /** The buffer of a live handle (`TENSOR_DISPOSED` / `BACKEND_DISPOSED` otherwise). */

@@ -1,41 +1,35 @@
 import { crossEntropyBackwardGeometry, crossEntropyGeometry, type CrossEntropyResult, type DeviceTensor } from '@lorafuse/core';
 import { f32, groupsFor, type KernelContext } from './context.js';
-import { NAN, WORKGROUP_SUM } from './wgsl.js';
+import { NAN, rowThreads, workgroupReduce } from './wgsl.js';
 
 const IGNORE_INDEX = -100;
 
 // One workgroup per row: the max (NaN tracked on the bits, since min/max of
 // NaN is implementation-defined), the sum of exponentials, the log-sum-exp
 // and the row's loss term.
-const ROWS = /* wgsl */ `
+function rowsShader(threads: number): string {
+  return /* wgsl */ `
 @group(0) @binding(0) var<storage, read> x: array<f32>;
 @group(0) @binding(1) var<storage, read> t: array<i32>;
 @group(0) @binding(2) var<storage, read_write> lse: array<f32>;
 @group(0) @binding(3) var<storage, read_write> terms: array<f32>;
 struct P { rows: u32, vocab: u32 }
 @group(0) @binding(4) var<uniform> p: P;
-var<workgroup> top: array<f32, 256>;
-${NAN}${WORKGROUP_SUM}
-@compute @workgroup_size(256)
+${NAN}${workgroupReduce('workgroupSum', 'a + b', threads)}${workgroupReduce('workgroupMax', 'max(a, b)', threads)}
+@compute @workgroup_size(${threads})
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
   let row = wid.y * nwg.x + wid.x;
   if (row >= p.rows) { return; }
   let o = row * p.vocab;
   var m = -0x1.fffffep+127f;
   var nans = 0.0;
-  for (var c = lid; c < p.vocab; c = c + 256u) {
+  for (var c = lid; c < p.vocab; c = c + ${threads}u) {
     let v = x[o + c];
     if (isNan(v)) { nans = 1.0; } else { m = max(m, v); }
   }
-  top[lid] = m;
-  workgroupBarrier();
-  for (var stride = 128u; stride > 0u; stride = stride >> 1u) {
-    if (lid < stride) { top[lid] = max(top[lid], top[lid + stride]); }
-    workgroupBarrier();
-  }
-  let rowMax = top[0];
+  let rowMax = workgroupMax(lid, m);
   var s = 0.0;
-  for (var c = lid; c < p.vocab; c = c + 256u) { s = s + exp(x[o + c] - rowMax); }
+  for (var c = lid; c < p.vocab; c = c + ${threads}u) { s = s + exp(x[o + c] - rowMax); }
   let total = workgroupSum(lid, s);
   let anyNan = workgroupSum(lid, nans);
   if (lid == 0u) {
@@ -49,6 +43,8 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
     terms[row] = term;
   }
 }`;
+}
+const ROWS = [false, true].map((cpu) => rowsShader(rowThreads(cpu)));
 
 // One workgroup: Σ terms / count over the rows that are not ignored.
 const MEAN = /* wgsl */ `
@@ -57,7 +53,7 @@ const MEAN = /* wgsl */ `
 @group(0) @binding(2) var<storage, read_write> loss: array<f32>;
 struct P { rows: u32 }
 @group(0) @binding(3) var<uniform> p: P;
-${NAN}${WORKGROUP_SUM}
+${NAN}${workgroupReduce('workgroupSum', 'a + b', 256)}
 @compute @workgroup_size(256)
 fn main(@builtin(local_invocation_index) lid: u32) {
   var s = 0.0;
@@ -77,7 +73,7 @@ export function crossEntropy(ctx: KernelContext, logits: DeviceTensor, targets: 
   const [lse, lb] = ctx.output(shape, 'f32');
   const [loss, lossb] = ctx.output([], 'f32');
   const terms = ctx.scratch(4 * rows);
-  ctx.run(ROWS, [xb, tb, lb, terms], [rows, vocab], rows);
+  ctx.run(ROWS[Number(ctx.cpuKernels)], [xb, tb, lb, terms], [rows, vocab], rows);
   ctx.run(MEAN, [terms, tb, lossb], [rows], 1);
   ctx.drop(terms);
   return { loss, lse };
@@ -93,7 +89,7 @@ const BACKWARD = /* wgsl */ `
 @group(0) @binding(4) var<storage, read_write> y: array<f32>;
 struct P { rows: u32, vocab: u32, scale: f32, phase: u32 }
 @group(0) @binding(5) var<uniform> p: P;
-${NAN}${WORKGROUP_SUM}
+${NAN}${workgroupReduce('workgroupSum', 'a + b', 256)}
 @compute @workgroup_size(256)
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
   if (p.phase == 0u) {

@@ -1,6 +1,6 @@
 import { broadcastGeometry, elementwiseGeometry, scaleGeometry, type DeviceTensor, type SwigluGrads } from '@lorafuse/core';
 import { f32, groupsFor, type KernelContext, type UniformValue } from './context.js';
-import { MAIN_1D, NAN } from './wgsl.js';
+import { MAIN_1D, NAN, cachedShader } from './wgsl.js';
 
 // Elementwise f32 kernels. Inputs bind as x0, x1, ... and outputs as y0,
 // y1, ...; `i` is the element, `p.n` the element count, `p.m` the size of a
@@ -16,7 +16,7 @@ fn sigmoids(x: f32) -> vec2f {
 }
 `;
 
-function mapShader(inputs: number, outputs: number, body: string): string {
+const mapShader = cachedShader((inputs: number, outputs: number, body: string): string => {
   const bindings = [
     ...Array.from({ length: inputs }, (_, j) => `@group(0) @binding(${j}) var<storage, read> x${j}: array<f32>;`),
     ...Array.from({ length: outputs }, (_, j) => `@group(0) @binding(${inputs + j}) var<storage, read_write> y${j}: array<f32>;`),
@@ -28,7 +28,7 @@ ${NAN}${SIGMOID}${MAIN_1D}
   if (i >= p.n) { return; }
   ${body}
 }`;
-}
+});
 
 function map(ctx: KernelContext, body: string, inputs: readonly DeviceTensor[], shape: readonly number[], size: number, outputs = 1, extra: UniformValue[] = [0, f32(0)]): DeviceTensor[] {
   const sources = inputs.map((t) => ctx.buffer(t));

@@ -1,10 +1,10 @@
 import { embeddingBackwardGeometry, embeddingGeometry, type DeviceTensor } from '@lorafuse/core';
 import { groupsFor, type KernelContext } from './context.js';
-import { HALF_TO_F32, MAIN_1D, floatBitsLoader } from './wgsl.js';
+import { HALF_TO_F32, MAIN_1D, floatBitsLoader, cachedShader } from './wgsl.js';
 
 // The gather copies bits (u32), so the rows come out bit-exact whatever the
 // compiler does with floats.
-function gatherShader(dtype: DeviceTensor['dtype']): string {
+const gatherShader = cachedShader((dtype: DeviceTensor['dtype']): string => {
   return /* wgsl */ `
 @group(0) @binding(0) var<storage, read> ids: array<i32>;
 @group(0) @binding(1) var<storage, read> table: array<u32>;
@@ -17,7 +17,7 @@ ${HALF_TO_F32}${floatBitsLoader('table', dtype)}${MAIN_1D}
   if (id < 0 || u32(id) >= p.vocab) { y[i] = 0x7fc00000u; return; }
   y[i] = tableBits(u32(id) * p.dim + i % p.dim);
 }`;
-}
+});
 
 /** {@link Kernels.embedding}. */
 export function embedding(ctx: KernelContext, ids: DeviceTensor, table: DeviceTensor): DeviceTensor {

@@ -1,6 +1,6 @@
 import { LoraFuseError, permuteGeometry, reshapeGeometry, shapeSize, type DeviceTensor, type Shape } from '@lorafuse/core';
 import { groupsFor, tensorBytes, type KernelContext } from './context.js';
-import { MAIN_1D } from './wgsl.js';
+import { MAIN_1D, cachedShader } from './wgsl.js';
 
 const MAX_RANK = 8;
 const ELEMENT_BYTES = { f32: 4, i32: 4, f16: 2, bf16: 2, u8: 1 } as const;
@@ -16,7 +16,7 @@ export function reshape(ctx: KernelContext, x: DeviceTensor, shape: Shape): Devi
 
 // One thread per output u32 word, assembling 1, 2 or 4 elements, so that
 // sub-word dtypes are written without races.
-function permuteShader(elementBytes: 1 | 2 | 4): string {
+const permuteShader = cachedShader((elementBytes: 1 | 2 | 4): string => {
   const perWord = 4 / elementBytes;
   const bits = elementBytes * 8;
   const read = elementBytes === 4 ? 'x[s]' : `(x[s / ${perWord}u] >> ((s % ${perWord}u) * ${bits}u)) & ${(2 ** bits - 1).toString()}u`;
@@ -46,7 +46,7 @@ ${MAIN_1D}
   }
   y[i] = w;
 }`;
-}
+});
 
 /** {@link Kernels.permute} for tensors of rank ≤ 8, any dtype, bit-exact. */
 export function permute(ctx: KernelContext, x: DeviceTensor, axes: readonly number[]): DeviceTensor {

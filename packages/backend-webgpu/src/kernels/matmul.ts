@@ -2,7 +2,7 @@
 import { loraLinearGeometry, matmulGeometry, type DeviceDType, type DeviceTensor, type MatmulOptions } from '@lorafuse/core';
 import type { KernelContext } from './context.js';
 import { f32 } from './context.js';
-import { HALF_TO_F32, floatLoader, wgslArray } from './wgsl.js';
+import { HALF_TO_F32, cachedShader, floatLoader, wgslArray } from './wgsl.js';
 
 /** Output tile of one workgroup (rows × columns) and the depth of one shared-memory stage. */
 const TILE = 32;
@@ -15,6 +15,31 @@ const LOADS = (TILE * DEPTH) / THREADS;
 const VECTOR_LOADS = LOADS / 4;
 /** The WebGPU default of `maxComputeWorkgroupsPerDimension`, which every adapter offers. */
 const MAX_BATCH_PER_DISPATCH = 65_535;
+
+/** The bindings and uniforms of both matmul kernels; operands are vec4 arrays with `vector`. */
+function bindings(vector: boolean, bDtype: DeviceDType): string {
+  return /* wgsl */ `@group(0) @binding(0) var<storage, read> a: array<${vector ? 'vec4f' : 'f32'}>;
+@group(0) @binding(1) var<storage, read> b: array<${vector ? 'vec4f' : wgslArray(bDtype)}>;
+@group(0) @binding(2) var<storage, read> addend: array<f32>;
+@group(0) @binding(3) var<storage, read_write> y: array<f32>;
+struct P { m: u32, k: u32, n: u32, aStride: u32, bStride: u32, alpha: f32, hasAddend: u32, batchBase: u32 }
+@group(0) @binding(4) var<uniform> p: P;`;
+}
+
+/** `store(batchOff, row, col, v)`: writes `alpha·v (+ addend)` to the in-bounds part of one row of a thread's block. */
+const STORE_FN = /* wgsl */ `
+fn store(batchOff: u32, row: u32, col: u32, v: vec4f) {
+  if (row >= p.m) { return; }
+  for (var j = 0u; j < 4u; j = j + 1u) {
+    if (col + j < p.n) {
+      let o = batchOff + row * p.n + col + j;
+      var r = p.alpha * v[j];
+      if (p.hasAddend == 1u) { r = r + addend[o]; }
+      y[o] = r;
+    }
+  }
+}
+`;
 
 /**
  * WGSL that fills one operand's shared tile for the stage at `k0`. `tile`
@@ -65,20 +90,15 @@ function tileLoad(tile: string, load: string, outer: [string, string, string], c
  * The WGSL of a matmul specialised for transposes, the dtype of `b` and
  * whether each operand can be read as vec4 along its contiguous dimension.
  */
-function matmulShader(transA: boolean, transB: boolean, bDtype: DeviceDType, vectorA: boolean, vectorB: boolean): string {
+const matmulShader = cachedShader((transA: boolean, transB: boolean, bDtype: DeviceDType, vector: boolean): string => {
   const aIndex = transA ? 'aOff + kg * p.m + row' : 'aOff + row * p.k + kg';
   const bIndex = transB ? 'bOff + col * p.k + kg' : 'bOff + kg * p.n + col';
-  const loadA = tileLoad('As', 'aAt', ['row', 'rowBase', 'p.m'], !transA, vectorA, aIndex);
-  const loadB = tileLoad('Bs', 'bAt', ['col', 'colBase', 'p.n'], transB, vectorB, bIndex);
+  const loadA = tileLoad('As', 'aAt', ['row', 'rowBase', 'p.m'], !transA, vector, aIndex);
+  const loadB = tileLoad('Bs', 'bAt', ['col', 'colBase', 'p.n'], transB, vector, bIndex);
   return /* wgsl */ `
-@group(0) @binding(0) var<storage, read> a: array<${vectorA ? 'vec4f' : 'f32'}>;
-@group(0) @binding(1) var<storage, read> b: array<${vectorB ? 'vec4f' : wgslArray(bDtype)}>;
-@group(0) @binding(2) var<storage, read> addend: array<f32>;
-@group(0) @binding(3) var<storage, read_write> y: array<f32>;
-struct P { m: u32, k: u32, n: u32, aStride: u32, bStride: u32, alpha: f32, hasAddend: u32, batchBase: u32 }
-@group(0) @binding(4) var<uniform> p: P;
-${vectorA ? 'fn aAt4(i: u32) -> vec4f { return a[i / 4u]; }' : 'fn aAt(i: u32) -> f32 { return a[i]; }'}
-${vectorB ? 'fn bAt4(i: u32) -> vec4f { return b[i / 4u]; }' : floatLoader('b', bDtype)}
+${bindings(vector, bDtype)}
+${vector ? 'fn aAt4(i: u32) -> vec4f { return a[i / 4u]; }' : 'fn aAt(i: u32) -> f32 { return a[i]; }'}
+${vector ? 'fn bAt4(i: u32) -> vec4f { return b[i / 4u]; }' : floatLoader('b', bDtype)}
 ${bDtype === 'f32' ? '' : HALF_TO_F32}
 // Tiles are stored as vec4 rows so that each thread reads its 4 rows of A
 // and 4 columns of B with one load each; the 4×4 accumulator is four vec4
@@ -86,17 +106,7 @@ ${bDtype === 'f32' ? '' : HALF_TO_F32}
 // compilers spill to memory).
 var<workgroup> As: array<vec4f, ${(TILE * DEPTH) / 4}>;
 var<workgroup> Bs: array<vec4f, ${(TILE * DEPTH) / 4}>;
-fn store(batchOff: u32, row: u32, col: u32, v: vec4f) {
-  if (row >= p.m) { return; }
-  for (var j = 0u; j < 4u; j = j + 1u) {
-    if (col + j < p.n) {
-      let o = batchOff + row * p.n + col + j;
-      var r = p.alpha * v[j];
-      if (p.hasAddend == 1u) { r = r + addend[o]; }
-      y[o] = r;
-    }
-  }
-}
+${STORE_FN}
 @compute @workgroup_size(${THREADS})
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32) {
   let batch = p.batchBase + wid.z;
@@ -132,7 +142,74 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid:
   store(outOff, row + 2u, col, acc2);
   store(outOff, row + 3u, col, acc3);
 }`;
-}
+});
+
+/**
+ * WGSL of a matmul without workgroup memory or barriers, for CPU adapters:
+ * each thread reads the 4 rows of op(A) and the 4 columns of op(B) of its
+ * 4×4 block straight from the buffers (the CPU's caches do what shared
+ * memory does on a GPU), 4 steps of k at a time. With `vector` (f32
+ * operands, K and both contiguous dimensions multiples of 4) every read is
+ * a vec4 load; otherwise elements are read one by one with bounds checks.
+ * The additions of each output run in k order, as in the tiled kernel.
+ */
+const directMatmulShader = cachedShader((transA: boolean, transB: boolean, bDtype: DeviceDType, vector: boolean): string => {
+  // aBlock: column i = op(A)[row + i, k..k+3]; bBlock: column c = op(B)[k + c, col..col+3].
+  const quads = (load: (i: number) => string) => `mat4x4f(${[0, 1, 2, 3].map(load).join(', ')})`;
+  const elements = (at: string, index: string, inBounds: string) =>
+    `var m = mat4x4f(); for (var i = 0u; i < 4u; i = i + 1u) { for (var c = 0u; c < 4u; c = c + 1u) { if (${inBounds}) { m[i][c] = ${at}(${index}); } } } return m;`;
+  let aBlock: string;
+  let bBlock: string;
+  if (vector) {
+    // Rows beyond M (or columns beyond N) read as zeros; inside, a vec4 never straddles the end.
+    aBlock = transA
+      ? `if (base >= p.m) { return mat4x4f(); } return transpose(${quads((c) => `a[(off + (k + ${c}u) * p.m + base) / 4u]`)});`
+      : `return ${quads((i) => `select(vec4f(0.0), a[(off + min(base + ${i}u, p.m - 1u) * p.k + k) / 4u], base + ${i}u < p.m)`)};`;
+    bBlock = transB
+      ? `return transpose(${quads((j) => `select(vec4f(0.0), b[(off + min(base + ${j}u, p.n - 1u) * p.k + k) / 4u], base + ${j}u < p.n)`)});`
+      : `if (base >= p.n) { return mat4x4f(); } return ${quads((c) => `b[(off + (k + ${c}u) * p.n + base) / 4u]`)};`;
+  } else {
+    aBlock = elements('aAt', transA ? 'off + (k + c) * p.m + base + i' : 'off + (base + i) * p.k + k + c', 'base + i < p.m && k + c < p.k');
+    // For B the outer index is the column j = i of op(B) and the inner one the step c; column c of the block is op(B)[k + c, ...].
+    bBlock = elements('bAt', transB ? 'off + (base + i) * p.k + k + c' : 'off + (k + c) * p.n + base + i', 'base + i < p.n && k + c < p.k').replace('return m;', 'return transpose(m);');
+  }
+  return /* wgsl */ `
+${bindings(vector, bDtype)}
+${vector ? '' : 'fn aAt(i: u32) -> f32 { return a[i]; }'}
+${vector ? '' : floatLoader('b', bDtype)}
+${bDtype === 'f32' ? '' : HALF_TO_F32}
+fn aBlock(off: u32, base: u32, k: u32) -> mat4x4f { ${aBlock} }
+fn bBlock(off: u32, base: u32, k: u32) -> mat4x4f { ${bBlock} }
+${STORE_FN}
+@compute @workgroup_size(${THREADS})
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32) {
+  let batch = p.batchBase + wid.z;
+  let aOff = batch * p.aStride;
+  let bOff = batch * p.bStride;
+  let row = wid.y * ${TILE}u + (lid / ${QUADS}u) * 4u;
+  let col = wid.x * ${TILE}u + (lid % ${QUADS}u) * 4u;
+  var acc0 = vec4f(0.0);
+  var acc1 = vec4f(0.0);
+  var acc2 = vec4f(0.0);
+  var acc3 = vec4f(0.0);
+  for (var k = 0u; k < p.k; k = k + 4u) {
+    let am = aBlock(aOff, row, k);
+    let bm = bBlock(bOff, col, k);
+    for (var c = 0u; c < 4u; c = c + 1u) {
+      let bv = bm[c];
+      acc0 = acc0 + am[0][c] * bv;
+      acc1 = acc1 + am[1][c] * bv;
+      acc2 = acc2 + am[2][c] * bv;
+      acc3 = acc3 + am[3][c] * bv;
+    }
+  }
+  let outOff = batch * p.m * p.n;
+  store(outOff, row, col, acc0);
+  store(outOff, row + 1u, col, acc1);
+  store(outOff, row + 2u, col, acc2);
+  store(outOff, row + 3u, col, acc3);
+}`;
+});
 
 /** The operands and sizes of one encoded matrix product `y = alpha · op(a)·op(b) (+ addend)`. */
 export interface MatmulCall {
@@ -158,7 +235,8 @@ export function encodeMatmul(ctx: KernelContext, c: MatmulCall): void {
   // 4. Both operands switch together: every variant is one more pipeline to
   // compile, which takes seconds on CPU adapters.
   const vector = c.bDtype === 'f32' && (c.transA ? c.m : c.k) % 4 === 0 && (c.transB ? c.k : c.n) % 4 === 0;
-  const code = matmulShader(c.transA, c.transB, c.bDtype, vector, vector);
+  // The direct kernel steps k by 4 with whole vec4 reads, so K must be a multiple of 4 as well.
+  const code = ctx.cpuKernels ? directMatmulShader(c.transA, c.transB, c.bDtype, vector && c.k % 4 === 0) : matmulShader(c.transA, c.transB, c.bDtype, vector);
   // Without an addend, `a` stands in for it: a read-only binding may repeat.
   const buffers = [c.a, c.b, c.addend ?? c.a, c.y];
   // The z dimension of a dispatch is limited; larger batches go in slices.

@@ -4,6 +4,24 @@ import type { DeviceDType } from '@lorafuse/core';
 // NaN payloads, signed zeros and subnormals survive compilers that assume
 // finite floats or flush denormals.
 
+/**
+ * Remembers the WGSL a generator makes for each argument list, so that a
+ * kernel called every step builds its shader once and the pipeline cache
+ * finds it by a string it has already hashed.
+ */
+export function cachedShader<A extends ReadonlyArray<string | number | boolean>>(make: (...args: A) => string): (...args: A) => string {
+  const made = new Map<string, string>();
+  return (...args: A) => {
+    const key = args.join('\u0000');
+    let code = made.get(key);
+    if (code === undefined) {
+      code = make(...args);
+      made.set(key, code);
+    }
+    return code;
+  };
+}
+
 /** Flat thread index of a one-dimensional kernel dispatched over x and y. */
 export const FLAT_INDEX = /* wgsl */ `
 fn flatIndex(wid: vec3u, nwg: vec3u, lid: u32, size: u32) -> u32 { return (wid.y * nwg.x + wid.x) * size + lid; }
@@ -66,17 +84,33 @@ export function floatBitsLoader(name: string, dtype: DeviceDType): string {
   return `fn ${name}Bits(i: u32) -> u32 { return ${widen}(halfAt(${name}[i >> 1u], i)); }`;
 }
 
-/** `workgroupSum(lid, v)`: the sum of one value per thread of a 256-thread workgroup; call from uniform control flow. */
-export const WORKGROUP_SUM = /* wgsl */ `
-var<workgroup> part: array<f32, 256>;
-fn workgroupSum(lid: u32, v: f32) -> f32 {
+/**
+ * `fn <name>(lid: u32, v: f32) -> f32`: combines one value per thread of a
+ * workgroup of `size` threads (a power of two) with `op` (WGSL over `a`
+ * and `b`) by a fixed tree; call from uniform control flow. With one thread
+ * it is the value itself and needs no barrier.
+ */
+export function workgroupReduce(name: string, op: string, size: number): string {
+  if (size === 1) return `fn ${name}(lid: u32, v: f32) -> f32 { return v; }\n`;
+  const combine = op.replace(/\ba\b/g, `${name}Part[lid]`).replace(/\bb\b/g, `${name}Part[lid + stride]`);
+  return /* wgsl */ `
+var<workgroup> ${name}Part: array<f32, ${size}>;
+fn ${name}(lid: u32, v: f32) -> f32 {
   workgroupBarrier();
-  part[lid] = v;
+  ${name}Part[lid] = v;
   workgroupBarrier();
-  for (var stride = 128u; stride > 0u; stride = stride >> 1u) {
-    if (lid < stride) { part[lid] = part[lid] + part[lid + stride]; }
+  for (var stride = ${size / 2}u; stride > 0u; stride = stride >> 1u) {
+    if (lid < stride) { ${name}Part[lid] = ${combine}; }
     workgroupBarrier();
   }
-  return part[0];
+  return ${name}Part[0];
 }
 `;
+}
+
+/**
+ * Threads per workgroup of the row kernels (one workgroup per row): 256 on a
+ * GPU, one on a CPU adapter, where a thread walks its row alone and no
+ * barrier is needed.
+ */
+export const rowThreads = (cpuKernels: boolean): number => (cpuKernels ? 1 : 256);

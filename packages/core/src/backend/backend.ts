@@ -41,7 +41,11 @@ export interface Backend {
    */
   upload(tensor: Tensor): DeviceTensor;
 
-  /** Copies a device tensor back to the host (after every queued kernel that writes it). */
+  /**
+   * Copies a device tensor back to the host (after every queued kernel that
+   * writes it). The value is the one at the time of the call: the tensor may
+   * be freed, and more work queued, before the promise settles.
+   */
   read(tensor: DeviceTensor): Promise<Tensor>;
 
   /** Releases a device tensor; the handle is dead afterwards (`TENSOR_DISPOSED`). */

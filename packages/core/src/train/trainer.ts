@@ -2,6 +2,7 @@ import { AdamW, type AdamWOptions } from '../autograd/adamw.js';
 import { Tape } from '../autograd/tape.js';
 import type { Backend } from '../backend/backend.js';
 import type { DeviceTensor } from '../backend/device-tensor.js';
+import type { Tensor } from '../tensor/tensor.js';
 import { makeBatch } from '../data/batch.js';
 import type { Example } from '../data/encode.js';
 import { LoraFuseError, throwIfAborted } from '../errors/index.js';
@@ -109,6 +110,12 @@ async function readGlobalNorm(backend: Backend, tensors: DeviceTensor[]): Promis
   }
 }
 
+/** `promise`, marked as handled so that a rejection before it is awaited is not reported as unhandled; awaiting it still throws. */
+function settledLater<T>(promise: Promise<T>): Promise<T> {
+  promise.catch(() => undefined);
+  return promise;
+}
+
 function freeAll(backend: Backend, grads: Map<DeviceTensor, DeviceTensor>) {
   for (const g of grads.values()) backend.free(g);
   grads.clear();
@@ -186,7 +193,9 @@ export async function* trainSteps(
         const batches = group.map((examples) => makeBatch(examples, padId));
         const counted = batches.reduce((n, b) => n + b.tokens, 0);
         const seen = group.flat().reduce((n, e) => n + e.ids.length, 0);
-        let loss = 0;
+        // Losses are read without waiting: a read hands the forward pass to
+        // the device, which runs it while the backward pass is encoded.
+        const losses: Array<[Promise<Tensor>, number]> = [];
         for (const batch of batches) {
           throwIfAborted(signal);
           if (batch.tokens === 0) continue;
@@ -194,12 +203,14 @@ export async function* trainSteps(
           tape.watch(...params);
           const value = batchLoss(tape, model, batch, options.adapters);
           const weight = batch.tokens / counted;
-          loss += (await backend.read(value)).toFloat32()[0] * weight;
+          losses.push([settledLater(backend.read(value)), weight]);
           accumulate(backend, grads, tape.backward(value, { seed: weight }));
           tape.dispose();
         }
         const lr = learningRate(schedule, step, epoch) * lrScale;
         const gradNorm = await readGlobalNorm(backend, [...grads.values()]);
+        let loss = 0;
+        for (const [read, weight] of losses) loss += (await read).toFloat32()[0] * weight;
         // A non-finite loss or norm would poison the moments and the parameters for good: drop the update.
         const skipped = !Number.isFinite(loss) || !Number.isFinite(gradNorm);
         if (skipped) {

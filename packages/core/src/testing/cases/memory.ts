@@ -55,6 +55,19 @@ export function memoryCases(): ConformanceCase[] {
         backend.free(h);
       }
     }),
+    memoryCase('read captures the value when called, before the tensor is freed and its memory reused', async (backend) => {
+      const x = backend.upload(Tensor.f32([256], Float32Array.from({ length: 256 }, (_, i) => i + 0.5)));
+      const y = backend.kernels.scale(x, 2);
+      const pending = backend.read(y);
+      // The trainer frees a loss right after asking for it; new work may land in the freed memory.
+      backend.free(y);
+      const reuse = [0, 1, 2].map(() => backend.kernels.scale(x, -1));
+      try {
+        compareTensors(await pending, Tensor.f32([256], Float32Array.from({ length: 256 }, (_, i) => 2 * i + 1)), 0, 'memory/read then free');
+      } finally {
+        for (const t of [x, ...reuse]) backend.free(t);
+      }
+    }),
     memoryCase('memory() counts live tensors and bytes', async (backend) => {
       const before = backend.memory();
       const h = backend.upload(new Tensor('f32', [1000]));
