@@ -17,6 +17,7 @@ import {
 import { BufferPool } from './gpu/buffer-pool.js';
 import { CommandQueue } from './gpu/command-queue.js';
 import { PipelineCache } from './gpu/pipeline-cache.js';
+import { WaitPacer, runningOnNode } from './gpu/wait-pacer.js';
 import { requestWebGPUDevice, type WebGPUDeviceHandle, type WebGPUDeviceOptions } from './device.js';
 import { KernelContext, TENSOR_USAGE, tensorBytes, type GpuStorage } from './kernels/context.js';
 import { webgpuKernels } from './kernels/index.js';
@@ -61,6 +62,7 @@ export class WebGPUBackend implements Backend {
   readonly #table = new DeviceTensorTable<GpuStorage>('webgpu');
   readonly #pool: BufferPool;
   readonly #queue: CommandQueue;
+  readonly #pacer = new WaitPacer(runningOnNode());
   readonly #ownsDevice: boolean;
   #lost: GPUDeviceLostInfo | undefined;
   #disposing = false;
@@ -140,7 +142,7 @@ export class WebGPUBackend implements Backend {
     this.#queue.copy(buffer, staging, bytes);
     this.#queue.submit();
     try {
-      await staging.mapAsync(MAP_MODE_READ, 0, bytes);
+      await this.#pacer.wait(this.#queue.takeDispatchCount(), () => staging.mapAsync(MAP_MODE_READ, 0, bytes));
     } catch (cause) {
       this.#assertUsable();
       throw cause;
@@ -169,7 +171,7 @@ export class WebGPUBackend implements Backend {
   async sync(): Promise<void> {
     this.#assertUsable();
     this.#queue.submit();
-    await this.device.queue.onSubmittedWorkDone();
+    await this.#pacer.wait(this.#queue.takeDispatchCount(), () => this.device.queue.onSubmittedWorkDone());
     this.#assertUsable();
     this.#throwValidationError();
   }

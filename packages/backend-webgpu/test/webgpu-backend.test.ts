@@ -95,6 +95,18 @@ describe('BufferPool', () => {
     expect(created.map((d) => d.size)).toEqual([128, 128]);
   });
 
+  it('hands out free buffers oldest first whatever order they were freed in, so a loop binds the same buffers every step', () => {
+    const pool = new BufferPool(fakeDevice([]));
+    const buffers = [0, 1, 2, 3].map(() => pool.acquire(64, 0x80));
+    const servedAfter = (releaseOrder: number[]) => {
+      for (const i of releaseOrder) pool.release(buffers[i]);
+      pool.recycle();
+      return [0, 1, 2, 3].map(() => buffers.indexOf(pool.acquire(64, 0x80)));
+    };
+    expect(servedAfter([2, 0, 3, 1])).toEqual([0, 1, 2, 3]);
+    expect(servedAfter([3, 2, 1, 0])).toEqual([0, 1, 2, 3]);
+  });
+
   it('serves sizes near the binding limit exactly and refuses larger ones with OUT_OF_MEMORY', () => {
     const created: GPUBufferDescriptor[] = [];
     const pool = new BufferPool(fakeDevice(created));

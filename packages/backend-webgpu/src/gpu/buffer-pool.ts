@@ -27,6 +27,9 @@ export class BufferPool {
   readonly #free = new Map<string, GPUBuffer[]>();
   #parked: GPUBuffer[] = [];
   #all = new Set<GPUBuffer>();
+  /** Creation rank of every buffer, the canonical order of the free lists. */
+  readonly #order = new Map<GPUBuffer, number>();
+  #created = 0;
 
   constructor(device: GPUDevice) {
     this.#device = device;
@@ -60,6 +63,7 @@ export class BufferPool {
     }
     const buffer = this.#device.createBuffer({ size, usage, label: `lorafuse pool ${size}` });
     this.#all.add(buffer);
+    this.#order.set(buffer, this.#created++);
     return buffer;
   }
 
@@ -76,17 +80,31 @@ export class BufferPool {
     else this.#free.set(key, [buffer]);
   }
 
-  /** Makes every parked buffer reusable: call right after submitting the work that used them. */
+  /**
+   * Makes every parked buffer reusable: call right after submitting the work
+   * that used them. The free lists it touches are put back in creation
+   * order, so that which buffer a request gets depends only on which are
+   * free, not on the order they were freed in: a steady loop then binds the
+   * same buffers to the same kernels every step, and its bind groups can be
+   * reused.
+   */
   recycle(): void {
     const parked = this.#parked;
     this.#parked = [];
-    for (const buffer of parked) this.releaseNow(buffer);
+    const touched = new Set<GPUBuffer[]>();
+    for (const buffer of parked) {
+      this.releaseNow(buffer);
+      touched.add(this.#free.get(`${buffer.usage}:${buffer.size}`)!);
+    }
+    // Descending, so that pop() hands out the oldest buffer first.
+    for (const list of touched) list.sort((a, b) => this.#order.get(b)! - this.#order.get(a)!);
   }
 
   /** Destroys every buffer the pool created, in use or not. */
   destroyAll(): void {
     for (const buffer of this.#all) buffer.destroy();
     this.#all = new Set();
+    this.#order.clear();
     this.#free.clear();
     this.#parked = [];
   }

@@ -5,6 +5,8 @@ import type { BufferPool } from './buffer-pool.js';
 const MAX_WORKGROUPS_PER_DIMENSION = 65_535;
 /** Dispatches encoded before the batch is submitted anyway, bounding the parked buffers. */
 const MAX_DISPATCHES_PER_SUBMISSION = 512;
+/** Distinct bindings whose bind groups are kept. */
+const MAX_CACHED_BIND_GROUPS = 4096;
 /** `GPUBufferUsage.UNIFORM | COPY_DST`, spelled out: under Node the WebGPU globals exist only if Dawn was loaded through this package. */
 const UNIFORM_USAGE = 0x40 | 0x08;
 
@@ -34,6 +36,10 @@ export class CommandQueue {
   #encoder: GPUCommandEncoder | undefined;
   #pass: GPUComputePassEncoder | undefined;
   #dispatches = 0;
+  #sinceWait = 0;
+  readonly #bindGroups = new Map<string, GPUBindGroup>();
+  readonly #layouts = new WeakMap<GPUComputePipeline, GPUBindGroupLayout>();
+  readonly #ids = new ObjectIds();
 
   constructor(device: GPUDevice, pool: BufferPool) {
     this.#device = device;
@@ -54,19 +60,43 @@ export class CommandQueue {
   dispatch(d: Dispatch): void {
     const grid = typeof d.workgroups === 'number' ? spread(d.workgroups) : d.workgroups;
     if (grid.some((n) => n === 0)) return;
-    const entries: GPUBindGroupEntry[] = d.buffers.map((buffer, binding) => ({ binding, resource: { buffer } }));
+    let buffers = d.buffers;
     if (d.uniforms) {
       const uniform = this.#pool.acquire(d.uniforms.byteLength, UNIFORM_USAGE);
       this.#device.queue.writeBuffer(uniform, 0, d.uniforms.buffer, d.uniforms.byteOffset, d.uniforms.byteLength);
-      entries.push({ binding: d.buffers.length, resource: { buffer: uniform } });
+      buffers = [...buffers, uniform];
       this.#pool.release(uniform);
     }
-    const bindGroup = this.#device.createBindGroup({ layout: d.pipeline.getBindGroupLayout(0), entries });
+    const bindGroup = this.#bindGroup(d.pipeline, buffers);
     this.#pass ??= this.#encoderNow().beginComputePass();
     this.#pass.setPipeline(d.pipeline);
     this.#pass.setBindGroup(0, bindGroup);
     this.#pass.dispatchWorkgroups(grid[0], grid[1], grid[2]);
+    this.#sinceWait++;
     if (++this.#dispatches >= MAX_DISPATCHES_PER_SUBMISSION) this.submit();
+  }
+
+  // The pool hands a steady loop the same buffers for the same kernels step
+  // after step (see BufferPool.recycle), so most bindings repeat; creating a
+  // bind group costs far more than the dispatch itself.
+  #bindGroup(pipeline: GPUComputePipeline, buffers: readonly GPUBuffer[]): GPUBindGroup {
+    let key = String(this.#ids.of(pipeline));
+    for (const buffer of buffers) key += `,${this.#ids.of(buffer)}`;
+    let group = this.#bindGroups.get(key);
+    if (!group) {
+      // Dropping them all at once keeps the bound simple; a steady loop refills it within a step.
+      if (this.#bindGroups.size >= MAX_CACHED_BIND_GROUPS) this.#bindGroups.clear();
+      const entries = buffers.map((buffer, binding) => ({ binding, resource: { buffer } }));
+      group = this.#device.createBindGroup({ layout: this.#layouts.get(pipeline) ?? this.#layoutOf(pipeline), entries });
+      this.#bindGroups.set(key, group);
+    }
+    return group;
+  }
+
+  #layoutOf(pipeline: GPUComputePipeline): GPUBindGroupLayout {
+    const layout = pipeline.getBindGroupLayout(0);
+    this.#layouts.set(pipeline, layout);
+    return layout;
   }
 
   /** Encodes a buffer-to-buffer copy of `bytes` (a multiple of 4). */
@@ -74,6 +104,13 @@ export class CommandQueue {
     if (bytes === 0) return;
     this.#endPass();
     this.#encoderNow().copyBufferToBuffer(source, 0, target, 0, bytes);
+  }
+
+  /** Dispatches encoded since the last call: the work a wait that starts now covers. */
+  takeDispatchCount(): number {
+    const count = this.#sinceWait;
+    this.#sinceWait = 0;
+    return count;
   }
 
   /** Submits everything encoded so far and makes the buffers released meanwhile reusable. */
@@ -89,4 +126,19 @@ export class CommandQueue {
 function spread(count: number): readonly [number, number, number] {
   const x = Math.min(count, MAX_WORKGROUPS_PER_DIMENSION);
   return [x, x === 0 ? 0 : Math.ceil(count / x), 1];
+}
+
+/** Small integer ids of objects, for cache keys. */
+class ObjectIds {
+  readonly #ids = new WeakMap<object, number>();
+  #next = 0;
+
+  of(object: object): number {
+    let id = this.#ids.get(object);
+    if (id === undefined) {
+      id = this.#next++;
+      this.#ids.set(object, id);
+    }
+    return id;
+  }
 }
