@@ -4,16 +4,16 @@
 // 100. LORAFUSE_SOAK_* variables (scripts/soak-tiny.mjs) change the size.
 //
 // On a CPU adapter (lavapipe, SwiftShader in CI) a 64-token step takes about
-// 0.1 s on a loaded 2-core machine, so there the soak stops at the first
-// sample after 50 s (at least 200 steps) and runs all 2 000 steps only when
-// the machine is fast enough: docs/reliability.md gives the measured speeds.
+// 36–45 ms on a 2-core machine, so the 2 000 steps take 75–90 s there; a
+// machine loaded by other work stops at the first sample after 150 s (at
+// least 200 steps). docs/reliability.md gives the measured speeds.
 import { describe, expect, it } from 'vitest';
 import { formatSoak, runSoak, soakSettings } from '../../core/test/soak-harness.js';
 import { webgpuBackend, type WebGPUBackend } from '../src/webgpu-backend.js';
 import { acquireDawnDevice } from './acquire-device.js';
 
 const requested = soakSettings();
-const CPU_ADAPTER_BUDGET_S = 50;
+const CPU_ADAPTER_BUDGET_S = 150;
 const MIN_STEPS = 200;
 const handle = await acquireDawnDevice('WebGPU soak');
 
