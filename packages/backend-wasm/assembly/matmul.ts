@@ -1,18 +1,36 @@
 // Blocked SIMD matrix product. op(B) is packed once per batch into panels of
-// 8 columns (widening f16/bf16 on the way), op(A) into panels of 6 rows per
-// K block; a 6×8 register tile of f32x4 accumulators does the work. The
-// order of every addition is fixed by K alone, never by which rows or
-// columns a call covers, so results are bit-identical between runs and
-// between any split of C across threads.
+// 8 columns (widening f16/bf16 on the way); a 4×8 register tile of f32x4
+// accumulators does the work, reading op(A) from panels of 4 rows packed per
+// K block or, when a call has few B panels to reuse them on, from A itself.
+// The order of every addition is fixed by K alone (per KC block: fresh
+// accumulators summed in k order, then added to C), never by which rows or
+// columns a call covers nor by where A is read from, so results are
+// bit-identical between runs and between any split of C across threads.
+//
+// Why 4×8: V8 on x86-64 gives wasm 15 allocatable xmm registers and its
+// scheduler hoists a k step's loads above its arithmetic, so a 6×8 tile
+// (12 accumulators, 2 B vectors, 6 broadcasts live at once) spills 4
+// accumulators to the stack every step; 4×8 fits and ran 1.2–1.5× faster.
+// Measured and dropped: 5×8 (spills too); unrolling k in the source
+// (Binaryen regroups the steps by accumulator, keeping every step's
+// vectors live at once; V8 unrolls the loop itself); one A vector per k
+// broadcast by shuffles instead of load-splats (slower: the shuffles
+// compete with the adds for execution ports); other KC/MC (within noise).
 
 import { loadFloat } from './convert';
 
-const MR: usize = 6;
+const MR: usize = 4;
 const NR: usize = 8;
-/** K block: an A panel (6 KiB) and a B panel slice (8 KiB) stay in L1. */
+/** K block: an A panel (4 KiB) and a B panel slice (8 KiB) stay in L1. */
 const KC: usize = 256;
 /** M block (a multiple of MR): the packed A block (96 KiB) stays in L2. */
 const MC: usize = 96;
+/**
+ * Calls over at most this many B panels read op(A) in place: each A panel
+ * would meet too few B panels to repay packing it (2048×576×8 ran 1.2×
+ * faster unpacked; at 8 panels the two were even).
+ */
+const DIRECT_PANELS: usize = 4;
 
 // @ts-ignore: decorator
 @inline function madd(a: v128, b: v128, c: v128): v128 {
@@ -44,35 +62,83 @@ export function matmulScratchFloats(k: usize, n: usize): usize {
 }
 
 /**
+ * Widens four f16 (`dtype` 1) or bf16 (2) bit patterns, one per u32 lane,
+ * to f32 exactly, as `f16ToF32` does one at a time: the exponent is
+ * rebased, Inf/NaN keep an all-ones exponent, and subnormals are scaled
+ * by a float subtraction that is exact.
+ */
+// @ts-ignore: decorator
+@inline function widen4(h: v128, dtype: i32): v128 {
+  if (dtype == 2) return i32x4.shl(h, 16);
+  const sign = i32x4.shl(v128.and(h, i32x4.splat(0x8000)), 16);
+  let bits = i32x4.shl(v128.and(h, i32x4.splat(0x7fff)), 13);
+  const exp = v128.and(bits, i32x4.splat(0x0f800000));
+  bits = i32x4.add(bits, i32x4.splat(112 << 23));
+  bits = i32x4.add(bits, v128.and(i32x4.eq(exp, i32x4.splat(0x0f800000)), i32x4.splat(112 << 23)));
+  // Exponent 0: read as 2⁻¹⁴·(1 + m/1024), minus 2⁻¹⁴, is m·2⁻²⁴.
+  const subnormal = f32x4.sub(i32x4.add(bits, i32x4.splat(1 << 23)), i32x4.splat(113 << 23));
+  return v128.or(v128.bitselect(subnormal, bits, i32x4.eq(exp, i32x4.splat(0))), sign);
+}
+
+/** Rows of B per pass when packing it untransposed: reads run along whole rows, writes along panels. */
+const PACK_ROWS: usize = 16;
+
+/**
+ * Packs the whole panels of untransposed B (f32, or f16/bf16 widened) from
+ * column `j1` on, PACK_ROWS rows at a time: a panel at a time down all of K
+ * would read 32 bytes per row `n` floats apart, missing the cache on every
+ * row.
+ */
+function packRows(b: usize, dtype: i32, k: usize, n: usize, j1: usize, panels: usize, dst: usize): void {
+  const size: usize = dtype == 0 ? 4 : 2;
+  for (let p0: usize = 0; p0 < k; p0 += PACK_ROWS) {
+    const pe = min(k, p0 + PACK_ROWS);
+    for (let jp: usize = 0; jp < panels; jp++) {
+      let out = dst + ((jp * k + p0) * NR << 2);
+      let row = b + (p0 * n + j1 + jp * NR) * size;
+      for (let p = p0; p < pe; p++) {
+        if (dtype == 0) {
+          v128.store(out, v128.load(row));
+          v128.store(out, v128.load(row, 16), 16);
+        } else {
+          const h = v128.load(row);
+          v128.store(out, widen4(i32x4.extend_low_i16x8_u(h), dtype));
+          v128.store(out, widen4(i32x4.extend_high_i16x8_u(h), dtype), 16);
+        }
+        out += NR * 4;
+        row += n * size;
+      }
+    }
+  }
+}
+
+/** Four k values of row `row` of Bᵀ (`k` per row) from `p` on, as f32. */
+// @ts-ignore: decorator
+@inline function loadRow4(b: usize, dtype: i32, k: usize, row: usize, p: usize): v128 {
+  if (dtype == 0) return v128.load(b + ((row * k + p) << 2));
+  return widen4(i32x4.extend_low_i16x8_u(v128.load64_zero(b + ((row * k + p) << 1))), dtype);
+}
+
+/**
  * Packs columns `[j1, j2)` of op(B) (`k × n`) into panels of NR columns,
  * zero-padded: panel `jp`, row `p`, column `c` at `(jp·k + p)·NR + c`.
  */
 function packB(b: usize, dtype: i32, transB: bool, k: usize, n: usize, j1: usize, j2: usize, dst: usize): void {
   const panels = (j2 - j1 + NR - 1) / NR;
+  const whole = (j2 - j1) / NR;
+  if (!transB) packRows(b, dtype, k, n, j1, whole, dst);
   for (let jp: usize = 0; jp < panels; jp++) {
     const j0 = j1 + jp * NR;
     const cols = min(NR, j2 - j0);
     let out = dst + jp * k * NR * 4;
     let p: usize = 0;
-    if (dtype == 0 && cols == NR) {
-      // Whole f32 panels move as vectors: rows of op(B) directly, or
-      // columns of B through 4×4 transposes.
-      if (!transB) {
-        for (; p < k; p++) {
-          const row = b + ((p * n + j0) << 2);
-          v128.store(out, v128.load(row));
-          v128.store(out, v128.load(row, 16), 16);
-          out += NR * 4;
-        }
-      } else {
-        const stride = k << 2;
-        for (; p + 4 <= k; p += 4) {
-          const src = b + ((j0 * k + p) << 2);
-          transpose4(v128.load(src), v128.load(src + stride), v128.load(src + 2 * stride), v128.load(src + 3 * stride), out, NR * 4);
-          const src4 = src + 4 * stride;
-          transpose4(v128.load(src4), v128.load(src4 + stride), v128.load(src4 + 2 * stride), v128.load(src4 + 3 * stride), out + 16, NR * 4);
-          out += 4 * NR * 4;
-        }
+    if (cols == NR) {
+      if (!transB) continue;
+      // Whole panels of Bᵀ move as vectors (widened) through 4×4 transposes.
+      for (; p + 4 <= k; p += 4) {
+        transpose4(loadRow4(b, dtype, k, j0, p), loadRow4(b, dtype, k, j0 + 1, p), loadRow4(b, dtype, k, j0 + 2, p), loadRow4(b, dtype, k, j0 + 3, p), out, NR * 4);
+        transpose4(loadRow4(b, dtype, k, j0 + 4, p), loadRow4(b, dtype, k, j0 + 5, p), loadRow4(b, dtype, k, j0 + 6, p), loadRow4(b, dtype, k, j0 + 7, p), out + 16, NR * 4);
+        out += 4 * NR * 4;
       }
     }
     for (; p < k; p++) {
@@ -97,27 +163,15 @@ function packA(a: usize, transA: bool, m: usize, k: usize, i0: usize, mc: usize,
     if (rows == MR) {
       if (transA) {
         for (; p < kc; p++) {
-          const src = a + (((p0 + p) * m + r0) << 2);
-          v128.store(out, v128.load(src));
-          v128.store64_lane(out + 16, v128.load64_zero(src + 16), 0);
+          v128.store(out, v128.load(a + (((p0 + p) * m + r0) << 2)));
           out += MR * 4;
         }
       } else {
-        // Rows 0–3 through a 4×4 transpose, rows 4–5 interleaved in pairs.
         const stride = k << 2;
-        const step = MR * 4;
         for (; p + 4 <= kc; p += 4) {
           const src = a + ((r0 * k + p0 + p) << 2);
-          transpose4(v128.load(src), v128.load(src + stride), v128.load(src + 2 * stride), v128.load(src + 3 * stride), out, step);
-          const r4 = v128.load(src + 4 * stride);
-          const r5 = v128.load(src + 5 * stride);
-          const lo = v128.shuffle<f32>(r4, r5, 0, 4, 1, 5);
-          const hi = v128.shuffle<f32>(r4, r5, 2, 6, 3, 7);
-          v128.store64_lane(out + 16, lo, 0);
-          v128.store64_lane(out + step + 16, lo, 1);
-          v128.store64_lane(out + 2 * step + 16, hi, 0);
-          v128.store64_lane(out + 3 * step + 16, hi, 1);
-          out += 4 * step;
+          transpose4(v128.load(src), v128.load(src + stride), v128.load(src + 2 * stride), v128.load(src + 3 * stride), out, MR * 4);
+          out += 4 * MR * 4;
         }
       }
     }
@@ -143,36 +197,39 @@ function packA(a: usize, transA: bool, m: usize, k: usize, i0: usize, mc: usize,
   v128.store(row, hi, 16);
 }
 
-/** One MR×NR tile: `C[rows, cols] (+)= Apanel · Bpanel` over `kc`; twelve accumulators, two B vectors, one broadcast. */
-function microKernel(ap: usize, bp: usize, kc: usize, c: usize, ldc: usize, rows: usize, cols: usize, accumulate: bool, tile: usize): void {
+/**
+ * One MR×NR tile: `C[rows, cols] (+)= op(A)[rows, kc] · Bpanel`. Rows 0–3
+ * of op(A) start at `a0`…`a3` and step `ks` bytes per k, so the same code
+ * reads a packed panel (rows 4 bytes apart, `ks = 16`) or A in place; rows
+ * past an edge point at row 0 and are never stored. Inlined: with few k
+ * per tile, a call and its per-tile set-up cost up to a fifth of the time.
+ */
+// @ts-ignore: decorator
+@inline function microKernel(a0: usize, a1: usize, a2: usize, a3: usize, ks: usize, bp: usize, kc: usize, c: usize, ldc: usize, rows: usize, cols: usize, accumulate: bool, tile: usize): void {
   let c00 = f32x4.splat(0), c01 = f32x4.splat(0);
   let c10 = f32x4.splat(0), c11 = f32x4.splat(0);
   let c20 = f32x4.splat(0), c21 = f32x4.splat(0);
   let c30 = f32x4.splat(0), c31 = f32x4.splat(0);
-  let c40 = f32x4.splat(0), c41 = f32x4.splat(0);
-  let c50 = f32x4.splat(0), c51 = f32x4.splat(0);
-  for (let p: usize = 0; p < kc; p++) {
+  const end = bp + kc * NR * 4;
+  while (bp < end) {
     const b0 = v128.load(bp);
     const b1 = v128.load(bp, 16);
-    let a = v128.load32_splat(ap);
+    let a = v128.load32_splat(a0);
     c00 = madd(a, b0, c00);
     c01 = madd(a, b1, c01);
-    a = v128.load32_splat(ap, 4);
+    a = v128.load32_splat(a1);
     c10 = madd(a, b0, c10);
     c11 = madd(a, b1, c11);
-    a = v128.load32_splat(ap, 8);
+    a = v128.load32_splat(a2);
     c20 = madd(a, b0, c20);
     c21 = madd(a, b1, c21);
-    a = v128.load32_splat(ap, 12);
+    a = v128.load32_splat(a3);
     c30 = madd(a, b0, c30);
     c31 = madd(a, b1, c31);
-    a = v128.load32_splat(ap, 16);
-    c40 = madd(a, b0, c40);
-    c41 = madd(a, b1, c41);
-    a = v128.load32_splat(ap, 20);
-    c50 = madd(a, b0, c50);
-    c51 = madd(a, b1, c51);
-    ap += MR * 4;
+    a0 += ks;
+    a1 += ks;
+    a2 += ks;
+    a3 += ks;
     bp += NR * 4;
   }
   // A whole tile goes straight to C; an edge tile goes to `tile` first and
@@ -185,8 +242,6 @@ function microKernel(ap: usize, bp: usize, kc: usize, c: usize, ldc: usize, rows
   storeRow(dst + stride, c10, c11, add);
   storeRow(dst + 2 * stride, c20, c21, add);
   storeRow(dst + 3 * stride, c30, c31, add);
-  storeRow(dst + 4 * stride, c40, c41, add);
-  storeRow(dst + 5 * stride, c50, c51, add);
   if (whole) return;
   for (let r: usize = 0; r < rows; r++) {
     for (let j: usize = 0; j < cols; j++) {
@@ -223,6 +278,11 @@ export function matmul(
   const packedA = scratch + ((panels * NR * k) << 2);
   const tile = packedA + ((MC * KC) << 2);
   const bBytes = bDtype == 0 ? 4 : 2;
+  const direct = panels <= DIRECT_PANELS;
+  // Bytes between rows of op(A) and between its k values, where the
+  // micro-kernel reads them: A itself, or a packed panel.
+  const rowStep: usize = direct ? (transA ? 4 : k << 2) : 4;
+  const kStep: usize = direct ? (transA ? m << 2 : 4) : MR * 4;
   for (let t: usize = 0; t < batch; t++) {
     if (t == 0 || bStride != 0) packB(b + t * bStride * bBytes, bDtype, transB, k, n, j1, j2, scratch);
     const at = a + ((t * aStride) << 2);
@@ -230,9 +290,13 @@ export function matmul(
     for (let p0: usize = 0; p0 < k; p0 += KC) {
       const kc = min(KC, k - p0);
       const acc = accumulate || p0 > 0;
+      // Row panels of this K block start `panelStep` bytes apart from `aBlock`.
+      const panelStep = direct ? MR * rowStep : kc * MR * 4;
       for (let i0 = i1; i0 < i2; i0 += MC) {
         const mc = min(MC, i2 - i0);
-        packA(at, transA, m, k, i0, mc, p0, kc, packedA);
+        let aBlock = packedA;
+        if (direct) aBlock = at + i0 * rowStep + p0 * kStep;
+        else packA(at, transA, m, k, i0, mc, p0, kc, packedA);
         const aPanels = (mc + MR - 1) / MR;
         for (let jp: usize = 0; jp < panels; jp++) {
           const j0 = j1 + jp * NR;
@@ -240,7 +304,19 @@ export function matmul(
           const bp = scratch + ((jp * k + p0) * NR << 2);
           for (let ip: usize = 0; ip < aPanels; ip++) {
             const r0 = i0 + ip * MR;
-            microKernel(packedA + ((ip * kc * MR) << 2), bp, kc, ct + ((r0 * n + j0) << 2), n, min(MR, i2 - r0), cols, acc, tile);
+            const rows = min(MR, i2 - r0);
+            const a0 = aBlock + ip * panelStep;
+            const cp = ct + ((r0 * n + j0) << 2);
+            // A whole tile gets its own inlined copy with the edge handling
+            // folded away: with a short K, that overhead is a tenth of a tile.
+            if (rows == MR && cols == NR) {
+              microKernel(a0, a0 + rowStep, a0 + 2 * rowStep, a0 + 3 * rowStep, kStep, bp, kc, cp, n, MR, NR, acc, tile);
+            } else {
+              const a1 = rows > 1 ? a0 + rowStep : a0;
+              const a2 = rows > 2 ? a0 + 2 * rowStep : a0;
+              const a3 = rows > 3 ? a0 + 3 * rowStep : a0;
+              microKernel(a0, a1, a2, a3, kStep, bp, kc, cp, n, rows, cols, acc, tile);
+            }
           }
         }
       }

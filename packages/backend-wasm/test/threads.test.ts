@@ -5,7 +5,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { asyncCodeOf } from '../../core/test/error-code.js';
 import { WasmBackend } from '../src/backend.js';
 import { ThreadPool } from '../src/threads/pool.js';
-import { splitRange } from '../src/threads/split.js';
+import { splitProduct, splitRange } from '../src/threads/split.js';
 import { compileKernels } from '../src/wasm/module.js';
 
 setFlagsFromString('--experimental-wasm-relaxed-simd');
@@ -50,10 +50,14 @@ interface Product {
   readonly f16?: boolean;
 }
 
-// Shapes that split by columns (many 8-column panels), by rows (n < 16),
-// with transposes, a half-precision weight, batches and ragged edges.
+// Shapes that split by columns (many 8-column panels; with 2 and 3 threads
+// each part has at most 4 panels and reads A in place, where one thread
+// packs it), by rows (n < 16, or a short K), with transposes, a
+// half-precision weight, batches and ragged edges.
 const PRODUCTS: Product[] = [
   { name: 'columns 67x300x203', a: [67, 300], b: [300, 203] },
+  { name: 'rows, short K 150x8x130', a: [150, 8], b: [8, 130] },
+  { name: 'transA, skinny (A read in place) 70x33x20', a: [33, 70], b: [33, 20], transA: true },
   { name: 'rows, skinny 301x64x8 (LoRA down)', a: [301, 64], b: [8, 64], transB: true },
   { name: 'transA 70x33x41', a: [33, 70], b: [33, 41], transA: true },
   { name: 'f16 weight, transB 40x520x90', a: [40, 520], b: [90, 520], transB: true, f16: true },
@@ -84,6 +88,39 @@ describe('splitRange', () => {
       [2, 4],
       [4, 7],
     ]);
+  });
+});
+
+describe('splitProduct', () => {
+  const orientation = (m: number, k: number, n: number, parts: number) => {
+    const tiles = splitProduct(m, k, n, parts);
+    return tiles.every(([i1, i2]) => i1 === 0 && i2 === m) ? 'columns' : tiles.every(([, , j1, j2]) => j1 === 0 && j2 === n) ? 'rows' : 'mixed';
+  };
+
+  it('splits large products by columns and short-K or tall products with a small B by rows', () => {
+    expect(orientation(1024, 1024, 1024, 8)).toBe('columns');
+    expect(orientation(256, 1536, 576, 8)).toBe('columns');
+    expect(orientation(2048, 576, 8, 8)).toBe('rows');
+    expect(orientation(2048, 8, 576, 8)).toBe('rows');
+    expect(orientation(256, 8, 1536, 8)).toBe('rows');
+    expect(orientation(2048, 256, 576, 8)).toBe('rows');
+    // B past the L2 budget, or a long K with C wider than tall: columns.
+    expect(orientation(4096, 8, 100_000, 8)).toBe('columns');
+    expect(orientation(256, 64, 1024, 8)).toBe('columns');
+  });
+
+  it('covers C exactly once with tiles aligned to the register tile', () => {
+    for (const [m, k, n, parts] of [[67, 300, 203, 8], [150, 8, 130, 12], [5, 3, 7, 4]]) {
+      const tiles = splitProduct(m, k, n, parts);
+      expect(tiles.length).toBeLessThanOrEqual(parts);
+      const cover = new Uint8Array(m * n);
+      for (const [i1, i2, j1, j2] of tiles) {
+        for (let i = i1; i < i2; i++) for (let j = j1; j < j2; j++) cover[i * n + j]++;
+        if (i1 > 0) expect(i1 % 4).toBe(0);
+        if (j1 > 0) expect(j1 % 8).toBe(0);
+      }
+      expect(cover.every((count) => count === 1)).toBe(true);
+    }
   });
 });
 

@@ -1,27 +1,18 @@
 import { loraLinearGeometry, matmulGeometry, type DeviceTensor, type MatmulOptions } from '@lorafuse/core';
 import { FLOAT_CODES, type WasmContext } from '../context.js';
-import { splitRange } from '../threads/split.js';
-
-/** Columns of a packed B panel and rows of a register tile in assembly/matmul.ts. */
-const PANEL_COLUMNS = 8;
-const TILE_ROWS = 6;
+import { splitProduct } from '../threads/split.js';
 
 /**
- * Runs the module's matmul, split across threads by output columns (whole
- * panels, so each thread packs only its own part of B) or, when C has too
- * few columns, by output rows. The reduction over K is never split, so
- * every element is computed the same way for any thread count.
+ * Runs the module's matmul, split across threads into tiles of C by
+ * {@link splitProduct}. The reduction over K is never split, so every
+ * element is computed the same way for any thread count.
  */
 function product(
   ctx: WasmContext, a: number, b: number, c: number, bDtype: number,
   g: { batch: number; m: number; k: number; n: number; aBatchStride: number; bBatchStride: number },
   transA: boolean, transB: boolean, accumulate: boolean,
 ): void {
-  const parts = ctx.partsFor(g.batch * g.m * g.n * Math.max(g.k, 1));
-  const byColumns = Math.ceil(g.n / PANEL_COLUMNS) >= 2 * parts;
-  const tiles = byColumns
-    ? splitRange(g.n, parts, PANEL_COLUMNS).map(([j1, j2]) => [0, g.m, j1, j2] as const)
-    : splitRange(g.m, parts, TILE_ROWS).map(([i1, i2]) => [i1, i2, 0, g.n] as const);
+  const tiles = splitProduct(g.m, g.k, g.n, ctx.partsFor(g.batch * g.m * g.n * Math.max(g.k, 1)));
   const scratch = tiles.map(([, , j1, j2]) => ctx.exports.matmulScratchFloats(g.k, j2 - j1) * 4);
   ctx.withScratch(scratch.reduce((x, y) => x + y, 0), (base) => {
     let offset = base;
