@@ -142,7 +142,7 @@ export class WebGPUBackend implements Backend {
     this.#queue.copy(buffer, staging, bytes);
     this.#queue.submit();
     try {
-      await this.#pacer.wait(this.#queue.takeDispatchCount(), () => staging.mapAsync(MAP_MODE_READ, 0, bytes));
+      await this.#pacer.wait(this.#queue.takeWorkSignature(), () => staging.mapAsync(MAP_MODE_READ, 0, bytes));
     } catch (cause) {
       this.#assertUsable();
       throw cause;
@@ -171,7 +171,7 @@ export class WebGPUBackend implements Backend {
   async sync(): Promise<void> {
     this.#assertUsable();
     this.#queue.submit();
-    await this.#pacer.wait(this.#queue.takeDispatchCount(), () => this.device.queue.onSubmittedWorkDone());
+    await this.#pacer.wait(this.#queue.takeWorkSignature(), () => this.device.queue.onSubmittedWorkDone());
     this.#assertUsable();
     this.#throwValidationError();
   }

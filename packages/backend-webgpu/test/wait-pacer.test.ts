@@ -3,35 +3,42 @@ import { WaitPacer, runningOnNode } from '../src/gpu/wait-pacer.js';
 
 const after = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
-/** How long `pacer.wait` lets pass before it makes the request, for work of `dispatches` dispatches. */
-async function delayBeforeRequest(pacer: WaitPacer, dispatches: number): Promise<number> {
+/** How long `pacer.wait` lets pass before it makes a request that takes `takes` ms, for work of `signature`. */
+async function delayBeforeRequest(pacer: WaitPacer, signature: string, takes = 40): Promise<number> {
   const started = performance.now();
   let asked = 0;
-  await pacer.wait(dispatches, async () => {
+  await pacer.wait(signature, async () => {
     asked = performance.now() - started;
-    await after(40);
+    await after(takes);
   });
   return asked;
 }
 
 describe('WaitPacer', () => {
-  it('sleeps for half the device time it learned before asking, in proportion to the dispatches', async () => {
+  it('sleeps for half the time the same work took before asking, and never for work it has not seen', async () => {
     const pacer = new WaitPacer(true);
-    // First wait: nothing learned yet, so it asks at once; the request takes 40 ms for 10 dispatches.
-    expect(await delayBeforeRequest(pacer, 10)).toBeLessThan(10);
-    // About 4 ms per dispatch learned: 10 dispatches → a sleep of about 20 ms, 5 → about 10 ms.
-    expect(await delayBeforeRequest(pacer, 10)).toBeGreaterThanOrEqual(15);
-    const half = await delayBeforeRequest(pacer, 5);
-    expect(half).toBeGreaterThanOrEqual(7);
-    expect(half).toBeLessThan(20);
+    // First time: nothing known, so it asks at once; the request takes 40 ms.
+    expect(await delayBeforeRequest(pacer, 'step')).toBeLessThan(10);
+    // The same work again: a sleep of about 20 ms first.
+    expect(await delayBeforeRequest(pacer, 'step')).toBeGreaterThanOrEqual(15);
+    // Other work (a 1 ms read after a long step, say) is not delayed by what the step took.
+    expect(await delayBeforeRequest(pacer, 'read', 1)).toBeLessThan(10);
+  });
+
+  it('learns down when the work got faster', async () => {
+    const pacer = new WaitPacer(true);
+    await delayBeforeRequest(pacer, 'step', 60);
+    let delay = Infinity;
+    for (let i = 0; i < 12; i++) delay = await delayBeforeRequest(pacer, 'step', 2);
+    expect(delay).toBeLessThan(10);
   });
 
   it('only measures when told not to sleep (browsers), and passes results and failures through', async () => {
     const pacer = new WaitPacer(false);
-    await delayBeforeRequest(pacer, 10);
-    expect(await delayBeforeRequest(pacer, 10)).toBeLessThan(10);
-    await expect(pacer.wait(1, async () => 7)).resolves.toBe(7);
-    await expect(pacer.wait(1, () => Promise.reject(new Error('device lost')))).rejects.toThrow('device lost');
+    await delayBeforeRequest(pacer, 'step');
+    expect(await delayBeforeRequest(pacer, 'step')).toBeLessThan(10);
+    await expect(pacer.wait('x', async () => 7)).resolves.toBe(7);
+    await expect(pacer.wait('x', () => Promise.reject(new Error('device lost')))).rejects.toThrow('device lost');
   });
 
   it('knows it runs on Node here', () => {

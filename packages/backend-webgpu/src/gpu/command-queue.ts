@@ -5,6 +5,9 @@ import type { BufferPool } from './buffer-pool.js';
 const MAX_WORKGROUPS_PER_DIMENSION = 65_535;
 /** Dispatches encoded before the batch is submitted anyway, bounding the parked buffers. */
 const MAX_DISPATCHES_PER_SUBMISSION = 512;
+/** 32-bit FNV-1a parameters. */
+const FNV_OFFSET = 0x811c9dc5;
+const FNV_PRIME = 0x01000193;
 /** Distinct bindings whose bind groups are kept. */
 const MAX_CACHED_BIND_GROUPS = 4096;
 /** `GPUBufferUsage.UNIFORM | COPY_DST`, spelled out: under Node the WebGPU globals exist only if Dawn was loaded through this package. */
@@ -36,7 +39,9 @@ export class CommandQueue {
   #encoder: GPUCommandEncoder | undefined;
   #pass: GPUComputePassEncoder | undefined;
   #dispatches = 0;
-  #sinceWait = 0;
+  /** FNV-1a hash of the kernels and grids encoded since the last wait, and their count: what a wait that starts now covers. */
+  #workHash = FNV_OFFSET;
+  #workCount = 0;
   readonly #bindGroups = new Map<string, GPUBindGroup>();
   readonly #layouts = new WeakMap<GPUComputePipeline, GPUBindGroupLayout>();
   readonly #ids = new ObjectIds();
@@ -72,7 +77,8 @@ export class CommandQueue {
     this.#pass.setPipeline(d.pipeline);
     this.#pass.setBindGroup(0, bindGroup);
     this.#pass.dispatchWorkgroups(grid[0], grid[1], grid[2]);
-    this.#sinceWait++;
+    this.#workHash = mix(mix(mix(mix(this.#workHash, this.#ids.of(d.pipeline)), grid[0]), grid[1]), grid[2]);
+    this.#workCount++;
     if (++this.#dispatches >= MAX_DISPATCHES_PER_SUBMISSION) this.submit();
   }
 
@@ -106,11 +112,15 @@ export class CommandQueue {
     this.#encoderNow().copyBufferToBuffer(source, 0, target, 0, bytes);
   }
 
-  /** Dispatches encoded since the last call: the work a wait that starts now covers. */
-  takeDispatchCount(): number {
-    const count = this.#sinceWait;
-    this.#sinceWait = 0;
-    return count;
+  /**
+   * The kernels and grid sizes encoded since the last call, as one string:
+   * a steady loop submits the same work under the same signature each time.
+   */
+  takeWorkSignature(): string {
+    const signature = `${this.#workCount}:${this.#workHash}`;
+    this.#workHash = FNV_OFFSET;
+    this.#workCount = 0;
+    return signature;
   }
 
   /** Submits everything encoded so far and makes the buffers released meanwhile reusable. */
@@ -122,6 +132,9 @@ export class CommandQueue {
     this.#pool.recycle();
   }
 }
+
+/** One FNV-1a step over a 32-bit value. */
+const mix = (hash: number, value: number): number => Math.imul(hash ^ value, FNV_PRIME) >>> 0;
 
 function spread(count: number): readonly [number, number, number] {
   const x = Math.min(count, MAX_WORKGROUPS_PER_DIMENSION);
