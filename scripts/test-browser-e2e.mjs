@@ -8,7 +8,8 @@
 //
 // Usage: node scripts/test-browser-e2e.mjs [name-filter...]
 // Env:   CHROMIUM_PATH  the browser binary (default: chromium on PATH)
-//        LORAFUSE_E2E_BUDGET_MS  time budget for everything (default 300000)
+//        LORAFUSE_E2E_BUDGET_MS  time budget for everything (default 300000, 600000 with LORAFUSE_E2E_LONG)
+//        LORAFUSE_E2E_LONG=1  also run the long flows (the quick demo on WebGPU: about 4.5 min on SwiftShader)
 //        CI=true  a missing browser fails instead of skipping
 import assert from 'node:assert/strict';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
@@ -25,7 +26,8 @@ import { openApp, pickInputs, readOutcome, waitForEnd } from '../tests/browser-e
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const APP = join(ROOT, 'examples/browser');
 const FIXTURES = join(ROOT, 'packages/core/test/fixtures');
-const BUDGET_MS = Number(process.env.LORAFUSE_E2E_BUDGET_MS ?? 300_000);
+const LONG = process.env.LORAFUSE_E2E_LONG === '1';
+const BUDGET_MS = Number(process.env.LORAFUSE_E2E_BUDGET_MS ?? (LONG ? 600_000 : 300_000));
 const IN_CI = process.env.CI === 'true';
 const deadline = Date.now() + BUDGET_MS;
 const remainingMs = () => deadline - Date.now();
@@ -114,7 +116,7 @@ function checkDemo(outcome) {
 const FLOWS = [
   {
     name: 'built-in demo, quick, on wasm: the table and adapter equal the Node demo bit for bit, chart drawn',
-    async run({ context, origin, node }) {
+    async run({ context, origin, node, shared }) {
       const page = await openApp(context, origin, { source: 'demo', quick: 'true', backend: 'wasm', simd: 'plain', threads: '1', seed: '0' });
       await page.click('#run');
       // The Node run goes alongside the page's (same settings, seed, backend build and thread count); it blocks this
@@ -125,7 +127,29 @@ const FLOWS = [
       checkDemo(outcome);
       for (const row of outcome.rows) assert.equal(row.loss, losses[row.name], `${row.name}: page ${row.loss}, Node ${losses[row.name]}`);
       assert.ok(Buffer.from(outcome.files['adapter_model.safetensors']).equals(Buffer.from(weights)), 'the demo adapter differs from the Node run');
+      shared.demo = outcome;
       return `${outcome.chart.points} adapt steps; table: ${outcome.rows.map((r) => `${r.name} ${r.loss.toFixed(3)}`).join(', ')}`;
+    },
+  },
+  {
+    // The whole quick demo (pretraining included) on SwiftShader, which runs WGSL on the CPU with the backend's
+    // CPU-adapter kernels: 261 s on the 2-core development machine, so it runs only with LORAFUSE_E2E_LONG=1.
+    name: 'built-in demo, quick, on WebGPU (SwiftShader): the table within 1e-3 of the wasm demo, chart drawn',
+    long: true,
+    async run({ context, origin, shared }) {
+      const page = await openApp(context, origin, { source: 'demo', quick: 'true', backend: 'webgpu', seed: '0' });
+      if (!(await page.evaluate(async () => Boolean(await navigator.gpu?.requestAdapter())))) return 'skipped: this Chromium offers no WebGPU adapter';
+      await page.click('#run');
+      await waitForEnd(page, remainingMs() - 20_000);
+      assert.match(await page.textContent('#status'), /on webgpu/);
+      const outcome = await readOutcome(page);
+      checkDemo(outcome);
+      if (!shared.demo) return 'compared with nothing: the wasm demo flow did not run';
+      for (const [i, row] of outcome.rows.entries()) {
+        const wasm = shared.demo.rows[i].loss;
+        assert.ok(Math.abs(row.loss - wasm) <= 1e-3 * wasm, `${row.name}: ${row.loss} on webgpu vs ${wasm} on wasm`);
+      }
+      return `table: ${outcome.rows.map((r) => `${r.name} ${r.loss.toFixed(3)}`).join(', ')}`;
     },
   },
   {
@@ -258,7 +282,9 @@ const counts = { passed: 0, failed: 0 };
 
 async function main() {
   const filters = process.argv.slice(2);
-  const flows = FLOWS.filter((f) => filters.length === 0 || filters.some((x) => f.name.includes(x)));
+  const named = FLOWS.filter((f) => filters.length === 0 || filters.some((x) => f.name.includes(x)));
+  const flows = named.filter((f) => LONG || !f.long);
+  for (const f of named.filter((f) => !flows.includes(f))) console.log(`skip ${f.name}: a long flow, run with LORAFUSE_E2E_LONG=1`);
   const executablePath = chromiumPath();
   if (!executablePath) {
     const why = 'chromium not found (install Debian chromium, e.g. with .ci/install-system, or set CHROMIUM_PATH)';
