@@ -41,7 +41,9 @@ function map(ctx: KernelContext, body: string, inputs: readonly DeviceTensor[], 
 export function broadcastBinary(ctx: KernelContext, kernel: 'add' | 'mul', a: DeviceTensor, b: DeviceTensor): DeviceTensor {
   const g = broadcastGeometry(kernel, a, b);
   const op = kernel === 'add' ? '+' : '*';
-  return map(ctx, `y0[i] = x0[i] ${op} x1[i % p.m];`, [a, b], g.shape, g.size, 1, [g.bSize, f32(0)])[0];
+  // Same shapes (residuals, summed gradients) skip the modulo, which CPU adapters compute one lane at a time.
+  const bIndex = g.bSize === g.size ? 'i' : 'i % p.m';
+  return map(ctx, `y0[i] = x0[i] ${op} x1[${bIndex}];`, [a, b], g.shape, g.size, 1, [g.bSize, f32(0)])[0];
 }
 
 /** {@link Kernels.scale}. */

@@ -15,11 +15,19 @@ export function reshape(ctx: KernelContext, x: DeviceTensor, shape: Shape): Devi
 }
 
 // One thread per output u32 word, assembling 1, 2 or 4 elements, so that
-// sub-word dtypes are written without races.
-const permuteShader = cachedShader((elementBytes: 1 | 2 | 4): string => {
+// sub-word dtypes are written without races. The walk over the dimensions
+// is unrolled for the tensor's rank: CPU adapters run integer division one
+// lane at a time, and the outermost dimension needs none.
+const permuteShader = cachedShader((elementBytes: 1 | 2 | 4, rank: number): string => {
   const perWord = 4 / elementBytes;
   const bits = elementBytes * 8;
   const read = elementBytes === 4 ? 'x[s]' : `(x[s / ${perWord}u] >> ((s % ${perWord}u) * ${bits}u)) & ${(2 ** bits - 1).toString()}u`;
+  const at = (field: string, d: number) => `p.${field}[${d >> 2}u].${'xyzw'[d & 3]}`;
+  const steps = Array.from({ length: rank }, (_, i) => rank - 1 - i).map((d) =>
+    d === 0
+      ? `  s = s + rest * ${at('strides', d)};`
+      : `  { let q = rest / ${at('shape', d)}; s = s + (rest - q * ${at('shape', d)}) * ${at('strides', d)}; rest = q; }`,
+  );
   return `@group(0) @binding(0) var<storage, read> x: array<u32>;
 @group(0) @binding(1) var<storage, read_write> y: array<u32>;
 struct P { n: u32, rank: u32, a: u32, b: u32, shape: array<vec4u, 2>, strides: array<vec4u, 2> }
@@ -27,11 +35,7 @@ struct P { n: u32, rank: u32, a: u32, b: u32, shape: array<vec4u, 2>, strides: a
 fn source(o: u32) -> u32 {
   var rest = o;
   var s = 0u;
-  for (var d = i32(p.rank) - 1; d >= 0; d = d - 1) {
-    let size = p.shape[u32(d) / 4u][u32(d) % 4u];
-    s = s + (rest % size) * p.strides[u32(d) / 4u][u32(d) % 4u];
-    rest = rest / size;
-  }
+${steps.join('\n')}
   return s;
 }
 ${MAIN_1D}
@@ -59,6 +63,6 @@ export function permute(ctx: KernelContext, x: DeviceTensor, axes: readonly numb
   const size = shapeSize(g.shape);
   const pad = (values: readonly number[]) => Array.from({ length: MAX_RANK }, (_, i) => values[i] ?? 1);
   const elementBytes = ELEMENT_BYTES[x.dtype];
-  ctx.run(permuteShader(elementBytes), [source, target], [size, g.shape.length, 0, 0, ...pad(g.shape), ...pad(g.strides)], groupsFor(Math.ceil(size / (4 / elementBytes))));
+  ctx.run(permuteShader(elementBytes, g.shape.length), [source, target], [size, g.shape.length, 0, 0, ...pad(g.shape), ...pad(g.strides)], groupsFor(Math.ceil(size / (4 / elementBytes))));
   return out;
 }
