@@ -20,7 +20,7 @@ import { chromium } from 'playwright-core';
 import ts from 'typescript';
 import { build, createServer, createServerModuleRunner } from 'vite';
 import { serveFiles } from '../tests/browser/server.mjs';
-import { CHROMIUM_ARGS, chromiumPath } from '../tests/browser/chromium.mjs';
+import { CHROMIUM_ARGS, chromiumForSuite } from '../tests/browser/chromium.mjs';
 import { openApp, pickInputs, readOutcome, waitForEnd } from '../tests/browser-e2e/page.mjs';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -28,7 +28,6 @@ const APP = join(ROOT, 'examples/browser');
 const FIXTURES = join(ROOT, 'packages/core/test/fixtures');
 const LONG = process.env.LORAFUSE_E2E_LONG === '1';
 const BUDGET_MS = Number(process.env.LORAFUSE_E2E_BUDGET_MS ?? (LONG ? 600_000 : 300_000));
-const IN_CI = process.env.CI === 'true';
 const deadline = Date.now() + BUDGET_MS;
 const remainingMs = () => deadline - Date.now();
 
@@ -285,16 +284,9 @@ async function main() {
   const named = FLOWS.filter((f) => filters.length === 0 || filters.some((x) => f.name.includes(x)));
   const flows = named.filter((f) => LONG || !f.long);
   for (const f of named.filter((f) => !flows.includes(f))) console.log(`skip ${f.name}: a long flow, run with LORAFUSE_E2E_LONG=1`);
-  const executablePath = chromiumPath();
-  if (!executablePath) {
-    const why = 'chromium not found (install Debian chromium, e.g. with .ci/install-system, or set CHROMIUM_PATH)';
-    if (IN_CI) {
-      console.error(`FAIL browser e2e: ${why}; CI=true requires it`);
-      return 1;
-    }
-    console.log(`\nSKIPPED browser e2e: ${why}\n`);
-    return 0;
-  }
+  const chromium = chromiumForSuite('browser e2e');
+  if (!chromium.path) return chromium.exitCode;
+  const executablePath = chromium.path;
   const started = Date.now();
   const dir = await mkdtemp(join(tmpdir(), 'lorafuse-e2e-'));
   let server;

@@ -15,7 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import { chromium } from 'playwright-core';
 import ts from 'typescript';
-import { CHROMIUM_ARGS, chromiumPath } from '../tests/browser/chromium.mjs';
+import { CHROMIUM_ARGS, chromiumForSuite } from '../tests/browser/chromium.mjs';
 import { serveFiles } from '../tests/browser/server.mjs';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -25,7 +25,6 @@ const BUNDLE_ROOT = join(ROOT, '.browser-bundle');
 const BUDGET_MS = Number(process.env.LORAFUSE_BROWSER_BUDGET_MS ?? 300_000);
 // Time kept back from each page's budget for reporting and shutdown.
 const SHUTDOWN_MARGIN_MS = 10_000;
-const IN_CI = process.env.CI === 'true';
 
 const deadline = Date.now() + BUDGET_MS;
 const remainingMs = () => deadline - Date.now();
@@ -143,16 +142,9 @@ async function main() {
     .sort();
   if (entries.length === 0) throw new Error(`no browser entries in ${ENTRY_DIR} match ${filters.join(' ') || '*'}`);
 
-  const executablePath = chromiumPath();
-  if (!executablePath) {
-    const why = 'chromium not found (install Debian chromium, e.g. with .ci/install-system, or set CHROMIUM_PATH)';
-    if (IN_CI) {
-      console.error(`FAIL browser suites: ${why}; CI=true requires them`);
-      return 1;
-    }
-    console.log(`\nSKIPPED browser suites: ${why}\n`);
-    return 0;
-  }
+  const chromium = chromiumForSuite('browser suites');
+  if (!chromium.path) return chromium.exitCode;
+  const executablePath = chromium.path;
 
   const files = await bundle(entries);
   const server = await serveFiles(files);

@@ -1,4 +1,4 @@
-// Locating and launching Debian's chromium for the end-to-end suite.
+// Locating and launching Debian's chromium for the browser suites.
 import { accessSync, constants } from 'node:fs';
 import { delimiter, join } from 'node:path';
 
@@ -28,4 +28,21 @@ export function chromiumPath() {
   if (given) return executable(given) ? given : undefined;
   const dirs = (process.env.PATH ?? '').split(delimiter).filter(Boolean);
   return dirs.flatMap((dir) => ['chromium', 'chromium-browser'].map((name) => join(dir, name))).find(executable);
+}
+
+/**
+ * The chromium to run `suite` with, or, when there is none, the exit code
+ * after a visible line: 1 with CI=true (CI must run the browser suites),
+ * 0 with a SKIPPED line elsewhere, so that a fresh clone still passes.
+ */
+export function chromiumForSuite(suite) {
+  const path = chromiumPath();
+  if (path) return { path };
+  const why = 'chromium not found (install Debian chromium, e.g. with .ci/install-system, or set CHROMIUM_PATH)';
+  if (process.env.CI === 'true') {
+    console.error(`FAIL ${suite}: ${why}; CI=true requires it`);
+    return { exitCode: 1 };
+  }
+  console.log(`\nSKIPPED ${suite}: ${why}\n`);
+  return { exitCode: 0 };
 }

@@ -225,7 +225,7 @@ export function webgpuBackend(options: WebGPUBackendOptions = {}): BackendFactor
     priority: BACKEND_PRIORITIES.webgpu,
     create: async () => {
       const [handle, owned] = options.handle ? [options.handle, false] : [await requestWebGPUDevice(options), true];
-      return new WebGPUBackend(handle, owned, options.cpuKernels ?? handle.info.isFallback);
+      return new WebGPUBackend(handle, owned, options.cpuKernels);
     },
   };
 }
