@@ -284,9 +284,9 @@ async function main() {
   const named = FLOWS.filter((f) => filters.length === 0 || filters.some((x) => f.name.includes(x)));
   const flows = named.filter((f) => LONG || !f.long);
   for (const f of named.filter((f) => !flows.includes(f))) console.log(`skip ${f.name}: a long flow, run with LORAFUSE_E2E_LONG=1`);
-  const chromium = chromiumForSuite('browser e2e');
-  if (!chromium.path) return chromium.exitCode;
-  const executablePath = chromium.path;
+  const browserFound = chromiumForSuite('browser e2e');
+  if (!browserFound.path) return browserFound.exitCode;
+  const executablePath = browserFound.path;
   const started = Date.now();
   const dir = await mkdtemp(join(tmpdir(), 'lorafuse-e2e-'));
   let server;

@@ -142,9 +142,9 @@ async function main() {
     .sort();
   if (entries.length === 0) throw new Error(`no browser entries in ${ENTRY_DIR} match ${filters.join(' ') || '*'}`);
 
-  const chromium = chromiumForSuite('browser suites');
-  if (!chromium.path) return chromium.exitCode;
-  const executablePath = chromium.path;
+  const browserFound = chromiumForSuite('browser suites');
+  if (!browserFound.path) return browserFound.exitCode;
+  const executablePath = browserFound.path;
 
   const files = await bundle(entries);
   const server = await serveFiles(files);
