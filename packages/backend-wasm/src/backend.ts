@@ -138,6 +138,12 @@ export class WasmBackend implements Backend {
       },
       address: (handle) => this.#table.get(handle).address,
       output: (shape, dtype) => this.#allocate(shape, dtype),
+      free: (handle) => {
+        // Freed now, so no longer the transaction's to free on failure.
+        const index = this.#pending?.indexOf(handle) ?? -1;
+        if (index >= 0) this.#pending!.splice(index, 1);
+        this.free(handle);
+      },
       withScratch: (bytes, work) => {
         const { arena } = this.#open();
         const address = arena.alloc(bytes);

@@ -16,6 +16,8 @@ export interface WasmContext {
   address(handle: DeviceTensor): number;
   /** Allocates a new tensor and returns its handle and address. Its contents are undefined until written. */
   output(shape: Shape, dtype: DeviceDType): { readonly handle: DeviceTensor; readonly address: number };
+  /** Frees a temporary tensor this kernel call made with {@link WasmContext.output}. */
+  free(handle: DeviceTensor): void;
   /** Runs `work` with `bytes` of scratch, freed afterwards. */
   withScratch<T>(bytes: number, work: (address: number) => T): T;
   /**

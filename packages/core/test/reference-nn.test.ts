@@ -126,6 +126,31 @@ describe('reference attention', () => {
     expect(relL2(h.values(grads.dv), numericGradient((p) => loss(q, k, p), v))).toBeLessThan(1e-5);
   });
 
+  it("reads and writes the sequence-first layout ('bshd') as the heads-first one with the middle axes swapped", () => {
+    const h = referenceHarness();
+    const rand = seeded(11);
+    const [b, hq, kv, sq, sk, d] = [2, 4, 2, 3, 5, 3];
+    // Element (i0, i1, i2, i3) of a [n0, n1, n2, n3] array moved to (i0, i2, i1, i3) of [n0, n2, n1, n3].
+    const swap = (x: ArrayLike<number>, [n0, n1, n2, n3]: number[]) => {
+      const y = new Array<number>(x.length);
+      for (let i0 = 0; i0 < n0; i0++) for (let i1 = 0; i1 < n1; i1++) for (let i2 = 0; i2 < n2; i2++) for (let i3 = 0; i3 < n3; i3++) y[((i0 * n2 + i2) * n1 + i1) * n3 + i3] = x[((i0 * n1 + i1) * n2 + i2) * n3 + i3];
+      return y;
+    };
+    const [qs, ks] = [[b, hq, sq, d], [b, kv, sk, d]];
+    const [q, k, v, dOut] = [qs, ks, ks, qs].map((shape) => randomValues(rand, shape.reduce((x, y) => x * y, 1), -1.5, 1.5));
+    const first = h.k.attention(h.f32(qs, q), h.f32(ks, k), h.f32(ks, v));
+    const firstGrads = h.k.attentionBackward(h.f32(qs, q), h.f32(ks, k), h.f32(ks, v), first.out, first.lse, h.f32(qs, dOut));
+    const [qt, kt] = [[b, sq, hq, d], [b, sk, kv, d]];
+    const bshd = { layout: 'bshd' } as const;
+    const seq = h.k.attention(h.f32(qt, swap(q, qs)), h.f32(kt, swap(k, ks)), h.f32(kt, swap(v, ks)), bshd);
+    expect([...h.values(seq.out)]).toEqual(swap(h.values(first.out), qs));
+    expect([...h.values(seq.lse)]).toEqual([...h.values(first.lse)]);
+    const grads = h.k.attentionBackward(h.f32(qt, swap(q, qs)), h.f32(kt, swap(k, ks)), h.f32(kt, swap(v, ks)), seq.out, seq.lse, h.f32(qt, swap(dOut, qs)), bshd);
+    expect([...h.values(grads.dq)]).toEqual(swap(h.values(firstGrads.dq), qs));
+    expect([...h.values(grads.dk)]).toEqual(swap(h.values(firstGrads.dk), ks));
+    expect([...h.values(grads.dv)]).toEqual(swap(h.values(firstGrads.dv), ks));
+  });
+
   it('rejects heads that do not divide and more queries than keys', () => {
     const h = referenceHarness();
     const t = (shape: number[]) => h.f32(shape, new Array(shape.reduce((a, b) => a * b, 1)).fill(0));

@@ -1,4 +1,4 @@
-import { attentionBackwardGeometry, attentionGeometry, type AttentionGeometry, type AttentionGrads, type AttentionOptions, type AttentionResult, type DeviceTensor } from '@lorafuse/core';
+import { attentionBackwardGeometry, attentionGeometry, type AttentionGeometry, type AttentionLayout, type AttentionGrads, type AttentionOptions, type AttentionResult, type DeviceTensor } from '@lorafuse/core';
 import { f32, groupsFor, type KernelContext, type UniformValue } from './context.js';
 import { cachedShader } from './wgsl.js';
 
@@ -43,11 +43,22 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
   let r = (wid.y * nwg.x + wid.x) * ${THREADS}u + lid;
   if (r >= ${rows}) { return; }`;
 
-/** Offset of the K/V head that query row `row` ([B, H, Sq] flattened) reads. */
-const KV_BASE = /* wgsl */ `
-fn kvBase(row: u32) -> u32 {
+/**
+ * Element offsets (in units of E) in either layout: `queryAt(row)` of query
+ * row `row` of [B, H, Sq] flattened, `keyAt(bk, j)` of key `j` of KV head
+ * `bk` of [B, KV] flattened, and `kvHead(row)`, the KV head a query row reads.
+ */
+const offsets = (layout: AttentionLayout) => /* wgsl */ `
+fn kvHead(row: u32) -> u32 {
   let bh = row / p.seqQ;
-  return ((bh / p.heads) * p.kvHeads + (bh % p.heads) / p.group) * p.seqK * D;
+  return (bh / p.heads) * p.kvHeads + (bh % p.heads) / p.group;
+}
+fn queryAt(row: u32) -> u32 {
+  ${layout === 'bhsd' ? 'return row * D;' : `let bh = row / p.seqQ;
+  return (((bh / p.heads) * p.seqQ + row % p.seqQ) * p.heads + bh % p.heads) * D;`}
+}
+fn keyAt(bk: u32, j: u32) -> u32 {
+  ${layout === 'bhsd' ? 'return (bk * p.seqK + j) * D;' : 'return (((bk / p.kvHeads) * p.seqK + j) * p.kvHeads + bk % p.kvHeads) * D;'}
 }
 `;
 
@@ -64,12 +75,12 @@ function bindings(specs: readonly string[]): string {
 const QUERY_ROWS = 'p.batch * p.heads * p.seqQ';
 
 /** Everything before a kernel's body: bindings, uniforms, row types, and `main` with the row index `r` below `rows`. */
-const kernel = (dim: number, specs: readonly string[], rows: string) => `
-${bindings(specs)}${UNIFORMS}${header(dim)}${KV_BASE}${main(rows)}`;
+const kernel = (dim: number, layout: AttentionLayout, specs: readonly string[], rows: string) => `
+${bindings(specs)}${UNIFORMS}${header(dim)}${offsets(layout)}${main(rows)}`;
 
-const forward = cachedShader((dim: number) => /* wgsl */ `${kernel(dim, ['q: read E', 'k: read E', 'v: read E', 'out: read_write E', 'lse: read_write f32'], QUERY_ROWS)}
-  let qo = r * D;
-  let kv = kvBase(r);
+const forward = cachedShader((dim: number, layout: AttentionLayout) => /* wgsl */ `${kernel(dim, layout, ['q: read E', 'k: read E', 'v: read E', 'out: read_write E', 'lse: read_write f32'], QUERY_ROWS)}
+  let qo = queryAt(r);
+  let kh = kvHead(r);
   let visible = r % p.seqQ + p.seqK - p.seqQ + 1u;
   var qr: Row;
   var acc: Row;
@@ -77,7 +88,7 @@ const forward = cachedShader((dim: number) => /* wgsl */ `${kernel(dim, ['q: rea
   var m = -0x1.fffffep+127f;
   var total = 0.0;
   for (var j = 0u; j < visible; j++) {
-    let ko = kv + j * D;
+    let ko = keyAt(kh, j);
     var s = 0.0;
     for (var d = 0u; d < D; d++) { s += dotE(qr[d], k[ko + d]); }
     if (s > m) {
@@ -100,16 +111,17 @@ const forward = cachedShader((dim: number) => /* wgsl */ `${kernel(dim, ['q: rea
 const BACKWARD_INPUTS = ['q: read E', 'k: read E', 'v: read E', 'lse: read f32', 'dout: read E', 'delta: read f32'];
 
 /** δ = rowsum(dOut ⊙ out) of every query row, read by both gradient kernels. */
-const delta = cachedShader((dim: number) => /* wgsl */ `${kernel(dim, ['o: read E', 'dout: read E', 'delta: read_write f32'], QUERY_ROWS)}
+const delta = cachedShader((dim: number, layout: AttentionLayout) => /* wgsl */ `${kernel(dim, layout, ['o: read E', 'dout: read E', 'delta: read_write f32'], QUERY_ROWS)}
+  let qo = queryAt(r);
   var s = 0.0;
-  for (var d = 0u; d < D; d++) { s += dotE(dout[r * D + d], o[r * D + d]); }
+  for (var d = 0u; d < D; d++) { s += dotE(dout[qo + d], o[qo + d]); }
   delta[r] = s;
 }`);
 
 /** dq: one thread per query row, over its visible keys. */
-const backwardDq = cachedShader((dim: number) => /* wgsl */ `${kernel(dim, [...BACKWARD_INPUTS, 'dq: read_write E'], QUERY_ROWS)}
-  let qo = r * D;
-  let kv = kvBase(r);
+const backwardDq = cachedShader((dim: number, layout: AttentionLayout) => /* wgsl */ `${kernel(dim, layout, [...BACKWARD_INPUTS, 'dq: read_write E'], QUERY_ROWS)}
+  let qo = queryAt(r);
+  let kh = kvHead(r);
   let visible = r % p.seqQ + p.seqK - p.seqQ + 1u;
   let l = lse[r];
   let dl = delta[r];
@@ -118,7 +130,7 @@ const backwardDq = cachedShader((dim: number) => /* wgsl */ `${kernel(dim, [...B
   var acc: Row;
   for (var d = 0u; d < D; d++) { qr[d] = q[qo + d] * p.scale; dr[d] = dout[qo + d]; acc[d] = E(); }
   for (var j = 0u; j < visible; j++) {
-    let ko = kv + j * D;
+    let ko = keyAt(kh, j);
     var s = 0.0;
     var dp = 0.0;
     for (var d = 0u; d < D; d++) { s += dotE(qr[d], k[ko + d]); dp += dotE(dr[d], v[ko + d]); }
@@ -129,10 +141,10 @@ const backwardDq = cachedShader((dim: number) => /* wgsl */ `${kernel(dim, [...B
 }`);
 
 /** dk and dv: one thread per key row, over the query rows of every head in its group that see it. */
-const backwardDkv = cachedShader((dim: number) => /* wgsl */ `${kernel(dim, [...BACKWARD_INPUTS, 'dk: read_write E', 'dv: read_write E'], 'p.batch * p.kvHeads * p.seqK')}
+const backwardDkv = cachedShader((dim: number, layout: AttentionLayout) => /* wgsl */ `${kernel(dim, layout, [...BACKWARD_INPUTS, 'dk: read_write E', 'dv: read_write E'], 'p.batch * p.kvHeads * p.seqK')}
   let j = r % p.seqK;
   let bk = r / p.seqK;
-  let ko = r * D;
+  let ko = keyAt(bk, j);
   let shift = p.seqK - p.seqQ;
   let first = select(0u, j - shift, j > shift);
   var kr: Row;
@@ -145,7 +157,7 @@ const backwardDkv = cachedShader((dim: number) => /* wgsl */ `${kernel(dim, [...
     let rows = ((bk / p.kvHeads) * p.heads + (bk % p.kvHeads) * p.group + g) * p.seqQ;
     for (var i = first; i < p.seqQ; i++) {
       let row = rows + i;
-      let qo = row * D;
+      let qo = queryAt(row);
       var s = 0.0;
       var dp = 0.0;
       for (var d = 0u; d < D; d++) { s += dotE(q[qo + d], kr[d]); dp += dotE(dout[qo + d], vr[d]); }
@@ -166,8 +178,8 @@ export function attention(ctx: KernelContext, q: DeviceTensor, k: DeviceTensor, 
   const g = attentionGeometry(q, k, v, options);
   const buffers = [q, k, v].map((t) => ctx.buffer(t));
   const [out, ob] = ctx.output(q.shape, 'f32');
-  const [lse, lb] = ctx.output(q.shape.slice(0, 3), 'f32');
-  ctx.run(forward(g.dim), [...buffers, ob, lb], uniforms(g), groupsFor(g.batch * g.heads * g.seqQ, THREADS));
+  const [lse, lb] = ctx.output([g.batch, g.heads, g.seqQ], 'f32');
+  ctx.run(forward(g.dim, g.layout), [...buffers, ob, lb], uniforms(g), groupsFor(g.batch * g.heads * g.seqQ, THREADS));
   return { out, lse };
 }
 
@@ -189,9 +201,9 @@ export function attentionBackward(
   const [dv, dvb] = ctx.output(v.shape, 'f32');
   const queryRows = g.batch * g.heads * g.seqQ;
   const deltas = ctx.scratch(Math.max(4, 4 * queryRows));
-  ctx.run(delta(g.dim), [ctx.buffer(out), ctx.buffer(dOut), deltas], uniforms(g), groupsFor(queryRows, THREADS));
-  ctx.run(backwardDq(g.dim), [...inputs, deltas, dqb], uniforms(g), groupsFor(queryRows, THREADS));
-  ctx.run(backwardDkv(g.dim), [...inputs, deltas, dkb, dvb], uniforms(g), groupsFor(g.batch * g.kvHeads * g.seqK, THREADS));
+  ctx.run(delta(g.dim, g.layout), [ctx.buffer(out), ctx.buffer(dOut), deltas], uniforms(g), groupsFor(queryRows, THREADS));
+  ctx.run(backwardDq(g.dim, g.layout), [...inputs, deltas, dqb], uniforms(g), groupsFor(queryRows, THREADS));
+  ctx.run(backwardDkv(g.dim, g.layout), [...inputs, deltas, dkb, dvb], uniforms(g), groupsFor(g.batch * g.kvHeads * g.seqK, THREADS));
   ctx.drop(deltas);
   return { dq, dk, dv };
 }

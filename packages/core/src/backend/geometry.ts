@@ -4,7 +4,7 @@
 
 import { LoraFuseError } from '../errors/index.js';
 import { checkShape, shapeSize, type DType, type Shape } from '../tensor/index.js';
-import type { AdamwOptions, AttentionOptions, KernelName, Kernels, MatmulOptions, NormalOptions, RandomOptions } from './kernels.js';
+import type { AdamwOptions, AttentionLayout, AttentionOptions, KernelName, Kernels, MatmulOptions, NormalOptions, RandomOptions } from './kernels.js';
 
 /** What the checks need to know of a tensor (a `DeviceTensor` or a host `Tensor`). */
 export interface OperandInfo {
@@ -252,6 +252,8 @@ export interface AttentionGeometry {
   readonly dim: number;
   /** The score scale (the option, or `1/√D`). */
   readonly scale: number;
+  /** Axis order of the operands. */
+  readonly layout: AttentionLayout;
 }
 
 /** Checks {@link Kernels.attention}'s arguments. */
@@ -260,8 +262,12 @@ export function attentionGeometry(q: OperandInfo, k: OperandInfo, v: OperandInfo
     requireDtype(kernel, name, t);
     requireRank(kernel, name, t, 4);
   }
-  const [batch, heads, seqQ, dim] = q.shape;
-  const [kb, kvHeads, seqK, kd] = k.shape;
+  const layout = options.layout ?? 'bhsd';
+  if (layout !== 'bhsd' && layout !== 'bshd') throw new LoraFuseError('INVALID_OPTION', `${kernel}: layout must be 'bhsd' or 'bshd'; got ${String(layout)}.`, { details: { layout } });
+  // Named as in the heads-first layout; the sequence-first one swaps the middle axes.
+  const axes = (shape: Shape): [number, number, number, number] => (layout === 'bhsd' ? [shape[0], shape[1], shape[2], shape[3]] : [shape[0], shape[2], shape[1], shape[3]]);
+  const [batch, heads, seqQ, dim] = axes(q.shape);
+  const [kb, kvHeads, seqK, kd] = axes(k.shape);
   if (kb !== batch || kd !== dim) throw shapeError(kernel, `k ${fmt(k.shape)} does not match q ${fmt(q.shape)} in batch or head dimension.`);
   requireShape(kernel, 'v', v, k.shape);
   if (kvHeads === 0 ? heads !== 0 : heads % kvHeads !== 0) {
@@ -269,7 +275,7 @@ export function attentionGeometry(q: OperandInfo, k: OperandInfo, v: OperandInfo
   }
   if (seqQ > seqK) throw shapeError(kernel, `queries (${seqQ}) cannot outnumber keys (${seqK}).`, { seqQ, seqK });
   if (options.scale !== undefined) requireFinite(kernel, 'scale', options.scale);
-  return { batch, heads, kvHeads, group: kvHeads === 0 ? 1 : heads / kvHeads, seqQ, seqK, dim, scale: options.scale ?? (dim > 0 ? 1 / Math.sqrt(dim) : 1) };
+  return { batch, heads, kvHeads, group: kvHeads === 0 ? 1 : heads / kvHeads, seqQ, seqK, dim, scale: options.scale ?? (dim > 0 ? 1 / Math.sqrt(dim) : 1), layout };
 }
 
 /** Checks {@link Kernels.attentionBackward}'s arguments. */
@@ -285,7 +291,7 @@ export function attentionBackwardGeometry(
   const g = attentionGeometry(q, k, v, options, 'attentionBackward');
   for (const [name, t, shape] of [
     ['out', out, q.shape],
-    ['lse', lse, q.shape.slice(0, 3)],
+    ['lse', lse, [g.batch, g.heads, g.seqQ]],
     ['dOut', dOut, q.shape],
   ] as const) {
     requireDtype('attentionBackward', name, t);

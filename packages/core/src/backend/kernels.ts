@@ -123,11 +123,13 @@ export interface Kernels {
    * Causal scaled-dot-product attention with grouped-query heads.
    *
    * `q` `[B, H, Sq, D]`; `k`, `v` `[B, KV, Sk, D]` with `H` a multiple of `KV`
-   * and `Sq ≤ Sk`. Query head `h` reads key/value head `floor(h / (H / KV))`.
+   * and `Sq ≤ Sk`; with `layout: 'bshd'` the sequence axis comes before the
+   * heads instead (`q` `[B, Sq, H, D]`, `k`, `v` `[B, Sk, KV, D]`, `out` in
+   * `q`'s layout), which is how a Linear layer's output reshapes. Query head `h` reads key/value head `floor(h / (H / KV))`.
    * Query `i` attends to keys `j ≤ i + (Sk − Sq)` (the queries are the last
    * `Sq` positions; `Sq = Sk` is the usual causal mask). Scores are
    * `scale · q·kᵀ` (`scale` defaults to `1/√D`), softmax over the allowed keys.
-   * Returns `out` `[B, H, Sq, D]` and `lse` `[B, H, Sq]`, the natural-log
+   * Returns `out` `[B, H, Sq, D]` (the shape of `q`) and `lse` `[B, H, Sq]` (in both layouts), the natural-log
    * sum of exponentials of each query's scaled scores, for the backward pass.
    */
   attention(q: DeviceTensor, k: DeviceTensor, v: DeviceTensor, options?: AttentionOptions): AttentionResult;
@@ -281,11 +283,20 @@ export interface MatmulOptions {
 export interface AttentionOptions {
   /** Score scale, finite; default `1/√D`. */
   readonly scale?: number;
+  /**
+   * Axis order of `q`, `k`, `v` and of `out` and the gradients: `'bhsd'`
+   * (default) is `[batch, heads, seq, D]`, `'bshd'` is `[batch, seq, heads, D]`.
+   * `lse` is `[B, H, Sq]` in both.
+   */
+  readonly layout?: AttentionLayout;
 }
+
+/** Axis order of attention operands: see {@link AttentionOptions.layout}. */
+export type AttentionLayout = 'bhsd' | 'bshd';
 
 /** Outputs of {@link Kernels.attention}. */
 export interface AttentionResult {
-  /** `[B, H, Sq, D]`. */
+  /** The shape of `q`. */
   readonly out: DeviceTensor;
   /** `[B, H, Sq]`: log-sum-exp of each query's scaled scores. */
   readonly lse: DeviceTensor;

@@ -15,7 +15,8 @@ export function contextLength(config: Pick<ModelConfig, 'maxPositionEmbeddings' 
 
 /**
  * The keys and values of the positions a model has already seen, per layer,
- * as f32 `[batch, kvHeads, length, headDim]` tensors on the model's backend:
+ * as f32 `[batch, length, kvHeads, headDim]` tensors (sequence-first, as
+ * attention reads them with `layout: 'bshd'`) on the model's backend:
  * what {@link CausalLM.decode} attends over instead of recomputing them.
  * The cache owns its tensors; {@link KVCache.dispose} frees them (use it in
  * a `finally`).
@@ -62,7 +63,7 @@ export class KVCache {
   }
 
   /**
-   * Appends one layer's new keys and values (`[batch, kvHeads, s, headDim]`,
+   * Appends one layer's new keys and values (`[batch, s, kvHeads, headDim]`,
    * which the cache takes over) and returns the layer's whole keys and
    * values. {@link KVCache.advance} commits the new length after the last layer.
    */
@@ -70,7 +71,7 @@ export class KVCache {
     const join = (store: (DeviceTensor | undefined)[], fresh: DeviceTensor) => {
       const old = store[layer];
       if (old === undefined) return (store[layer] = fresh);
-      store[layer] = this.backend.kernels.concat(old, fresh, 2);
+      store[layer] = this.backend.kernels.concat(old, fresh, 1);
       this.backend.free(old);
       this.backend.free(fresh);
       return store[layer];
@@ -97,10 +98,9 @@ export class KVCache {
     const ids = this.backend.upload(new Tensor('i32', [rows.length], Int32Array.from(rows)));
     // An embedding lookup over rows flattened to a table gathers them exactly.
     const gather = (t: DeviceTensor) => {
-      const [, heads, length, dim] = t.shape;
-      const table = k.reshape(t, [batch, heads * length * dim]);
+      const table = k.reshape(t, [batch, t.shape.slice(1).reduce((n, d) => n * d, 1)]);
       const picked = k.embedding(ids, table);
-      const result = k.reshape(picked, [rows.length, heads, length, dim]);
+      const result = k.reshape(picked, [rows.length, ...t.shape.slice(1)]);
       for (const x of [t, table, picked]) this.backend.free(x);
       return result;
     };

@@ -8,7 +8,7 @@ import { bytesPerElement, Tensor } from '../tensor/index.js';
 import type { DeviceAdapter, DeviceLoraModule } from './device-adapter.js';
 import type { KVCache } from './kv-cache.js';
 import { openModelFolder, type OpenModelOptions } from './open.js';
-import { inverseFrequencies, ropeTables } from './rope-tables.js';
+import { inverseFrequencies, ropeTables, ropeTablesPerToken, type RopeTables } from './rope-tables.js';
 import type { ModelCheckpoint, ModelConfig } from './types.js';
 import { expectedModelWeights } from './weights.js';
 
@@ -56,6 +56,8 @@ export interface DecodeOptions {
 
 /** Names of the seven LoRA-adaptable projections of a layer, with their parent module. */
 const PROJECTIONS = ['self_attn.q_proj', 'self_attn.k_proj', 'self_attn.v_proj', 'self_attn.o_proj', 'mlp.gate_proj', 'mlp.up_proj', 'mlp.down_proj'] as const;
+/** Sequence lengths whose RoPE tables a model keeps. */
+const MAX_ROPE_TABLES = 16;
 
 /**
  * A Llama-family causal language model (Llama incl. Llama 3 RoPE scaling,
@@ -72,6 +74,8 @@ export class CausalLM {
   readonly backend: Backend;
   readonly #weights: ReadonlyMap<string, DeviceTensor>;
   readonly #invFreq: Float32Array;
+  /** Per-token RoPE tables of batches that start at position 0, by `batch×seq`: a training loop asks for the same few sizes every step. */
+  readonly #ropeFromStart = new Map<string, RopeTables>();
 
   private constructor(backend: Backend, config: ModelConfig, weights: ReadonlyMap<string, DeviceTensor>) {
     this.backend = backend;
@@ -169,7 +173,7 @@ export class CausalLM {
     const c = this.config;
     const [batch, seq] = ids.shape;
     const loras = this.#loraIndex(options.adapters ?? []);
-    const { cos, sin } = ropeTables(this.#invFreq, seq, cache?.length ?? 0);
+    const { cos, sin } = this.#ropeTables(batch, seq, cache?.length ?? 0);
     const cosT = tape.constant(cos);
     const sinT = tape.constant(sin);
     const w = (name: string) => this.#weights.get(name)!;
@@ -186,17 +190,20 @@ export class CausalLM {
       return bias ? ops.add(tape, y, bias) : y;
     };
     const { numAttentionHeads: H, numKeyValueHeads: KV, headDim: D, rmsNormEps: eps } = c;
-    const heads = (x: DeviceTensor, n: number) => ops.permute(tape, ops.reshape(tape, x, [batch, seq, n, D]), [0, 2, 1, 3]);
+    // Activations stay sequence-first, [batch, seq, heads, D], as the projections reshape: RoPE sees one
+    // position per kernel row and attention reads that layout, so no permute is needed.
+    const heads = (x: DeviceTensor, n: number) => ops.reshape(tape, x, [batch, seq, n, D]);
+    const rotated = (x: DeviceTensor, n: number) => ops.reshape(tape, ops.rope(tape, ops.reshape(tape, x, [batch * seq, n, 1, D]), cosT, sinT), [batch, seq, n, D]);
 
     let x = ops.embedding(tape, ids, w('model.embed_tokens.weight'));
     for (let l = 0; l < c.numHiddenLayers; l++) {
       const p = `model.layers.${l}`;
       const h1 = ops.rmsNorm(tape, x, w(`${p}.input_layernorm.weight`), eps);
-      const q = ops.rope(tape, heads(linear(h1, `${p}.self_attn.q_proj`), H), cosT, sinT);
-      let k = ops.rope(tape, heads(linear(h1, `${p}.self_attn.k_proj`), KV), cosT, sinT);
+      const q = rotated(linear(h1, `${p}.self_attn.q_proj`), H);
+      let k = rotated(linear(h1, `${p}.self_attn.k_proj`), KV);
       let v = heads(linear(h1, `${p}.self_attn.v_proj`), KV);
       if (cache) ({ keys: k, values: v } = cache.append(l, tape.keep(k), tape.keep(v)));
-      const attn = ops.reshape(tape, ops.permute(tape, ops.attention(tape, q, k, v), [0, 2, 1, 3]), [batch, seq, H * D]);
+      const attn = ops.reshape(tape, ops.attention(tape, q, k, v, { layout: 'bshd' }), [batch, seq, H * D]);
       x = ops.add(tape, x, linear(attn, `${p}.self_attn.o_proj`));
       const h2 = ops.rmsNorm(tape, x, w(`${p}.post_attention_layernorm.weight`), eps);
       const act = ops.swiglu(tape, linear(h2, `${p}.mlp.gate_proj`), linear(h2, `${p}.mlp.up_proj`));
@@ -205,6 +212,20 @@ export class CausalLM {
     if (options.lastOnly && seq > 1) x = lastPositions(tape, x);
     const head = c.tieWordEmbeddings ? 'model.embed_tokens' : 'lm_head';
     return ops.matmul(tape, ops.rmsNorm(tape, x, w('model.norm.weight'), eps), w(`${head}.weight`), { transB: true });
+  }
+
+  /** RoPE tables `[batch · seq, 1, headDim]` for positions `offset …` of every row. */
+  #ropeTables(batch: number, seq: number, offset: number): RopeTables {
+    if (offset !== 0) return ropeTablesPerToken(ropeTables(this.#invFreq, seq, offset), batch);
+    const key = `${batch}×${seq}`;
+    let tables = this.#ropeFromStart.get(key);
+    if (!tables) {
+      // Padded batches come in many lengths; a bounded memo is enough for the steady ones.
+      if (this.#ropeFromStart.size >= MAX_ROPE_TABLES) this.#ropeFromStart.clear();
+      tables = ropeTablesPerToken(ropeTables(this.#invFreq, seq), batch);
+      this.#ropeFromStart.set(key, tables);
+    }
+    return tables;
   }
 
   /** Frees the model's weights. */

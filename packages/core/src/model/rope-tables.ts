@@ -51,3 +51,19 @@ export function ropeTables(invFreq: Float32Array, seq: number, offset = 0): Rope
   }
   return { cos: new Tensor('f32', [seq, d], cos), sin: new Tensor('f32', [seq, d], sin) };
 }
+
+/**
+ * `tables` repeated for every row of a batch, `[batch · seq, 1, headDim]`:
+ * the form {@link Kernels.rope} takes for sequence-first activations
+ * `[batch, seq, heads, headDim]` viewed as `[batch · seq, heads, 1, headDim]`
+ * (one position per "batch" row of the kernel).
+ */
+export function ropeTablesPerToken(tables: RopeTables, batch: number): RopeTables {
+  const [seq, d] = tables.cos.shape;
+  const repeat = (t: Tensor<'f32'>) => {
+    const data = new Float32Array(batch * seq * d);
+    for (let b = 0; b < batch; b++) data.set(t.data, b * seq * d);
+    return new Tensor('f32', [batch * seq, 1, d], data);
+  };
+  return { cos: repeat(tables.cos), sin: repeat(tables.sin) };
+}

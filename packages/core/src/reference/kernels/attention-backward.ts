@@ -2,7 +2,7 @@ import type { DeviceTensor } from '../../backend/device-tensor.js';
 import { attentionBackwardGeometry } from '../../backend/geometry.js';
 import type { AttentionGrads, AttentionOptions } from '../../backend/kernels.js';
 import { floats, keepF32, type HostStore } from '../host-store.js';
-import { causalScores } from './attention.js';
+import { causalScores, keyOffset, queryOffset } from './attention.js';
 
 /** Reference {@link Kernels.attentionBackward}: probabilities recomputed from `lse`, sums in float64. */
 export function attentionBackward(
@@ -16,7 +16,7 @@ export function attentionBackward(
   options: AttentionOptions = {},
 ): AttentionGrads {
   const g = attentionBackwardGeometry(q, k, v, out, lse, dOut, options);
-  const { batch, heads, kvHeads, group, seqQ, seqK, dim, scale } = g;
+  const { batch, heads, group, seqQ, seqK, dim, scale } = g;
   const qv = floats(store.tensor(q));
   const kv = floats(store.tensor(k));
   const vv = floats(store.tensor(v));
@@ -29,16 +29,15 @@ export function attentionBackward(
   const scores = new Float64Array(seqK);
   for (let b = 0; b < batch; b++) {
     for (let h = 0; h < heads; h++) {
-      const kvo = (b * kvHeads + Math.floor(h / group)) * seqK * dim;
       for (let i = 0; i < seqQ; i++) {
         const row = (b * heads + h) * seqQ + i;
-        const ro = row * dim;
+        const ro = queryOffset(g, b, h, i);
         const visible = causalScores(g, qv, kv, b, h, i, scores);
         let delta = 0;
         for (let d = 0; d < dim; d++) delta += gv[ro + d] * ov[ro + d];
         for (let j = 0; j < visible; j++) {
           const p = Math.exp(scores[j] - lv[row]);
-          const jo = kvo + j * dim;
+          const jo = keyOffset(g, b, Math.floor(h / group), j);
           let dp = 0;
           for (let d = 0; d < dim; d++) {
             dv[jo + d] += p * gv[ro + d];

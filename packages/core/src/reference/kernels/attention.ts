@@ -3,19 +3,29 @@ import { attentionGeometry, type AttentionGeometry } from '../../backend/geometr
 import type { AttentionOptions, AttentionResult } from '../../backend/kernels.js';
 import { floats, keepF32, type HostStore } from '../host-store.js';
 
+/** Element offset of query `i` of head `h` in batch `b`, in either layout. */
+export function queryOffset(g: AttentionGeometry, b: number, h: number, i: number): number {
+  return (g.layout === 'bhsd' ? (b * g.heads + h) * g.seqQ + i : (b * g.seqQ + i) * g.heads + h) * g.dim;
+}
+
+/** Element offset of key (or value) `j` of KV head `kh` in batch `b`, in either layout. */
+export function keyOffset(g: AttentionGeometry, b: number, kh: number, j: number): number {
+  return (g.layout === 'bhsd' ? (b * g.kvHeads + kh) * g.seqK + j : (b * g.seqK + j) * g.kvHeads + kh) * g.dim;
+}
+
 /**
  * The scaled scores of query `i` of head `h` against the keys it may see,
  * in float64, into `scores` (length ≥ the number of visible keys). Returns
  * that number.
  */
 export function causalScores(g: AttentionGeometry, q: Float32Array, k: Float32Array, b: number, h: number, i: number, scores: Float64Array): number {
-  const { heads, kvHeads, group, seqQ, seqK, dim, scale } = g;
+  const { group, seqQ, seqK, dim, scale } = g;
   const visible = i + seqK - seqQ + 1;
-  const qo = ((b * heads + h) * seqQ + i) * dim;
-  const ko = (b * kvHeads + Math.floor(h / group)) * seqK * dim;
+  const qo = queryOffset(g, b, h, i);
   for (let j = 0; j < visible; j++) {
+    const ko = keyOffset(g, b, Math.floor(h / group), j);
     let s = 0;
-    for (let d = 0; d < dim; d++) s += q[qo + d] * k[ko + j * dim + d];
+    for (let d = 0; d < dim; d++) s += q[qo + d] * k[ko + d];
     scores[j] = scale * s;
   }
   return visible;
@@ -24,7 +34,7 @@ export function causalScores(g: AttentionGeometry, q: Float32Array, k: Float32Ar
 /** Reference {@link Kernels.attention}: exact softmax over the visible keys of each query. */
 export function attention(store: HostStore, q: DeviceTensor, k: DeviceTensor, v: DeviceTensor, options: AttentionOptions = {}): AttentionResult {
   const g = attentionGeometry(q, k, v, options);
-  const { batch, heads, kvHeads, group, seqQ, seqK, dim } = g;
+  const { batch, heads, group, seqQ, seqK, dim } = g;
   const qv = floats(store.tensor(q));
   const kv = floats(store.tensor(k));
   const vv = floats(store.tensor(v));
@@ -33,7 +43,6 @@ export function attention(store: HostStore, q: DeviceTensor, k: DeviceTensor, v:
   const scores = new Float64Array(seqK);
   for (let b = 0; b < batch; b++) {
     for (let h = 0; h < heads; h++) {
-      const vo = (b * kvHeads + Math.floor(h / group)) * seqK * dim;
       for (let i = 0; i < seqQ; i++) {
         const visible = causalScores(g, qv, kv, b, h, i, scores);
         let max = -Infinity;
@@ -42,12 +51,14 @@ export function attention(store: HostStore, q: DeviceTensor, k: DeviceTensor, v:
         for (let j = 0; j < visible; j++) total += Math.exp(scores[j] - max);
         const row = (b * heads + h) * seqQ + i;
         lse[row] = max + Math.log(total);
+        const oo = queryOffset(g, b, h, i);
         for (let j = 0; j < visible; j++) {
           const p = Math.exp(scores[j] - lse[row]);
-          for (let d = 0; d < dim; d++) out[row * dim + d] += p * vv[vo + j * dim + d];
+          const vo = keyOffset(g, b, Math.floor(h / group), j);
+          for (let d = 0; d < dim; d++) out[oo + d] += p * vv[vo + d];
         }
       }
     }
   }
-  return { out: keepF32(store, q.shape, out), lse: keepF32(store, q.shape.slice(0, 3), lse) };
+  return { out: keepF32(store, q.shape, out), lse: keepF32(store, [batch, heads, seqQ], lse) };
 }

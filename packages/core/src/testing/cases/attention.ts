@@ -1,5 +1,5 @@
 import type { Backend } from '../../backend/backend.js';
-import type { AttentionOptions } from '../../backend/kernels.js';
+import type { AttentionLayout, AttentionOptions } from '../../backend/kernels.js';
 import type { Tensor } from '../../tensor/index.js';
 import type { ConformanceCase } from '../case.js';
 import { kernelCase, rejectionCase } from '../case.js';
@@ -15,12 +15,9 @@ interface AttentionShape {
   readonly dim: number;
 }
 
-function qkv(rng: InputRandom, s: AttentionShape, std: number): Tensor[] {
-  return [
-    normalF32(rng, [s.batch, s.heads, s.seqQ, s.dim], std),
-    normalF32(rng, [s.batch, s.kvHeads, s.seqK, s.dim], std),
-    normalF32(rng, [s.batch, s.kvHeads, s.seqK, s.dim]),
-  ];
+function qkv(rng: InputRandom, s: AttentionShape, std: number, layout: AttentionLayout = 'bhsd'): Tensor[] {
+  const shape = (heads: number, seq: number) => (layout === 'bhsd' ? [s.batch, heads, seq, s.dim] : [s.batch, seq, heads, s.dim]);
+  return [normalF32(rng, shape(s.heads, s.seqQ), std), normalF32(rng, shape(s.kvHeads, s.seqK), std), normalF32(rng, shape(s.kvHeads, s.seqK))];
 }
 
 /** The reference forward's `out` and `lse`, so that the backward is checked on its own. */
@@ -36,12 +33,12 @@ async function forwardOf(reference: Backend, inputs: readonly Tensor[], options:
 
 function cases(name: string, s: AttentionShape, options: AttentionOptions = {}, std = 1): ConformanceCase[] {
   return [
-    kernelCase({ kernel: 'attention', name, inputs: (rng) => qkv(rng, s, std), call: (k, [q, key, v]) => k.attention(q, key, v, options) }),
+    kernelCase({ kernel: 'attention', name, inputs: (rng) => qkv(rng, s, std, options.layout), call: (k, [q, key, v]) => k.attention(q, key, v, options) }),
     kernelCase({
       kernel: 'attentionBackward',
       name,
       inputs: async (rng, reference) => {
-        const inputs = qkv(rng, s, std);
+        const inputs = qkv(rng, s, std, options.layout);
         const [out, lse] = await forwardOf(reference, inputs, options);
         return [...inputs, out, lse, normalF32(rng, out.shape)];
       },
@@ -63,12 +60,31 @@ export function attentionCases(): ConformanceCase[] {
     ...cases('explicit scale 0.3, wide scores', { batch: 1, heads: 2, kvHeads: 2, seqQ: 11, seqK: 11, dim: 8 }, { scale: 0.3 }, 4),
     ...cases('empty batch', { batch: 0, heads: 2, kvHeads: 1, seqQ: 4, seqK: 4, dim: 8 }),
     ...cases('B1 H8 KV2 S64 D32', { batch: 1, heads: 8, kvHeads: 2, seqQ: 64, seqK: 64, dim: 32 }),
+    // Sequence-first operands, as a Linear layer's output reshapes: [B, S, H, D].
+    ...cases('bshd GQA B2 H4 KV2 S7 D8', { batch: 2, heads: 4, kvHeads: 2, seqQ: 7, seqK: 7, dim: 8 }, { layout: 'bshd' }),
+    ...cases('bshd fewer queries than keys Sq3 Sk9, D = 6', { batch: 2, heads: 2, kvHeads: 1, seqQ: 3, seqK: 9, dim: 6 }, { layout: 'bshd' }),
+    ...cases('bshd B1 H8 KV2 S64 D32', { batch: 1, heads: 8, kvHeads: 2, seqQ: 64, seqK: 64, dim: 32 }, { layout: 'bshd' }),
     rejectionCase({
       kernel: 'attention',
       name: 'query heads not a multiple of KV heads',
       code: 'SHAPE_MISMATCH',
       inputs: (rng) => qkv(rng, { batch: 1, heads: 3, kvHeads: 2, seqQ: 2, seqK: 2, dim: 4 }, 1),
       call: (k, [q, key, v]) => k.attention(q, key, v),
+    }),
+    rejectionCase({
+      kernel: 'attention',
+      name: 'unknown layout',
+      code: 'INVALID_OPTION',
+      inputs: (rng) => qkv(rng, { batch: 1, heads: 2, kvHeads: 2, seqQ: 2, seqK: 2, dim: 4 }, 1),
+      call: (k, [q, key, v]) => k.attention(q, key, v, { layout: 'sbhd' as AttentionLayout }),
+    }),
+    rejectionCase({
+      kernel: 'attention',
+      name: 'bshd: query heads not a multiple of KV heads',
+      code: 'SHAPE_MISMATCH',
+      // [1, 3, 2, 4] read as bshd has 2 query heads over 3 KV heads.
+      inputs: (rng) => qkv(rng, { batch: 1, heads: 2, kvHeads: 3, seqQ: 3, seqK: 3, dim: 4 }, 1, 'bshd'),
+      call: (k, [q, key, v]) => k.attention(q, key, v, { layout: 'bshd' }),
     }),
     rejectionCase({
       kernel: 'attention',
