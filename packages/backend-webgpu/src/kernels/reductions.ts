@@ -1,6 +1,7 @@
 /// <reference types="@webgpu/types" />
 import { columnSumSquaresGeometry, globalNormGeometry, sumGeometry, type DeviceTensor } from '@lorafuse/core';
 import type { KernelContext } from './context.js';
+import { cachedShader } from './wgsl.js';
 
 /** Elements one workgroup of the sum kernel reduces: 256 threads × 8 strided loads. */
 const CHUNK = 2048;
@@ -11,7 +12,7 @@ const CHUNK = 2048;
 const SUM_SHADER = /* wgsl */ `
 @group(0) @binding(0) var<storage, read> x: array<f32>;
 @group(0) @binding(1) var<storage, read_write> y: array<f32>;
-struct P { n: u32, offset: u32, square: u32, root: u32 }
+struct P { n: u32, root: u32 }
 @group(0) @binding(2) var<uniform> p: P;
 var<workgroup> part: array<f32, 256>;
 @compute @workgroup_size(256)
@@ -20,10 +21,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
   var s = 0.0;
   for (var k = 0u; k < 8u; k = k + 1u) {
     let e = g * ${CHUNK}u + k * 256u + lid;
-    if (e < p.n) {
-      let v = x[e];
-      s = s + select(v, v * v, p.square == 1u);
-    }
+    if (e < p.n) { s = s + x[e]; }
   }
   part[lid] = s;
   workgroupBarrier();
@@ -31,7 +29,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
     if (lid < stride) { part[lid] = part[lid] + part[lid + stride]; }
     workgroupBarrier();
   }
-  if (lid == 0u) { y[p.offset + g] = select(part[0], sqrt(part[0]), p.root == 1u); }
+  if (lid == 0u) { y[g] = select(part[0], sqrt(part[0]), p.root == 1u); }
 }`;
 
 /** Partials one first pass over `n` elements writes. */
@@ -48,7 +46,7 @@ function finishSum(ctx: KernelContext, partials: GPUBuffer, n: number, target: G
     const groups = Math.max(1, partialsOf(count));
     const last = groups === 1;
     const next = last ? target : ctx.scratch(4 * groups);
-    ctx.run(SUM_SHADER, [source, next], [count, 0, 0, last && root ? 1 : 0], groups);
+    ctx.run(SUM_SHADER, [source, next], [count, last && root ? 1 : 0], groups);
     ctx.drop(source);
     if (last) return;
     source = next;
@@ -63,27 +61,74 @@ export function sum(ctx: KernelContext, x: DeviceTensor): DeviceTensor {
   const [out, target] = ctx.output([], 'f32');
   const groups = Math.max(1, partialsOf(n));
   if (groups === 1) {
-    ctx.run(SUM_SHADER, [source, target], [n, 0, 0, 0], 1);
+    ctx.run(SUM_SHADER, [source, target], [n, 0], 1);
     return out;
   }
   const partials = ctx.scratch(4 * groups);
-  ctx.run(SUM_SHADER, [source, partials], [n, 0, 0, 0], groups);
+  ctx.run(SUM_SHADER, [source, partials], [n, 0], groups);
   finishSum(ctx, partials, groups, target, false);
   return out;
 }
 
-/** {@link Kernels.globalNorm}: every tensor's sums of squares side by side, then one sum and a square root. */
+/** Tensors one dispatch of {@link sumSquaresShader} reads: WebGPU's default limit of 8 storage buffers per stage, less the output. */
+const INPUTS_PER_DISPATCH = 7;
+
+/**
+ * A first pass like {@link SUM_SHADER}'s, of squares, over `inputs` tensors
+ * at once: workgroup `g` reduces a chunk of the input whose range of chunks
+ * holds it and writes its partial to `offset + g`. Each partial adds the same
+ * values in the same order as a dispatch per tensor would, for a fraction of
+ * the dispatches.
+ */
+const sumSquaresShader = cachedShader((inputs: number): string => {
+  const ids = [...Array(inputs).keys()];
+  const end = (i: number) => (i + 1 < inputs ? `p.first${i + 1}` : 'p.end');
+  const chunk = (i: number) => `if (g < ${end(i)}) {
+    let c = g - p.first${i};
+    for (var k = 0u; k < 8u; k = k + 1u) {
+      let e = c * ${CHUNK}u + k * 256u + lid;
+      if (e < p.n${i}) { let v = x${i}[e]; s = s + v * v; }
+    }
+  }`;
+  return /* wgsl */ `
+${ids.map((i) => `@group(0) @binding(${i}) var<storage, read> x${i}: array<f32>;`).join('\n')}
+@group(0) @binding(${inputs}) var<storage, read_write> y: array<f32>;
+struct P { offset: u32, end: u32, ${ids.map((i) => `n${i}: u32, first${i}: u32`).join(', ')} }
+@group(0) @binding(${inputs + 1}) var<uniform> p: P;
+var<workgroup> part: array<f32, 256>;
+@compute @workgroup_size(256)
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
+  let g = wid.y * nwg.x + wid.x;
+  var s = 0.0;
+  ${ids.map(chunk).join(' else ')}
+  part[lid] = s;
+  workgroupBarrier();
+  for (var stride = 128u; stride > 0u; stride = stride >> 1u) {
+    if (lid < stride) { part[lid] = part[lid] + part[lid + stride]; }
+    workgroupBarrier();
+  }
+  if (lid == 0u && g < p.end) { y[p.offset + g] = part[0]; }
+}`;
+});
+
+/** {@link Kernels.globalNorm}: every tensor's sums of squares side by side, up to seven tensors per dispatch, then one sum and a square root. */
 export function globalNorm(ctx: KernelContext, tensors: readonly DeviceTensor[]): DeviceTensor {
   globalNormGeometry(tensors);
-  const sources = tensors.map((t) => ctx.buffer(t));
   const [out, target] = ctx.output([], 'f32');
   const total = tensors.reduce((acc, t) => acc + partialsOf(t.size), 0);
   const partials = ctx.scratch(4 * Math.max(1, total));
   let offset = 0;
-  tensors.forEach((t, i) => {
-    ctx.run(SUM_SHADER, [sources[i], partials], [t.size, offset, 1, 0], partialsOf(t.size));
-    offset += partialsOf(t.size);
-  });
+  for (let i = 0; i < tensors.length; i += INPUTS_PER_DISPATCH) {
+    const group = tensors.slice(i, i + INPUTS_PER_DISPATCH);
+    const uniforms: number[] = [];
+    let groups = 0;
+    for (const t of group) {
+      uniforms.push(t.size, groups);
+      groups += partialsOf(t.size);
+    }
+    ctx.run(sumSquaresShader(group.length), [...group.map((t) => ctx.buffer(t)), partials], [offset, groups, ...uniforms], groups);
+    offset += groups;
+  }
   finishSum(ctx, partials, total, target, true);
   return out;
 }

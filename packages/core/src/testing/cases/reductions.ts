@@ -4,6 +4,7 @@ import type { Shape } from '../../tensor/index.js';
 import { uniformF32, withValues } from './host.js';
 
 const LARGE = 1_048_577;
+const MIXED: Shape[] = [[8, 64], [64, 8], [3000], [1], [0], [2049], [5, 5], [8, 64], [2048], [100]];
 
 /** Cases of sum, columnSumSquares and globalNorm. */
 export function reductionCases(): ConformanceCase[] {
@@ -13,12 +14,12 @@ export function reductionCases(): ConformanceCase[] {
     kernelCase({ kernel: 'sum', name, large, inputs: (rng) => [withValues(uniformF32(rng, shape, -0.5, 1.5), specials)], call: (k, [x]) => k.sum(x) });
   const cols = (name: string, shape: Shape, specials: [number, number][] = [], large = false) =>
     kernelCase({ kernel: 'columnSumSquares', name, large, inputs: (rng) => [withValues(uniformF32(rng, shape, -2, 2), specials)], call: (k, [x]) => k.columnSumSquares(x) });
-  const norm = (name: string, shapes: Shape[], specials: [number, number][] = [], large = false) =>
+  const norm = (name: string, shapes: Shape[], specials: [number, number][] = [], large = false, specialsAt = 0) =>
     kernelCase({
       kernel: 'globalNorm',
       name,
       large,
-      inputs: (rng) => shapes.map((s, i) => withValues(uniformF32(rng, s, -2, 2), i === 0 ? specials : [])),
+      inputs: (rng) => shapes.map((s, i) => withValues(uniformF32(rng, s, -2, 2), i === specialsAt ? specials : [])),
       call: (k, xs) => k.globalNorm(xs),
     });
   return [
@@ -41,6 +42,9 @@ export function reductionCases(): ConformanceCase[] {
     norm('no tensors is 0', []),
     norm('an empty tensor among others', [[0], [5]]),
     norm('NaN propagates', [[4], [6]], [[2, NaN]]),
+    // Backends may reduce several tensors per pass (WebGPU: seven); ten mixed ones cross that and chunk boundaries.
+    norm('ten tensors of mixed sizes', MIXED),
+    norm('NaN in the last of ten tensors', MIXED, [[40, NaN]], false, MIXED.length - 1),
     norm('large, 1.05M elements in 3 tensors', [[1000, 1000], [40_001], [7, 1001]], [], true),
   ];
 }
