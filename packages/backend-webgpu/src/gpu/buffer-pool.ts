@@ -27,8 +27,12 @@ export class BufferPool {
   readonly #free = new Map<string, GPUBuffer[]>();
   #parked: GPUBuffer[] = [];
   #all = new Set<GPUBuffer>();
-  /** Creation rank of every buffer, the canonical order of the free lists. */
-  readonly #order = new Map<GPUBuffer, number>();
+  /**
+   * Free-list key (usage and size) and creation rank of every buffer: the
+   * rank is the canonical order of the free lists. Kept here because reading
+   * `usage` and `size` back from a buffer is a call into the native binding.
+   */
+  readonly #meta = new Map<GPUBuffer, { readonly key: string; readonly rank: number }>();
   #created = 0;
 
   constructor(device: GPUDevice) {
@@ -53,7 +57,8 @@ export class BufferPool {
     // Near the limit the exact size is used rather than a bucket above it.
     const exact = Math.max(16, Math.ceil(bytes / 16) * 16);
     const size = bucketSize(bytes) <= limit ? bucketSize(bytes) : exact;
-    const list = this.#free.get(`${usage}:${size}`);
+    const key = `${usage}:${size}`;
+    const list = this.#free.get(key);
     const reused = list?.pop();
     if (reused) return reused;
     if (size > limit) {
@@ -63,7 +68,7 @@ export class BufferPool {
     }
     const buffer = this.#device.createBuffer({ size, usage, label: `lorafuse pool ${size}` });
     this.#all.add(buffer);
-    this.#order.set(buffer, this.#created++);
+    this.#meta.set(buffer, { key, rank: this.#created++ });
     return buffer;
   }
 
@@ -74,10 +79,12 @@ export class BufferPool {
 
   /** Returns a buffer that no queued or pending work uses, for immediate reuse. */
   releaseNow(buffer: GPUBuffer): void {
-    const key = `${buffer.usage}:${buffer.size}`;
-    const list = this.#free.get(key);
+    const meta = this.#meta.get(buffer);
+    // A buffer of an earlier life of the pool (before destroyAll) is gone.
+    if (!meta) return;
+    const list = this.#free.get(meta.key);
     if (list) list.push(buffer);
-    else this.#free.set(key, [buffer]);
+    else this.#free.set(meta.key, [buffer]);
   }
 
   /**
@@ -94,17 +101,18 @@ export class BufferPool {
     const touched = new Set<GPUBuffer[]>();
     for (const buffer of parked) {
       this.releaseNow(buffer);
-      touched.add(this.#free.get(`${buffer.usage}:${buffer.size}`)!);
+      const meta = this.#meta.get(buffer);
+      if (meta) touched.add(this.#free.get(meta.key)!);
     }
     // Descending, so that pop() hands out the oldest buffer first.
-    for (const list of touched) list.sort((a, b) => this.#order.get(b)! - this.#order.get(a)!);
+    for (const list of touched) list.sort((a, b) => this.#meta.get(b)!.rank - this.#meta.get(a)!.rank);
   }
 
   /** Destroys every buffer the pool created, in use or not. */
   destroyAll(): void {
     for (const buffer of this.#all) buffer.destroy();
     this.#all = new Set();
-    this.#order.clear();
+    this.#meta.clear();
     this.#free.clear();
     this.#parked = [];
   }

@@ -45,6 +45,8 @@ export class CommandQueue {
   readonly #bindGroups = new Map<string, GPUBindGroup>();
   readonly #layouts = new WeakMap<GPUComputePipeline, GPUBindGroupLayout>();
   readonly #ids = new ObjectIds();
+  /** What each uniform buffer was last written with: only this queue writes them. */
+  readonly #uniformWords = new WeakMap<GPUBuffer, Uint32Array>();
 
   constructor(device: GPUDevice, pool: BufferPool) {
     this.#device = device;
@@ -68,7 +70,13 @@ export class CommandQueue {
     let buffers = d.buffers;
     if (d.uniforms) {
       const uniform = this.#pool.acquire(d.uniforms.byteLength, UNIFORM_USAGE);
-      this.#device.queue.writeBuffer(uniform, 0, d.uniforms.buffer, d.uniforms.byteOffset, d.uniforms.byteLength);
+      // The pool hands a steady loop the same uniform buffer for the same
+      // dispatch step after step, mostly with the same values: a write then
+      // would only cost a copy on the queue.
+      if (!sameWords(this.#uniformWords.get(uniform), d.uniforms)) {
+        this.#device.queue.writeBuffer(uniform, 0, d.uniforms.buffer, d.uniforms.byteOffset, d.uniforms.byteLength);
+        this.#uniformWords.set(uniform, d.uniforms.slice());
+      }
       buffers = [...buffers, uniform];
       this.#pool.release(uniform);
     }
@@ -131,6 +139,12 @@ export class CommandQueue {
     this.#dispatches = 0;
     this.#pool.recycle();
   }
+}
+
+function sameWords(a: Uint32Array | undefined, b: Uint32Array): boolean {
+  if (a === undefined || a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 /** One FNV-1a step over a 32-bit value. */
