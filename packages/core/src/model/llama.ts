@@ -56,7 +56,7 @@ export interface DecodeOptions {
 
 /** Names of the seven LoRA-adaptable projections of a layer, with their parent module. */
 const PROJECTIONS = ['self_attn.q_proj', 'self_attn.k_proj', 'self_attn.v_proj', 'self_attn.o_proj', 'mlp.gate_proj', 'mlp.up_proj', 'mlp.down_proj'] as const;
-/** Sequence lengths whose RoPE tables a model keeps. */
+/** Sequence lengths whose RoPE tables (`[seq, headDim]`, small) a model keeps. */
 const MAX_ROPE_TABLES = 16;
 
 /**
@@ -74,8 +74,8 @@ export class CausalLM {
   readonly backend: Backend;
   readonly #weights: ReadonlyMap<string, DeviceTensor>;
   readonly #invFreq: Float32Array;
-  /** Per-token RoPE tables of batches that start at position 0, by `batch×seq`: a training loop asks for the same few sizes every step. */
-  readonly #ropeFromStart = new Map<string, RopeTables>();
+  /** RoPE tables of sequences that start at position 0, by length: a training loop asks for the same few every step. */
+  readonly #ropeFromStart = new Map<number, RopeTables>();
 
   private constructor(backend: Backend, config: ModelConfig, weights: ReadonlyMap<string, DeviceTensor>) {
     this.backend = backend;
@@ -217,15 +217,14 @@ export class CausalLM {
   /** RoPE tables `[batch · seq, 1, headDim]` for positions `offset …` of every row. */
   #ropeTables(batch: number, seq: number, offset: number): RopeTables {
     if (offset !== 0) return ropeTablesPerToken(ropeTables(this.#invFreq, seq, offset), batch);
-    const key = `${batch}×${seq}`;
-    let tables = this.#ropeFromStart.get(key);
+    let tables = this.#ropeFromStart.get(seq);
     if (!tables) {
       // Padded batches come in many lengths; a bounded memo is enough for the steady ones.
       if (this.#ropeFromStart.size >= MAX_ROPE_TABLES) this.#ropeFromStart.clear();
-      tables = ropeTablesPerToken(ropeTables(this.#invFreq, seq), batch);
-      this.#ropeFromStart.set(key, tables);
+      tables = ropeTables(this.#invFreq, seq);
+      this.#ropeFromStart.set(seq, tables);
     }
-    return tables;
+    return ropeTablesPerToken(tables, batch);
   }
 
   /** Frees the model's weights. */
