@@ -18,6 +18,7 @@
 // compete with the adds for execution ports); other KC/MC (within noise).
 
 import { loadFloat } from './convert';
+import { productTile } from './tile';
 
 const MR: usize = 4;
 const NR: usize = 8;
@@ -31,12 +32,6 @@ const MC: usize = 96;
  * faster unpacked; at 8 panels the two were even).
  */
 const DIRECT_PANELS: usize = 4;
-
-// @ts-ignore: decorator
-@inline function madd(a: v128, b: v128, c: v128): v128 {
-  if (ASC_FEATURE_RELAXED_SIMD) return f32x4.relaxed_madd(a, b, c);
-  return f32x4.add(c, f32x4.mul(a, b));
-}
 
 /**
  * Floats of scratch a matmul over `n` columns of C needs: packed op(B), one
@@ -187,16 +182,6 @@ function packA(a: usize, transA: bool, m: usize, k: usize, i0: usize, mc: usize,
 }
 
 /** Stores (or adds) one row of the tile: two vectors at `row`. */
-// @ts-ignore: decorator
-@inline function storeRow(row: usize, lo: v128, hi: v128, accumulate: bool): void {
-  if (accumulate) {
-    lo = f32x4.add(v128.load(row), lo);
-    hi = f32x4.add(v128.load(row, 16), hi);
-  }
-  v128.store(row, lo);
-  v128.store(row, hi, 16);
-}
-
 /**
  * One MR×NR tile: `C[rows, cols] (+)= op(A)[rows, kc] · Bpanel`. Rows 0–3
  * of op(A) start at `a0`…`a3` and step `ks` bytes per k, so the same code
@@ -206,42 +191,12 @@ function packA(a: usize, transA: bool, m: usize, k: usize, i0: usize, mc: usize,
  */
 // @ts-ignore: decorator
 @inline function microKernel(a0: usize, a1: usize, a2: usize, a3: usize, ks: usize, bp: usize, kc: usize, c: usize, ldc: usize, rows: usize, cols: usize, accumulate: bool, tile: usize): void {
-  let c00 = f32x4.splat(0), c01 = f32x4.splat(0);
-  let c10 = f32x4.splat(0), c11 = f32x4.splat(0);
-  let c20 = f32x4.splat(0), c21 = f32x4.splat(0);
-  let c30 = f32x4.splat(0), c31 = f32x4.splat(0);
-  const end = bp + kc * NR * 4;
-  while (bp < end) {
-    const b0 = v128.load(bp);
-    const b1 = v128.load(bp, 16);
-    let a = v128.load32_splat(a0);
-    c00 = madd(a, b0, c00);
-    c01 = madd(a, b1, c01);
-    a = v128.load32_splat(a1);
-    c10 = madd(a, b0, c10);
-    c11 = madd(a, b1, c11);
-    a = v128.load32_splat(a2);
-    c20 = madd(a, b0, c20);
-    c21 = madd(a, b1, c21);
-    a = v128.load32_splat(a3);
-    c30 = madd(a, b0, c30);
-    c31 = madd(a, b1, c31);
-    a0 += ks;
-    a1 += ks;
-    a2 += ks;
-    a3 += ks;
-    bp += NR * 4;
-  }
   // A whole tile goes straight to C; an edge tile goes to `tile` first and
   // only its valid part is copied out.
   const whole = rows == MR && cols == NR;
   const dst = whole ? c : tile;
   const stride: usize = whole ? ldc << 2 : NR * 4;
-  const add = whole && accumulate;
-  storeRow(dst, c00, c01, add);
-  storeRow(dst + stride, c10, c11, add);
-  storeRow(dst + 2 * stride, c20, c21, add);
-  storeRow(dst + 3 * stride, c30, c31, add);
+  productTile(a0, a1, a2, a3, ks, bp, bp + kc * NR * 4, dst, dst + stride, dst + 2 * stride, dst + 3 * stride, 1, whole && accumulate);
   if (whole) return;
   for (let r: usize = 0; r < rows; r++) {
     for (let j: usize = 0; j < cols; j++) {

@@ -17,12 +17,33 @@ import {
 import { FLOAT_CODES, type WasmContext } from '../context.js';
 import { splitRange } from '../threads/split.js';
 
+/** Keys per packed panel in assembly/attention.ts. */
+const ATTENTION_PANEL = 8;
+/** Query rows per block in assembly/attention.ts. */
+const ATTENTION_ROWS = 4;
 /**
- * Runs attention forward or backward over `ranges` of query rows, one part
- * per thread, each with its own `seqK` f64 of score scratch.
+ * Most scratch bytes one attention call takes for all its parts together:
+ * each part packs whole key/value blocks, about 1 MiB per part at 2 048
+ * keys, so long sequences on many threads get fewer parts instead.
  */
-function attentionParts(ctx: WasmContext, kernel: 'attention' | 'attentionBackward', args: readonly number[], seqK: number, ranges: ReadonlyArray<readonly [number, number]>): void {
-  const bytes = seqK * 8;
+const ATTENTION_SCRATCH_BUDGET = 32 << 20;
+
+/**
+ * Scratch bytes of one part (the layout in assembly/attention.ts): the
+ * packed key panels and four score rows, twice over for the backward.
+ */
+function attentionScratchBytes(kernel: 'attention' | 'attentionBackward', seqK: number, dim: number): number {
+  const keys = Math.ceil(seqK / ATTENTION_PANEL) * ATTENTION_PANEL;
+  return keys * (dim + ATTENTION_ROWS) * 4 * (kernel === 'attention' ? 1 : 2);
+}
+
+/** Parts for `work`, no more than {@link ATTENTION_SCRATCH_BUDGET} allows at `bytes` of scratch each. */
+function attentionPartCount(ctx: WasmContext, work: number, bytes: number): number {
+  return Math.max(1, Math.min(ctx.partsFor(work), Math.floor(ATTENTION_SCRATCH_BUDGET / bytes)));
+}
+
+/** Runs attention forward or backward over `ranges` of query rows, one part per thread, each with its own `bytes` of scratch. */
+function attentionParts(ctx: WasmContext, kernel: 'attention' | 'attentionBackward', args: readonly number[], bytes: number, ranges: ReadonlyArray<readonly [number, number]>): void {
   ctx.withScratch(bytes * ranges.length, (scratch) => ctx.parallel(kernel, ranges.map((range, i) => [...args, scratch + i * bytes, ...range])));
 }
 
@@ -62,8 +83,9 @@ export function attention(ctx: WasmContext, q: DeviceTensor, k: DeviceTensor, v:
   const lse = ctx.output(q.shape.slice(0, 3), 'f32');
   // Query rows are independent: split anywhere.
   const rows = g.batch * g.heads * g.seqQ;
-  const ranges = splitRange(rows, ctx.partsFor(rows * g.seqK * g.dim));
-  attentionParts(ctx, 'attention', [pq, pk, pv, out.address, lse.address, g.batch, g.heads, g.kvHeads, g.group, g.seqQ, g.seqK, g.dim, g.scale], g.seqK, ranges);
+  const bytes = attentionScratchBytes('attention', g.seqK, g.dim);
+  const ranges = splitRange(rows, attentionPartCount(ctx, rows * g.seqK * g.dim, bytes));
+  attentionParts(ctx, 'attention', [pq, pk, pv, out.address, lse.address, g.batch, g.heads, g.kvHeads, g.group, g.seqQ, g.seqK, g.dim, g.scale], bytes, ranges);
   return { out: out.handle, lse: lse.handle };
 }
 
@@ -87,8 +109,9 @@ export function attentionBackward(
   // each thread owns whole blocks, so those sums keep one order.
   const rowsPerBlock = g.group * g.seqQ;
   const rows = g.batch * g.heads * g.seqQ;
-  const ranges = splitRange(rows, ctx.partsFor(2 * rows * g.seqK * g.dim), rowsPerBlock);
-  attentionParts(ctx, 'attentionBackward', [...inputs, dq.address, dk.address, dv.address, g.batch, g.heads, g.kvHeads, g.group, g.seqQ, g.seqK, g.dim, g.scale], g.seqK, ranges);
+  const bytes = attentionScratchBytes('attentionBackward', g.seqK, g.dim);
+  const ranges = splitRange(rows, attentionPartCount(ctx, 2 * rows * g.seqK * g.dim, bytes), rowsPerBlock);
+  attentionParts(ctx, 'attentionBackward', [...inputs, dq.address, dk.address, dv.address, g.batch, g.heads, g.kvHeads, g.group, g.seqQ, g.seqK, g.dim, g.scale], bytes, ranges);
   return { dq: dq.handle, dk: dk.handle, dv: dv.handle };
 }
 
