@@ -35,6 +35,9 @@ function binaryCases(kernel: 'add' | 'mul'): ConformanceCase[] {
     c('one element', [1], [1]),
     c('empty [4, 0] with [0]', [4, 0], [0]),
     c('NaN and infinities propagate', [3, 7], [3, 7], true),
+    // Sizes that are multiples of 4: backends may take four elements per thread there.
+    c('same shape [8, 12]', [8, 12], [8, 12]),
+    c('NaN and infinities propagate, [4, 8]', [4, 8], [4, 8], true),
     c(`large [${LARGE}]`, [LARGE], [LARGE], false, true),
     rejectionCase({
       kernel,
@@ -54,12 +57,15 @@ function unaryCases(kernel: 'silu' | 'scale' | 'abs', call: (k: Kernels, x: Devi
     c('one element', [1], -8, 8),
     c('empty', [0], -8, 8),
     c('wide range', [257], -90, 90),
-    kernelCase({
-      kernel,
-      name: 'NaN propagates',
-      inputs: (rng) => [withValues(uniformF32(rng, [11]), [[0, NaN], [5, NaN], [6, Infinity]])],
-      call: (k, [x]) => call(k, x),
-    }),
+    c('a multiple of 4, [6, 20]', [6, 20], -8, 8),
+    ...[11, 12].map((n) =>
+      kernelCase({
+        kernel,
+        name: n === 11 ? 'NaN propagates' : 'NaN propagates, [12]',
+        inputs: (rng) => [withValues(uniformF32(rng, [n]), [[0, NaN], [5, NaN], [6, Infinity]])],
+        call: (k, [x]) => call(k, x),
+      }),
+    ),
     c(`large [${LARGE}]`, [LARGE], -8, 8, true),
   ];
 }
