@@ -76,6 +76,8 @@ export class CausalLM {
   readonly #invFreq: Float32Array;
   /** RoPE tables of sequences that start at position 0, by length: a training loop asks for the same few every step. */
   readonly #ropeFromStart = new Map<number, RopeTables>();
+  /** The per-token tables of the last batch shape that started at position 0, reused while the shape repeats. */
+  #ropeLast: { readonly batch: number; readonly seq: number; readonly tables: RopeTables } | undefined;
 
   private constructor(backend: Backend, config: ModelConfig, weights: ReadonlyMap<string, DeviceTensor>) {
     this.backend = backend;
@@ -217,6 +219,8 @@ export class CausalLM {
   /** RoPE tables `[batch · seq, 1, headDim]` for positions `offset …` of every row. */
   #ropeTables(batch: number, seq: number, offset: number): RopeTables {
     if (offset !== 0) return ropeTablesPerToken(ropeTables(this.#invFreq, seq, offset), batch);
+    const last = this.#ropeLast;
+    if (last?.batch === batch && last.seq === seq) return last.tables;
     let tables = this.#ropeFromStart.get(seq);
     if (!tables) {
       // Padded batches come in many lengths; a bounded memo is enough for the steady ones.
@@ -224,7 +228,9 @@ export class CausalLM {
       tables = ropeTables(this.#invFreq, seq);
       this.#ropeFromStart.set(seq, tables);
     }
-    return ropeTablesPerToken(tables, batch);
+    const perToken = ropeTablesPerToken(tables, batch);
+    this.#ropeLast = { batch, seq, tables: perToken };
+    return perToken;
   }
 
   /** Frees the model's weights. */
