@@ -56,8 +56,6 @@ export interface DecodeOptions {
 
 /** Names of the seven LoRA-adaptable projections of a layer, with their parent module. */
 const PROJECTIONS = ['self_attn.q_proj', 'self_attn.k_proj', 'self_attn.v_proj', 'self_attn.o_proj', 'mlp.gate_proj', 'mlp.up_proj', 'mlp.down_proj'] as const;
-/** Sequence lengths whose RoPE tables (`[seq, headDim]`, small) a model keeps. */
-const MAX_ROPE_TABLES = 16;
 
 /**
  * A Llama-family causal language model (Llama incl. Llama 3 RoPE scaling,
@@ -74,9 +72,7 @@ export class CausalLM {
   readonly backend: Backend;
   readonly #weights: ReadonlyMap<string, DeviceTensor>;
   readonly #invFreq: Float32Array;
-  /** RoPE tables of sequences that start at position 0, by length: a training loop asks for the same few every step. */
-  readonly #ropeFromStart = new Map<number, RopeTables>();
-  /** The per-token tables of the last batch shape that started at position 0, reused while the shape repeats. */
+  /** The per-token RoPE tables of the last batch shape that started at position 0: a training loop repeats its shape step after step. */
   #ropeLast: { readonly batch: number; readonly seq: number; readonly tables: RopeTables } | undefined;
 
   private constructor(backend: Backend, config: ModelConfig, weights: ReadonlyMap<string, DeviceTensor>) {
@@ -221,16 +217,9 @@ export class CausalLM {
     if (offset !== 0) return ropeTablesPerToken(ropeTables(this.#invFreq, seq, offset), batch);
     const last = this.#ropeLast;
     if (last?.batch === batch && last.seq === seq) return last.tables;
-    let tables = this.#ropeFromStart.get(seq);
-    if (!tables) {
-      // Padded batches come in many lengths; a bounded memo is enough for the steady ones.
-      if (this.#ropeFromStart.size >= MAX_ROPE_TABLES) this.#ropeFromStart.clear();
-      tables = ropeTables(this.#invFreq, seq);
-      this.#ropeFromStart.set(seq, tables);
-    }
-    const perToken = ropeTablesPerToken(tables, batch);
-    this.#ropeLast = { batch, seq, tables: perToken };
-    return perToken;
+    const tables = ropeTablesPerToken(ropeTables(this.#invFreq, seq), batch);
+    this.#ropeLast = { batch, seq, tables };
+    return tables;
   }
 
   /** Frees the model's weights. */
