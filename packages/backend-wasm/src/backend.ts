@@ -138,6 +138,7 @@ export class WasmBackend implements Backend {
       },
       address: (handle) => this.#table.get(handle).address,
       output: (shape, dtype) => this.#allocate(shape, dtype),
+      scalar: (handle) => new DataView(this.#open().arena.buffer).getFloat32(this.#table.get(handle).address, true),
       free: (handle) => {
         // Freed now, so no longer the transaction's to free on failure.
         const index = this.#pending?.indexOf(handle) ?? -1;

@@ -16,6 +16,8 @@ export interface WasmContext {
   address(handle: DeviceTensor): number;
   /** Allocates a new tensor and returns its handle and address. Its contents are undefined until written. */
   output(shape: Shape, dtype: DeviceDType): { readonly handle: DeviceTensor; readonly address: number };
+  /** The first f32 element of a live handle, on the host (a kernel reading a device scalar such as a guard's norm). */
+  scalar(handle: DeviceTensor): number;
   /** Frees a temporary tensor this kernel call made with {@link WasmContext.output}. */
   free(handle: DeviceTensor): void;
   /** Runs `work` with `bytes` of scratch, freed afterwards. */

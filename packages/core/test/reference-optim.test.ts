@@ -41,6 +41,31 @@ describe('reference adamwStep', () => {
     expect(maxRelDiff(h.values(vh), v)).toBeLessThan(2e-7);
   });
 
+  it('with a guard, clips by the device norm as clip_grad_norm_ does, and skips on a non-finite norm or loss', () => {
+    const h = referenceHarness();
+    const rand = seeded(5);
+    const n = 11;
+    const options = { lr: 0.01, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0.01, step: 3 };
+    const start = [randomValues(rand, n), randomValues(rand, n, -0.1, 0.1), randomValues(rand, n, 0, 1e-3)];
+    const grad = randomValues(rand, n, -0.5, 0.5);
+    const run = (gradScale: number, guard?: { norm: number; loss: number; maxNorm?: number }) => {
+      const [p, m, v] = start.map((values) => h.f32([n], values));
+      const g = h.f32([n], grad);
+      const deviceGuard = guard && { norm: h.f32([], [guard.norm]), loss: h.f32([], [guard.loss]), ...(guard.maxNorm ? { maxNorm: guard.maxNorm } : {}) };
+      h.k.adamwStep(p, g, m, v, { ...options, gradScale, ...(deviceGuard ? { guard: deviceGuard } : {}) });
+      return [p, m, v].map((t) => [...h.values(t)]);
+    };
+    // torch: clip_coef = max_norm / (total_norm + 1e-6), applied when below 1.
+    expect(run(1, { norm: 4, loss: 1.5, maxNorm: 2 })).toEqual(run(2 / (4 + 1e-6)));
+    expect(run(0.5, { norm: 0.25, loss: 1.5, maxNorm: 2 })).toEqual(run(0.5));
+    expect(run(1, { norm: 40, loss: 1.5 })).toEqual(run(1));
+    const unchanged = start.map((values) => [...Float32Array.from(values)]);
+    for (const [norm, loss] of [[Number.NaN, 1], [Number.POSITIVE_INFINITY, 1], [1, Number.NEGATIVE_INFINITY], [1, Number.NaN]]) {
+      expect(run(1, { norm, loss, maxNorm: 1 })).toEqual(unchanged);
+    }
+    expect(run(1, { norm: 1, loss: 1, maxNorm: 1 })).not.toEqual(unchanged);
+  });
+
   it('rejects bad hyper-parameters', () => {
     const h = referenceHarness();
     const t = () => h.f32([2], [1, 2]);
@@ -49,6 +74,9 @@ describe('reference adamwStep', () => {
       expect(codeOf(() => h.k.adamwStep(t(), t(), t(), t(), { ...ok, ...bad }))).toBe('INVALID_OPTION');
     }
     expect(codeOf(() => h.k.adamwStep(t(), t(), h.f32([1], [0]), t(), ok))).toBe('SHAPE_MISMATCH');
+    const one = () => h.f32([], [1]);
+    expect(codeOf(() => h.k.adamwStep(t(), t(), t(), t(), { ...ok, guard: { norm: t(), loss: one() } }))).toBe('SHAPE_MISMATCH');
+    for (const maxNorm of [0, -1, Infinity, NaN]) expect(codeOf(() => h.k.adamwStep(t(), t(), t(), t(), { ...ok, guard: { norm: one(), loss: one(), maxNorm } }))).toBe('INVALID_OPTION');
   });
 });
 

@@ -47,7 +47,9 @@ interface Snapshot {
  * Trains llama-tiny + lora-qv-r8 for 8 one-example steps, checkpointing
  * every step, with the final norm's first weight set to `bad` (default NaN)
  * from after step `poisonAfter` (0: from the start) until after step
- * `healAfter` (never healed when undefined).
+ * `healAfter` (never healed when undefined). The trainer does not run ahead
+ * unless `extra` says so: a change made at a step's event then reaches the
+ * next step.
  */
 async function runPoisoned(poisonAfter: number, healAfter: number | undefined, extra: Partial<TrainOptions> = {}, bad = Number.NaN) {
   const backend = new ReferenceBackend();
@@ -65,7 +67,7 @@ async function runPoisoned(poisonAfter: number, healAfter: number | undefined, e
   const initial = await read();
   let error: unknown;
   try {
-    for await (const event of train(backend, model, { adapters: [adapter], train: randomExamples([7, 9, 6, 8, 10, 7, 9, 8]), padId: 0, batchSize: 1, schedule: SCHEDULE, checkpoint: { folder, everySteps: 1 }, ...extra })) {
+    for await (const event of train(backend, model, { adapters: [adapter], train: randomExamples([7, 9, 6, 8, 10, 7, 9, 8]), padId: 0, batchSize: 1, schedule: SCHEDULE, checkpoint: { folder, everySteps: 1 }, runAhead: false, ...extra })) {
       if (event.type !== 'step') continue;
       snapshots.push({ event, params: await read(), checkpoint: await loadCheckpoint(folder) });
       if (event.step === poisonAfter) overwrite(backend, norm, poisoned);
@@ -113,6 +115,19 @@ describe('train: non-finite loss or gradient norm', () => {
     expect(four.params.every((p) => p.every(Number.isFinite))).toBe(true);
     expect(snapshots.map((s) => s.event.lr)).toEqual([0, 1, 2, 3, 4, 5, 6, 7].map((i) => learningRate(SCHEDULE, i) * (i >= 3 ? 0.5 : 1)));
     expect(four.checkpoint.progress).toMatchObject({ badInARow: 0, lrScale: 0.5 });
+  });
+
+  it('running ahead, a change made at step k reaches step k + 2, and every event, tensor and checkpoint is as without running ahead from step k + 1', async () => {
+    const ahead = await runPoisoned(1, 2, { runAhead: true, badSteps: { lrBackoff: 0.5 } });
+    const inStep = await runPoisoned(2, 3, { badSteps: { lrBackoff: 0.5 } });
+    expect(ahead.snapshots.map((s) => s.event.skipped)).toEqual([false, false, true, false, false, false, false, false]);
+    expect(ahead.snapshots.map((s) => ({ ...s.event, tokensPerSecond: 0 }))).toEqual(inStep.snapshots.map((s) => ({ ...s.event, tokensPerSecond: 0 })));
+    expect(same(ahead.final, inStep.final)).toBe(true);
+    for (const [i, s] of ahead.snapshots.entries()) {
+      expect(same(s.params, inStep.snapshots[i].params)).toBe(true);
+      expectSameOptimizer(s.checkpoint, inStep.snapshots[i].checkpoint);
+      expect(s.checkpoint.progress).toEqual(inStep.snapshots[i].checkpoint.progress);
+    }
   });
 
   it('stops with TRAINING_DIVERGED after the default 5 bad steps in a row, the last good tensors checkpointed', async () => {

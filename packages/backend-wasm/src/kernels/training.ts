@@ -1,6 +1,7 @@
 import {
   adamwGeometry,
   bottomKGeometry,
+  guardedGradScale,
   loraImportanceGeometry,
   maskApplyGeometry,
   type AdamwOptions,
@@ -11,9 +12,11 @@ import type { WasmContext } from '../context.js';
 
 /** {@link Kernels.adamwStep}, in place. */
 export function adamwStep(ctx: WasmContext, param: DeviceTensor, grad: DeviceTensor, m: DeviceTensor, v: DeviceTensor, options: AdamwOptions): void {
-  const { size, gradScale } = adamwGeometry(param, grad, m, v, options);
+  const { size, gradScale: scale } = adamwGeometry(param, grad, m, v, options);
   const [pp, pg, pm, pv] = [ctx.address(param), ctx.address(grad), ctx.address(m), ctx.address(v)];
-  const { lr, beta1, beta2, eps, weightDecay, step } = options;
+  const { lr, beta1, beta2, eps, weightDecay, step, guard } = options;
+  const gradScale = guardedGradScale(scale, guard, (t) => ctx.scalar(t));
+  if (gradScale === undefined) return;
   ctx.exports.adamwStep(pp, pg, pm, pv, size, lr, beta1, beta2, eps, weightDecay, gradScale, lr / (1 - beta1 ** step), Math.sqrt(1 - beta2 ** step));
 }
 

@@ -137,7 +137,7 @@ export async function* adapt(backend: Backend, model: CausalLM, options: AdaptOp
   let normsEpoch = -1;
   /** Refreshes the norms as scheduled and prunes every factor after optimizer step `step` (1-based). */
   const pruneAfter = async (step: number, epoch: number) => {
-    // train() is suspended at its yield, so the next step sees the pruned factors.
+    // train() is suspended at its yield and does not run ahead, so the next step sees the pruned factors.
     if (needsNorms && (refresh === 'step' || epoch !== normsEpoch)) {
       const host = await collectInputNorms(backend, model, { modules: names, examples: options.calibration ?? options.train, adapters: options.adapters, signal: options.signal });
       freeNorms();
@@ -174,6 +174,8 @@ export async function* adapt(backend: Backend, model: CausalLM, options: AdaptOp
       checkpoint: options.checkpoint,
       resume,
       signal: options.signal,
+      // Each step's gradients must see the factors pruned after the step before.
+      runAhead: false,
     });
     for await (const event of run) {
       yield emit(event);

@@ -1,5 +1,6 @@
 import type { Backend } from '../backend/backend.js';
 import type { DeviceTensor } from '../backend/device-tensor.js';
+import type { AdamwGuard } from '../backend/kernels.js';
 import { LoraFuseError } from '../errors/index.js';
 import { Tensor } from '../tensor/index.js';
 
@@ -23,6 +24,12 @@ export interface AdamWStepOptions {
   readonly lr?: number;
   /** Multiplies every gradient first (clipping, accumulation); default 1. */
   readonly gradScale?: number;
+  /**
+   * Device values that skip or clip the step where they are (see
+   * {@link AdamwGuard}): the step is queued without reading them. If they
+   * turn out not finite, call {@link AdamW.undoCount} before the next step.
+   */
+  readonly guard?: AdamwGuard;
 }
 
 /** One parameter's AdamW state, on the host (see {@link AdamW.exportState}). */
@@ -57,6 +64,8 @@ export class AdamW {
   readonly #backend: Backend;
   readonly #params: ReadonlySet<DeviceTensor>;
   readonly #slots = new Map<DeviceTensor, Slot>();
+  /** The slots the last step advanced. */
+  #stepped: Slot[] = [];
 
   constructor(backend: Backend, params: readonly DeviceTensor[], options: AdamWOptions = {}) {
     this.#backend = backend;
@@ -76,13 +85,26 @@ export class AdamW {
     }
     const { beta1, beta2, eps, weightDecay } = this.options;
     const lr = options.lr ?? this.options.lr;
+    const { gradScale, guard } = options;
+    this.#stepped = [];
     for (const param of this.#params) {
       const grad = grads.get(param);
       if (grad === undefined) continue;
       const slot = this.#slots.get(param) ?? this.#newSlot(param);
       slot.step++;
-      this.#backend.kernels.adamwStep(param, grad, slot.m, slot.v, { lr, beta1, beta2, eps, weightDecay, step: slot.step, gradScale: options.gradScale });
+      this.#stepped.push(slot);
+      this.#backend.kernels.adamwStep(param, grad, slot.m, slot.v, { lr, beta1, beta2, eps, weightDecay, step: slot.step, gradScale, ...(guard ? { guard } : {}) });
     }
+  }
+
+  /**
+   * Takes back the step counts of the last {@link AdamW.step}, whose guard
+   * skipped it on the device: as if it had not been called, so the next
+   * step's bias correction is right.
+   */
+  undoCount(): void {
+    for (const slot of this.#stepped) slot.step--;
+    this.#stepped = [];
   }
 
   /** Copies the moments and step counts to the host, in parameter order (for a checkpoint). */

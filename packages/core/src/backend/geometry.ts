@@ -4,7 +4,7 @@
 
 import { LoraFuseError } from '../errors/index.js';
 import { checkShape, shapeSize, type DType, type Shape } from '../tensor/index.js';
-import type { AdamwOptions, AttentionLayout, AttentionOptions, KernelName, Kernels, MatmulOptions, NormalOptions, RandomOptions } from './kernels.js';
+import type { AdamwGuard, AdamwOptions, AttentionLayout, AttentionOptions, KernelName, Kernels, MatmulOptions, NormalOptions, RandomOptions } from './kernels.js';
 
 /** What the checks need to know of a tensor (a `DeviceTensor` or a host `Tensor`). */
 export interface OperandInfo {
@@ -396,7 +396,32 @@ export function adamwGeometry(param: OperandInfo, grad: OperandInfo, m: OperandI
   requireInteger('adamwStep', 'step', options.step, 1, Number.MAX_SAFE_INTEGER);
   const gradScale = options.gradScale ?? 1;
   requireFinite('adamwStep', 'gradScale', gradScale);
+  if (options.guard !== undefined) checkGuard(options.guard);
   return { size: shapeSize(param.shape), gradScale };
+}
+
+function checkGuard(guard: AdamwGuard): void {
+  if (typeof guard !== 'object' || guard === null) throw optionError('adamwStep', 'guard must be an object { norm, loss, maxNorm? }.');
+  for (const name of ['norm', 'loss'] as const) {
+    const t = guard[name];
+    requireDtype('adamwStep', `guard.${name}`, t);
+    if (shapeSize(t.shape) !== 1) throw shapeError('adamwStep', `guard.${name} must hold one element, got ${fmt(t.shape)}.`, { argument: `guard.${name}`, shape: [...t.shape] });
+  }
+  if (guard.maxNorm !== undefined && !(Number.isFinite(guard.maxNorm) && guard.maxNorm > 0)) {
+    throw optionError('adamwStep', `guard.maxNorm must be finite and > 0; got ${String(guard.maxNorm)}.`, { option: 'guard.maxNorm', value: guard.maxNorm });
+  }
+}
+
+/**
+ * The gradient multiplier of a guarded step, or undefined when the step is
+ * skipped: backends that hold the guard's values on the host (reference,
+ * wasm) decide with it in float64, as a trainer reading them would.
+ */
+export function guardedGradScale(gradScale: number, guard: AdamwGuard | undefined, valueOf: (t: AdamwGuard['norm']) => number): number | undefined {
+  if (guard === undefined) return gradScale;
+  const norm = valueOf(guard.norm);
+  if (!Number.isFinite(norm) || !Number.isFinite(valueOf(guard.loss))) return undefined;
+  return guard.maxNorm === undefined ? gradScale : gradScale * Math.min(1, guard.maxNorm / (norm + 1e-6));
 }
 
 /** Sizes of a {@link Kernels.loraImportance} call. */

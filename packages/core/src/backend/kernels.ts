@@ -202,6 +202,7 @@ export interface Kernels {
    * `param ← param − lr·weightDecay·param`; `m ← β₁·m + (1−β₁)·g`;
    * `v ← β₂·v + (1−β₂)·g²`;
    * `param ← param − (lr / (1−β₁ᵗ)) · m / (sqrt(v) / sqrt(1−β₂ᵗ) + eps)`.
+   * With `guard`, values still on the device decide the step (see {@link AdamwGuard}).
    */
   adamwStep(param: DeviceTensor, grad: DeviceTensor, m: DeviceTensor, v: DeviceTensor, options: AdamwOptions): void;
 
@@ -360,6 +361,26 @@ export interface AdamwOptions {
   readonly step: number;
   /** Multiplies the gradient first (gradient clipping, accumulation); finite, default 1. */
   readonly gradScale?: number;
+  /** Lets device values skip or clip the step, so that a trainer need not read them first. */
+  readonly guard?: AdamwGuard;
+}
+
+/**
+ * Device values that decide an {@link Kernels.adamwStep}, read by the kernel
+ * itself: a trainer can queue the step before the loss and the gradient norm
+ * reach the host, and learn afterwards what happened. Unless `norm` and
+ * `loss` are both finite the step changes nothing (param, m and v keep their
+ * values); with `maxNorm` the gradient is also multiplied by
+ * `min(1, maxNorm / (norm + 1e-6))`, global-norm clipping as
+ * `torch.nn.utils.clip_grad_norm_` does it.
+ */
+export interface AdamwGuard {
+  /** The global gradient norm, f32 of one element (as {@link Kernels.globalNorm} returns it). */
+  readonly norm: DeviceTensor;
+  /** The step's loss, f32 of one element; only whether it is finite counts. */
+  readonly loss: DeviceTensor;
+  /** Clips the gradient to this global norm; finite and > 0. */
+  readonly maxNorm?: number;
 }
 
 /** Stream selection for the counter-based generator. */

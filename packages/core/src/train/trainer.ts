@@ -64,6 +64,18 @@ export interface TrainOptions {
    * as they were) and its event says `skipped: true`.
    */
   readonly badSteps?: BadStepOptions;
+  /**
+   * Queue each step's forward and backward passes before the previous
+   * step's loss and gradient norm reach the host (default true), so that a
+   * device never waits for the host between steps; the previous step's
+   * update, queued earlier, decides on the device whether it applies (see
+   * {@link AdamwGuard}). Steps, events, checkpoints and bad-step handling
+   * are the same either way; what differs is that a change made to the
+   * model or the parameters while the loop handles a step's event (pruning,
+   * editing weights) reaches the step after next. Set false when the
+   * next step must see it, as `adapt()` does.
+   */
+  readonly runAhead?: boolean;
   /** Checked before each micro-batch: aborting throws `ABORTED`. */
   readonly signal?: AbortSignal;
   /** Called with every event, as it is yielded. */
@@ -101,19 +113,33 @@ function checkOptions(options: TrainOptions): void {
 
 const nullable = (x: number) => (Number.isFinite(x) ? x : null);
 
-async function readGlobalNorm(backend: Backend, tensors: DeviceTensor[]): Promise<number> {
-  const norm = backend.kernels.globalNorm(tensors);
-  try {
-    return (await backend.read(norm)).toFloat32()[0];
-  } finally {
-    backend.free(norm);
-  }
-}
-
 /** `promise`, marked as handled so that a rejection before it is awaited is not reported as unhandled; awaiting it still throws. */
 function settledLater<T>(promise: Promise<T>): Promise<T> {
   promise.catch(() => undefined);
   return promise;
+}
+
+/** The sum of scalar device tensors (the first itself when alone; undefined for none); the sums made join `held`. */
+function sumOnDevice(backend: Backend, tensors: readonly DeviceTensor[], held: DeviceTensor[]): DeviceTensor | undefined {
+  let sum = tensors[0];
+  for (const t of tensors.slice(1)) {
+    sum = backend.kernels.add(sum, t);
+    held.push(sum);
+  }
+  return sum;
+}
+
+/** A step whose update is queued on the device and whose loss and gradient norm are still on their way to the host. */
+interface QueuedStep {
+  readonly stepInEpoch: number;
+  readonly lastOfEpoch: boolean;
+  readonly started: number;
+  /** Tokens of the step's examples, padding excluded. */
+  readonly seen: number;
+  readonly lr: number;
+  /** Each micro-batch's loss read, with its weight. */
+  readonly losses: ReadonlyArray<readonly [Promise<Tensor>, number]>;
+  readonly norm: Promise<number>;
 }
 
 function freeAll(backend: Backend, grads: Map<DeviceTensor, DeviceTensor>) {
@@ -155,7 +181,7 @@ export async function* trainSteps(
   onState?: (state: TrainCheckpoint) => void,
 ): AsyncGenerator<TrainEvent, void, undefined> {
   checkOptions(options);
-  const { batchSize = 8, accumulation = 1, epochs = 1, seed = 0, padId, signal } = options;
+  const { batchSize = 8, accumulation = 1, epochs = 1, seed = 0, padId, signal, runAhead = true } = options;
   const params = options.params ?? options.adapters.flatMap(adapterParameters);
   const stepsPerEpoch = Math.ceil(Math.ceil(options.train.length / batchSize) / accumulation);
   const schedule = { totalSteps: stepsPerEpoch * epochs, ...options.schedule };
@@ -182,6 +208,57 @@ export async function* trainSteps(
   }
   const progress = (stepInEpoch: number): TrainProgress => ({ step, epoch, stepInEpoch, seed, best: nullable(best), lowest: nullable(lowest), stale, skippedSteps, badInARow, lrScale });
   let reason: 'completed' | 'early-stopped' = 'completed';
+  // Tensors of the step being prepared that outlive its tape: its losses and gradient norm.
+  const held: DeviceTensor[] = [];
+  let queued: QueuedStep | undefined;
+  let lastEvent = 0;
+
+  // The queued step on the host: its loss and norm decide, as its guard did
+  // on the device, whether it counted; then checkpoints and its event.
+  async function* settle(): AsyncGenerator<TrainEvent, void, undefined> {
+    const q = queued;
+    if (!q) return;
+    queued = undefined;
+    const gradNorm = await q.norm;
+    let loss = 0;
+    for (const [read, weight] of q.losses) loss += (await read).toFloat32()[0] * weight;
+    // A non-finite loss or norm would poison the moments and the parameters for good: the guard dropped the update.
+    const skipped = !Number.isFinite(loss) || !Number.isFinite(gradNorm);
+    if (skipped) {
+      optimizer.undoCount();
+      skippedSteps++;
+      badInARow++;
+      lrScale *= lrBackoff;
+    } else {
+      badInARow = 0;
+    }
+    step++;
+    const diverged = badInARow >= maxConsecutive;
+    const every = options.checkpoint?.everySteps;
+    const save = options.checkpoint && (diverged || q.lastOfEpoch || (every !== undefined && step % every === 0));
+    if (save || onState) {
+      const state = await captureCheckpoint(backend, params, await optimizer.exportState(), progress(q.stepInEpoch + 1));
+      if (save) await writeCheckpoint(options.checkpoint!.folder, state);
+      onState?.(state);
+    }
+    const now = performance.now();
+    const seconds = (now - Math.max(q.started, lastEvent)) / 1000;
+    lastEvent = now;
+    yield emit({ type: 'step', step, epoch, loss, lr: q.lr, gradNorm, skipped, skippedSteps, tokensPerSecond: q.seen / seconds });
+    if (diverged) {
+      throw new LoraFuseError(
+        'TRAINING_DIVERGED',
+        `The loss or gradient norm was NaN or infinite for ${badInARow} steps in a row (up to step ${step}); the parameters hold step ${step - badInARow}${
+          options.checkpoint ? `, saved to ${options.checkpoint.folder.name}` : ''
+        }. Lower the learning rate, set maxGradNorm, or check the data and the model's weights.`,
+        { details: { step, badInARow, lastGoodStep: step - badInARow } },
+      );
+    }
+  }
+
+  const release = () => {
+    for (const t of held.splice(0)) backend.free(t);
+  };
   try {
     for (; epoch < epochs; epoch++) {
       const order = epochOrder(options.train.length, seed, epoch);
@@ -189,60 +266,55 @@ export async function* trainSteps(
       const groups = chunks(micro, accumulation);
       for (const [g, group] of groups.entries()) {
         if (start && epoch === start.epoch && g < start.stepInEpoch) continue;
+        if (!runAhead) yield* settle();
         const started = performance.now();
         const batches = group.map((examples) => makeBatch(examples, padId));
         const counted = batches.reduce((n, b) => n + b.tokens, 0);
         const seen = group.flat().reduce((n, e) => n + e.ids.length, 0);
-        // Losses are read without waiting: a read hands the forward pass to
-        // the device, which runs it while the backward pass is encoded.
+        // Reads are requested without waiting: a read hands the work queued
+        // so far to the device, which runs it while the host goes on.
         const losses: Array<[Promise<Tensor>, number]> = [];
-        for (const batch of batches) {
-          throwIfAborted(signal);
-          if (batch.tokens === 0) continue;
-          const tape = new Tape(backend);
-          tape.watch(...params);
-          const value = batchLoss(tape, model, batch, options.adapters);
-          const weight = batch.tokens / counted;
-          losses.push([settledLater(backend.read(value)), weight]);
-          accumulate(backend, grads, tape.backward(value, { seed: weight }));
-          tape.dispose();
+        const lossTensors: DeviceTensor[] = [];
+        try {
+          for (const batch of batches) {
+            throwIfAborted(signal);
+            if (batch.tokens === 0) continue;
+            const tape = new Tape(backend);
+            tape.watch(...params);
+            const value = tape.keep(batchLoss(tape, model, batch, options.adapters));
+            held.push(value);
+            lossTensors.push(value);
+            const weight = batch.tokens / counted;
+            losses.push([settledLater(backend.read(value)), weight]);
+            accumulate(backend, grads, tape.backward(value, { seed: weight }));
+            tape.dispose();
+          }
+        } catch (error) {
+          // The previous step completes, as it would have before this one began.
+          freeAll(backend, grads);
+          release();
+          yield* settle();
+          throw error;
         }
+        const norm = backend.kernels.globalNorm([...grads.values()]);
+        held.push(norm);
+        const normRead = settledLater(backend.read(norm).then((t) => t.toFloat32()[0]));
+        // This step's forward and backward passes are on the device before
+        // the host waits for the previous step's loss and norm, and this
+        // step's update waits only for the previous verdict (the learning
+        // rate's back-off, AdamW's step counts), not for its own values.
+        yield* settle();
+        throwIfAborted(signal);
         const lr = learningRate(schedule, step, epoch) * lrScale;
-        const gradNorm = await readGlobalNorm(backend, [...grads.values()]);
-        let loss = 0;
-        for (const [read, weight] of losses) loss += (await read).toFloat32()[0] * weight;
-        // A non-finite loss or norm would poison the moments and the parameters for good: drop the update.
-        const skipped = !Number.isFinite(loss) || !Number.isFinite(gradNorm);
-        if (skipped) {
-          skippedSteps++;
-          badInARow++;
-          lrScale *= lrBackoff;
-        } else {
-          const clip = options.maxGradNorm === undefined ? 1 : Math.min(1, options.maxGradNorm / (gradNorm + 1e-6));
-          optimizer.step(grads, { lr, gradScale: clip });
-          badInARow = 0;
-        }
+        const maxNorm = options.maxGradNorm;
+        // Only the finiteness of the summed losses counts, not their weights.
+        const loss = sumOnDevice(backend, lossTensors, held);
+        optimizer.step(grads, { lr, ...(loss ? { guard: { norm, loss, ...(maxNorm === undefined ? {} : { maxNorm }) } } : {}) });
         freeAll(backend, grads);
-        step++;
-        const diverged = badInARow >= maxConsecutive;
-        const every = options.checkpoint?.everySteps;
-        const save = options.checkpoint && (diverged || g === groups.length - 1 || (every !== undefined && step % every === 0));
-        if (save || onState) {
-          const state = await captureCheckpoint(backend, params, await optimizer.exportState(), progress(g + 1));
-          if (save) await writeCheckpoint(options.checkpoint!.folder, state);
-          onState?.(state);
-        }
-        yield emit({ type: 'step', step, epoch, loss, lr, gradNorm, skipped, skippedSteps, tokensPerSecond: seen / ((performance.now() - started) / 1000) });
-        if (diverged) {
-          throw new LoraFuseError(
-            'TRAINING_DIVERGED',
-            `The loss or gradient norm was NaN or infinite for ${badInARow} steps in a row (up to step ${step}); the parameters hold step ${step - badInARow}${
-              options.checkpoint ? `, saved to ${options.checkpoint.folder.name}` : ''
-            }. Lower the learning rate, set maxGradNorm, or check the data and the model's weights.`,
-            { details: { step, badInARow, lastGoodStep: step - badInARow } },
-          );
-        }
+        release();
+        queued = { stepInEpoch: g, lastOfEpoch: g === groups.length - 1, started, seen, lr, losses, norm: normRead };
       }
+      yield* settle();
       if (options.validation?.length) {
         const { loss } = await evaluateLoss(backend, model, options.validation, { adapters: options.adapters, padId, batchSize, signal });
         yield emit({ type: 'eval', epoch, loss });
@@ -260,6 +332,7 @@ export async function* trainSteps(
     }
   } finally {
     freeAll(backend, grads);
+    release();
     optimizer.dispose();
   }
   yield emit({ type: 'done', steps: step, epochs: epoch, reason, ...(lowest < Infinity ? { bestValidationLoss: lowest } : {}) });

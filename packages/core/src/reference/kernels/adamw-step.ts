@@ -1,12 +1,15 @@
 import type { DeviceTensor } from '../../backend/device-tensor.js';
-import { adamwGeometry } from '../../backend/geometry.js';
+import { adamwGeometry, guardedGradScale } from '../../backend/geometry.js';
 import type { AdamwOptions } from '../../backend/kernels.js';
 import { floats, type HostStore } from '../host-store.js';
 
 /** Reference {@link Kernels.adamwStep}: torch.optim.AdamW's update in float64, stored back as f32. */
 export function adamwStep(store: HostStore, param: DeviceTensor, grad: DeviceTensor, m: DeviceTensor, v: DeviceTensor, options: AdamwOptions): void {
-  const { size, gradScale } = adamwGeometry(param, grad, m, v, options);
-  const { lr, beta1, beta2, eps, weightDecay, step } = options;
+  const geometry = adamwGeometry(param, grad, m, v, options);
+  const { lr, beta1, beta2, eps, weightDecay, step, guard } = options;
+  const gradScale = guardedGradScale(geometry.gradScale, guard, (t) => floats(store.tensor(t))[0]);
+  if (gradScale === undefined) return;
+  const size = geometry.size;
   const pv = floats(store.tensor(param));
   const gv = floats(store.tensor(grad));
   const mv = floats(store.tensor(m));

@@ -26,7 +26,39 @@ export function optimizerCases(): ConformanceCase[] {
         return [param, m, v];
       },
     });
+  // A guarded step: [param, grad, m, v, norm, loss]; the guard's values sit on the device.
+  const guarded = (name: string, norm: number, loss: number, maxNorm?: number, gradScale?: number) =>
+    kernelCase({
+      kernel: 'adamwStep',
+      name: `guard: ${name}`,
+      inputs: (rng) => [normalF32(rng, [9, 7]), normalF32(rng, [9, 7], 0.1), normalF32(rng, [9, 7], 0.01), uniformF32(rng, [9, 7], 0, 1e-3), f32([], Float32Array.of(norm)), f32([], Float32Array.of(loss))],
+      call: (k, [param, grad, m, v, n, l]) => {
+        k.adamwStep(param, grad, m, v, { ...TORCH_DEFAULTS, step: 4, ...(gradScale === undefined ? {} : { gradScale }), guard: { norm: n, loss: l, ...(maxNorm === undefined ? {} : { maxNorm }) } });
+        return [param, m, v];
+      },
+    });
   return [
+    guarded('finite, clipped to maxNorm 1 from norm 3.7', 3.7, 2.5, 1),
+    guarded('finite, norm under maxNorm, gradScale 0.5', 0.3, 2.5, 1, 0.5),
+    guarded('finite, no maxNorm', 12, 0.1),
+    guarded('NaN norm skips the step', Number.NaN, 2.5, 1),
+    guarded('infinite norm skips the step', Number.POSITIVE_INFINITY, 2.5),
+    guarded('infinite loss skips the step', 0.5, Number.NEGATIVE_INFINITY, 1),
+    guarded('NaN loss skips the step', 0.5, Number.NaN),
+    rejectionCase({
+      kernel: 'adamwStep',
+      name: 'guard norm of two elements',
+      code: 'SHAPE_MISMATCH',
+      inputs: (rng) => [...[0, 1, 2, 3].map(() => uniformF32(rng, [3])), uniformF32(rng, [2]), uniformF32(rng, [])],
+      call: (k, [p, g, m, v, n, l]) => k.adamwStep(p, g, m, v, { ...TORCH_DEFAULTS, guard: { norm: n, loss: l } }),
+    }),
+    rejectionCase({
+      kernel: 'adamwStep',
+      name: 'guard maxNorm 0',
+      code: 'INVALID_OPTION',
+      inputs: (rng) => [...[0, 1, 2, 3].map(() => uniformF32(rng, [3])), uniformF32(rng, []), uniformF32(rng, [])],
+      call: (k, [p, g, m, v, n, l]) => k.adamwStep(p, g, m, v, { ...TORCH_DEFAULTS, guard: { norm: n, loss: l, maxNorm: 0 } }),
+    }),
     c('3 steps from zero state, torch defaults', [37, 13], TORCH_DEFAULTS, 3),
     c('step 7 from running state, no decay, gradScale 0.5', [101], { ...TORCH_DEFAULTS, weightDecay: 0, step: 7, gradScale: 0.5 }, 1, false),
     c('strong decay, lr 0.1', [5, 5], { ...TORCH_DEFAULTS, lr: 0.1, weightDecay: 0.5 }, 2),
