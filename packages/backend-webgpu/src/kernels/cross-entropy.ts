@@ -1,13 +1,14 @@
 import { crossEntropyBackwardGeometry, crossEntropyGeometry, type CrossEntropyResult, type DeviceTensor } from '@lorafuse/core';
 import { f32, groupsFor, type KernelContext } from './context.js';
-import { NAN, rowThreads, workgroupReduce } from './wgsl.js';
+import { NAN, rowGroups, rowLayout, rowMain, workgroupReduce, type RowLayout } from './wgsl.js';
 
 const IGNORE_INDEX = -100;
 
-// One workgroup per row: the max (NaN tracked on the bits, since min/max of
-// NaN is implementation-defined), the sum of exponentials, the log-sum-exp
-// and the row's loss term.
-function rowsShader(threads: number): string {
+// Per row: the max (NaN tracked on the bits, since min/max of NaN is
+// implementation-defined), the sum of exponentials, the log-sum-exp and the
+// row's loss term.
+function rowsShader(layout: RowLayout): string {
+  const { threads } = layout;
   return /* wgsl */ `
 @group(0) @binding(0) var<storage, read> x: array<f32>;
 @group(0) @binding(1) var<storage, read> t: array<i32>;
@@ -16,23 +17,20 @@ function rowsShader(threads: number): string {
 struct P { rows: u32, vocab: u32 }
 @group(0) @binding(4) var<uniform> p: P;
 ${NAN}${workgroupReduce('workgroupSum', 'a + b', threads)}${workgroupReduce('workgroupMax', 'max(a, b)', threads)}
-@compute @workgroup_size(${threads})
-fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
-  let row = wid.y * nwg.x + wid.x;
-  if (row >= p.rows) { return; }
+${rowMain(layout)}
   let o = row * p.vocab;
   var m = -0x1.fffffep+127f;
   var nans = 0.0;
-  for (var c = lid; c < p.vocab; c = c + ${threads}u) {
+  for (var c = part; c < p.vocab; c = c + ${threads}u) {
     let v = x[o + c];
     if (isNan(v)) { nans = 1.0; } else { m = max(m, v); }
   }
-  let rowMax = workgroupMax(lid, m);
+  let rowMax = workgroupMax(part, m);
   var s = 0.0;
-  for (var c = lid; c < p.vocab; c = c + ${threads}u) { s = s + exp(x[o + c] - rowMax); }
-  let total = workgroupSum(lid, s);
-  let anyNan = workgroupSum(lid, nans);
-  if (lid == 0u) {
+  for (var c = part; c < p.vocab; c = c + ${threads}u) { s = s + exp(x[o + c] - rowMax); }
+  let total = workgroupSum(part, s);
+  let anyNan = workgroupSum(part, nans);
+  if (part == 0u) {
     let l = select(rowMax + log(total), nan(), anyNan > 0.0);
     lse[row] = l;
     let tgt = t[row];
@@ -44,7 +42,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
   }
 }`;
 }
-const ROWS = [false, true].map((cpu) => rowsShader(rowThreads(cpu)));
+const ROWS = [false, true].map((cpu) => rowsShader(rowLayout(cpu)));
 
 // One workgroup: Σ terms / count over the rows that are not ignored.
 const MEAN = /* wgsl */ `
@@ -73,7 +71,7 @@ export function crossEntropy(ctx: KernelContext, logits: DeviceTensor, targets: 
   const [lse, lb] = ctx.output(shape, 'f32');
   const [loss, lossb] = ctx.output([], 'f32');
   const terms = ctx.scratch(4 * rows);
-  ctx.run(ROWS[Number(ctx.cpuKernels)], [xb, tb, lb, terms], [rows, vocab], rows);
+  ctx.run(ROWS[Number(ctx.cpuKernels)], [xb, tb, lb, terms], [rows, vocab], rowGroups(ctx.cpuKernels, rows));
   ctx.run(MEAN, [terms, tb, lossb], [rows], 1);
   ctx.drop(terms);
   return { loss, lse };

@@ -1,6 +1,6 @@
 import { broadcastGeometry, elementwiseGeometry, scaleGeometry, type DeviceTensor, type SwigluGrads } from '@lorafuse/core';
 import { f32, groupsFor, type KernelContext, type UniformValue } from './context.js';
-import { MAIN_1D, NAN, cachedShader } from './wgsl.js';
+import { MAIN_1D, cachedShader } from './wgsl.js';
 
 // Elementwise f32 kernels. Inputs bind as x0, x1, ... and outputs as y0,
 // y1, ...; `i` is the element, `p.n` the element count, `p.m` the size of a
@@ -8,14 +8,21 @@ import { MAIN_1D, NAN, cachedShader } from './wgsl.js';
 // arithmetic also run on vec4 elements (`vector`): a thread then handles four
 // floats, which a CPU adapter loads for about the cost of one.
 
-/** σ(x) and 1 − σ(x) without overflow: both from e^(−|x|) ∈ (0, 1]. */
+/**
+ * σ(x) and 1 − σ(x) without overflow, both from e^(−|x|) ∈ (0, 1], and a
+ * NaN test on the bits, for `T` (f32, or vec4f componentwise with
+ * `B` = vec4<bool>): the same operations per float either way.
+ */
 const SIGMOID = /* wgsl */ `
-fn sigmoids(x: f32) -> vec2f {
+fn sigmoid(x: T) -> T {
   let e = exp(-abs(x));
-  let big = 1.0 / (1.0 + e);
-  let small = e / (1.0 + e);
-  return select(vec2f(small, big), vec2f(big, small), x >= 0.0);
+  return select(e / (1.0 + e), 1.0 / (1.0 + e), x >= T(0.0));
 }
+fn sigmoidComplement(x: T) -> T {
+  let e = exp(-abs(x));
+  return select(1.0 / (1.0 + e), e / (1.0 + e), x >= T(0.0));
+}
+fn nanAt(x: T) -> B { return (bitcast<U>(x) & U(0x7fffffffu)) > U(0x7f800000u); }
 `;
 
 const mapShader = cachedShader((inputs: number, outputs: number, body: string, vector: boolean): string => {
@@ -25,9 +32,12 @@ const mapShader = cachedShader((inputs: number, outputs: number, body: string, v
     ...Array.from({ length: outputs }, (_, j) => `@group(0) @binding(${inputs + j}) var<storage, read_write> y${j}: array<${type}>;`),
   ];
   return `${bindings.join('\n')}
+alias T = ${type};
+alias B = ${vector ? 'vec4<bool>' : 'bool'};
+alias U = ${vector ? 'vec4u' : 'u32'};
 struct P { n: u32, m: u32, f: f32, pad: u32 }
 @group(0) @binding(${inputs + outputs}) var<uniform> p: P;
-${NAN}${SIGMOID}${MAIN_1D}
+${SIGMOID}${MAIN_1D}
   if (i >= p.n) { return; }
   ${body}
 }`;
@@ -38,7 +48,7 @@ interface MapOptions {
   readonly outputs?: number;
   /** `p.m` and `p.f`. */
   readonly extra?: UniformValue[];
-  /** Run on vec4 elements when the size allows: only for bodies of plain arithmetic on same-shape operands. */
+  /** Run on vec4 elements when the size allows: only for bodies of componentwise arithmetic on same-shape operands. */
   readonly vector?: boolean;
 }
 
@@ -70,28 +80,28 @@ export function scale(ctx: KernelContext, x: DeviceTensor, factor: number): Devi
 /** {@link Kernels.silu}. */
 export function silu(ctx: KernelContext, x: DeviceTensor): DeviceTensor {
   const g = elementwiseGeometry('silu', x);
-  return map(ctx, 'let x = x0[i]; y0[i] = select(x * sigmoids(x).x, x, isNan(x));', [x], g.shape, g.size)[0];
+  return map(ctx, 'let x = x0[i]; y0[i] = select(x * sigmoid(x), x, nanAt(x));', [x], g.shape, g.size, { vector: true })[0];
 }
 
 /** {@link Kernels.siluBackward}. */
 export function siluBackward(ctx: KernelContext, x: DeviceTensor, dy: DeviceTensor): DeviceTensor {
   const g = elementwiseGeometry('siluBackward', x, dy);
-  return map(ctx, 'let x = x0[i]; let s = sigmoids(x); y0[i] = select(x1[i] * s.x * (1.0 + x * s.y), x, isNan(x));', [x, dy], g.shape, g.size)[0];
+  return map(ctx, 'let x = x0[i]; y0[i] = select(x1[i] * sigmoid(x) * (1.0 + x * sigmoidComplement(x)), x, nanAt(x));', [x, dy], g.shape, g.size, { vector: true })[0];
 }
 
 /** {@link Kernels.swiglu}. */
 export function swiglu(ctx: KernelContext, gate: DeviceTensor, up: DeviceTensor): DeviceTensor {
   const g = elementwiseGeometry('swiglu', gate, up);
-  return map(ctx, 'let x = x0[i]; y0[i] = select(x * sigmoids(x).x * x1[i], x, isNan(x));', [gate, up], g.shape, g.size)[0];
+  return map(ctx, 'let x = x0[i]; y0[i] = select(x * sigmoid(x) * x1[i], x, nanAt(x));', [gate, up], g.shape, g.size, { vector: true })[0];
 }
 
 /** {@link Kernels.swigluBackward}. */
 export function swigluBackward(ctx: KernelContext, gate: DeviceTensor, up: DeviceTensor, dy: DeviceTensor): SwigluGrads {
   const g = elementwiseGeometry('swigluBackward', gate, up, dy);
-  const body = `let x = x0[i]; let s = sigmoids(x);
-  y0[i] = select(x2[i] * x1[i] * s.x * (1.0 + x * s.y), x, isNan(x));
-  y1[i] = select(x2[i] * x * s.x, x, isNan(x));`;
-  const [dGate, dUp] = map(ctx, body, [gate, up, dy], g.shape, g.size, { outputs: 2 });
+  const body = `let x = x0[i]; let s = sigmoid(x);
+  y0[i] = select(x2[i] * x1[i] * s * (1.0 + x * sigmoidComplement(x)), x, nanAt(x));
+  y1[i] = select(x2[i] * x * s, x, nanAt(x));`;
+  const [dGate, dUp] = map(ctx, body, [gate, up, dy], g.shape, g.size, { outputs: 2, vector: true });
   return { dGate, dUp };
 }
 
