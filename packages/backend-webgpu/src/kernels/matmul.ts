@@ -153,7 +153,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid:
  * a vec4 load; otherwise elements are read one by one with bounds checks.
  * The additions of each output run in k order, as in the tiled kernel.
  */
-const directMatmulShader = cachedShader((transA: boolean, transB: boolean, bDtype: DeviceDType, vector: boolean): string => {
+const directMatmulShader = cachedShader((transA: boolean, transB: boolean, bDtype: DeviceDType, vector: boolean, narrow: boolean): string => {
   // aBlock: column i = op(A)[row + i, k..k+3]; bBlock: column c = op(B)[k + c, col..col+3].
   const quads = (load: (i: number) => string) => `mat4x4f(${[0, 1, 2, 3].map(load).join(', ')})`;
   const elements = (at: string, index: string, inBounds: string) =>
@@ -186,8 +186,13 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid:
   let batch = p.batchBase + wid.z;
   let aOff = batch * p.aStride;
   let bOff = batch * p.bStride;
-  let row = wid.y * ${TILE}u + (lid / ${QUADS}u) * 4u;
-  let col = wid.x * ${TILE}u + (lid % ${QUADS}u) * 4u;
+  // Consecutive threads, which a CPU adapter runs as the lanes of one SIMD
+  // register, take consecutive blocks along the row, or down the column when
+  // the output is narrow (N of a LoRA rank): then the blocks past its edge
+  // fill whole registers, which return at once instead of computing zeros.
+  let row = wid.y * ${TILE}u + (${narrow ? `lid % ${QUADS}u` : `lid / ${QUADS}u`}) * 4u;
+  let col = wid.x * ${TILE}u + (${narrow ? `lid / ${QUADS}u` : `lid % ${QUADS}u`}) * 4u;
+  if (row >= p.m || col >= p.n) { return; }
   var acc0 = vec4f(0.0);
   var acc1 = vec4f(0.0);
   var acc2 = vec4f(0.0);
@@ -236,7 +241,8 @@ export function encodeMatmul(ctx: KernelContext, c: MatmulCall): void {
   // compile, which takes seconds on CPU adapters.
   const vector = c.bDtype === 'f32' && (c.transA ? c.m : c.k) % 4 === 0 && (c.transB ? c.k : c.n) % 4 === 0;
   // The direct kernel steps k by 4 with whole vec4 reads, so K must be a multiple of 4 as well.
-  const code = ctx.cpuKernels ? directMatmulShader(c.transA, c.transB, c.bDtype, vector && c.k % 4 === 0) : matmulShader(c.transA, c.transB, c.bDtype, vector);
+  const narrow = c.n < c.m && c.n <= TILE / 2;
+  const code = ctx.cpuKernels ? directMatmulShader(c.transA, c.transB, c.bDtype, vector && c.k % 4 === 0, narrow) : matmulShader(c.transA, c.transB, c.bDtype, vector);
   // Without an addend, `a` stands in for it: a read-only binding may repeat.
   const buffers = [c.a, c.b, c.addend ?? c.a, c.y];
   // The z dimension of a dispatch is limited; larger batches go in slices.

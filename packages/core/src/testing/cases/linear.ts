@@ -48,6 +48,10 @@ export function linearCases(): ConformanceCase[] {
     matmulCase('m = 0', [0, 3], [3, 4]),
     matmulCase('skinny LoRA down 257x576x8', [257, 576], [8, 576], { transB: true }),
     matmulCase('skinny LoRA up 257x8x576', [257, 8], [576, 8], { transB: true }),
+    // Outputs narrower than they are tall (a LoRA rank wide): some backends lay the work out down the column.
+    matmulCase('narrow transA 64x64x8 (a LoRA B gradient)', [64, 64], [64, 8], { transA: true }),
+    matmulCase('narrow 70x12x16', [70, 12], [12, 16]),
+    matmulCase('narrow batched [2] 45x20x4, transB', [2, 45, 20], [2, 4, 20], { transB: true }),
     matmulCase('f16 weight 19x33x27', [19, 33], [27, 33], { transB: true }, { bDtype: 'f16' }),
     matmulCase('bf16 weight 21x17x15', [21, 17], [17, 15], {}, { bDtype: 'bf16' }),
     matmulCase('NaN and Inf propagate', [6, 5], [5, 7], {}, { nan: true }),
