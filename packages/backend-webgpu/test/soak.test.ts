@@ -4,8 +4,8 @@
 // 100. LORAFUSE_SOAK_* variables (scripts/soak-tiny.mjs) change the size.
 //
 // On a CPU adapter (lavapipe, SwiftShader in CI) a 64-token step takes about
-// 23–26 ms on an otherwise idle 2-core machine (`npm test` runs the soaks
-// alone, after the other suites), so the 2 000 steps take 46–62 s there; a
+// 24–26 ms on an otherwise idle 2-core machine (`npm test` runs the soaks
+// alone, after the other suites), so the 2 000 steps take 47–51 s there; a
 // machine loaded by other work stops at the first sample after 150 s (at
 // least 200 steps). docs/reliability.md gives the measured speeds.
 import { describe, expect, it } from 'vitest';
