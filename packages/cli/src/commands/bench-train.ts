@@ -199,7 +199,8 @@ async function withOurs<T>(backend: Backend, config: ModelConfig, options: Optio
   const prepared = await lorafuseMatmul(backend, options.threads).prepare(a, b, m, k, n);
   const model = await CausalLM.load(backend, await initModelCheckpoint(config, { seed }));
   const adapter = uploadAdapter(backend, initLoraAdapter(model.weights, { r: RANK, alpha: ALPHA, targets: options.targets, seed }));
-  const examples = randomExamples(config.vocabSize, (warmup + steps) * spec.batch, spec.seq, seed);
+  // One step more than timed: train() runs a step ahead, so its last step's event comes at once, and no timed step may be the last.
+  const examples = randomExamples(config.vocabSize, (warmup + steps + 1) * spec.batch, spec.seq, seed);
   const events = train(backend, model, { adapters: [adapter], train: examples, padId: 0, batchSize: spec.batch, schedule: { lr: LR }, seed });
   try {
     return await use({
