@@ -1,4 +1,4 @@
-import { mkdtemp, readdir, readFile as fsReadFile, writeFile, chmod } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile as fsReadFile, writeFile, chmod, utimes } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -34,6 +34,20 @@ describe('Node file access', () => {
     await folder.write('a/b.txt', [new TextEncoder().encode('two'), new TextEncoder().encode('!')]);
     expect(new TextDecoder().decode(await readFile(folder, 'a/b.txt'))).toBe('two!');
     expect(await readdir(join(dir, 'out', 'a'))).toEqual(['b.txt']);
+  });
+
+  it('removes the temporaries a killed writer left more than ten minutes ago, and only those', async () => {
+    const out = join(dir, 'stray');
+    await writeFileAtomic(join(out, 'ckpt.bin'), [new Uint8Array([1])]);
+    const stale = '.ckpt.bin.0123456789ab.tmp';
+    const fresh = '.ckpt.bin.ba9876543210.tmp';
+    const others = ['.ckpt.bin.notours.tmp', '.other.bin.0123456789ab.tmp'];
+    for (const name of [stale, fresh, ...others]) await writeFile(join(out, name), 'partial');
+    const eleven = (Date.now() - 11 * 60 * 1000) / 1000;
+    for (const name of [stale, ...others]) await utimes(join(out, name), eleven, eleven);
+    await writeFileAtomic(join(out, 'ckpt.bin'), [new Uint8Array([2])]);
+    expect((await readdir(out)).sort()).toEqual([fresh, ...others, 'ckpt.bin'].sort());
+    expect([...(await fsReadFile(join(out, 'ckpt.bin')))]).toEqual([2]);
   });
 
   it('keeps the old file when a write fails', async () => {

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, open, rename, rm } from 'node:fs/promises';
+import { mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
 import { dirname, basename, join } from 'node:path';
 import { fsError } from './file-source.js';
 
@@ -15,10 +15,18 @@ export interface AtomicWriteOptions {
 }
 
 /**
+ * Age after which a temporary file of the target is taken for one a killed
+ * writer left behind: a live write keeps its own for the seconds it takes.
+ */
+const STALE_TEMPORARY_MS = 10 * 60 * 1000;
+
+/**
  * Writes `chunks` to `path` atomically: a temporary file in the same
  * directory is written and fsynced, then renamed over the target, and the
  * directory is fsynced. A crash at any moment leaves either the old file or
- * the new one, never a torn mix.
+ * the new one, never a torn mix. A crash before the rename also leaves the
+ * temporary file (`.<name>.<12 hex digits>.tmp`); a later write of the same
+ * target removes those older than ten minutes.
  */
 export async function writeFileAtomic(path: string, chunks: readonly Uint8Array[], options: AtomicWriteOptions = {}): Promise<void> {
   const dir = dirname(path);
@@ -38,6 +46,21 @@ export async function writeFileAtomic(path: string, chunks: readonly Uint8Array[
   } catch (cause) {
     await rm(tmp, { force: true });
     throw fsError(cause, path, true);
+  }
+  await removeStaleTemporaries(dir, basename(path));
+}
+
+/** Removes the temporaries of `name` in `dir` that no write has touched for {@link STALE_TEMPORARY_MS}; failures are ignored (the next write tries again). */
+async function removeStaleTemporaries(dir: string, name: string): Promise<void> {
+  const prefix = `.${name}.`;
+  const ours = (entry: string) => entry.startsWith(prefix) && /^[0-9a-f]{12}\.tmp$/.test(entry.slice(prefix.length));
+  try {
+    for (const entry of (await readdir(dir)).filter(ours)) {
+      const at = join(dir, entry);
+      if (Date.now() - (await stat(at)).mtimeMs > STALE_TEMPORARY_MS) await rm(at, { force: true });
+    }
+  } catch {
+    // A listing or removal that fails leaves a stray file, nothing worse.
   }
 }
 
