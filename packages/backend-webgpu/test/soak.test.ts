@@ -5,7 +5,7 @@
 //
 // On a CPU adapter (lavapipe, SwiftShader in CI) a 64-token step takes about
 // 24–26 ms on an otherwise idle 2-core machine (`npm test` runs the soaks
-// alone, after the other suites), so the 2 000 steps take 47–51 s there; a
+// alone, after the other suites), so the 2 000 steps take 47–54 s there; a
 // machine loaded by other work stops at the first sample after 150 s (at
 // least 200 steps). docs/reliability.md gives the measured speeds.
 import { describe, expect, it } from 'vitest';
