@@ -61,6 +61,10 @@ assert.equal(wasmFeatures().simd, true);
 assert.equal(typeof runCli, 'function');
 const help = execFileSync(join('node_modules', '.bin', 'lorafuse'), ['--help'], { encoding: 'utf8' });
 assert.match(help, /Usage: lorafuse/);
+// The command turns relaxed SIMD on where V8 keeps it behind a flag (Node
+// 20), so its wasm backend runs the fused multiply-add build.
+const bench = execFileSync(join('node_modules', '.bin', 'lorafuse'), ['bench', 'matmul', '--backend', 'wasm', '--shapes', '8x8x8', '--repeats', '1', '--json'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+assert.match(JSON.parse(bench.trim().split('\\n')[0]).device, /relaxed SIMD/);
 console.log('esm checks passed');
 `;
 

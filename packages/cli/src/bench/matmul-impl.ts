@@ -16,6 +16,8 @@ export interface MatmulImpl {
   readonly backend: string;
   /** Threads the implementation computes with. */
   readonly threads: number;
+  /** Our backend's description (build, adapter, threads): the `device` of our JSON line. */
+  readonly device?: string;
   /** Uploads row-major `a` `[m, k]` and `b` `[k, n]`. */
   prepare(a: Float32Array, b: Float32Array, m: number, k: number, n: number): Promise<PreparedMatmul>;
   /** Releases the implementation's device or engine. */
@@ -28,6 +30,7 @@ export function lorafuseMatmul(backend: Backend, threads = 1): MatmulImpl {
     impl: 'lorafuse',
     backend: backend.name,
     threads,
+    device: backend.description,
     async prepare(a, b, m, k, n) {
       const da = backend.upload(Tensor.f32([m, k], a));
       const db = backend.upload(Tensor.f32([k, n], b));

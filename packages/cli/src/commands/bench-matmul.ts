@@ -36,8 +36,8 @@ tfjs-webgpu on the same adapter for webgpu. Peers are optional packages; a
 missing one is reported and skipped, and a peer that runs fewer threads than
 asked is reported. Every result is checked against float64 on a sample of entries.
   --backend  wasm (default), webgpu or reference
-  --simd     wasm build: plain or relaxed (Node 20 needs
-             node --experimental-wasm-relaxed-simd for relaxed)
+  --simd     wasm build: plain or relaxed (default relaxed; the command
+             turns relaxed SIMD on under Node 20, where V8 has it behind a flag)
   --threads  wasm threads (default 1; tfjs-wasm runs 1 under Node); above 1,
              our backend on 1 thread is timed too (impl lorafuse-1-thread),
              so ratio["lorafuse-1-thread"] is the speedup
@@ -102,7 +102,7 @@ export async function benchMatmul(argv: string[], io: CliIO, hooks: BenchMatmulH
       const [ours, ...peers] = measured;
       const ratio = Object.fromEntries(peers.map((p) => [p.impl.impl, p.ms / ours.ms]));
       for (const { impl, ms } of measured) {
-        const line = { bench: 'matmul', impl: impl.impl, backend: impl.backend, threads: impl.threads, m, k, n, median_ms: ms, gflops: gflops(ms), ...(impl === ours.impl ? { ...(simd ? { simd } : {}), ratio } : {}) };
+        const line = { bench: 'matmul', impl: impl.impl, backend: impl.backend, threads: impl.threads, m, k, n, median_ms: ms, gflops: gflops(ms), ...(impl === ours.impl ? { ...(simd ? { simd } : {}), ...(impl.device ? { device: impl.device } : {}), ratio } : {}) };
         if (values.json) io.out(jsonLine(line));
         rows.push([`${m}×${k}×${n}`, impl.impl, impl.backend, ms.toFixed(2), gflops(ms).toFixed(2), impl === ours.impl ? '' : `${(ms / ours.ms).toFixed(2)}×`]);
       }

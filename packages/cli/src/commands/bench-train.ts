@@ -52,7 +52,8 @@ on the same product; without it, or when that run fails, that part is
 reported and skipped.
   --config   tiny (hidden 256, 4 layers, FFN 688, vocab 4096, batch 8 × 256) or
              smol (SmolLM2-135M's shapes, batch 1 × 256); LoRA r=${RANK}, alpha=${ALPHA}
-  --simd     wasm build: plain or relaxed (Node 20 needs node --experimental-wasm-relaxed-simd)
+  --simd     wasm build: plain or relaxed (default relaxed; the command turns
+             relaxed SIMD on under Node 20, where V8 has it behind a flag)
   --targets  comma-separated projections (default q_proj,v_proj), or all seven
   --threads  wasm threads, also PyTorch's (default 1)
   --steps    timed optimizer steps (default 5); --warmup untimed steps before them (default 2)
@@ -100,9 +101,11 @@ export async function benchTrain(argv: string[], io: CliIO, hooks: BenchTrainHoo
   const torch = await startTorch(options, shape, hooks, io);
   let timings: Map<string, Timing>;
   let backendName: string;
+  let device: string;
   try {
     const backend = await createBenchBackend(options.backendName, { simd: options.simd, threads, command: 'bench train' });
     backendName = backend.name;
+    device = backend.description;
     try {
       timings = await withOurs(backend, config, options, io, (ours) => timeRounds(torch ? [ours, torchContender(torch)] : [ours], options, io));
     } finally {
@@ -116,7 +119,7 @@ export async function benchTrain(argv: string[], io: CliIO, hooks: BenchTrainHoo
   const matmulLine = (impl: string, backend: string, ms: number, lineThreads: number) => ({ bench: 'matmul', impl, backend, threads: lineThreads, m, k, n, median_ms: ms, gflops: (2 * m * k * n) / (ms * 1e6) });
   const our = timings.get('lorafuse')!;
   const ourMatmul = matmulLine('lorafuse', backendName, our.matmulMs, threads);
-  const ours = { ...common, impl: 'lorafuse', backend: backendName, ...(options.simd ? { simd: options.simd } : {}), ...rates(tokens, our.stepMs, gflops), step_gflop: flops.total / 1e9, vs_matmul: gflops(our.stepMs) / ourMatmul.gflops };
+  const ours = { ...common, impl: 'lorafuse', backend: backendName, device, ...(options.simd ? { simd: options.simd } : {}), ...rates(tokens, our.stepMs, gflops), step_gflop: flops.total / 1e9, vs_matmul: gflops(our.stepMs) / ourMatmul.gflops };
   const peer = timings.get('torch');
   if (!torch || !peer) return report([ourMatmul], [ours], io, options.json, flops.total);
   const { info } = torch;
