@@ -8,9 +8,9 @@ export { sum, sumSquaresF64, columnSumSquares } from './reduce';
 export { adamwStep, loraImportance } from './optimizer';
 export { bottomKMask } from './selection';
 export { randomUniform, randomNormal } from './random';
-export { rmsNorm, rmsNormBackward, rope } from './normalization';
+export { rmsNorm, rmsNormBackward, rmsNormWeightGrad, rope } from './normalization';
 export { attention, attentionBackward } from './attention';
-export { crossEntropy, crossEntropyBackward, embedding, embeddingBackward } from './loss';
+export { crossEntropyRows, crossEntropyMean, crossEntropyBackward, embedding, embeddingBackward } from './loss';
 export { permute } from './layout';
 
 /** First byte past the module's static data: the arena starts above it. */

@@ -27,28 +27,42 @@ function rowLse(x: usize, vocab: usize): f64 {
   return <f64>top + Math.log(sum);
 }
 
-/** Forward: `lse` per row and the mean loss over counted rows into `loss[0]`. */
-export function crossEntropy(logits: usize, targets: usize, rows: usize, vocab: usize, loss: usize, lse: usize): void {
-  let total: f64 = 0;
-  let count: usize = 0;
+/**
+ * Forward, per row: `lse` (f32) and the row's loss term `lse − logit[target]`
+ * as f64 into `terms` (NaN for a target out of range; not written for an
+ * ignored row).
+ */
+export function crossEntropyRows(logits: usize, targets: usize, rows: usize, vocab: usize, lse: usize, terms: usize): void {
   for (let r: usize = 0; r < rows; r++) {
     const o = logits + ((r * vocab) << 2);
     const l = rowLse(o, vocab);
     store<f32>(lse + (r << 2), <f32>l);
     const t = load<i32>(targets + (r << 2));
     if (t == IGNORE_INDEX) continue;
+    store<f64>(terms + (r << 3), t >= 0 && <usize>t < vocab ? l - <f64>load<f32>(o + (<usize>t << 2)) : NaN);
+  }
+}
+
+/** The mean of the counted rows' `terms`, added in row order in f64, into `loss[0]` (NaN when no row counts). */
+export function crossEntropyMean(targets: usize, rows: usize, terms: usize, loss: usize): void {
+  let total: f64 = 0;
+  let count: usize = 0;
+  for (let r: usize = 0; r < rows; r++) {
+    if (load<i32>(targets + (r << 2)) == IGNORE_INDEX) continue;
     count++;
-    total += t >= 0 && <usize>t < vocab ? l - <f64>load<f32>(o + (<usize>t << 2)) : NaN;
+    total += load<f64>(terms + (r << 3));
   }
   store<f32>(loss, count > 0 ? <f32>(total / <f64>count) : NaN);
 }
 
-/** Gradient of `scale · loss`: `factor · softmax` on f32x4, the target entry redone in f64. */
-export function crossEntropyBackward(logits: usize, targets: usize, lse: usize, rows: usize, vocab: usize, scale: f64, out: usize): void {
-  let count: usize = 0;
-  for (let r: usize = 0; r < rows; r++) if (load<i32>(targets + (r << 2)) != IGNORE_INDEX) count++;
+/**
+ * Gradient of `scale · loss` for `rows` rows, with `factor = scale / counted
+ * rows` of the whole batch (the caller counts them, so that a part of the
+ * rows scales as the whole does): `factor · softmax` on f32x4, the target
+ * entry redone in f64; ignored rows get zeros.
+ */
+export function crossEntropyBackward(logits: usize, targets: usize, lse: usize, rows: usize, vocab: usize, factor: f64, out: usize): void {
   memory.fill(out, 0, (rows * vocab) << 2);
-  const factor = scale / <f64>count;
   const f4 = f32x4.splat(<f32>factor);
   for (let r: usize = 0; r < rows; r++) {
     const t = load<i32>(targets + (r << 2));

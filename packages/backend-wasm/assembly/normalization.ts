@@ -20,10 +20,17 @@ export function rmsNorm(x: usize, weight: usize, out: usize, rows: usize, dim: u
   }
 }
 
-/** RMSNorm gradients; `acc` is `dim` f64 of scratch for `dWeight`. */
-export function rmsNormBackward(x: usize, weight: usize, dy: usize, dx: usize, dWeight: usize, rows: usize, dim: usize, eps: f64, acc: usize): void {
-  memory.fill(acc, 0, dim << 3);
+/**
+ * RMSNorm gradients of `rows` rows: `dx`, and for each block of
+ * `blockRows` rows (the last may be shorter) that block's `Σ dy ⊙ x̂` as
+ * `dim` f64 at `partials + block·dim·8`. Blocks are fixed by the caller,
+ * not by how rows are split across threads, so {@link rmsNormWeightGrad}
+ * adds the same numbers in the same order for any split.
+ */
+export function rmsNormBackward(x: usize, weight: usize, dy: usize, dx: usize, rows: usize, dim: usize, eps: f64, blockRows: usize, partials: usize): void {
   for (let r: usize = 0; r < rows; r++) {
+    const acc = partials + (((r / blockRows) * dim) << 3);
+    if (r % blockRows == 0) memory.fill(acc, 0, dim << 3);
     const o = (r * dim) << 2;
     const inv = inverseRms(x + o, dim, eps);
     let dot: f64 = 0;
@@ -38,7 +45,15 @@ export function rmsNormBackward(x: usize, weight: usize, dy: usize, dx: usize, d
       store<f64>(acc + (d << 3), load<f64>(acc + (d << 3)) + g * xhat);
     }
   }
-  for (let d: usize = 0; d < dim; d++) store<f32>(dWeight + (d << 2), <f32>load<f64>(acc + (d << 3)));
+}
+
+/** `dWeight` (f32) from the `blocks` partial sums of {@link rmsNormBackward}, added in block order in f64. */
+export function rmsNormWeightGrad(partials: usize, blocks: usize, dim: usize, dWeight: usize): void {
+  for (let d: usize = 0; d < dim; d++) {
+    let sum: f64 = 0;
+    for (let b: usize = 0; b < blocks; b++) sum += load<f64>(partials + ((b * dim + d) << 3));
+    store<f32>(dWeight + (d << 2), <f32>sum);
+  }
 }
 
 /** RoPE forward (`backward = false`) or backward on `[batch, heads, seq, dim]`; tables `[seq, dim]` or `[batch, seq, dim]`. */

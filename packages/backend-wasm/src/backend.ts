@@ -70,10 +70,11 @@ export interface WasmBackendOptions {
    */
   readonly threads?: number;
   /**
-   * Work (multiply-adds, or a comparable count for attention) each part of
-   * a split kernel call gets at least: smaller calls are cut into fewer
-   * parts, down to one (no split). Default 1 048 576; 0 splits every call
-   * (for tests).
+   * Work (multiply-adds, or a comparable count for attention and the
+   * streaming kernels: a float added or copied counts a few, an exp a
+   * dozen) each part of a split kernel call gets at least: smaller calls
+   * are cut into fewer parts, down to one (no split). Default 1 048 576;
+   * 0 splits every call (for tests).
    */
   readonly minParallelWork?: number;
 }

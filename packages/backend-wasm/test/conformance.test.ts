@@ -8,11 +8,12 @@ import { wasmFeatures } from '../src/features.js';
 // the first relaxed module compiles (Node 22+ has it on already).
 setFlagsFromString('--experimental-wasm-relaxed-simd');
 
-// With 2 threads every matmul and attention call is split (minParallelWork
+// With 2 threads every call of a kernel that splits is split (minParallelWork
 // 0), so the suite's small shapes exercise the thread paths too. Relaxed
 // SIMD with 2 threads runs the kernels that split (the rest is the same
 // code as plain SIMD with 2 threads), keeping the file well under a minute.
-const SPLIT_KERNELS = /^(matmul|loraLinear|attention|attentionBackward)\//;
+const SPLIT_KERNELS =
+  /^(matmul|loraLinear|attention|attentionBackward|add|mul|scale|abs|silu|siluBackward|swiglu|swigluBackward|rmsNorm|rmsNormBackward|crossEntropy|crossEntropyBackward|reshape)\//;
 
 describe.each([
   ['plain', 1, undefined],

@@ -176,6 +176,33 @@ describe('wasm backend with threads', () => {
     expect(two.threadUse.byWorkers).toBeGreaterThanOrEqual(5);
   });
 
+  it('gives bit-identical elementwise, RMSNorm, cross-entropy and reshape results for 1 and 3 threads', async () => {
+    const run = (backend: WasmBackend): Tensor[] => {
+      const up = (shape: number[], seed: number) => backend.upload(new Tensor('f32', shape, values(shape.reduce((x, y) => x * y, 1), seed)));
+      const k = backend.kernels;
+      // 75 rows: RMSNorm's weight gradient sums blocks of 32 rows, and the
+      // parts of 3 threads end inside the last block. Odd sizes leave
+      // scalar tails after the f32x4 loops.
+      const [x, y, w] = [up([75, 22], 1), up([75, 22], 2), up([22], 3)];
+      const norm = k.rmsNormBackward(x, w, y, 1e-5);
+      const swiglu = k.swigluBackward(x, y, up([75, 22], 4));
+      // Targets with ignored rows (−100) and one out of range (a NaN row).
+      const targets = backend.upload(new Tensor('i32', [75], Int32Array.from({ length: 75 }, (_, i) => (i % 7 === 3 ? -100 : i === 40 ? 99 : (i * 5) % 22))));
+      const { loss, lse } = k.crossEntropy(x, targets);
+      return [
+        k.add(x, y), k.mul(x, w), k.add(up([75, 1], 6), up([1], 5)), k.scale(x, 0.3), k.abs(x), k.silu(x), k.siluBackward(x, y), k.swiglu(x, y),
+        swiglu.dGate, swiglu.dUp, k.rmsNorm(x, w, 1e-5), norm.dx, norm.dWeight, loss, lse, k.crossEntropyBackward(x, targets, lse, 0.5), k.reshape(x, [22, 75]),
+      ].map((t: DeviceTensor) => backend.readSync(t));
+    };
+    const single = run(await open(1));
+    const three = await open(3);
+    for (let round = 0; round < 50 && three.threadUse.byWorkers < 17; round++) {
+      const threaded = run(three);
+      single.forEach((t, i) => expect(firstDifference(threaded[i], t), `output ${i}`).toBe(-1));
+    }
+    expect(three.threadUse.byWorkers).toBeGreaterThanOrEqual(17);
+  });
+
   it('terminates its workers on dispose, and kernels then throw BACKEND_DISPOSED', async () => {
     const workerThreads = createRequire(import.meta.url)('node:worker_threads') as typeof import('node:worker_threads');
     const Original = workerThreads.Worker;

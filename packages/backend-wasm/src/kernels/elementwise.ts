@@ -1,12 +1,25 @@
 import { broadcastGeometry, castGeometry, elementwiseGeometry, scaleGeometry, type DeviceTensor, type SwigluGrads } from '@lorafuse/core';
 import { FLOAT_CODES, type WasmContext } from '../context.js';
+import { parallelRange, UNIT_COST } from './parallel-range.js';
+
+/** Floats of an f32x4 vector: parts start on whole vectors, so each runs its SIMD loop over the same elements as a single call would. */
+const VECTOR = 4;
+/** Bytes of an f32. */
+const F32 = 4;
 
 /** {@link Kernels.add} (kind 0) and {@link Kernels.mul} (kind 1). */
 export function binary(ctx: WasmContext, kernel: 'add' | 'mul', a: DeviceTensor, b: DeviceTensor): DeviceTensor {
   const { size, bSize, shape } = broadcastGeometry(kernel, a, b);
   const [pa, pb] = [ctx.address(a), ctx.address(b)];
   const out = ctx.output(shape, 'f32');
-  ctx.exports.binary(kernel === 'add' ? 0 : 1, pa, pb, out.address, size, bSize);
+  const kind = kernel === 'add' ? 0 : 1;
+  if (bSize === size || bSize === 1) {
+    const whole = bSize === size;
+    parallelRange(ctx, 'binary', size, UNIT_COST.arithmetic, VECTOR, (i, j) => [kind, pa + i * F32, whole ? pb + i * F32 : pb, out.address + i * F32, j - i, whole ? j - i : 1]);
+  } else {
+    // Whole repetitions of b, so that every part starts at b's first element.
+    parallelRange(ctx, 'binary', size / bSize, bSize * UNIT_COST.arithmetic, 1, (i, j) => [kind, pa + i * bSize * F32, pb, out.address + i * bSize * F32, (j - i) * bSize, bSize]);
+  }
   return out.handle;
 }
 
@@ -15,7 +28,7 @@ export function scale(ctx: WasmContext, x: DeviceTensor, factor: number): Device
   const { size, shape } = scaleGeometry(x, factor);
   const px = ctx.address(x);
   const out = ctx.output(shape, 'f32');
-  ctx.exports.scale(px, out.address, size, factor);
+  parallelRange(ctx, 'scale', size, UNIT_COST.arithmetic, VECTOR, (i, j) => [px + i * F32, out.address + i * F32, j - i, factor]);
   return out.handle;
 }
 
@@ -33,7 +46,7 @@ export function unary(ctx: WasmContext, kernel: 'silu' | 'abs', x: DeviceTensor)
   const { size, shape } = elementwiseGeometry(kernel, x);
   const px = ctx.address(x);
   const out = ctx.output(shape, 'f32');
-  ctx.exports[kernel](px, out.address, size);
+  parallelRange(ctx, kernel, size, kernel === 'silu' ? UNIT_COST.exp : UNIT_COST.copy, VECTOR, (i, j) => [px + i * F32, out.address + i * F32, j - i]);
   return out.handle;
 }
 
@@ -42,7 +55,7 @@ export function pairwise(ctx: WasmContext, kernel: 'siluBackward' | 'swiglu', x:
   const { size, shape } = elementwiseGeometry(kernel, x, y);
   const [px, py] = [ctx.address(x), ctx.address(y)];
   const out = ctx.output(shape, 'f32');
-  ctx.exports[kernel](px, py, out.address, size);
+  parallelRange(ctx, kernel, size, UNIT_COST.exp, VECTOR, (i, j) => [px + i * F32, py + i * F32, out.address + i * F32, j - i]);
   return out.handle;
 }
 
@@ -52,6 +65,6 @@ export function swigluBackward(ctx: WasmContext, gate: DeviceTensor, up: DeviceT
   const [pg, pu, pd] = [ctx.address(gate), ctx.address(up), ctx.address(dy)];
   const dGate = ctx.output(shape, 'f32');
   const dUp = ctx.output(shape, 'f32');
-  ctx.exports.swigluBackward(pg, pu, pd, dGate.address, dUp.address, size);
+  parallelRange(ctx, 'swigluBackward', size, UNIT_COST.exp, VECTOR, (i, j) => [pg + i * F32, pu + i * F32, pd + i * F32, dGate.address + i * F32, dUp.address + i * F32, j - i]);
   return { dGate: dGate.handle, dUp: dUp.handle };
 }

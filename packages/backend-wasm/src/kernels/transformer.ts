@@ -16,6 +16,19 @@ import {
 } from '@lorafuse/core';
 import { FLOAT_CODES, type WasmContext } from '../context.js';
 import { splitRange } from '../threads/split.js';
+import { parallelRange, UNIT_COST } from './parallel-range.js';
+
+/** Bytes of an f32 and of an f64. */
+const F32 = 4;
+const F64 = 8;
+/** Hugging Face's ignored target. */
+const IGNORE_INDEX = -100;
+/**
+ * Rows per partial sum of RMSNorm's weight gradient. Fixed, not derived
+ * from the thread count, so the partial sums, and their total, are the
+ * same however the rows are split.
+ */
+const RMS_NORM_BLOCK_ROWS = 32;
 
 /** Keys per packed panel in assembly/attention.ts. */
 const ATTENTION_PANEL = 8;
@@ -52,7 +65,7 @@ export function rmsNorm(ctx: WasmContext, x: DeviceTensor, weight: DeviceTensor,
   const { rows, dim } = rmsNormGeometry(x, weight, eps);
   const [px, pw] = [ctx.address(x), ctx.address(weight)];
   const out = ctx.output(x.shape, 'f32');
-  ctx.exports.rmsNorm(px, pw, out.address, rows, dim, eps);
+  parallelRange(ctx, 'rmsNorm', rows, dim * UNIT_COST.float64, 1, (i, j) => [px + i * dim * F32, pw, out.address + i * dim * F32, j - i, dim, eps]);
   return out.handle;
 }
 
@@ -62,7 +75,14 @@ export function rmsNormBackward(ctx: WasmContext, x: DeviceTensor, weight: Devic
   const [px, pw, pd] = [ctx.address(x), ctx.address(weight), ctx.address(dy)];
   const dx = ctx.output(x.shape, 'f32');
   const dWeight = ctx.output([dim], 'f32');
-  ctx.withScratch(dim * 8, (acc) => ctx.exports.rmsNormBackward(px, pw, pd, dx.address, dWeight.address, rows, dim, eps, acc));
+  const blocks = Math.ceil(rows / RMS_NORM_BLOCK_ROWS);
+  ctx.withScratch(blocks * dim * F64, (partials) => {
+    parallelRange(ctx, 'rmsNormBackward', rows, dim * UNIT_COST.float64, RMS_NORM_BLOCK_ROWS, (i, j) => {
+      const offset = i * dim * F32;
+      return [px + offset, pw, pd + offset, dx.address + offset, j - i, dim, eps, RMS_NORM_BLOCK_ROWS, partials + (i / RMS_NORM_BLOCK_ROWS) * dim * F64];
+    });
+    ctx.exports.rmsNormWeightGrad(partials, blocks, dim, dWeight.address);
+  });
   return { dx: dx.handle, dWeight: dWeight.handle };
 }
 
@@ -121,7 +141,10 @@ export function crossEntropy(ctx: WasmContext, logits: DeviceTensor, targets: De
   const [pl, pt] = [ctx.address(logits), ctx.address(targets)];
   const loss = ctx.output([], 'f32');
   const lse = ctx.output(shape, 'f32');
-  ctx.exports.crossEntropy(pl, pt, rows, vocab, loss.address, lse.address);
+  ctx.withScratch(rows * F64, (terms) => {
+    parallelRange(ctx, 'crossEntropyRows', rows, vocab * UNIT_COST.exp, 1, (i, j) => [pl + i * vocab * F32, pt + i * F32, j - i, vocab, lse.address + i * F32, terms + i * F64]);
+    ctx.exports.crossEntropyMean(pt, rows, terms, loss.address);
+  });
   return { loss: loss.handle, lse: lse.handle };
 }
 
@@ -130,7 +153,10 @@ export function crossEntropyBackward(ctx: WasmContext, logits: DeviceTensor, tar
   const { rows, vocab } = crossEntropyBackwardGeometry(logits, targets, lse, scale);
   const [pl, pt, ps] = [ctx.address(logits), ctx.address(targets), ctx.address(lse)];
   const out = ctx.output(logits.shape, 'f32');
-  ctx.exports.crossEntropyBackward(pl, pt, ps, rows, vocab, scale, out.address);
+  // Every part scales by the whole batch's count of counted rows.
+  const counted = new Int32Array(ctx.exports.memory.buffer, pt, rows).reduce((n, t) => (t === IGNORE_INDEX ? n : n + 1), 0);
+  const factor = scale / counted;
+  parallelRange(ctx, 'crossEntropyBackward', rows, vocab * UNIT_COST.exp, 1, (i, j) => [pl + i * vocab * F32, pt + i * F32, ps + i * F32, j - i, vocab, factor, out.address + i * vocab * F32]);
   return out.handle;
 }
 

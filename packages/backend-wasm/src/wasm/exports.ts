@@ -34,7 +34,8 @@ export interface KernelExports {
   randomUniform(out: number, size: number, seed: number, stream: number, offset: bigint): void;
   randomNormal(out: number, size: number, seed: number, stream: number, offset: bigint, mean: number, std: number): void;
   rmsNorm(x: number, weight: number, out: number, rows: number, dim: number, eps: number): void;
-  rmsNormBackward(x: number, weight: number, dy: number, dx: number, dWeight: number, rows: number, dim: number, eps: number, acc: number): void;
+  rmsNormBackward(x: number, weight: number, dy: number, dx: number, rows: number, dim: number, eps: number, blockRows: number, partials: number): void;
+  rmsNormWeightGrad(partials: number, blocks: number, dim: number, dWeight: number): void;
   rope(x: number, cos: number, sin: number, out: number, batch: number, heads: number, seq: number, dim: number, perBatch: number, backward: number): void;
   attention(
     q: number, k: number, v: number, out: number, lse: number,
@@ -46,15 +47,32 @@ export interface KernelExports {
     batch: number, heads: number, kvHeads: number, group: number, seqQ: number, seqK: number, dim: number, scale: number, scratch: number,
     rowStart: number, rowEnd: number,
   ): void;
-  crossEntropy(logits: number, targets: number, rows: number, vocab: number, loss: number, lse: number): void;
-  crossEntropyBackward(logits: number, targets: number, lse: number, rows: number, vocab: number, scale: number, out: number): void;
+  crossEntropyRows(logits: number, targets: number, rows: number, vocab: number, lse: number, terms: number): void;
+  crossEntropyMean(targets: number, rows: number, terms: number, loss: number): void;
+  crossEntropyBackward(logits: number, targets: number, lse: number, rows: number, vocab: number, factor: number, out: number): void;
   embedding(ids: number, count: number, table: number, dtype: number, vocab: number, dim: number, out: number): void;
   embeddingBackward(ids: number, count: number, dy: number, vocab: number, dim: number, out: number): void;
   permute(src: number, dst: number, elementBytes: number, size: number, rank: number, meta: number): void;
 }
 
 /** The exports kernels split across threads: each call covers a range of the output. */
-export const PARALLEL_KERNELS = ['matmul', 'attention', 'attentionBackward'] as const;
+export const PARALLEL_KERNELS = [
+  'matmul',
+  'attention',
+  'attentionBackward',
+  'binary',
+  'scale',
+  'abs',
+  'silu',
+  'siluBackward',
+  'swiglu',
+  'swigluBackward',
+  'copyBytes',
+  'rmsNorm',
+  'rmsNormBackward',
+  'crossEntropyRows',
+  'crossEntropyBackward',
+] as const;
 
 /** One of {@link PARALLEL_KERNELS}. */
 export type ParallelKernel = (typeof PARALLEL_KERNELS)[number];

@@ -1,0 +1,23 @@
+import type { WasmContext } from '../context.js';
+import { splitRange } from '../threads/split.js';
+import type { ParallelKernel } from '../wasm/exports.js';
+
+/**
+ * What one unit of a streaming kernel costs, in matmul multiply-adds (the
+ * unit of `minParallelWork`), roughly as measured on one core: a copied or
+ * added float is memory traffic, an exp is a few dozen vector operations,
+ * a normalised row element is float64 arithmetic.
+ */
+export const UNIT_COST = Object.freeze({ copy: 2, arithmetic: 4, exp: 12, float64: 16 });
+
+/**
+ * Runs `kernel` over units `[0, total)` (elements or rows) cut into parts
+ * of whole `align` units, spread over the threads; `call(start, end)` gives
+ * a part's arguments. Every unit is computed by the same code whichever
+ * part it falls in, so results do not depend on the thread count: the
+ * caller picks `align` so that this holds (whole broadcast periods, whole
+ * f32x4 vectors).
+ */
+export function parallelRange(ctx: WasmContext, kernel: ParallelKernel, total: number, cost: number, align: number, call: (start: number, end: number) => readonly number[]): void {
+  ctx.parallel(kernel, splitRange(total, ctx.partsFor(total * cost), align).map(([start, end]) => call(start, end)));
+}
