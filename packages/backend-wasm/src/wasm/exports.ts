@@ -52,7 +52,7 @@ export interface KernelExports {
   crossEntropyBackward(logits: number, targets: number, lse: number, rows: number, vocab: number, factor: number, out: number): void;
   embedding(ids: number, count: number, table: number, dtype: number, vocab: number, dim: number, out: number): void;
   embeddingBackward(ids: number, count: number, dy: number, vocab: number, dim: number, out: number): void;
-  permute(src: number, dst: number, elementBytes: number, size: number, rank: number, meta: number): void;
+  permute(src: number, dst: number, elementBytes: number, rank: number, meta: number, index: number, start: number, end: number): void;
 }
 
 /** The exports kernels split across threads: each call covers a range of the output. */
@@ -68,6 +68,7 @@ export const PARALLEL_KERNELS = [
   'swiglu',
   'swigluBackward',
   'copyBytes',
+  'permute',
   'rmsNorm',
   'rmsNormBackward',
   'crossEntropyRows',
