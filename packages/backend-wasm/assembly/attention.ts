@@ -26,6 +26,11 @@
 // blocks rows from the start of each head and dK/dV sum over query rows in
 // order, so splits at multiples of `group·Sq` give one result.
 //
+// Layouts: q, k, v, out and the gradients are all `[B, H, S, D]` or, with
+// `bshd`, all `[B, S, H, D]` (a projection's output reshaped, so the model
+// never permutes); a row's D floats are contiguous either way, only the
+// steps between rows differ. `lse` is `[B, H, Sq]` in both.
+//
 // Scratch of one call part (src/kernels/transformer.ts sizes it), with
 // `K8 = seqK` rounded up to whole panels: the packed key panels (`K8·D`
 // floats) and four score rows (`4·K8`); the backward adds the packed value
@@ -56,18 +61,18 @@ function dot(x: usize, y: usize, dim: usize): f32 {
   return s;
 }
 
-/** Row `key` of the `[seqK, dim]` rows at `src`, from `d`: four floats, zeros past `seqK`. */
+/** Key `key` of the rows at `src`, `ks` floats apart, from `d`: four floats, zeros past `seqK`. */
 // @ts-ignore: decorator
-@inline function keyChunk(src: usize, key: usize, seqK: usize, dim: usize, d: usize): v128 {
-  return key < seqK ? v128.load(src + ((key * dim + d) << 2)) : f32x4.splat(0);
+@inline function keyChunk(src: usize, key: usize, seqK: usize, ks: usize, d: usize): v128 {
+  return key < seqK ? v128.load(src + ((key * ks + d) << 2)) : f32x4.splat(0);
 }
 
 /**
- * Packs panels `[p1, p2)` of the `[seqK, dim]` rows at `src` into `dst`
- * (`[panel][dim][8]`), zeros past `seqK`: 4 keys × 4 floats at a time,
- * transposed in registers.
+ * Packs panels `[p1, p2)` of the `seqK` key rows at `src` (`dim` floats
+ * each, `ks` floats apart) into `dst` (`[panel][dim][8]`), zeros past
+ * `seqK`: 4 keys × 4 floats at a time, transposed in registers.
  */
-function packPanels(src: usize, seqK: usize, dim: usize, dst: usize, p1: usize, p2: usize): void {
+function packPanels(src: usize, seqK: usize, dim: usize, ks: usize, dst: usize, p1: usize, p2: usize): void {
   for (let p = p1; p < p2; p++) {
     const panel = dst + ((p * dim * PANEL) << 2);
     for (let half: usize = 0; half < PANEL; half += 4) {
@@ -75,10 +80,10 @@ function packPanels(src: usize, seqK: usize, dim: usize, dst: usize, p1: usize, 
       const to = panel + (half << 2);
       let d: usize = 0;
       for (; d + 4 <= dim; d += 4) {
-        const r0 = keyChunk(src, key, seqK, dim, d);
-        const r1 = keyChunk(src, key + 1, seqK, dim, d);
-        const r2 = keyChunk(src, key + 2, seqK, dim, d);
-        const r3 = keyChunk(src, key + 3, seqK, dim, d);
+        const r0 = keyChunk(src, key, seqK, ks, d);
+        const r1 = keyChunk(src, key + 1, seqK, ks, d);
+        const r2 = keyChunk(src, key + 2, seqK, ks, d);
+        const r3 = keyChunk(src, key + 3, seqK, ks, d);
         const t0 = v128.shuffle<f32>(r0, r1, 0, 4, 1, 5);
         const t1 = v128.shuffle<f32>(r2, r3, 0, 4, 1, 5);
         const t2 = v128.shuffle<f32>(r0, r1, 2, 6, 3, 7);
@@ -91,7 +96,7 @@ function packPanels(src: usize, seqK: usize, dim: usize, dst: usize, p1: usize, 
       }
       for (; d < dim; d++) {
         for (let i: usize = 0; i < 4; i++) {
-          store<f32>(to + ((d * PANEL + i) << 2), key + i < seqK ? load<f32>(src + (((key + i) * dim + d) << 2)) : 0);
+          store<f32>(to + ((d * PANEL + i) << 2), key + i < seqK ? load<f32>(src + (((key + i) * ks + d) << 2)) : 0);
         }
       }
     }
@@ -218,16 +223,15 @@ function rowTimesKeysAt(c: usize, x: usize, rowBytes: usize, d: usize, visible: 
 
 /**
  * `o_r = m_r · Σ_{j < v_r} c_r[j] · x_j` for the first `rows` of four rows
- * (P·V, dS·K): coefficient rows `c0…c3`, key rows `x_j` (`[seqK, dim]` at
- * `x`), visible counts `v1`, `v2`, `v3` each in `[v0, v0 + 3]`. Rows past `rows` alias
+ * (P·V, dS·K): coefficient rows `c0…c3`, key rows `x_j` (`dim` floats at
+ * `x`, `rowBytes` apart), visible counts `v1`, `v2`, `v3` each in `[v0, v0 + 3]`. Rows past `rows` alias
  * earlier ones and are not stored.
  */
 function rowsTimesKeys(
-  c0: usize, c1: usize, c2: usize, c3: usize, x: usize, dim: usize,
+  c0: usize, c1: usize, c2: usize, c3: usize, x: usize, dim: usize, rowBytes: usize,
   v0: usize, v1: usize, v2: usize, v3: usize, m0: f32, m1: f32, m2: f32, m3: f32,
   o0: usize, o1: usize, o2: usize, o3: usize, rows: usize,
 ): void {
-  const rowBytes = dim << 2;
   let d: usize = 0;
   for (; d + 8 <= dim; d += 8) rowsTimesKeysPass(c0, c1, c2, c3, x, rowBytes, d, v0, v1, v2, v3, m0, m1, m2, m3, o0, o1, o2, o3, rows, true);
   if (d + 4 <= dim) {
@@ -242,11 +246,24 @@ function rowsTimesKeys(
   }
 }
 
-/** Byte offset of the key/value block that query row `row` (of `[B, H, Sq]`) reads. */
+/**
+ * Byte offset of the first key of the key/value block that query row `row`
+ * (of `[B, H, Sq]`) reads: in `[B, KV, Sk, D]`, or `[B, Sk, KV, D]` with
+ * `bshd`, where a block's keys lie `KV·D` floats apart.
+ */
 // @ts-ignore: decorator
-@inline function kvOffset(row: usize, heads: usize, kvHeads: usize, group: usize, seqQ: usize, seqK: usize, dim: usize): usize {
+@inline function kvOffset(row: usize, heads: usize, kvHeads: usize, group: usize, seqQ: usize, seqK: usize, dim: usize, bshd: bool): usize {
   const bh = row / seqQ;
-  return (((bh / heads) * kvHeads + (bh % heads) / group) * seqK * dim) << 2;
+  const b = bh / heads, kv = (bh % heads) / group;
+  return ((bshd ? b * seqK * kvHeads + kv : (b * kvHeads + kv) * seqK) * dim) << 2;
+}
+
+/** Byte offset of query row `row` (of `[B, H, Sq]`) in `[B, H, Sq, D]`, or in `[B, Sq, H, D]` with `bshd`. */
+// @ts-ignore: decorator
+@inline function rowOffset(row: usize, heads: usize, seqQ: usize, dim: usize, bshd: bool): usize {
+  if (!bshd) return (row * dim) << 2;
+  const bh = row / seqQ;
+  return ((((bh / heads) * seqQ + row % seqQ) * heads + bh % heads) * dim) << 2;
 }
 
 /** Keys query row `row` (of `[B, H, Sq]`) sees: the queries are the last `seqQ` of `seqK` positions. */
@@ -262,29 +279,31 @@ function rowsTimesKeys(
 }
 
 /**
- * Forward: `out` `[B, H, Sq, D]`, `lse` `[B, H, Sq]`, for query rows
+ * Forward: `out` (the layout of `q`: `[B, H, Sq, D]`, or `[B, Sq, H, D]`
+ * with `bshd`, as are `k` and `v`), `lse` `[B, H, Sq]`, for query rows
  * `[row1, row2)` of `[B·H·Sq]` (each row is independent, so threads may
  * split them anywhere). `scratch` holds the layout above.
  */
 export function attention(
   q: usize, k: usize, v: usize, out: usize, lse: usize,
-  batch: usize, heads: usize, kvHeads: usize, group: usize, seqQ: usize, seqK: usize, dim: usize, scale: f64, scratch: usize,
+  batch: usize, heads: usize, kvHeads: usize, group: usize, seqQ: usize, seqK: usize, dim: usize, scale: f64, bshd: bool, scratch: usize,
   row1: usize, row2: usize,
 ): void {
   const stride = paddedKeys(seqK) << 2;
+  const ks = bshd ? kvHeads * dim : dim;
   const kp = scratch;
   const s = kp + stride * dim;
   let packedBlock = usize.MAX_VALUE;
   let packedPanels: usize = 0;
   let row = row1;
   while (row < row2) {
-    const kvo = kvOffset(row, heads, kvHeads, group, seqQ, seqK, dim);
+    const kvo = kvOffset(row, heads, kvHeads, group, seqQ, seqK, dim, bshd);
     const v0 = visibleKeys(row, seqQ, seqK);
     // Later rows join while they read the same block and see at least the
     // first row's keys and at most 3 more: the next positions of the head
     // or, with one query per head (decoding), the group's other heads.
     let rows: usize = 1;
-    while (rows < ROWS && row + rows < row2 && kvOffset(row + rows, heads, kvHeads, group, seqQ, seqK, dim) == kvo) {
+    while (rows < ROWS && row + rows < row2 && kvOffset(row + rows, heads, kvHeads, group, seqQ, seqK, dim, bshd) == kvo) {
       const extra = visibleKeys(row + rows, seqQ, seqK) - v0;
       if (<isize>extra < 0 || extra > ROWS - 1) break;
       rows++;
@@ -297,21 +316,18 @@ export function attention(
       packedPanels = 0;
     }
     if (panels > packedPanels) {
-      packPanels(k + kvo, seqK, dim, kp, packedPanels, panels);
+      packPanels(k + kvo, seqK, dim, ks, kp, packedPanels, panels);
       packedPanels = panels;
     }
-    const q0 = q + ((row * dim) << 2);
+    const at0 = rowOffset(row, heads, seqQ, dim, bshd), at1 = rowOffset(r1, heads, seqQ, dim, bshd);
+    const at2 = rowOffset(r2, heads, seqQ, dim, bshd), at3 = rowOffset(r3, heads, seqQ, dim, bshd);
     const s1 = s + stride * (r1 - row), s2 = s + stride * (r2 - row), s3 = s + stride * (r3 - row);
-    scoreTile(q0, q + ((r1 * dim) << 2), q + ((r2 * dim) << 2), q + ((r3 * dim) << 2), kp, panels, dim, <f32>scale, s, s1, s2, s3);
+    scoreTile(q + at0, q + at1, q + at2, q + at3, kp, panels, dim, <f32>scale, s, s1, s2, s3);
     const m0 = softmaxRow(s, v0, lse + (row << 2));
     const m1 = rows > 1 ? softmaxRow(s1, v1, lse + (r1 << 2)) : m0;
     const m2 = rows > 2 ? softmaxRow(s2, v2, lse + (r2 << 2)) : m1;
     const m3 = rows > 3 ? softmaxRow(s3, v3, lse + (r3 << 2)) : m2;
-    rowsTimesKeys(
-      s, s1, s2, s3, v + kvo, dim,
-      v0, v1, v2, v3, m0, m1, m2, m3,
-      out + ((row * dim) << 2), out + ((r1 * dim) << 2), out + ((r2 * dim) << 2), out + ((r3 * dim) << 2), rows,
-    );
+    rowsTimesKeys(s, s1, s2, s3, v + kvo, dim, ks << 2, v0, v1, v2, v3, m0, m1, m2, m3, out + at0, out + at1, out + at2, out + at3, rows);
     row += rows;
   }
 }
@@ -334,16 +350,15 @@ function gradRow(s: usize, g: usize, visible: usize, lse: f32, delta: f32, scale
 }
 
 /**
- * `y_j += Σ_r c_r[j]·x_r` for keys `[j1, j2)` of the `[seqK, dim]` rows at
- * `y`, over rows 0…3 in order (`four`) or row 0 alone: dK from dS and q, dV
+ * `y_j += Σ_r c_r[j]·x_r` for keys `[j1, j2)` of the rows at `y` (`dim`
+ * floats, `rowBytes` apart), over rows 0…3 in order (`four`) or row 0 alone: dK from dS and q, dV
  * from p and dOut. Each key row is read and written once per call.
  */
 // @ts-ignore: decorator
 @inline function rowsIntoKeys(
   c0: usize, c1: usize, c2: usize, c3: usize, x0: usize, x1: usize, x2: usize, x3: usize,
-  y: usize, dim: usize, j1: usize, j2: usize, four: bool,
+  y: usize, dim: usize, rowBytes: usize, j1: usize, j2: usize, four: bool,
 ): void {
-  const rowBytes = dim << 2;
   for (let j = j1; j < j2; j++) {
     const jo = j << 2;
     const yj = y + j * rowBytes;
@@ -380,15 +395,15 @@ function gradRow(s: usize, g: usize, visible: usize, lse: f32, delta: f32, scale
 @inline function keyUpdate(
   g0: usize, g1: usize, g2: usize, g3: usize, s0: usize, s1: usize, s2: usize, s3: usize,
   q0: usize, q1: usize, q2: usize, q3: usize, o0: usize, o1: usize, o2: usize, o3: usize,
-  dk: usize, dv: usize, dim: usize, j1: usize, j2: usize, four: bool,
+  dk: usize, dv: usize, dim: usize, keyBytes: usize, j1: usize, j2: usize, four: bool,
 ): void {
-  rowsIntoKeys(g0, g1, g2, g3, q0, q1, q2, q3, dk, dim, j1, j2, four);
-  rowsIntoKeys(s0, s1, s2, s3, o0, o1, o2, o3, dv, dim, j1, j2, four);
+  rowsIntoKeys(g0, g1, g2, g3, q0, q1, q2, q3, dk, dim, keyBytes, j1, j2, four);
+  rowsIntoKeys(s0, s1, s2, s3, o0, o1, o2, o3, dv, dim, keyBytes, j1, j2, four);
 }
 
 /** {@link keyUpdate} for one row alone. */
-function keyUpdateRow(g: usize, s: usize, q: usize, o: usize, dk: usize, dv: usize, dim: usize, j1: usize, j2: usize): void {
-  keyUpdate(g, g, g, g, s, s, s, s, q, q, q, q, o, o, o, o, dk, dv, dim, j1, j2, false);
+function keyUpdateRow(g: usize, s: usize, q: usize, o: usize, dk: usize, dv: usize, dim: usize, keyBytes: usize, j1: usize, j2: usize): void {
+  keyUpdate(g, g, g, g, s, s, s, s, q, q, q, q, o, o, o, o, dk, dv, dim, keyBytes, j1, j2, false);
 }
 
 /**
@@ -401,16 +416,27 @@ function keyUpdateRow(g: usize, s: usize, q: usize, o: usize, dk: usize, dv: usi
  */
 export function attentionBackward(
   q: usize, k: usize, v: usize, out: usize, lse: usize, dOut: usize, dq: usize, dk: usize, dv: usize,
-  batch: usize, heads: usize, kvHeads: usize, group: usize, seqQ: usize, seqK: usize, dim: usize, scale: f64, scratch: usize,
+  batch: usize, heads: usize, kvHeads: usize, group: usize, seqQ: usize, seqK: usize, dim: usize, scale: f64, bshd: bool, scratch: usize,
   row1: usize, row2: usize,
 ): void {
   if (row2 <= row1) return;
   const rowsPerBlock = group * seqQ;
-  const blockBytes = (seqK * dim) << 2;
-  const block1 = row1 / rowsPerBlock;
-  const blocks = (row2 - row1) / rowsPerBlock;
-  memory.fill(dk + block1 * blockBytes, 0, blocks * blockBytes);
-  memory.fill(dv + block1 * blockBytes, 0, blocks * blockBytes);
+  const keyBytes = (bshd ? kvHeads * dim : dim) << 2;
+  // Zero the blocks this call owns: whole, or a key row at a time where a
+  // block's rows interleave with other blocks' ([B, Sk, KV, D], KV > 1).
+  const rowBytes = dim << 2;
+  for (let first = row1; first < row2; first += rowsPerBlock) {
+    const kvo = kvOffset(first, heads, kvHeads, group, seqQ, seqK, dim, bshd);
+    if (keyBytes == rowBytes) {
+      memory.fill(dk + kvo, 0, seqK * rowBytes);
+      memory.fill(dv + kvo, 0, seqK * rowBytes);
+      continue;
+    }
+    for (let j: usize = 0; j < seqK; j++) {
+      memory.fill(dk + kvo + j * keyBytes, 0, rowBytes);
+      memory.fill(dv + kvo + j * keyBytes, 0, rowBytes);
+    }
+  }
   const stride = paddedKeys(seqK) << 2;
   const kp = scratch;
   const vp = kp + stride * dim;
@@ -423,7 +449,7 @@ export function attentionBackward(
   while (row < row2) {
     const pos = row % seqQ;
     const rows = min(ROWS, seqQ - pos);
-    const kvo = kvOffset(row, heads, kvHeads, group, seqQ, seqK, dim);
+    const kvo = kvOffset(row, heads, kvHeads, group, seqQ, seqK, dim, bshd);
     const v0 = visibleKeys(row, seqQ, seqK);
     const panels = (v0 + rows - 1 + PANEL - 1) / PANEL;
     if (kvo != packedBlock) {
@@ -431,13 +457,14 @@ export function attentionBackward(
       packedPanels = 0;
     }
     if (panels > packedPanels) {
-      packPanels(k + kvo, seqK, dim, kp, packedPanels, panels);
-      packPanels(v + kvo, seqK, dim, vp, packedPanels, panels);
+      packPanels(k + kvo, seqK, dim, keyBytes >> 2, kp, packedPanels, panels);
+      packPanels(v + kvo, seqK, dim, keyBytes >> 2, vp, packedPanels, panels);
       packedPanels = panels;
     }
     const b1 = blockRow(0, 1, rows), b2 = blockRow(0, 2, rows), b3 = blockRow(0, 3, rows);
-    const ro = (row * dim) << 2;
-    const rb = dim << 2;
+    // A block's rows are consecutive positions of one head: `rb` bytes apart.
+    const ro = rowOffset(row, heads, seqQ, dim, bshd);
+    const rb = (bshd ? heads * dim : dim) << 2;
     const q0 = q + ro, q1 = q0 + b1 * rb, q2 = q0 + b2 * rb, q3 = q0 + b3 * rb;
     const o0 = dOut + ro, o1 = o0 + b1 * rb, o2 = o0 + b2 * rb, o3 = o0 + b3 * rb;
     const s1 = s + stride * b1, s2 = s + stride * b2, s3 = s + stride * b3;
@@ -449,16 +476,16 @@ export function attentionBackward(
       const at = r * rb;
       gradRow(s + stride * r, g + stride * r, v0 + r, load<f32>(lse + x), dot(o0 + at, out + ro + at, dim), sc);
     }
-    rowsTimesKeys(g, g1, g2, g3, k + kvo, dim, v0, v0 + b1, v0 + b2, v0 + b3, 1, 1, 1, 1, dq + ro, dq + ro + b1 * rb, dq + ro + b2 * rb, dq + ro + b3 * rb, rows);
+    rowsTimesKeys(g, g1, g2, g3, k + kvo, dim, keyBytes, v0, v0 + b1, v0 + b2, v0 + b3, 1, 1, 1, 1, dq + ro, dq + ro + b1 * rb, dq + ro + b2 * rb, dq + ro + b3 * rb, rows);
     const dkb = dk + kvo, dvb = dv + kvo;
     if (rows == ROWS) {
-      keyUpdate(g, g1, g2, g3, s, s1, s2, s3, q0, q1, q2, q3, o0, o1, o2, o3, dkb, dvb, dim, 0, v0, true);
-      keyUpdateRow(g1, s1, q1, o1, dkb, dvb, dim, v0, v0 + 1);
-      keyUpdateRow(g2, s2, q2, o2, dkb, dvb, dim, v0, v0 + 2);
-      keyUpdateRow(g3, s3, q3, o3, dkb, dvb, dim, v0, v0 + 3);
+      keyUpdate(g, g1, g2, g3, s, s1, s2, s3, q0, q1, q2, q3, o0, o1, o2, o3, dkb, dvb, dim, keyBytes, 0, v0, true);
+      keyUpdateRow(g1, s1, q1, o1, dkb, dvb, dim, keyBytes, v0, v0 + 1);
+      keyUpdateRow(g2, s2, q2, o2, dkb, dvb, dim, keyBytes, v0, v0 + 2);
+      keyUpdateRow(g3, s3, q3, o3, dkb, dvb, dim, keyBytes, v0, v0 + 3);
     } else {
       for (let r: usize = 0; r < rows; r++) {
-        keyUpdateRow(g + stride * r, s + stride * r, q0 + r * rb, o0 + r * rb, dkb, dvb, dim, 0, v0 + r);
+        keyUpdateRow(g + stride * r, s + stride * r, q0 + r * rb, o0 + r * rb, dkb, dvb, dim, keyBytes, 0, v0 + r);
       }
     }
     row += rows;

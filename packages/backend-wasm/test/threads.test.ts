@@ -154,7 +154,7 @@ describe('wasm backend with threads', () => {
     expect(worst).toBeLessThan(1e-4);
   });
 
-  it('gives bit-identical loraLinear and attention (forward and backward, GQA) results for 1 and 2 threads', async () => {
+  it('gives bit-identical loraLinear and attention (forward and backward, GQA, both layouts) results for 1 and 2 threads', async () => {
     const run = (backend: WasmBackend): Tensor[] => {
       const up = (shape: number[], seed: number) => backend.upload(new Tensor('f32', shape, values(shape.reduce((x, y) => x * y, 1), seed)));
       const k = backend.kernels;
@@ -164,19 +164,24 @@ describe('wasm backend with threads', () => {
       const [q, kk, v] = [up([1, 6, 9, 12], 5), up([1, 3, 9, 12], 6), up([1, 3, 9, 12], 7)];
       const { out, lse } = k.attention(q, kk, v);
       const { dq, dk, dv } = k.attentionBackward(q, kk, v, out, lse, up([1, 6, 9, 12], 8));
-      return [lora, out, lse, dq, dk, dv].map((t: DeviceTensor) => backend.readSync(t));
+      // The same in the sequence-first layout, where a block's keys lie KV·D floats apart.
+      const bshd = { layout: 'bshd' } as const;
+      const [sq, sk, sv] = [up([1, 9, 6, 12], 9), up([1, 9, 3, 12], 10), up([1, 9, 3, 12], 11)];
+      const seq = k.attention(sq, sk, sv, bshd);
+      const seqGrads = k.attentionBackward(sq, sk, sv, seq.out, seq.lse, up([1, 9, 6, 12], 12), bshd);
+      return [lora, out, lse, dq, dk, dv, seq.out, seq.lse, seqGrads.dq, seqGrads.dk, seqGrads.dv].map((t: DeviceTensor) => backend.readSync(t));
     };
     const single = run(await open(1, 'relaxed'));
     const two = await open(2, 'relaxed');
-    for (let round = 0; round < 50 && two.threadUse.byWorkers < 5; round++) {
+    for (let round = 0; round < 50 && two.threadUse.byWorkers < 7; round++) {
       const threaded = run(two);
       single.forEach((t, i) => expect(firstDifference(threaded[i], t), `output ${i}`).toBe(-1));
     }
-    // Three products of loraLinear, attention and its backward: workers ran parts of them.
-    expect(two.threadUse.byWorkers).toBeGreaterThanOrEqual(5);
+    // Three products of loraLinear, attention and its backward in both layouts: workers ran parts of them.
+    expect(two.threadUse.byWorkers).toBeGreaterThanOrEqual(7);
   });
 
-  it('gives bit-identical elementwise, RMSNorm, cross-entropy, reshape and permute results for 1 and 3 threads', async () => {
+  it('gives bit-identical elementwise, RMSNorm, cross-entropy, reshape, permute and RoPE results for 1 and 3 threads', async () => {
     const run = (backend: WasmBackend): Tensor[] => {
       const up = (shape: number[], seed: number) => backend.upload(new Tensor('f32', shape, values(shape.reduce((x, y) => x * y, 1), seed)));
       const k = backend.kernels;
@@ -194,15 +199,17 @@ describe('wasm backend with threads', () => {
         swiglu.dGate, swiglu.dUp, k.rmsNorm(x, w, 1e-5), norm.dx, norm.dWeight, loss, lse, k.crossEntropyBackward(x, targets, lse, 0.5), k.reshape(x, [22, 75]),
         // Rows of the last axis move whole; a moved last axis goes element by element.
         k.permute(up([3, 7, 5, 6], 7), [0, 2, 1, 3]), k.permute(up([3, 7, 5, 6], 8), [3, 1, 0, 2]),
+        // RoPE splits by batch entries: with per-entry tables (the model's per-token call) and shared ones.
+        k.rope(up([9, 3, 1, 6], 9), up([9, 1, 6], 10), up([9, 1, 6], 11)), k.ropeBackward(up([5, 2, 4, 6], 12), up([4, 6], 13), up([4, 6], 14)),
       ].map((t: DeviceTensor) => backend.readSync(t));
     };
     const single = run(await open(1));
     const three = await open(3);
-    for (let round = 0; round < 50 && three.threadUse.byWorkers < 19; round++) {
+    for (let round = 0; round < 50 && three.threadUse.byWorkers < 21; round++) {
       const threaded = run(three);
       single.forEach((t, i) => expect(firstDifference(threaded[i], t), `output ${i}`).toBe(-1));
     }
-    expect(three.threadUse.byWorkers).toBeGreaterThanOrEqual(19);
+    expect(three.threadUse.byWorkers).toBeGreaterThanOrEqual(21);
   });
 
   it('terminates its workers on dispose, and kernels then throw BACKEND_DISPOSED', async () => {

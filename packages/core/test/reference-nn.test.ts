@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Tensor } from '@lorafuse/core';
+import { Tensor, headsFirstAttention, headsFirstAttentionBackward, type DeviceTensor } from '@lorafuse/core';
 import { codeOf, dot, maxRelDiff, naiveAttention, naiveRmsNorm, numericGradient, randomValues, referenceHarness, relL2, seeded } from './reference-oracle.js';
 
 describe('reference rmsNorm', () => {
@@ -149,6 +149,31 @@ describe('reference attention', () => {
     expect([...h.values(grads.dq)]).toEqual(swap(h.values(firstGrads.dq), qs));
     expect([...h.values(grads.dk)]).toEqual(swap(h.values(firstGrads.dk), ks));
     expect([...h.values(grads.dv)]).toEqual(swap(h.values(firstGrads.dv), ks));
+  });
+
+  it('headsFirstAttention gives a heads-first-only kernel the sequence-first layout, freeing what it permutes', () => {
+    const h = referenceHarness();
+    const rand = seeded(12);
+    const [qt, kt] = [[2, 3, 4, 3], [2, 5, 2, 3]];
+    const [q, k, v, dOut] = [qt, kt, kt, qt].map((shape) => h.f32(shape, randomValues(rand, shape.reduce((x, y) => x * y, 1), -1.5, 1.5)));
+    // A kernel that, like a backend's heads-first one, refuses the sequence-first layout.
+    const headsFirstOnly = <T extends unknown[]>(args: T): T => {
+      const options = args[args.length - 1] as { layout?: string } | undefined;
+      if (options?.layout === 'bshd') throw new Error('heads-first only');
+      return args;
+    };
+    const host = { kernels: h.k, free: (t: DeviceTensor) => h.backend.free(t) };
+    const bshd = { layout: 'bshd' } as const;
+    const live = h.backend.memory().tensors;
+    const wrapped = headsFirstAttention(host, (...args) => h.k.attention(...headsFirstOnly(args)), q, k, v, bshd);
+    const native = h.k.attention(q, k, v, bshd);
+    expect([...h.values(wrapped.out)]).toEqual([...h.values(native.out)]);
+    expect([...h.values(wrapped.lse)]).toEqual([...h.values(native.lse)]);
+    const grads = headsFirstAttentionBackward(host, (...args) => h.k.attentionBackward(...headsFirstOnly(args)), q, k, v, native.out, native.lse, dOut, bshd);
+    const nativeGrads = h.k.attentionBackward(q, k, v, native.out, native.lse, dOut, bshd);
+    for (const name of ['dq', 'dk', 'dv'] as const) expect([...h.values(grads[name])], name).toEqual([...h.values(nativeGrads[name])]);
+    // The permuted copies are freed: only the results of the four calls remain.
+    expect(h.backend.memory().tensors).toBe(live + 2 + 2 + 3 + 3);
   });
 
   it('rejects heads that do not divide and more queries than keys', () => {

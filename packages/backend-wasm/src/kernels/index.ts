@@ -1,4 +1,4 @@
-import { headsFirstAttention, headsFirstAttentionBackward, type DeviceTensor, type Kernels } from '@lorafuse/core';
+import type { Kernels } from '@lorafuse/core';
 import type { WasmContext } from '../context.js';
 import { concat } from './concat.js';
 import { binary, cast, pairwise, scale, swigluBackward, unary } from './elementwise.js';
@@ -11,8 +11,6 @@ import { attention, attentionBackward, crossEntropy, crossEntropyBackward, embed
 
 /** Every kernel of the contract, running in the wasm module of `ctx`. */
 export function wasmKernels(ctx: WasmContext): Kernels {
-  // The attention kernels read heads-first operands; sequence-first ones are permuted around them.
-  const layouts = { kernels: { permute: (x: DeviceTensor, axes: readonly number[]) => permute(ctx, x, axes) }, free: (t: DeviceTensor) => ctx.free(t) };
   return {
     matmul: (a, b, options) => matmul(ctx, a, b, options),
     loraLinear: (x, w0, a, b, s) => loraLinear(ctx, x, w0, a, b, s),
@@ -29,8 +27,8 @@ export function wasmKernels(ctx: WasmContext): Kernels {
     rmsNormBackward: (x, weight, dy, eps) => rmsNormBackward(ctx, x, weight, dy, eps),
     rope: (x, cos, sin) => rope(ctx, 'rope', x, cos, sin),
     ropeBackward: (dy, cos, sin) => rope(ctx, 'ropeBackward', dy, cos, sin),
-    attention: (...args) => headsFirstAttention(layouts, (...inner) => attention(ctx, ...inner), ...args),
-    attentionBackward: (...args) => headsFirstAttentionBackward(layouts, (...inner) => attentionBackward(ctx, ...inner), ...args),
+    attention: (q, k, v, options) => attention(ctx, q, k, v, options),
+    attentionBackward: (q, k, v, out, lse, dOut, options) => attentionBackward(ctx, q, k, v, out, lse, dOut, options),
     crossEntropy: (logits, targets) => crossEntropy(ctx, logits, targets),
     crossEntropyBackward: (logits, targets, lse, s) => crossEntropyBackward(ctx, logits, targets, lse, s),
     embedding: (ids, table) => embedding(ctx, ids, table),

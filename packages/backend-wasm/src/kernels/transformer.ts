@@ -91,7 +91,10 @@ export function rope(ctx: WasmContext, kernel: 'rope' | 'ropeBackward', x: Devic
   const { batch, heads, seq, dim, tablesPerBatch } = ropeGeometry(kernel, x, cos, sin);
   const [px, pc, ps] = [ctx.address(x), ctx.address(cos), ctx.address(sin)];
   const out = ctx.output(x.shape, 'f32');
-  ctx.exports.rope(px, pc, ps, out.address, batch, heads, seq, dim, +tablesPerBatch, +(kernel === 'ropeBackward'));
+  // Split by batch entries (the model's sequence-first call has one per token), each with its own tables when they are per batch.
+  const plane = heads * seq * dim;
+  const table = tablesPerBatch ? seq * dim * F32 : 0;
+  parallelRange(ctx, 'rope', batch, plane * UNIT_COST.float64, 1, (i, j) => [px + i * plane * F32, pc + i * table, ps + i * table, out.address + i * plane * F32, j - i, heads, seq, dim, +tablesPerBatch, +(kernel === 'ropeBackward')]);
   return out.handle;
 }
 
@@ -100,12 +103,12 @@ export function attention(ctx: WasmContext, q: DeviceTensor, k: DeviceTensor, v:
   const g = attentionGeometry(q, k, v, options);
   const [pq, pk, pv] = [ctx.address(q), ctx.address(k), ctx.address(v)];
   const out = ctx.output(q.shape, 'f32');
-  const lse = ctx.output(q.shape.slice(0, 3), 'f32');
+  const lse = ctx.output([g.batch, g.heads, g.seqQ], 'f32');
   // Query rows are independent: split anywhere.
   const rows = g.batch * g.heads * g.seqQ;
   const bytes = attentionScratchBytes('attention', g.seqK, g.dim);
   const ranges = splitRange(rows, attentionPartCount(ctx, rows * g.seqK * g.dim, bytes));
-  attentionParts(ctx, 'attention', [pq, pk, pv, out.address, lse.address, g.batch, g.heads, g.kvHeads, g.group, g.seqQ, g.seqK, g.dim, g.scale], bytes, ranges);
+  attentionParts(ctx, 'attention', [pq, pk, pv, out.address, lse.address, g.batch, g.heads, g.kvHeads, g.group, g.seqQ, g.seqK, g.dim, g.scale, +(g.layout === 'bshd')], bytes, ranges);
   return { out: out.handle, lse: lse.handle };
 }
 
@@ -131,7 +134,7 @@ export function attentionBackward(
   const rows = g.batch * g.heads * g.seqQ;
   const bytes = attentionScratchBytes('attentionBackward', g.seqK, g.dim);
   const ranges = splitRange(rows, attentionPartCount(ctx, 2 * rows * g.seqK * g.dim, bytes), rowsPerBlock);
-  attentionParts(ctx, 'attentionBackward', [...inputs, dq.address, dk.address, dv.address, g.batch, g.heads, g.kvHeads, g.group, g.seqQ, g.seqK, g.dim, g.scale], bytes, ranges);
+  attentionParts(ctx, 'attentionBackward', [...inputs, dq.address, dk.address, dv.address, g.batch, g.heads, g.kvHeads, g.group, g.seqQ, g.seqK, g.dim, g.scale, +(g.layout === 'bshd')], bytes, ranges);
   return { dq: dq.handle, dk: dk.handle, dv: dv.handle };
 }
 

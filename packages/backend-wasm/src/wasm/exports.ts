@@ -39,12 +39,12 @@ export interface KernelExports {
   rope(x: number, cos: number, sin: number, out: number, batch: number, heads: number, seq: number, dim: number, perBatch: number, backward: number): void;
   attention(
     q: number, k: number, v: number, out: number, lse: number,
-    batch: number, heads: number, kvHeads: number, group: number, seqQ: number, seqK: number, dim: number, scale: number, scratch: number,
+    batch: number, heads: number, kvHeads: number, group: number, seqQ: number, seqK: number, dim: number, scale: number, bshd: number, scratch: number,
     rowStart: number, rowEnd: number,
   ): void;
   attentionBackward(
     q: number, k: number, v: number, out: number, lse: number, dOut: number, dq: number, dk: number, dv: number,
-    batch: number, heads: number, kvHeads: number, group: number, seqQ: number, seqK: number, dim: number, scale: number, scratch: number,
+    batch: number, heads: number, kvHeads: number, group: number, seqQ: number, seqK: number, dim: number, scale: number, bshd: number, scratch: number,
     rowStart: number, rowEnd: number,
   ): void;
   crossEntropyRows(logits: number, targets: number, rows: number, vocab: number, lse: number, terms: number): void;
@@ -71,6 +71,7 @@ export const PARALLEL_KERNELS = [
   'permute',
   'rmsNorm',
   'rmsNormBackward',
+  'rope',
   'crossEntropyRows',
   'crossEntropyBackward',
 ] as const;
