@@ -181,7 +181,6 @@ function packA(a: usize, transA: bool, m: usize, k: usize, i0: usize, mc: usize,
   }
 }
 
-/** Stores (or adds) one row of the tile: two vectors at `row`. */
 /**
  * One MR×NR tile: `C[rows, cols] (+)= op(A)[rows, kc] · Bpanel`. Rows 0–3
  * of op(A) start at `a0`…`a3` and step `ks` bytes per k, so the same code
@@ -207,18 +206,40 @@ function packA(a: usize, transA: bool, m: usize, k: usize, i0: usize, mc: usize,
   }
 }
 
+/** Floats of op(A) `m × k` packed whole by {@link packPanelsOfA}. */
+export function packedAFloats(m: usize, k: usize): usize {
+  return ((m + MR - 1) / MR) * MR * k;
+}
+
+/**
+ * Packs rows `[r1, r2)` (`r1` a multiple of MR) of op(A) `m × k` into its
+ * place in the whole packed A at `dst`: per K block, the panels of every
+ * row in order, as `matmul` packs one M block at a time. Calls over other
+ * rows may run at the same time; `matmul` then reads the result in place
+ * of packing A itself, once per column part.
+ */
+export function packPanelsOfA(a: usize, transA: bool, m: usize, k: usize, r1: usize, r2: usize, dst: usize): void {
+  const panels = (m + MR - 1) / MR;
+  for (let p0: usize = 0; p0 < k; p0 += KC) {
+    const kc = min(KC, k - p0);
+    packA(a, transA, m, k, r1, r2 - r1, p0, kc, dst + ((p0 * panels + (r1 / MR) * kc) * MR << 2));
+  }
+}
+
 /**
  * `C (+)= op(A)·op(B)` for `batch` products, over rows `[i1, i2)` and
  * columns `[j1, j2)` of C only (the whole product when `0, m, 0, n`). `a`
  * f32; `b` of dtype code `bDtype` (0 f32, 1 f16, 2 bf16); strides in
  * elements (0 = shared); `scratch` holds {@link matmulScratchFloats}`(k,
- * j2 - j1)` floats. With `accumulate` the product is added to `c`,
- * otherwise it replaces it (zeros when `k = 0`).
+ * j2 - j1)` floats. `packedA`, when not 0 (one product, `i1` a multiple of
+ * MR), is all of op(A) packed by {@link packPanelsOfA}, read instead of
+ * packing A here. With `accumulate` the product is added to `c`, otherwise
+ * it replaces it (zeros when `k = 0`).
  */
 export function matmul(
   a: usize, b: usize, c: usize, bDtype: i32, batch: usize, m: usize, k: usize, n: usize,
   aStride: usize, bStride: usize, transA: bool, transB: bool, accumulate: bool, scratch: usize,
-  i1: usize, i2: usize, j1: usize, j2: usize,
+  i1: usize, i2: usize, j1: usize, j2: usize, packedA: usize,
 ): void {
   if (i2 <= i1 || j2 <= j1) return;
   if (k == 0) {
@@ -230,8 +251,9 @@ export function matmul(
     return;
   }
   const panels = (j2 - j1 + NR - 1) / NR;
-  const packedA = scratch + ((panels * NR * k) << 2);
-  const tile = packedA + ((MC * KC) << 2);
+  const aScratch = scratch + ((panels * NR * k) << 2);
+  const tile = aScratch + ((MC * KC) << 2);
+  const aPanels = (m + MR - 1) / MR;
   const bBytes = bDtype == 0 ? 4 : 2;
   const direct = panels <= DIRECT_PANELS;
   // Bytes between rows of op(A) and between its k values, where the
@@ -249,15 +271,16 @@ export function matmul(
       const panelStep = direct ? MR * rowStep : kc * MR * 4;
       for (let i0 = i1; i0 < i2; i0 += MC) {
         const mc = min(MC, i2 - i0);
-        let aBlock = packedA;
+        let aBlock = aScratch;
         if (direct) aBlock = at + i0 * rowStep + p0 * kStep;
-        else packA(at, transA, m, k, i0, mc, p0, kc, packedA);
-        const aPanels = (mc + MR - 1) / MR;
+        else if (packedA != 0) aBlock = packedA + ((p0 * aPanels + (i0 / MR) * kc) * MR << 2);
+        else packA(at, transA, m, k, i0, mc, p0, kc, aScratch);
+        const blockPanels = (mc + MR - 1) / MR;
         for (let jp: usize = 0; jp < panels; jp++) {
           const j0 = j1 + jp * NR;
           const cols = min(NR, j2 - j0);
           const bp = scratch + ((jp * k + p0) * NR << 2);
-          for (let ip: usize = 0; ip < aPanels; ip++) {
+          for (let ip: usize = 0; ip < blockPanels; ip++) {
             const r0 = i0 + ip * MR;
             const rows = min(MR, i2 - r0);
             const a0 = aBlock + ip * panelStep;

@@ -56,6 +56,10 @@ interface Product {
 // half-precision weight, batches and ragged edges.
 const PRODUCTS: Product[] = [
   { name: 'columns 67x300x203', a: [67, 300], b: [300, 203] },
+  // Column parts of 6–7 panels, more than the module reads A in place for:
+  // they share one packed A (packed by rows across the threads).
+  { name: 'columns sharing packed A 67x300x400', a: [67, 300], b: [300, 400] },
+  { name: 'transA, columns sharing packed A 70x260x420', a: [260, 70], b: [260, 420], transA: true },
   { name: 'rows, short K 150x8x130', a: [150, 8], b: [8, 130] },
   { name: 'transA, skinny (A read in place) 70x33x20', a: [33, 70], b: [33, 20], transA: true },
   { name: 'rows, skinny 301x64x8 (LoRA down)', a: [301, 64], b: [8, 64], transB: true },

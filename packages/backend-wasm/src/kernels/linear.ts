@@ -1,6 +1,6 @@
 import { loraLinearGeometry, matmulGeometry, type DeviceTensor, type MatmulOptions } from '@lorafuse/core';
 import { FLOAT_CODES, type WasmContext } from '../context.js';
-import { splitProduct } from '../threads/split.js';
+import { DIRECT_PANELS, PANEL_COLUMNS, splitProduct, splitRange, TILE_ROWS, type ProductTile } from '../threads/split.js';
 
 /**
  * Runs the module's matmul, split across threads into tiles of C by
@@ -14,15 +14,28 @@ function product(
 ): void {
   const tiles = splitProduct(g.m, g.k, g.n, ctx.partsFor(g.batch * g.m * g.n * Math.max(g.k, 1)));
   const scratch = tiles.map(([, , j1, j2]) => ctx.exports.matmulScratchFloats(g.k, j2 - j1) * 4);
-  ctx.withScratch(scratch.reduce((x, y) => x + y, 0), (base) => {
-    let offset = base;
+  const shareA = sharesPackedA(g, tiles);
+  const packedBytes = shareA ? ctx.exports.packedAFloats(g.m, g.k) * 4 : 0;
+  ctx.withScratch(packedBytes + scratch.reduce((x, y) => x + y, 0), (base) => {
+    // Column parts would each pack all of A: pack it once, split by rows, and let every part read it.
+    if (shareA) ctx.parallel('packPanelsOfA', splitRange(g.m, tiles.length, TILE_ROWS).map(([r1, r2]) => [a, +transA, g.m, g.k, r1, r2, base]));
+    let offset = base + packedBytes;
     const calls = tiles.map((tile, i) => {
-      const call = [a, b, c, bDtype, g.batch, g.m, g.k, g.n, g.aBatchStride, g.bBatchStride, +transA, +transB, +accumulate, offset, ...tile];
+      const call = [a, b, c, bDtype, g.batch, g.m, g.k, g.n, g.aBatchStride, g.bBatchStride, +transA, +transB, +accumulate, offset, ...tile, shareA ? base : 0];
       offset += scratch[i];
       return call;
     });
     ctx.parallel('matmul', calls);
   });
+}
+
+/**
+ * Whether the parts of a product should share one packed copy of A: one
+ * product, split by columns into several parts that each pack A (more B
+ * panels than the module reads A in place for).
+ */
+function sharesPackedA(g: { batch: number; m: number; k: number }, tiles: readonly ProductTile[]): boolean {
+  return g.batch === 1 && g.k > 0 && tiles.length > 1 && tiles.every(([i1, i2, j1, j2]) => i1 === 0 && i2 === g.m && Math.ceil((j2 - j1) / PANEL_COLUMNS) > DIRECT_PANELS);
 }
 
 /** {@link Kernels.matmul} on the SIMD micro-kernel. */

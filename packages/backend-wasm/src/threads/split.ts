@@ -18,8 +18,10 @@ export function splitRange(total: number, parts: number, align = 1): Array<reado
 }
 
 /** Columns of a packed B panel and rows of a register tile in assembly/matmul.ts: the grain of a product's parts. */
-const PANEL_COLUMNS = 8;
-const TILE_ROWS = 4;
+export const PANEL_COLUMNS = 8;
+export const TILE_ROWS = 4;
+/** B panels up to which assembly/matmul.ts reads A in place instead of packing it. */
+export const DIRECT_PANELS = 4;
 
 /**
  * Largest packed B (bytes) that C is split by rows for: each row part

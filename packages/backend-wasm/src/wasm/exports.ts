@@ -11,8 +11,10 @@ export interface KernelExports {
   matmul(
     a: number, b: number, c: number, bDtype: number, batch: number, m: number, k: number, n: number,
     aStride: number, bStride: number, transA: number, transB: number, accumulate: number, scratch: number,
-    rowStart: number, rowEnd: number, colStart: number, colEnd: number,
+    rowStart: number, rowEnd: number, colStart: number, colEnd: number, packedA: number,
   ): void;
+  packedAFloats(m: number, k: number): number;
+  packPanelsOfA(a: number, transA: number, m: number, k: number, rowStart: number, rowEnd: number, dst: number): void;
   binary(kind: number, a: number, b: number, out: number, size: number, bSize: number): void;
   scale(x: number, out: number, size: number, factor: number): void;
   abs(x: number, out: number, size: number): void;
@@ -58,6 +60,7 @@ export interface KernelExports {
 /** The exports kernels split across threads: each call covers a range of the output. */
 export const PARALLEL_KERNELS = [
   'matmul',
+  'packPanelsOfA',
   'attention',
   'attentionBackward',
   'binary',
