@@ -2,7 +2,7 @@
 // instance's memory, which the TypeScript side allocates from its arena.
 
 export { castFloats } from './convert';
-export { matmul, matmulScratchFloats, packedAFloats, packPanelsOfA } from './matmul';
+export { matmul, matmulScratchFloats, packedAFloats, packedBFloats, packPanelsOfA, packPanelsOfB } from './matmul';
 export { binary, scale, abs, silu, siluBackward, swiglu, swigluBackward, maskApply, copyBytes } from './elementwise';
 export { sum, sumSquaresF64, columnSumSquares } from './reduce';
 export { adamwStep, loraImportance } from './optimizer';

@@ -39,8 +39,12 @@ const DIRECT_PANELS: usize = 4;
  * threads sharing the memory never share it.
  */
 export function matmulScratchFloats(k: usize, n: usize): usize {
-  const panels = (n + NR - 1) / NR;
-  return panels * NR * k + MC * KC + MR * NR;
+  return packedBFloats(k, n) + MC * KC + MR * NR;
+}
+
+/** Floats of op(B) `k × n` packed into whole panels. */
+export function packedBFloats(k: usize, n: usize): usize {
+  return ((n + NR - 1) / NR) * NR * k;
 }
 
 /** The 4×4 transpose of rows `r0..r3`, as columns `c0..c3`: stored to `dst + i·stride`. */
@@ -227,19 +231,31 @@ export function packPanelsOfA(a: usize, transA: bool, m: usize, k: usize, r1: us
 }
 
 /**
+ * Packs columns `[c1, c2)` (`c1` a multiple of NR) of op(B) `k × n` into
+ * their panels of the whole packed B at `dst` (the layout `matmul` packs
+ * into its scratch). Calls over other columns may run at the same time;
+ * `matmul` then reads the result instead of packing B once per row part.
+ */
+export function packPanelsOfB(b: usize, bDtype: i32, transB: bool, k: usize, n: usize, c1: usize, c2: usize, dst: usize): void {
+  packB(b, bDtype, transB, k, n, c1, c2, dst + ((c1 / NR) * k * NR << 2));
+}
+
+/**
  * `C (+)= op(A)·op(B)` for `batch` products, over rows `[i1, i2)` and
  * columns `[j1, j2)` of C only (the whole product when `0, m, 0, n`). `a`
  * f32; `b` of dtype code `bDtype` (0 f32, 1 f16, 2 bf16); strides in
  * elements (0 = shared); `scratch` holds {@link matmulScratchFloats}`(k,
  * j2 - j1)` floats. `packedA`, when not 0 (one product, `i1` a multiple of
  * MR), is all of op(A) packed by {@link packPanelsOfA}, read instead of
- * packing A here. With `accumulate` the product is added to `c`, otherwise
+ * packing A here; `packedB`, when not 0 (one B for every product, `j1` a
+ * multiple of NR), all of op(B) packed by {@link packPanelsOfB}, and
+ * `scratch` then needs no room for B. With `accumulate` the product is added to `c`, otherwise
  * it replaces it (zeros when `k = 0`).
  */
 export function matmul(
   a: usize, b: usize, c: usize, bDtype: i32, batch: usize, m: usize, k: usize, n: usize,
   aStride: usize, bStride: usize, transA: bool, transB: bool, accumulate: bool, scratch: usize,
-  i1: usize, i2: usize, j1: usize, j2: usize, packedA: usize,
+  i1: usize, i2: usize, j1: usize, j2: usize, packedA: usize, packedB: usize,
 ): void {
   if (i2 <= i1 || j2 <= j1) return;
   if (k == 0) {
@@ -251,7 +267,9 @@ export function matmul(
     return;
   }
   const panels = (j2 - j1 + NR - 1) / NR;
-  const aScratch = scratch + ((panels * NR * k) << 2);
+  const aScratch = packedB != 0 ? scratch : scratch + ((panels * NR * k) << 2);
+  // Packed B panels of this call's columns: its own, or its part of the shared copy.
+  const bPanels = packedB != 0 ? packedB + ((j1 / NR) * k * NR << 2) : scratch;
   const tile = aScratch + ((MC * KC) << 2);
   const aPanels = (m + MR - 1) / MR;
   const bBytes = bDtype == 0 ? 4 : 2;
@@ -261,7 +279,7 @@ export function matmul(
   const rowStep: usize = direct ? (transA ? 4 : k << 2) : 4;
   const kStep: usize = direct ? (transA ? m << 2 : 4) : MR * 4;
   for (let t: usize = 0; t < batch; t++) {
-    if (t == 0 || bStride != 0) packB(b + t * bStride * bBytes, bDtype, transB, k, n, j1, j2, scratch);
+    if (packedB == 0 && (t == 0 || bStride != 0)) packB(b + t * bStride * bBytes, bDtype, transB, k, n, j1, j2, scratch);
     const at = a + ((t * aStride) << 2);
     const ct = c + ((t * m * n) << 2);
     for (let p0: usize = 0; p0 < k; p0 += KC) {
@@ -279,7 +297,7 @@ export function matmul(
         for (let jp: usize = 0; jp < panels; jp++) {
           const j0 = j1 + jp * NR;
           const cols = min(NR, j2 - j0);
-          const bp = scratch + ((jp * k + p0) * NR << 2);
+          const bp = bPanels + ((jp * k + p0) * NR << 2);
           for (let ip: usize = 0; ip < blockPanels; ip++) {
             const r0 = i0 + ip * MR;
             const rows = min(MR, i2 - r0);

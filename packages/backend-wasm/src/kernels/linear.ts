@@ -13,15 +13,21 @@ function product(
   transA: boolean, transB: boolean, accumulate: boolean,
 ): void {
   const tiles = splitProduct(g.m, g.k, g.n, ctx.partsFor(g.batch * g.m * g.n * Math.max(g.k, 1)));
-  const scratch = tiles.map(([, , j1, j2]) => ctx.exports.matmulScratchFloats(g.k, j2 - j1) * 4);
+  // Parts would each pack all of the operand they share (A for column
+  // parts, B for row parts): the threads pack it once, split, and every
+  // part reads that copy.
   const shareA = sharesPackedA(g, tiles);
-  const packedBytes = shareA ? ctx.exports.packedAFloats(g.m, g.k) * 4 : 0;
-  ctx.withScratch(packedBytes + scratch.reduce((x, y) => x + y, 0), (base) => {
-    // Column parts would each pack all of A: pack it once, split by rows, and let every part read it.
-    if (shareA) ctx.parallel('packPanelsOfA', splitRange(g.m, tiles.length, TILE_ROWS).map(([r1, r2]) => [a, +transA, g.m, g.k, r1, r2, base]));
-    let offset = base + packedBytes;
+  const shareB = sharesPackedB(g, tiles);
+  const aBytes = shareA ? ctx.exports.packedAFloats(g.m, g.k) * 4 : 0;
+  const bBytes = shareB ? ctx.exports.packedBFloats(g.k, g.n) * 4 : 0;
+  const scratch = tiles.map(([, , j1, j2]) => ctx.exports.matmulScratchFloats(g.k, shareB ? 0 : j2 - j1) * 4);
+  ctx.withScratch(aBytes + bBytes + scratch.reduce((x, y) => x + y, 0), (base) => {
+    const [packedA, packedB] = [shareA ? base : 0, shareB ? base + aBytes : 0];
+    if (shareA) ctx.parallel('packPanelsOfA', splitRange(g.m, tiles.length, TILE_ROWS).map(([r1, r2]) => [a, +transA, g.m, g.k, r1, r2, packedA]));
+    if (shareB) ctx.parallel('packPanelsOfB', splitRange(g.n, tiles.length, PANEL_COLUMNS).map(([c1, c2]) => [b, bDtype, +transB, g.k, g.n, c1, c2, packedB]));
+    let offset = base + aBytes + bBytes;
     const calls = tiles.map((tile, i) => {
-      const call = [a, b, c, bDtype, g.batch, g.m, g.k, g.n, g.aBatchStride, g.bBatchStride, +transA, +transB, +accumulate, offset, ...tile, shareA ? base : 0];
+      const call = [a, b, c, bDtype, g.batch, g.m, g.k, g.n, g.aBatchStride, g.bBatchStride, +transA, +transB, +accumulate, offset, ...tile, packedA, packedB];
       offset += scratch[i];
       return call;
     });
@@ -29,13 +35,14 @@ function product(
   });
 }
 
-/**
- * Whether the parts of a product should share one packed copy of A: one
- * product, split by columns into several parts that each pack A (more B
- * panels than the module reads A in place for).
- */
+/** Whether the parts of a product share one packed A: one product, split by columns into parts that each pack A (more B panels than the module reads A in place for). */
 function sharesPackedA(g: { batch: number; m: number; k: number }, tiles: readonly ProductTile[]): boolean {
   return g.batch === 1 && g.k > 0 && tiles.length > 1 && tiles.every(([i1, i2, j1, j2]) => i1 === 0 && i2 === g.m && Math.ceil((j2 - j1) / PANEL_COLUMNS) > DIRECT_PANELS);
+}
+
+/** Whether the parts of a product share one packed B: one B for every product of the batch, split by rows into parts that each pack all of it. */
+function sharesPackedB(g: { batch: number; n: number; k: number; bBatchStride: number }, tiles: readonly ProductTile[]): boolean {
+  return (g.batch === 1 || g.bBatchStride === 0) && g.k > 0 && tiles.length > 1 && tiles.every(([, , j1, j2]) => j1 === 0 && j2 === g.n);
 }
 
 /** {@link Kernels.matmul} on the SIMD micro-kernel. */

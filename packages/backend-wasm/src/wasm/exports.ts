@@ -11,10 +11,12 @@ export interface KernelExports {
   matmul(
     a: number, b: number, c: number, bDtype: number, batch: number, m: number, k: number, n: number,
     aStride: number, bStride: number, transA: number, transB: number, accumulate: number, scratch: number,
-    rowStart: number, rowEnd: number, colStart: number, colEnd: number, packedA: number,
+    rowStart: number, rowEnd: number, colStart: number, colEnd: number, packedA: number, packedB: number,
   ): void;
   packedAFloats(m: number, k: number): number;
+  packedBFloats(k: number, n: number): number;
   packPanelsOfA(a: number, transA: number, m: number, k: number, rowStart: number, rowEnd: number, dst: number): void;
+  packPanelsOfB(b: number, bDtype: number, transB: number, k: number, n: number, colStart: number, colEnd: number, dst: number): void;
   binary(kind: number, a: number, b: number, out: number, size: number, bSize: number): void;
   scale(x: number, out: number, size: number, factor: number): void;
   abs(x: number, out: number, size: number): void;
@@ -61,6 +63,7 @@ export interface KernelExports {
 export const PARALLEL_KERNELS = [
   'matmul',
   'packPanelsOfA',
+  'packPanelsOfB',
   'attention',
   'attentionBackward',
   'binary',
