@@ -2,6 +2,8 @@
 // 8 columns (widening f16/bf16 on the way); a 4×8 register tile of f32x4
 // accumulators does the work, reading op(A) from panels of 4 rows packed per
 // K block or, when a call has few B panels to reuse them on, from A itself.
+// When threads split a product, the operand every part needs whole (A for
+// column parts, B for row parts) is packed once by all of them together.
 // The order of every addition is fixed by K alone (per KC block: fresh
 // accumulators summed in k order, then added to C), never by which rows or
 // columns a call covers nor by where A is read from, so results are
@@ -249,8 +251,8 @@ export function packPanelsOfB(b: usize, bDtype: i32, transB: bool, k: usize, n: 
  * MR), is all of op(A) packed by {@link packPanelsOfA}, read instead of
  * packing A here; `packedB`, when not 0 (one B for every product, `j1` a
  * multiple of NR), all of op(B) packed by {@link packPanelsOfB}, and
- * `scratch` then needs no room for B. With `accumulate` the product is added to `c`, otherwise
- * it replaces it (zeros when `k = 0`).
+ * `scratch` then needs no room for B. With `accumulate` the product is
+ * added to `c`, otherwise it replaces it (zeros when `k = 0`).
  */
 export function matmul(
   a: usize, b: usize, c: usize, bDtype: i32, batch: usize, m: usize, k: usize, n: usize,

@@ -4,9 +4,10 @@ import type { ParallelKernel } from '../wasm/exports.js';
 
 /**
  * What one unit of a streaming kernel costs, in matmul multiply-adds (the
- * unit of `minParallelWork`), roughly as measured on one core: a copied or
- * added float is memory traffic, an exp is a few dozen vector operations,
- * a normalised row element is float64 arithmetic.
+ * unit of `minParallelWork`): rough weights, not measurements, that keep
+ * small calls on one thread. A copied or added float is memory traffic, an
+ * exp a few dozen vector operations, a normalised row element float64
+ * arithmetic.
  */
 export const UNIT_COST = Object.freeze({ copy: 2, arithmetic: 4, exp: 12, float64: 16 });
 
