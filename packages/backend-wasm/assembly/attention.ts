@@ -258,6 +258,12 @@ function rowsTimesKeys(
   return ((bshd ? b * seqK * kvHeads + kv : (b * kvHeads + kv) * seqK) * dim) << 2;
 }
 
+/** Floats between consecutive keys of one key/value block: `D`, or `KV·D` in `[B, Sk, KV, D]`. */
+// @ts-ignore: decorator
+@inline function keyStride(kvHeads: usize, dim: usize, bshd: bool): usize {
+  return bshd ? kvHeads * dim : dim;
+}
+
 /** Byte offset of query row `row` (of `[B, H, Sq]`) in `[B, H, Sq, D]`, or in `[B, Sq, H, D]` with `bshd`. */
 // @ts-ignore: decorator
 @inline function rowOffset(row: usize, heads: usize, seqQ: usize, dim: usize, bshd: bool): usize {
@@ -290,7 +296,7 @@ export function attention(
   row1: usize, row2: usize,
 ): void {
   const stride = paddedKeys(seqK) << 2;
-  const ks = bshd ? kvHeads * dim : dim;
+  const ks = keyStride(kvHeads, dim, bshd);
   const kp = scratch;
   const s = kp + stride * dim;
   let packedBlock = usize.MAX_VALUE;
@@ -421,7 +427,8 @@ export function attentionBackward(
 ): void {
   if (row2 <= row1) return;
   const rowsPerBlock = group * seqQ;
-  const keyBytes = (bshd ? kvHeads * dim : dim) << 2;
+  const ks = keyStride(kvHeads, dim, bshd);
+  const keyBytes = ks << 2;
   // Zero the blocks this call owns: whole, or a key row at a time where a
   // block's rows interleave with other blocks' ([B, Sk, KV, D], KV > 1).
   const rowBytes = dim << 2;
@@ -457,8 +464,8 @@ export function attentionBackward(
       packedPanels = 0;
     }
     if (panels > packedPanels) {
-      packPanels(k + kvo, seqK, dim, keyBytes >> 2, kp, packedPanels, panels);
-      packPanels(v + kvo, seqK, dim, keyBytes >> 2, vp, packedPanels, panels);
+      packPanels(k + kvo, seqK, dim, ks, kp, packedPanels, panels);
+      packPanels(v + kvo, seqK, dim, ks, vp, packedPanels, panels);
       packedPanels = panels;
     }
     const b1 = blockRow(0, 1, rows), b2 = blockRow(0, 2, rows), b3 = blockRow(0, 3, rows);

@@ -19,7 +19,7 @@ export function permute(src: usize, dst: usize, elementBytes: usize, rank: usize
   const strides = meta + (rank << 2);
   const last = rank - 1;
   // A result row whose elements are adjacent in the source moves as one block.
-  const run: usize = rank > 0 && load<u32>(strides + (last << 2)) == 1 ? load<u32>(shape + (last << 2)) : 1;
+  const run: usize = load<u32>(strides + (last << 2)) == 1 ? load<u32>(shape + (last << 2)) : 1;
   const runBytes = run * elementBytes;
   // The odometer at `start`, and where that element lies in the source.
   let from: usize = 0;

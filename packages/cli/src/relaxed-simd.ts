@@ -16,10 +16,8 @@ export function relaxedSimdNeedsFlag(v8Version: string): boolean {
  * plain one on the matmul) under Node 20 as it does under Node 22. V8 reads
  * the flag when it validates a module, so this must run before the first
  * one compiles. The command line owns its process, which a library does
- * not: only `bin.ts` calls this. Returns whether it set the flag.
+ * not: only `bin.ts` calls this.
  */
-export function enableRelaxedSimd(v8Version = process.versions.v8): boolean {
-  if (!relaxedSimdNeedsFlag(v8Version)) return false;
-  setFlagsFromString('--experimental-wasm-relaxed-simd');
-  return true;
+export function enableRelaxedSimd(): void {
+  if (relaxedSimdNeedsFlag(process.versions.v8)) setFlagsFromString('--experimental-wasm-relaxed-simd');
 }
