@@ -29,9 +29,9 @@ const KC: usize = 256;
 /** M block (a multiple of MR): the packed A block (96 KiB) stays in L2. */
 const MC: usize = 96;
 /**
- * Calls over at most this many B panels read op(A) in place: each A panel
- * would meet too few B panels to repay packing it (2048×576×8 ran 1.2×
- * faster unpacked; at 8 panels the two were even).
+ * Calls over at most this many B panels read op(A) in place, unless handed
+ * a packed copy: each A panel would meet too few B panels to repay packing
+ * it (2048×576×8 ran 1.2× faster unpacked; at 8 panels the two were even).
  */
 const DIRECT_PANELS: usize = 4;
 
@@ -275,7 +275,7 @@ export function matmul(
   const tile = aScratch + ((MC * KC) << 2);
   const aPanels = (m + MR - 1) / MR;
   const bBytes = bDtype == 0 ? 4 : 2;
-  const direct = panels <= DIRECT_PANELS;
+  const direct = packedA == 0 && panels <= DIRECT_PANELS;
   // Bytes between rows of op(A) and between its k values, where the
   // micro-kernel reads them: A itself, or a packed panel.
   const rowStep: usize = direct ? (transA ? 4 : k << 2) : 4;

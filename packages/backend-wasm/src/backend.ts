@@ -131,6 +131,7 @@ export class WasmBackend implements Backend {
         return live().exports;
       },
       partsFor: (work) => partCount(work, threads, minParallelWork),
+      threads,
       parallel: (kernel, calls) => {
         const { exports: kernels, pool: workers } = this.#open();
         const run = (call: readonly number[]) => (kernels[kernel] as (...args: readonly number[]) => void)(...call);

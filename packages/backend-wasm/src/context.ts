@@ -28,6 +28,8 @@ export interface WasmContext {
    * backend's `minParallelWork`.
    */
   partsFor(work: number): number;
+  /** This thread and the workers: how many run parts at once. */
+  readonly threads: number;
   /**
    * Runs `kernel` once per argument list, spread over this thread and the
    * workers, and returns when all are done. The calls must write disjoint

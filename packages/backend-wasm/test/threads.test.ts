@@ -5,7 +5,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { asyncCodeOf } from '../../core/test/error-code.js';
 import { WasmBackend } from '../src/backend.js';
 import { ThreadPool } from '../src/threads/pool.js';
-import { splitProduct, splitRange } from '../src/threads/split.js';
+import { guidedRanges, splitProduct, splitRange } from '../src/threads/split.js';
 import { compileKernels } from '../src/wasm/module.js';
 
 setFlagsFromString('--experimental-wasm-relaxed-simd');
@@ -66,6 +66,9 @@ const PRODUCTS: Product[] = [
   { name: 'transA 70x33x41', a: [33, 70], b: [33, 41], transA: true },
   { name: 'f16 weight, transB 40x520x90', a: [40, 520], b: [90, 520], transB: true, f16: true },
   { name: 'batched [3] 13x17x50', a: [3, 13, 17], b: [3, 17, 50] },
+  // A batch sharing one B runs as one product of all the batch's rows.
+  { name: 'batched A, shared B [4] 21x40x300', a: [4, 21, 40], b: [40, 300] },
+  { name: 'batched transposed A, shared B [3] 20x36x200', a: [3, 36, 20], b: [36, 200], transA: true },
 ];
 
 function runProduct(backend: WasmBackend, p: Product): Tensor {
@@ -95,11 +98,37 @@ describe('splitRange', () => {
   });
 });
 
+describe('guidedRanges', () => {
+  it('covers [0, total) in aligned ranges of 1/(2·threads) of what is left, down to the minimum', () => {
+    // 100 units of 8 on 2 threads: 25, 19, 14, 11, 8, then the minimum of 6, and a rest of 5 joins the last.
+    const ranges = guidedRanges(800, 2, 6, 8);
+    expect(ranges.map(([a, b]) => (b - a) / 8)).toEqual([25, 19, 14, 11, 8, 6, 6, 11]);
+    ranges.forEach(([start], i) => expect(start).toBe(i === 0 ? 0 : ranges[i - 1][1]));
+    expect(ranges[ranges.length - 1][1]).toBe(800);
+    // A partial last unit, and nothing to split.
+    expect(guidedRanges(10, 1, 1, 4)).toEqual([
+      [0, 8],
+      [8, 10],
+    ]);
+    expect(guidedRanges(0, 2, 1)).toEqual([[0, 0]]);
+  });
+});
+
 describe('splitProduct', () => {
   const orientation = (m: number, k: number, n: number, parts: number) => {
-    const tiles = splitProduct(m, k, n, parts);
+    const tiles = splitProduct(m, k, n, parts, 2);
     return tiles.every(([i1, i2]) => i1 === 0 && i2 === m) ? 'columns' : tiles.every(([, , j1, j2]) => j1 === 0 && j2 === n) ? 'rows' : 'mixed';
   };
+
+  it('tapers: on 2 threads, 8 parts of 192 panels become panels of 1/4 of the rest down to 6 (a quarter of an even part)', () => {
+    const panels = splitProduct(256, 576, 1536, 8, 2).map(([i1, i2, j1, j2]) => {
+      expect([i1, i2]).toEqual([0, 256]);
+      return (j2 - j1) / 8;
+    });
+    expect(panels).toEqual([48, 36, 27, 21, 15, 12, 9, 6, 6, 6, 6]);
+    // Row parts: at least 8 row tiles (32 rows), here a quarter of an even part (64 rows); the rest of 8 rows joins the last.
+    expect(splitProduct(2048, 8, 576, 8, 2).map(([i1, i2]) => i2 - i1)).toEqual([512, 384, 288, 216, 164, 124, 92, 68, 64, 64, 72]);
+  });
 
   it('splits large products by columns and short-K or tall products with a small B by rows', () => {
     expect(orientation(1024, 1024, 1024, 8)).toBe('columns');
@@ -113,10 +142,10 @@ describe('splitProduct', () => {
     expect(orientation(256, 64, 1024, 8)).toBe('columns');
   });
 
-  it('covers C exactly once with tiles aligned to the register tile', () => {
-    for (const [m, k, n, parts] of [[67, 300, 203, 8], [150, 8, 130, 12], [5, 3, 7, 4]]) {
-      const tiles = splitProduct(m, k, n, parts);
-      expect(tiles.length).toBeLessThanOrEqual(parts);
+  it('covers C exactly once with tiles aligned to the register tile, tapered when there are more parts than threads', () => {
+    for (const [m, k, n, parts, threads] of [[67, 300, 203, 8, 2], [150, 8, 130, 12, 3], [5, 3, 7, 4, 2], [256, 576, 1536, 8, 2], [256, 576, 1536, 2, 2]]) {
+      const tiles = splitProduct(m, k, n, parts, threads);
+      if (parts <= threads) expect(tiles.length).toBe(parts);
       const cover = new Uint8Array(m * n);
       for (const [i1, i2, j1, j2] of tiles) {
         for (let i = i1; i < i2; i++) for (let j = j1; j < j2; j++) cover[i * n + j]++;

@@ -1,4 +1,4 @@
-import { loraLinearGeometry, matmulGeometry, type DeviceTensor, type MatmulOptions } from '@lorafuse/core';
+import { loraLinearGeometry, matmulGeometry, type DeviceTensor, type MatmulGeometry, type MatmulOptions } from '@lorafuse/core';
 import { FLOAT_CODES, type WasmContext } from '../context.js';
 import { DIRECT_PANELS, PANEL_COLUMNS, splitProduct, splitRange, TILE_ROWS, type ProductTile } from '../threads/split.js';
 
@@ -9,10 +9,11 @@ import { DIRECT_PANELS, PANEL_COLUMNS, splitProduct, splitRange, TILE_ROWS, type
  */
 function product(
   ctx: WasmContext, a: number, b: number, c: number, bDtype: number,
-  g: { batch: number; m: number; k: number; n: number; aBatchStride: number; bBatchStride: number },
+  geometry: ProductGeometry,
   transA: boolean, transB: boolean, accumulate: boolean,
 ): void {
-  const tiles = splitProduct(g.m, g.k, g.n, ctx.partsFor(g.batch * g.m * g.n * Math.max(g.k, 1)));
+  const g = foldBatch(geometry, transA);
+  const tiles = splitProduct(g.m, g.k, g.n, ctx.partsFor(g.batch * g.m * g.n * Math.max(g.k, 1)), ctx.threads);
   // Parts would each pack all of the operand they share (A for column
   // parts, B for row parts): the threads pack it once, split, and every
   // part reads that copy.
@@ -35,9 +36,27 @@ function product(
   });
 }
 
-/** Whether the parts of a product share one packed A: one product, split by columns into parts that each pack A (more B panels than the module reads A in place for). */
-function sharesPackedA(g: { batch: number; m: number; k: number }, tiles: readonly ProductTile[]): boolean {
-  return g.batch === 1 && g.k > 0 && tiles.length > 1 && tiles.every(([i1, i2, j1, j2]) => i1 === 0 && i2 === g.m && Math.ceil((j2 - j1) / PANEL_COLUMNS) > DIRECT_PANELS);
+/** Sizes and batch strides of the products one call computes. */
+type ProductGeometry = Omit<MatmulGeometry, 'shape'>;
+
+/**
+ * A batch of products that share B, with each A stored row-major right
+ * after the previous one, is one product with `batch · m` rows: same
+ * elements, same order of additions, and one product splits and packs
+ * better (the parts of a batched one each pack every A of the batch).
+ */
+function foldBatch(g: ProductGeometry, transA: boolean): ProductGeometry {
+  if (g.batch === 1 || g.bBatchStride !== 0 || transA || g.aBatchStride !== g.m * g.k) return g;
+  return { batch: 1, m: g.batch * g.m, k: g.k, n: g.n, aBatchStride: 0, bBatchStride: 0 };
+}
+
+/**
+ * Whether the parts of a product share one packed A: one product, with
+ * more B panels than the module reads A in place for, split by columns
+ * (parts that would each pack all of A, or read it in place when small).
+ */
+function sharesPackedA(g: { batch: number; m: number; k: number; n: number }, tiles: readonly ProductTile[]): boolean {
+  return g.batch === 1 && g.k > 0 && tiles.length > 1 && Math.ceil(g.n / PANEL_COLUMNS) > DIRECT_PANELS && tiles.every(([i1, i2]) => i1 === 0 && i2 === g.m);
 }
 
 /** Whether the parts of a product share one packed B: one B for every product of the batch, split by rows into parts that each pack all of it. */

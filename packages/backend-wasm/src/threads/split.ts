@@ -17,6 +17,54 @@ export function splitRange(total: number, parts: number, align = 1): Array<reado
   return ranges;
 }
 
+/**
+ * Splits `[0, total)` for `threads` threads that claim ranges in order
+ * (guided self-scheduling): each range is 1/(2·threads) of the units left,
+ * but no fewer than `minUnits` units of `align` (the last takes a smaller
+ * rest with it), so the first ranges are
+ * large and the last ones small. A thread that ends early then finds small
+ * ranges left instead of waiting while another runs a large one it took
+ * late (a worker that woke late, a core another process shares).
+ */
+export function guidedRanges(total: number, threads: number, minUnits: number, align = 1): Array<readonly [number, number]> {
+  const step = Math.max(1, align);
+  const units = Math.ceil(total / step);
+  const ranges: Array<readonly [number, number]> = [];
+  for (let done = 0; done < units; ) {
+    const size = Math.max(minUnits, Math.ceil((units - done) / (2 * threads)));
+    // A rest below the minimum joins this range.
+    const end = units - (done + size) < minUnits ? units : done + size;
+    ranges.push([done * step, Math.min(total, end * step)]);
+    done = end;
+  }
+  return ranges.length > 0 ? ranges : [[0, 0]];
+}
+
+/**
+ * How much smaller than an even split's parts the last parts of a guided
+ * split get: small enough that a thread waits for little at the end, large
+ * enough that the added calls cost little.
+ */
+const TAPER = 4;
+
+/**
+ * `parts` even parts of `total` when they are at most one per thread,
+ * else {@link guidedRanges} ending in parts {@link TAPER} times smaller
+ * (a few more calls than `parts`), of at least `minUnits`.
+ */
+function taperedRanges(total: number, parts: number, threads: number, align: number, minUnits: number): Array<readonly [number, number]> {
+  if (parts <= threads) return splitRange(total, parts, align);
+  return guidedRanges(total, threads, Math.max(minUnits, Math.ceil(Math.ceil(total / align) / (TAPER * parts))), align);
+}
+
+/**
+ * Fewest panels of a column part, and row tiles of a row part, in a
+ * tapered split: every part reads all of the shared operand (packed A,
+ * packed B) once, which a thin part would not repay.
+ */
+const MIN_PART_PANELS = 4;
+const MIN_PART_ROW_TILES = 8;
+
 /** Columns of a packed B panel and rows of a register tile in assembly/matmul.ts: the grain of a product's parts. */
 export const PANEL_COLUMNS = 8;
 export const TILE_ROWS = 4;
@@ -43,17 +91,18 @@ const ROW_SPLIT_MAX_K = 32;
 export type ProductTile = readonly [number, number, number, number];
 
 /**
- * Splits the `m × n` output of a product with reduction length `k` into at
- * most `parts` tiles. By columns (whole panels, so each part packs only its
- * own part of B, and packs all of A) unless rows suit better: C has too
- * few panels, or B is small enough for every part to pack all of it and
- * either C is taller than wide (copies of B then cost less than copies of
- * A) or K is short.
+ * Splits the `m × n` output of a product with reduction length `k` into
+ * tiles for `threads` threads: `parts` of them, or a few more when `parts`
+ * exceeds `threads` (tapered, see {@link taperedRanges}). By columns (whole
+ * panels, so each part packs only its own part of B) unless rows suit
+ * better: C has too few panels, or B is small enough for every part to
+ * pack all of it and either C is taller than wide (copies of B then cost
+ * less than copies of A) or K is short.
  */
-export function splitProduct(m: number, k: number, n: number, parts: number): ProductTile[] {
+export function splitProduct(m: number, k: number, n: number, parts: number, threads: number): ProductTile[] {
   const panels = Math.ceil(n / PANEL_COLUMNS);
   const rowTiles = Math.ceil(m / TILE_ROWS);
   const smallB = k * n * 4 <= ROW_SPLIT_MAX_B_BYTES && rowTiles >= 2 * parts && (n < m || k <= ROW_SPLIT_MAX_K);
-  if (panels < 2 * parts || smallB) return splitRange(m, parts, TILE_ROWS).map(([i1, i2]) => [i1, i2, 0, n] as const);
-  return splitRange(n, parts, PANEL_COLUMNS).map(([j1, j2]) => [0, m, j1, j2] as const);
+  if (panels < 2 * parts || smallB) return taperedRanges(m, parts, threads, TILE_ROWS, MIN_PART_ROW_TILES).map(([i1, i2]) => [i1, i2, 0, n] as const);
+  return taperedRanges(n, parts, threads, PANEL_COLUMNS, MIN_PART_PANELS).map(([j1, j2]) => [0, m, j1, j2] as const);
 }

@@ -43,6 +43,7 @@ export function linearCases(): ConformanceCase[] {
     matmulCase('transA transB 13x9x11', [9, 13], [11, 9], { transA: true, transB: true }),
     matmulCase('batched [3, 2] 7x5x6', [3, 2, 7, 5], [3, 2, 5, 6]),
     matmulCase('batched a, shared b, transB', [4, 9, 8], [10, 8], { transB: true }),
+    matmulCase('batched transposed a, shared b', [3, 8, 9], [8, 5], { transA: true }),
     matmulCase('shared a, batched b', [6, 5], [3, 5, 4]),
     matmulCase('k = 0 gives zeros', [5, 0], [0, 4]),
     matmulCase('m = 0', [0, 3], [3, 4]),
