@@ -102,7 +102,17 @@ describe('lorafuse bench train', () => {
     expect(ours.vs_torch).toBeCloseTo((ours.tokens_per_s as number) / (torch.tokens_per_s as number), 9);
     expect(ours.vs_matmul).toBeCloseTo((ours.gflops as number) / (matmul.gflops as number), 9);
     expect(matmul.gflops).toBeCloseTo((2 * 32 * 32 * 48) / ((matmul.median_ms as number) * 1e6), 9);
+    expect(ours.simd_peak_gflops).toBeUndefined(); // a wasm figure only
   });
+
+  it('on wasm, adds the SIMD peak of as many threads and the training\'s fraction of it', async () => {
+    const { io, sink } = capture();
+    expect(await benchTrain(['--config', 'micro', '--backend', 'wasm', '--threads', '2', '--steps', '1', '--warmup', '0', '--json', '--quiet'], sink, { configs, python: () => undefined })).toBe(0);
+    const [, ours] = lines(io.out);
+    expect(ours).toMatchObject({ impl: 'lorafuse', backend: 'wasm', threads: 2 });
+    expect(ours.simd_peak_gflops).toBeGreaterThan(0);
+    expect(ours.vs_simd_peak).toBeCloseTo((ours.gflops as number) / (ours.simd_peak_gflops as number), 9);
+  }, 60_000);
 
   it('reports a missing Python and a failing PyTorch run on stderr, and still measures ours', async () => {
     const failing = fakePython(`echo 'Traceback (most recent call last):' >&2\necho "ModuleNotFoundError: No module named 'peft'" >&2\nexit 3`);

@@ -20,6 +20,7 @@ import { checkMatmulSample, randomMatrix } from '../bench/matmul-check.js';
 import { lorafuseMatmul } from '../bench/matmul-impl.js';
 import { median } from '../bench/stats.js';
 import { TRAIN_BENCH_CONFIGS, type TrainBenchConfig } from '../bench/train-configs.js';
+import { measureSimdPeak } from '../bench/simd-peak.js';
 import { LORA_PROJECTIONS, representativeMatmul, trainStepFlops } from '../bench/train-flops.js';
 import { findPython, startTorchTrainer, type TorchTrainer, type TorchTrainJob } from '../bench/train-torch.js';
 import { humanCount, jsonLine, table } from '../format.js';
@@ -61,7 +62,10 @@ reported and skipped.
              ({"bench":"matmul",…,"ratio":{"torch":…}}), then the training, PyTorch's then ours:
              {"bench":"train","impl":"torch"|"lorafuse","backend","threads","config","targets",
              "batch","seq","tokens_per_s","median_step_ms","gflops",…}; ours adds "vs_matmul"
-             (its GFLOP/s ÷ our matmul's) and "vs_torch" (its tokens/s ÷ PyTorch's)
+             (its GFLOP/s ÷ our matmul's) and "vs_torch" (its tokens/s ÷ PyTorch's); on wasm also
+             "simd_peak_gflops" (independent f32x4 multiply-adds on registers, no memory traffic,
+             on as many threads: the most any wasm kernel can do here) and "vs_simd_peak"
+             (its GFLOP/s ÷ that peak)
 `;
 
 /** Replaceable parts of the bench, for tests. */
@@ -102,10 +106,12 @@ export async function benchTrain(argv: string[], io: CliIO, hooks: BenchTrainHoo
   let timings: Map<string, Timing>;
   let backendName: string;
   let device: string;
+  let build: unknown;
   try {
     const backend = await createBenchBackend(options.backendName, { simd: options.simd, threads, command: 'bench train' });
     backendName = backend.name;
     device = backend.description;
+    build = (backend as { build?: unknown }).build;
     try {
       timings = await withOurs(backend, config, options, io, (ours) => timeRounds(torch ? [ours, torchContender(torch)] : [ours], options, io));
     } finally {
@@ -115,11 +121,13 @@ export async function benchTrain(argv: string[], io: CliIO, hooks: BenchTrainHoo
     await torch?.close();
   }
 
+  // Measured once the training has stopped, on as many threads, with the backend's build.
+  const peak = backendName === 'wasm' ? await measureSimdPeak(threads, build === 'relaxed') : undefined;
   const gflops = (ms: number) => flops.total / (ms * 1e6);
   const matmulLine = (impl: string, backend: string, ms: number, lineThreads: number) => ({ bench: 'matmul', impl, backend, threads: lineThreads, m, k, n, median_ms: ms, gflops: (2 * m * k * n) / (ms * 1e6) });
   const our = timings.get('lorafuse')!;
   const ourMatmul = matmulLine('lorafuse', backendName, our.matmulMs, threads);
-  const ours = { ...common, impl: 'lorafuse', backend: backendName, device, ...(options.simd ? { simd: options.simd } : {}), ...rates(tokens, our.stepMs, gflops), step_gflop: flops.total / 1e9, vs_matmul: gflops(our.stepMs) / ourMatmul.gflops };
+  const ours = { ...common, impl: 'lorafuse', backend: backendName, device, ...(options.simd ? { simd: options.simd } : {}), ...rates(tokens, our.stepMs, gflops), step_gflop: flops.total / 1e9, vs_matmul: gflops(our.stepMs) / ourMatmul.gflops, ...(peak === undefined ? {} : { simd_peak_gflops: peak, vs_simd_peak: gflops(our.stepMs) / peak }) };
   const peer = timings.get('torch');
   if (!torch || !peer) return report([ourMatmul], [ours], io, options.json, flops.total);
   const { info } = torch;
@@ -306,6 +314,7 @@ function report(matmul: readonly Line[], training: readonly Line[], io: CliIO, j
       `\nMatmul ${matmul[0].m}×${matmul[0].k}×${matmul[0].n}\n\n` +
       table(['impl', 'backend', 'median ms', 'GFLOP/s'], matmul.map((l) => [l.impl, l.backend, fixed(l.median_ms, 2), fixed(l.gflops, 2)])) +
       `\nTraining runs at ${fixed((ours.vs_matmul as number) * 100, 0)} % of our matmul GFLOP/s` +
+      (ours.vs_simd_peak === undefined ? '' : `, ${fixed((ours.vs_simd_peak as number) * 100, 0)} % of the SIMD peak (${fixed(ours.simd_peak_gflops, 1)} GFLOP/s: multiply-adds on registers alone, ${ours.threads} thread(s))`) +
       (ours.vs_torch === undefined ? '.\n' : `, at ${fixed(ours.vs_torch, 2)}× PyTorch + PEFT's tokens/s.\n`),
   );
   return 0;
