@@ -12,10 +12,10 @@ import { Worker } from 'node:worker_threads';
 const CHAINS = 10;
 /** FLOPs of one f32x4 multiply-add: four lanes, a multiply and an add each. */
 const FLOPS_PER_MADD = 8;
-/** Loop iterations a round runs per thread (about 0.1 s at 45 GFLOP/s). */
-const ITERATIONS = 60_000_000;
-/** Rounds; the best is the peak. */
-const ROUNDS = 5;
+/** Loop iterations a round runs per thread (about 50 ms at 45 GFLOP/s). */
+const ITERATIONS = 30_000_000;
+/** Rounds; the best is the peak (short rounds, so that one of them is likely to miss what else the machine runs). */
+const ROUNDS = 10;
 
 const ENCODER = new TextEncoder();
 
