@@ -114,6 +114,17 @@ describe('lorafuse bench train', () => {
     expect(ours.vs_simd_peak).toBeCloseTo((ours.gflops as number) / (ours.simd_peak_gflops as number), 9);
   }, 60_000);
 
+  it('reports a SIMD peak that fails on stderr and still prints the training line without it', async () => {
+    const { io, sink } = capture();
+    const simdPeak = () => Promise.reject(new Error('a round of the SIMD peak took over 20 s'));
+    expect(await benchTrain(['--config', 'micro', '--backend', 'wasm', '--steps', '1', '--warmup', '0', '--json', '--quiet'], sink, { configs, python: () => undefined, simdPeak })).toBe(0);
+    expect(io.err).toContain('skipped the SIMD peak: a round of the SIMD peak took over 20 s');
+    const [, ours] = lines(io.out);
+    expect(ours).toMatchObject({ impl: 'lorafuse', backend: 'wasm' });
+    expect(ours.simd_peak_gflops).toBeUndefined();
+    expect(ours.vs_simd_peak).toBeUndefined();
+  }, 60_000);
+
   it('reports a missing Python and a failing PyTorch run on stderr, and still measures ours', async () => {
     const failing = fakePython(`echo 'Traceback (most recent call last):' >&2\necho "ModuleNotFoundError: No module named 'peft'" >&2\nexit 3`);
     // Starts, answers two requests (the untimed matmul and the first step), then dies mid-run.

@@ -55,12 +55,12 @@ function foldBatch(g: ProductGeometry, transA: boolean): ProductGeometry {
  * more B panels than the module reads A in place for, split by columns
  * (parts that would each pack all of A, or read it in place when small).
  */
-function sharesPackedA(g: { batch: number; m: number; k: number; n: number }, tiles: readonly ProductTile[]): boolean {
+function sharesPackedA(g: ProductGeometry, tiles: readonly ProductTile[]): boolean {
   return g.batch === 1 && g.k > 0 && tiles.length > 1 && Math.ceil(g.n / PANEL_COLUMNS) > DIRECT_PANELS && tiles.every(([i1, i2]) => i1 === 0 && i2 === g.m);
 }
 
 /** Whether the parts of a product share one packed B: one B for every product of the batch, split by rows into parts that each pack all of it. */
-function sharesPackedB(g: { batch: number; n: number; k: number; bBatchStride: number }, tiles: readonly ProductTile[]): boolean {
+function sharesPackedB(g: ProductGeometry, tiles: readonly ProductTile[]): boolean {
   return (g.batch === 1 || g.bBatchStride === 0) && g.k > 0 && tiles.length > 1 && tiles.every(([, , j1, j2]) => j1 === 0 && j2 === g.n);
 }
 

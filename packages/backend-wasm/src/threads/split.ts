@@ -21,10 +21,10 @@ export function splitRange(total: number, parts: number, align = 1): Array<reado
  * Splits `[0, total)` for `threads` threads that claim ranges in order
  * (guided self-scheduling): each range is 1/(2·threads) of the units left,
  * but no fewer than `minUnits` units of `align` (the last takes a smaller
- * rest with it), so the first ranges are
- * large and the last ones small. A thread that ends early then finds small
- * ranges left instead of waiting while another runs a large one it took
- * late (a worker that woke late, a core another process shares).
+ * rest with it), so the first ranges are large and the last ones small. A
+ * thread that ends early then finds small ranges left instead of waiting
+ * while another runs a large one it took late (a worker that woke late, a
+ * core another process shares).
  */
 export function guidedRanges(total: number, threads: number, minUnits: number, align = 1): Array<readonly [number, number]> {
   const step = Math.max(1, align);

@@ -16,6 +16,8 @@ const FLOPS_PER_MADD = 8;
 const ITERATIONS = 30_000_000;
 /** Rounds; the best is the peak (short rounds, so that one of them is likely to miss what else the machine runs). */
 const ROUNDS = 10;
+/** The longest a round may take before the measurement gives up (a worker that died, a machine stalled). */
+const ROUND_TIMEOUT_MS = 20_000;
 
 const ENCODER = new TextEncoder();
 
@@ -109,8 +111,9 @@ for (let r = 1; r <= rounds; r++) {
 /**
  * The SIMD multiply-add peak of `threads` threads in GFLOP/s: the best of
  * a few rounds in which every thread runs the same loop, started together,
- * a round lasting until the slowest thread ends. Throws when the engine
- * rejects the module (relaxed SIMD behind a flag that is not set).
+ * a round lasting until the slowest thread ends. Rejects when the engine
+ * rejects the module (relaxed SIMD behind a flag that is not set), a
+ * worker fails to start, or a round outlasts {@link ROUND_TIMEOUT_MS}.
  */
 export async function measureSimdPeak(threads: number, relaxed: boolean): Promise<number> {
   const bytes = simdPeakModule(relaxed);
@@ -126,7 +129,11 @@ export async function measureSimdPeak(threads: number, relaxed: boolean): Promis
       const t0 = performance.now();
       Atomics.store(word, 0, r);
       Atomics.notify(word, 0);
-      for (let done = Atomics.load(word, 1); done < r * threads; done = Atomics.load(word, 1)) Atomics.wait(word, 1, done);
+      for (let done = Atomics.load(word, 1); done < r * threads; done = Atomics.load(word, 1)) {
+        const left = ROUND_TIMEOUT_MS - (performance.now() - t0);
+        if (left <= 0) throw new Error(`a round of the SIMD peak took over ${ROUND_TIMEOUT_MS / 1000} s`);
+        Atomics.wait(word, 1, done, left);
+      }
       best = Math.max(best, (threads * simdPeakFlops(ITERATIONS)) / ((performance.now() - t0) * 1e6));
     }
     return best;

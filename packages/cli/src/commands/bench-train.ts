@@ -18,9 +18,9 @@ import { parseCommand } from '../args.js';
 import { createBenchBackend } from '../bench/backend.js';
 import { checkMatmulSample, randomMatrix } from '../bench/matmul-check.js';
 import { lorafuseMatmul } from '../bench/matmul-impl.js';
+import { measureSimdPeak } from '../bench/simd-peak.js';
 import { median } from '../bench/stats.js';
 import { TRAIN_BENCH_CONFIGS, type TrainBenchConfig } from '../bench/train-configs.js';
-import { measureSimdPeak } from '../bench/simd-peak.js';
 import { LORA_PROJECTIONS, representativeMatmul, trainStepFlops } from '../bench/train-flops.js';
 import { findPython, startTorchTrainer, type TorchTrainer, type TorchTrainJob } from '../bench/train-torch.js';
 import { humanCount, jsonLine, table } from '../format.js';
@@ -74,6 +74,8 @@ export interface BenchTrainHooks {
   readonly configs?: Readonly<Record<string, TrainBenchConfig>>;
   /** The Python to run PyTorch with, or `undefined` for none; default {@link findPython}. */
   readonly python?: () => string | undefined;
+  /** Measures the SIMD peak (wasm only); default {@link measureSimdPeak}. */
+  readonly simdPeak?: (threads: number, relaxed: boolean) => Promise<number>;
 }
 
 interface Options {
@@ -122,7 +124,7 @@ export async function benchTrain(argv: string[], io: CliIO, hooks: BenchTrainHoo
   }
 
   // Measured once the training has stopped, on as many threads, with the backend's build.
-  const peak = backendName === 'wasm' ? await measureSimdPeak(threads, build === 'relaxed') : undefined;
+  const peak = backendName === 'wasm' ? await simdPeak(() => (hooks.simdPeak ?? measureSimdPeak)(threads, build === 'relaxed'), io) : undefined;
   const gflops = (ms: number) => flops.total / (ms * 1e6);
   const matmulLine = (impl: string, backend: string, ms: number, lineThreads: number) => ({ bench: 'matmul', impl, backend, threads: lineThreads, m, k, n, median_ms: ms, gflops: (2 * m * k * n) / (ms * 1e6) });
   const our = timings.get('lorafuse')!;
@@ -278,6 +280,16 @@ async function timeRounds(contenders: readonly Contender[], options: Options, io
     if (!options.quiet) io.err(`bench train: step ${round}/${warmup + steps}${round <= warmup ? ' (warm-up)' : ''}: ${notes.join(', ')}\n`);
   }
   return new Map([...times].map(([c, t]) => [c.impl, { stepMs: median(t.steps), matmulMs: median(t.matmuls) }]));
+}
+
+/** The SIMD peak `measure` gives, or `undefined` (reported on stderr) when it fails: the peak is context, not the bench. */
+async function simdPeak(measure: () => Promise<number>, io: CliIO): Promise<number | undefined> {
+  try {
+    return await measure();
+  } catch (error) {
+    io.err(`bench train: skipped the SIMD peak: ${(error as Error).message}\n`);
+    return undefined;
+  }
 }
 
 /** The PyTorch + PEFT process, ready to train, or `undefined` (reported on stderr) when Python is missing or fails to start it. */
