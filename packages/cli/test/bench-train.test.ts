@@ -12,6 +12,10 @@ import { TRAIN_BENCH_CONFIGS, type TrainBenchConfig } from '../src/bench/train-c
 import { trainStepFlops } from '../src/bench/train-flops.js';
 import { findPython } from '../src/bench/train-torch.js';
 import { benchTrain } from '../src/commands/bench-train.js';
+import { enableRelaxedSimd } from '../src/relaxed-simd.js';
+
+// As the command does, so that `--simd relaxed` runs on Node 20 too.
+enableRelaxedSimd();
 
 /** A Llama small enough to train in milliseconds on the reference backend. */
 const MICRO: TrainBenchConfig = {
@@ -112,6 +116,21 @@ describe('lorafuse bench train', () => {
     expect(ours).toMatchObject({ impl: 'lorafuse', backend: 'wasm', threads: 2 });
     expect(ours.simd_peak_gflops).toBeGreaterThan(0);
     expect(ours.vs_simd_peak).toBeCloseTo((ours.gflops as number) / (ours.simd_peak_gflops as number), 9);
+  }, 60_000);
+
+  it('names the SIMD peak and the training\'s share of it in the table', async () => {
+    const { io, sink } = capture();
+    const asked: Array<[number, boolean]> = [];
+    const simdPeak = (threads: number, relaxed: boolean) => (asked.push([threads, relaxed]), Promise.resolve(80));
+    expect(await benchTrain(['--config', 'micro', '--backend', 'wasm', '--simd', 'relaxed', '--steps', '1', '--warmup', '0', '--quiet'], sink, { configs, python: () => undefined, simdPeak })).toBe(0);
+    // Measured in the build the backend ran.
+    expect(asked).toEqual([[1, true]]);
+    const gflops = Number(/lorafuse\s+wasm\s+\S+\s+\S+\s+(\S+)/.exec(io.out)?.[1]);
+    expect(gflops).toBeGreaterThan(0);
+    // The table rounds GFLOP/s to two decimals, the sentence the share to a whole percent.
+    const share = /, (\d+) % of the SIMD peak \(80\.0 GFLOP\/s: multiply-adds on registers alone, 1 thread\(s\)\)/.exec(io.out);
+    expect(share).not.toBeNull();
+    expect(Math.abs(Number(share![1]) - (gflops / 80) * 100)).toBeLessThanOrEqual(0.51);
   }, 60_000);
 
   it('reports a SIMD peak that fails on stderr and still prints the training line without it', async () => {

@@ -108,12 +108,12 @@ export async function benchTrain(argv: string[], io: CliIO, hooks: BenchTrainHoo
   let timings: Map<string, Timing>;
   let backendName: string;
   let device: string;
-  let build: unknown;
+  let relaxed = false;
   try {
     const backend = await createBenchBackend(options.backendName, { simd: options.simd, threads, command: 'bench train' });
     backendName = backend.name;
     device = backend.description;
-    build = (backend as { build?: unknown }).build;
+    relaxed = (backend as { build?: unknown }).build === 'relaxed';
     try {
       timings = await withOurs(backend, config, options, io, (ours) => timeRounds(torch ? [ours, torchContender(torch)] : [ours], options, io));
     } finally {
@@ -124,7 +124,7 @@ export async function benchTrain(argv: string[], io: CliIO, hooks: BenchTrainHoo
   }
 
   // Measured once the training has stopped, on as many threads, with the backend's build.
-  const peak = backendName === 'wasm' ? await simdPeak(() => (hooks.simdPeak ?? measureSimdPeak)(threads, build === 'relaxed'), io) : undefined;
+  const peak = backendName === 'wasm' ? await simdPeak(() => (hooks.simdPeak ?? measureSimdPeak)(threads, relaxed), io) : undefined;
   const gflops = (ms: number) => flops.total / (ms * 1e6);
   const matmulLine = (impl: string, backend: string, ms: number, lineThreads: number) => ({ bench: 'matmul', impl, backend, threads: lineThreads, m, k, n, median_ms: ms, gflops: (2 * m * k * n) / (ms * 1e6) });
   const our = timings.get('lorafuse')!;
