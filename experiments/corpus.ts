@@ -89,8 +89,19 @@ export function splitCorpus(records: readonly PageRecord[], settings: Experiment
   for (const target of settings.targets) targets.set(target.name, assignTarget(records, target, assigned, seed));
   const targetDomains = new Set(settings.targets.flatMap((t) => t.domains));
   const free = records.filter((r) => !targetDomains.has(r.domain) && !assigned.has(pageKey(r)));
-  const pretrain = shuffled(free, seed, 'experiment/pretrain').slice(0, settings.maxPretrainTexts).map((r) => `${r.summary}\n${r.source}`);
-  const related = new Map(settings.relatedDomains.map((d) => [d, shuffled(free.filter((r) => r.domain === d), seed, `experiment/related/${d}`).slice(0, settings.maxRelatedPairs)]));
+  const pretrain = shuffled(free, seed, 'experiment/pretrain')
+    .slice(0, settings.maxPretrainTexts)
+    .map((r) => `${r.summary}\n${r.source}`);
+  const related = new Map(
+    settings.relatedDomains.map((d) => [
+      d,
+      shuffled(
+        free.filter((r) => r.domain === d),
+        seed,
+        `experiment/related/${d}`,
+      ).slice(0, settings.maxRelatedPairs),
+    ]),
+  );
   for (const [domain, pairs] of related) if (pairs.length === 0) throw new LoraFuseError('DATA_INVALID', `The related domain ${domain} has no pages.`);
   return { pretrain, related, targets };
 }
@@ -112,7 +123,10 @@ function assignTarget(records: readonly PageRecord[], target: TargetSpec, assign
     assigned.set(pageKey(page), split);
   }
   for (const s of SPLITS) {
-    if (room(s)) throw new LoraFuseError('DATA_INVALID', `Target ${target.name} has ${splits[s].length} ${s} pages; it needs ${target.sizes[s]}.`, { details: { target: target.name, split: s } });
+    if (room(s))
+      throw new LoraFuseError('DATA_INVALID', `Target ${target.name} has ${splits[s].length} ${s} pages; it needs ${target.sizes[s]}.`, {
+        details: { target: target.name, split: s },
+      });
     for (const page of splits[s]) assigned.set(pageKey(page), s);
   }
   return splits;

@@ -1,4 +1,17 @@
-import { DEFAULT_PROMPT_TEMPLATE, encodeRecord, evaluateLoss, generate, rouge, throwIfAborted, type Backend, type CausalLM, type DeviceAdapter, type Example, type RougeTokenization, type Tokenizer } from '@lorafuse/core';
+import {
+  DEFAULT_PROMPT_TEMPLATE,
+  encodeRecord,
+  evaluateLoss,
+  generate,
+  rouge,
+  throwIfAborted,
+  type Backend,
+  type CausalLM,
+  type DeviceAdapter,
+  type Example,
+  type RougeTokenization,
+  type Tokenizer,
+} from '@lorafuse/core';
 import { promptIds } from '../packages/demo/src/evaluate.js';
 import type { PageRecord } from './corpus.js';
 import { mean } from './statistics.js';
@@ -43,7 +56,9 @@ function fitSummary(summary: string, tokenizer: Tokenizer, budget: number): stri
  */
 export function encodePages(pages: readonly PageRecord[], tokenizer: Tokenizer, maxLength: number): Example[] {
   const budget = maxLength - tokenizer.encode(DEFAULT_PROMPT_TEMPLATE.replace('{source}', '')).length - MIN_SOURCE_TOKENS - 1;
-  return pages.map((p) => encodeRecord({ kind: 'pair', source: p.source, summary: fitSummary(p.summary, tokenizer, budget) }, tokenizer, { maxLength, appendEos: true }));
+  return pages.map((p) =>
+    encodeRecord({ kind: 'pair', source: p.source, summary: fitSummary(p.summary, tokenizer, budget) }, tokenizer, { maxLength, appendEos: true }),
+  );
 }
 
 /**
@@ -55,7 +70,14 @@ export async function scorePages(
   backend: Backend,
   model: CausalLM,
   pages: readonly PageRecord[],
-  run: { readonly adapters: readonly DeviceAdapter[]; readonly tokenizer: Tokenizer; readonly maxLength: number; readonly maxNewTokens: number; readonly tokenization: RougeTokenization; readonly signal?: AbortSignal },
+  run: {
+    readonly adapters: readonly DeviceAdapter[];
+    readonly tokenizer: Tokenizer;
+    readonly maxLength: number;
+    readonly maxNewTokens: number;
+    readonly tokenization: RougeTokenization;
+    readonly signal?: AbortSignal;
+  },
 ): Promise<SplitScores> {
   const { tokenizer } = run;
   const examples = encodePages(pages, tokenizer, run.maxLength);

@@ -1,7 +1,20 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { wasmBackend } from '@lorafuse/backend-wasm';
-import { ADAPTER_CONFIG_FILE, ByteTokenizer, isLoraFuseError, LoraFuseError, MODEL_CONFIG_FILE, parseJsonBytes, PluginRegistry, readFile, type Backend, type CausalLM, type LoraAdapter, type WritableFolder } from '@lorafuse/core';
+import {
+  ADAPTER_CONFIG_FILE,
+  ByteTokenizer,
+  isLoraFuseError,
+  LoraFuseError,
+  MODEL_CONFIG_FILE,
+  parseJsonBytes,
+  PluginRegistry,
+  readFile,
+  type Backend,
+  type CausalLM,
+  type LoraAdapter,
+  type WritableFolder,
+} from '@lorafuse/core';
 import { nodeFolder } from '@lorafuse/core/node';
 import { registerMergerPlugins, registerPruningPlugins } from '@lorafuse/plugins';
 import { jsonBytes, sha256Hex } from '../packages/demo/src/files.js';
@@ -22,7 +35,8 @@ const log = (line: string) => console.log(`${new Date().toISOString().slice(11, 
 function stepLogger(label: string, every: number) {
   const started = performance.now();
   return (done: number, total: number, loss: number) => {
-    if (done % every === 0 || done === total) log(`  ${label} step ${done}/${total} loss ${loss.toFixed(3)} (${((performance.now() - started) / 1000).toFixed(0)} s)`);
+    if (done % every === 0 || done === total)
+      log(`  ${label} step ${done}/${total} loss ${loss.toFixed(3)} (${((performance.now() - started) / 1000).toFixed(0)} s)`);
   };
 }
 
@@ -40,11 +54,14 @@ interface Context {
 
 async function loadBase(ctx: Context, train: boolean): Promise<CausalLM> {
   const folder = ctx.cache(`base-${ctx.baseKey}`);
-  if (!train && !(await folder.exists(MODEL_CONFIG_FILE))) throw new LoraFuseError('CLI_USAGE', `The base model is not cached in ${folder.name}; run the pretrain stage first.`);
+  if (!train && !(await folder.exists(MODEL_CONFIG_FILE)))
+    throw new LoraFuseError('CLI_USAGE', `The base model is not cached in ${folder.name}; run the pretrain stage first.`);
   const started = performance.now();
   const { model, cached } = await baseModel(ctx.backend, ctx.settings, ctx.data.pretrain, new ByteTokenizer(), SHARED_SEED, folder, stepLogger('pretrain', 20));
   const parameters = [...model.weights.values()].reduce((n, t) => n + t.shape.reduce((x, y) => x * y, 1), 0);
-  log(`base model (${parameters} parameters, ${ctx.data.pretrain.length} texts): ${cached ? 'cached' : `pretrained in ${((performance.now() - started) / 1000).toFixed(0)} s`}`);
+  log(
+    `base model (${parameters} parameters, ${ctx.data.pretrain.length} texts): ${cached ? 'cached' : `pretrained in ${((performance.now() - started) / 1000).toFixed(0)} s`}`,
+  );
   return model;
 }
 
@@ -52,11 +69,21 @@ async function loadRelated(ctx: Context, model: CausalLM, train: boolean): Promi
   const tokenizer = new ByteTokenizer();
   const adapters: LoraAdapter[] = [];
   for (const [i, [domain, pages]] of [...ctx.data.related].entries()) {
-    const folder = ctx.cache(`related-${domain}-${await keyOf({ base: ctx.baseKey, domain, ids: pages.map((p) => p.id), lora: ctx.settings.lora, related: ctx.settings.related })}`);
-    if (!train && !(await folder.exists(ADAPTER_CONFIG_FILE))) throw new LoraFuseError('CLI_USAGE', `The ${domain} LoRA is not cached in ${folder.name}; run the related stage first.`);
+    const folder = ctx.cache(
+      `related-${domain}-${await keyOf({ base: ctx.baseKey, domain, ids: pages.map((p) => p.id), lora: ctx.settings.lora, related: ctx.settings.related })}`,
+    );
+    if (!train && !(await folder.exists(ADAPTER_CONFIG_FILE)))
+      throw new LoraFuseError('CLI_USAGE', `The ${domain} LoRA is not cached in ${folder.name}; run the related stage first.`);
     const started = performance.now();
     const examples = encodePages(pages, tokenizer, ctx.settings.maxLength);
-    const { adapter, cached } = await trainedLora(ctx.backend, model, ctx.settings, ctx.settings.related, { examples, padId: tokenizer.pad, seed: SHARED_SEED + i + 1, cache: folder }, stepLogger(domain, 20));
+    const { adapter, cached } = await trainedLora(
+      ctx.backend,
+      model,
+      ctx.settings,
+      ctx.settings.related,
+      { examples, padId: tokenizer.pad, seed: SHARED_SEED + i + 1, cache: folder },
+      stepLogger(domain, 20),
+    );
     log(`related LoRA ${domain} (${pages.length} pairs): ${cached ? 'cached' : `trained in ${((performance.now() - started) / 1000).toFixed(0)} s`}`);
     adapters.push(adapter);
   }
@@ -71,7 +98,19 @@ async function runTargets(ctx: Context, model: CausalLM, related: readonly LoraA
     for (const seed of ctx.options.seeds) {
       const started = performance.now();
       log(`${target.name} seed ${seed} (${splits.train.length}/${splits.dev.length}/${splits.test.length} pages)`);
-      await runTarget({ backend: ctx.backend, model, settings: ctx.settings, target, splits, related, seed, tokenizer, plugins, cache: ctx.cache(runFolder(ctx, target.name, seed)), log });
+      await runTarget({
+        backend: ctx.backend,
+        model,
+        settings: ctx.settings,
+        target,
+        splits,
+        related,
+        seed,
+        tokenizer,
+        plugins,
+        cache: ctx.cache(runFolder(ctx, target.name, seed)),
+        log,
+      });
       log(`${target.name} seed ${seed} done in ${((performance.now() - started) / 1000).toFixed(0)} s`);
     }
   }

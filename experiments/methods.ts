@@ -44,7 +44,10 @@ export interface MethodResult {
   readonly tokenization: RougeTokenization;
   /** Share of the evaluated LoRA factors' entries that are exactly zero (`null` for the base model). */
   readonly sparsity: number | null;
-  /** Wall-clock seconds of the method's training, search or merge (the shared target LoRA's training counts for target-only only), and of its test evaluation. */
+  /**
+   * Wall-clock seconds of the method's training, search or merge (the shared target LoRA's training counts for
+   * target-only only), and of its test evaluation.
+   */
   readonly seconds: { readonly fit: number; readonly evaluate: number };
   /** Method-specific facts: LoraHub's weights, the pruning grid's dev scores and the chosen ratio, the training curve. */
   readonly details: Readonly<Record<string, unknown>>;
@@ -95,7 +98,14 @@ export async function runTarget(run: TargetRun): Promise<MethodResult[]> {
   const score = async (adapter: LoraAdapter | null, pages: TargetSplits['test']): Promise<SplitScores> => {
     const devices = adapter ? [uploadAdapter(backend, adapter)] : [];
     try {
-      return await scorePages(backend, model, pages, { adapters: devices, tokenizer, maxLength: settings.maxLength, maxNewTokens: settings.maxNewTokens, tokenization, signal });
+      return await scorePages(backend, model, pages, {
+        adapters: devices,
+        tokenizer,
+        maxLength: settings.maxLength,
+        maxNewTokens: settings.maxNewTokens,
+        tokenization,
+        signal,
+      });
     } finally {
       for (const d of devices) freeAdapter(backend, d);
     }
@@ -107,7 +117,14 @@ export async function runTarget(run: TargetRun): Promise<MethodResult[]> {
     if (targetLora) return targetLora;
     const folder = subfolder(run.cache, 'target-lora');
     const started = performance.now();
-    const { adapter, cached } = await trainedLora(backend, model, settings, settings.target, { examples: train, padId: tokenizer.pad, seed, cache: folder, signal }, () => throwIfAborted(signal));
+    const { adapter, cached } = await trainedLora(
+      backend,
+      model,
+      settings,
+      settings.target,
+      { examples: train, padId: tokenizer.pad, seed, cache: folder, signal },
+      () => throwIfAborted(signal),
+    );
     if (!cached) await folder.write(FIT_FILE, [jsonBytes({ seconds: seconds(started) })]);
     const { seconds: fit } = parseJsonBytes(await readFile(folder, FIT_FILE), FIT_FILE) as { seconds: number };
     targetLora = { adapter, fit };
@@ -164,8 +181,17 @@ export async function runTarget(run: TargetRun): Promise<MethodResult[]> {
     ties: async () => ({ adapter: await merger('ties').merge(await inputs(), { density: settings.tiesDensity }), details: { density: settings.tiesDensity } }),
     lorahub: async () => {
       const adapters = await inputs();
-      const found = await searchMergeWeights(backend, model, adapters, train, { merger: merger('lorahub'), padId: tokenizer.pad, budget: settings.lorahubBudget, seed, signal });
-      return { adapter: await merger('lorahub').merge(adapters, { weights: found.weights }), details: { weights: found.weights, objective: found.objective, trainLoss: found.loss } };
+      const found = await searchMergeWeights(backend, model, adapters, train, {
+        merger: merger('lorahub'),
+        padId: tokenizer.pad,
+        budget: settings.lorahubBudget,
+        seed,
+        signal,
+      });
+      return {
+        adapter: await merger('lorahub').merge(adapters, { weights: found.weights }),
+        details: { weights: found.weights, objective: found.objective, trainLoss: found.loss },
+      };
     },
     adaptive: async () => {
       const { merged, curve } = await adaptive(0, train);

@@ -61,7 +61,8 @@ export function parseExperimentOptions(argv: readonly string[], root: string): E
     throw new LoraFuseError('CLI_USAGE', `${(cause as Error).message}\n\n${USAGE}`, { cause });
   }
   const seeds = (values.seeds ?? '0,1,2').split(',').map(Number);
-  if (seeds.some((s) => !Number.isInteger(s) || s < 0)) throw new LoraFuseError('CLI_USAGE', `--seeds must be comma-separated non-negative integers; got ${values.seeds}.`);
+  if (seeds.some((s) => !Number.isInteger(s) || s < 0))
+    throw new LoraFuseError('CLI_USAGE', `--seeds must be comma-separated non-negative integers; got ${values.seeds}.`);
   const stage = values.stage as Stage | undefined;
   if (stage !== undefined && !STAGES.includes(stage)) throw new LoraFuseError('CLI_USAGE', `--stage must be one of ${STAGES.join(', ')}; got ${stage}.`);
   const quick = values.quick ?? false;

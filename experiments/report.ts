@@ -86,7 +86,10 @@ function table(target: string, targetRows: readonly Row[], compared: readonly Co
     '',
     '| method | ROUGE-1 | ROUGE-2 | ROUGE-L | test loss (nats) | sparsity (%) | fit (s) | test eval (s) |',
     '|---|---|---|---|---|---|---|---|',
-    ...targetRows.map((r) => `| ${r.method} | ${cell(r.rouge1)} | ${cell(r.rouge2)} | ${cell(r.rougeL)} | ${cell(r.loss, 3, 1)} | ${cell(r.sparsity, 1)} | ${cell(r.fitSeconds, 0, 1)} | ${cell(r.evaluateSeconds, 0, 1)} |`),
+    ...targetRows.map(
+      (r) =>
+        `| ${r.method} | ${cell(r.rouge1)} | ${cell(r.rouge2)} | ${cell(r.rougeL)} | ${cell(r.loss, 3, 1)} | ${cell(r.sparsity, 1)} | ${cell(r.fitSeconds, 0, 1)} | ${cell(r.evaluateSeconds, 0, 1)} |`,
+    ),
     '',
   ];
   if (compared.length > 0) {
@@ -120,15 +123,25 @@ function devGridPlot(byTarget: ReadonlyMap<string, readonly MethodResult[]>): st
 
 function curvePlot(byTarget: ReadonlyMap<string, readonly MethodResult[]>): string {
   type Curve = { step: number; loss: number; sparsity: number }[];
-  const pick = (results: readonly MethodResult[], method: Method) => results.find((x) => x.method === method && x.seed === Math.min(...results.map((r) => r.seed)));
+  const pick = (results: readonly MethodResult[], method: Method) =>
+    results.find((x) => x.method === method && x.seed === Math.min(...results.map((r) => r.seed)));
   const panels = [...byTarget].flatMap(([target, results]) => {
     const plain = pick(results, 'adaptive')?.details.curve as Curve | undefined;
     const pruned = pick(results, PROPOSED);
     const curve = pruned?.details.curve as Curve | undefined;
     if (!plain || !curve) return [];
     return [
-      { title: `${target}: training loss`, series: [{ label: 'adaptive', color: COLORS[0], points: plain.map((c) => [c.step, c.loss] as const) }, { label: `+prune ${String(pruned!.details.ratio)}`, color: COLORS[1], points: curve.map((c) => [c.step, c.loss] as const) }] },
-      { title: `${target}: sparsity`, series: [{ label: `+prune ${String(pruned!.details.ratio)}`, color: COLORS[1], points: curve.map((c) => [c.step, c.sparsity] as const) }] },
+      {
+        title: `${target}: training loss`,
+        series: [
+          { label: 'adaptive', color: COLORS[0], points: plain.map((c) => [c.step, c.loss] as const) },
+          { label: `+prune ${String(pruned!.details.ratio)}`, color: COLORS[1], points: curve.map((c) => [c.step, c.loss] as const) },
+        ],
+      },
+      {
+        title: `${target}: sparsity`,
+        series: [{ label: `+prune ${String(pruned!.details.ratio)}`, color: COLORS[1], points: curve.map((c) => [c.step, c.sparsity] as const) }],
+      },
     ];
   });
   return lineChartSvg('Adaptive merge training curves (first seed)', 'optimizer step', panels);
@@ -152,7 +165,13 @@ async function write(path: string, text: string | Uint8Array): Promise<void> {
  * tables, the bootstrap comparisons, the data sizes and the exact command),
  * `dev-grid.svg` and `curves.svg`.
  */
-export async function writeReport(options: ExperimentOptions, settings: ExperimentSettings, data: ExperimentData, results: readonly MethodResult[], argv: readonly string[]): Promise<void> {
+export async function writeReport(
+  options: ExperimentOptions,
+  settings: ExperimentSettings,
+  data: ExperimentData,
+  results: readonly MethodResult[],
+  argv: readonly string[],
+): Promise<void> {
   const out = options.out;
   for (const r of results) await write(join(out, r.target, `seed-${r.seed}`, `${r.method}.json`), jsonBytes(r));
   const byTarget = new Map<string, MethodResult[]>();

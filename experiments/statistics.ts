@@ -27,7 +27,8 @@ export interface BootstrapResult {
  * system `a` fails to score above system `b` on the resample's mean.
  */
 export function pairedBootstrap(a: readonly number[], b: readonly number[], resamples: number, seed: number): BootstrapResult {
-  if (a.length !== b.length || a.length === 0) throw new RangeError(`paired bootstrap needs equally many items (at least one); got ${a.length} and ${b.length}`);
+  if (a.length !== b.length || a.length === 0)
+    throw new RangeError(`paired bootstrap needs equally many items (at least one); got ${a.length} and ${b.length}`);
   const d = a.map((x, i) => x - b[i]);
   const random = new SeededRandom(seed, 'experiment/bootstrap');
   let failures = 0;

@@ -79,7 +79,8 @@ async function main() {
   const embedded = [...main.code.matchAll(EMBEDDED_WASM)].map((m) => m[2]);
   const glue = embedded.reduce((code, b64) => code.replace(b64, ''), main.code);
   record('js: core + plugins + wasm glue', gzip(Buffer.from(glue)), JS_BUDGET);
-  for (const [i, b64] of embedded.entries()) record(`wasm: embedded build ${i + 1} (${kb(Buffer.from(b64, 'base64').byteLength)} raw)`, gzip(Buffer.from(b64, 'base64')), WASM_BUDGET);
+  for (const [i, b64] of embedded.entries())
+    record(`wasm: embedded build ${i + 1} (${kb(Buffer.from(b64, 'base64').byteLength)} raw)`, gzip(Buffer.from(b64, 'base64')), WASM_BUDGET);
   for (const file of main.wasm) record(`wasm: ${file}`, gzip(readFileSync(join(ROOT, file))), WASM_BUDGET);
   record('js: the same with the wasm embedded (for information)', gzip(Buffer.from(main.code)));
 
@@ -89,7 +90,10 @@ async function main() {
 
   if (json) console.log(JSON.stringify({ lines, failures }));
   else {
-    for (const line of lines) console.log(`${line.gzip > (line.budget ?? Infinity) ? 'OVER' : 'ok  '} ${line.what}: ${kb(line.gzip)} gzip${line.budget ? ` (budget ${kb(line.budget)})` : ''}`);
+    for (const line of lines)
+      console.log(
+        `${line.gzip > (line.budget ?? Infinity) ? 'OVER' : 'ok  '} ${line.what}: ${kb(line.gzip)} gzip${line.budget ? ` (budget ${kb(line.budget)})` : ''}`,
+      );
     for (const failure of failures) console.error(`FAIL ${failure}`);
   }
   return failures.length ? 1 : 0;

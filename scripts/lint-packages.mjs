@@ -31,7 +31,10 @@ async function lintWithPublint(dir) {
 
 async function lintWithAttw(dir) {
   try {
-    const { stdout } = await run(ATTW, ['--pack', dir, '--profile', 'node16', '--format', 'table', '--no-color', '--no-emoji'], { cwd: ROOT, maxBuffer: 16 << 20 });
+    const { stdout } = await run(ATTW, ['--pack', dir, '--profile', 'node16', '--format', 'table', '--no-color', '--no-emoji'], {
+      cwd: ROOT,
+      maxBuffer: 16 << 20,
+    });
     // attw passes a package without any types; every LoRAFuse package must ship them.
     return stdout.includes('does not contain types') ? ['attw (node16): the package does not contain types'] : [];
   } catch (error) {

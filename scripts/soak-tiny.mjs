@@ -36,6 +36,12 @@ if (Number(values.steps) <= 100) {
   process.exit(2);
 }
 console.log(`soak-tiny: ${values.steps} steps at ${values.batch} × ${values.tokens} tokens on ${backends.join(', ')}`);
-const env = { ...process.env, LORAFUSE_SOAK_MODEL: 'tiny', LORAFUSE_SOAK_STEPS: values.steps, LORAFUSE_SOAK_BATCH: values.batch, LORAFUSE_SOAK_TOKENS: values.tokens };
+const env = {
+  ...process.env,
+  LORAFUSE_SOAK_MODEL: 'tiny',
+  LORAFUSE_SOAK_STEPS: values.steps,
+  LORAFUSE_SOAK_BATCH: values.batch,
+  LORAFUSE_SOAK_TOKENS: values.tokens,
+};
 const result = spawnSync('npx', ['vitest', 'run', ...backends.map((b) => TESTS[b])], { stdio: 'inherit', env });
 process.exit(result.status ?? 1);

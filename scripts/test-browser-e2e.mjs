@@ -32,7 +32,19 @@ const deadline = Date.now() + BUDGET_MS;
 const remainingMs = () => deadline - Date.now();
 
 /** The run every flow uses (the resume flow must match the uninterrupted one). */
-const RUN = { source: 'files', backend: 'wasm', simd: 'plain', threads: '1', ratio: '0.5', epochs: '2', lr: '0.005', accumulation: '1', batchSize: '1', seed: '3', checkpointEvery: '1' };
+const RUN = {
+  source: 'files',
+  backend: 'wasm',
+  simd: 'plain',
+  threads: '1',
+  ratio: '0.5',
+  epochs: '2',
+  lr: '0.005',
+  accumulation: '1',
+  batchSize: '1',
+  seed: '3',
+  checkpointEvery: '1',
+};
 const CLI_RUN = ['--prune-ratio', '0.5', '--epochs', '2', '--lr', '0.005', '--accumulation', '1', '--batch-size', '1', '--seed', '3'];
 const ADAPTER_FILES = ['adapter_config.json', 'adapter_model.safetensors'];
 
@@ -40,7 +52,10 @@ const ADAPTER_FILES = ['adapter_config.json', 'adapter_model.safetensors'];
 function workspaceAliases() {
   const { config, error } = ts.readConfigFile(join(ROOT, 'tsconfig.json'), ts.sys.readFile);
   if (error) throw new Error(ts.flattenDiagnosticMessageText(error.messageText, '\n'));
-  return Object.entries(config.compilerOptions.paths).map(([name, [target]]) => ({ find: new RegExp(`^${name.replace(/[/.]/g, '\\$&')}$`), replacement: resolve(ROOT, target) }));
+  return Object.entries(config.compilerOptions.paths).map(([name, [target]]) => ({
+    find: new RegExp(`^${name.replace(/[/.]/g, '\\$&')}$`),
+    replacement: resolve(ROOT, target),
+  }));
 }
 
 /** Fails the build when Dawn (npm `webgpu`, Node only) would enter the browser bundle. */
@@ -83,7 +98,10 @@ const isFiniteLoss = (row) => Number.isFinite(row.loss) && row.loss > 0;
 
 /** The checks every finished page gets: table, chart, progress and the two PEFT files. */
 function checkOutcome(outcome, totalSteps) {
-  assert.deepEqual(outcome.rows.map((r) => r.name), ['base model', 'target adapter', 'cat merge, untrained', 'adaptive merge + pruning']);
+  assert.deepEqual(
+    outcome.rows.map((r) => r.name),
+    ['base model', 'target adapter', 'cat merge, untrained', 'adaptive merge + pruning'],
+  );
   assert.ok(outcome.rows.every(isFiniteLoss), `losses must be finite: ${JSON.stringify(outcome.rows)}`);
   const [, , untrained, adapted] = outcome.rows;
   assert.ok(adapted.loss < untrained.loss, `training must lower the loss: ${untrained.loss} → ${adapted.loss}`);
@@ -102,7 +120,10 @@ const DEMO_METHODS = ['base', 'target-only', 'cat-merge', 'adaptive', 'adaptive+
 
 /** The finished demo page: the five methods scored, the pruned curve drawn, the adapter offered. */
 function checkDemo(outcome) {
-  assert.deepEqual(outcome.rows.map((r) => r.name), DEMO_METHODS);
+  assert.deepEqual(
+    outcome.rows.map((r) => r.name),
+    DEMO_METHODS,
+  );
   assert.ok(outcome.rows.every(isFiniteLoss), `losses must be finite: ${JSON.stringify(outcome.rows)}`);
   const pruned = outcome.rows[4];
   assert.ok(outcome.chart.points > 0 && outcome.chart.segments === outcome.chart.points, 'the loss curve has a vertex per step');
@@ -163,24 +184,53 @@ const FLOWS = [
       checkOutcome(outcome, TOTAL_STEPS);
       shared.wasm = outcome;
       const out = join(inputs.dir, 'cli-out');
-      await node.cli(['adapt', '--model', inputs.model, '--target', inputs.target, '--related', inputs.related, '--train', inputs.train, '--backend', 'wasm', ...CLI_RUN, '--out', out, '--json']);
+      await node.cli([
+        'adapt',
+        '--model',
+        inputs.model,
+        '--target',
+        inputs.target,
+        '--related',
+        inputs.related,
+        '--train',
+        inputs.train,
+        '--backend',
+        'wasm',
+        ...CLI_RUN,
+        '--out',
+        out,
+        '--json',
+      ]);
       for (const name of ADAPTER_FILES) assert.ok(Buffer.from(outcome.files[name]).equals(await readFile(join(out, name))), `${name} differs from the CLI's`);
       // The table's adapted loss is the merged adapter's loss as `lorafuse eval` computes it.
-      const evaluated = JSON.parse(await node.cli(['eval', '--model', inputs.model, '--adapter', out, '--data', inputs.train, '--metric', 'loss', '--backend', 'wasm', '--json']));
-      assert.ok(Math.abs(evaluated.loss - outcome.rows[3].loss) <= 1e-5 * evaluated.loss, `table loss ${outcome.rows[3].loss} vs lorafuse eval ${evaluated.loss}`);
+      const evaluated = JSON.parse(
+        await node.cli(['eval', '--model', inputs.model, '--adapter', out, '--data', inputs.train, '--metric', 'loss', '--backend', 'wasm', '--json']),
+      );
+      assert.ok(
+        Math.abs(evaluated.loss - outcome.rows[3].loss) <= 1e-5 * evaluated.loss,
+        `table loss ${outcome.rows[3].loss} vs lorafuse eval ${evaluated.loss}`,
+      );
     },
   },
   {
     name: 'URL inputs (urlFolder/urlSource in the worker): the same adapter as from picked files',
     async run({ context, origin, shared }) {
       const at = (path) => `${origin}/inputs/${path}`;
-      const page = await openApp(context, origin, { ...RUN, source: 'urls', modelUrl: at('model'), targetUrl: at('target'), relatedUrls: at('related'), trainUrl: at('train.jsonl') });
+      const page = await openApp(context, origin, {
+        ...RUN,
+        source: 'urls',
+        modelUrl: at('model'),
+        targetUrl: at('target'),
+        relatedUrls: at('related'),
+        trainUrl: at('train.jsonl'),
+      });
       await page.click('#run');
       await waitForEnd(page, remainingMs() - 20_000);
       const outcome = await readOutcome(page);
       checkOutcome(outcome, TOTAL_STEPS);
       if (!shared.wasm) return 'compared with nothing: the wasm flow did not run';
-      for (const name of ADAPTER_FILES) assert.ok(Buffer.from(outcome.files[name]).equals(Buffer.from(shared.wasm.files[name])), `${name} differs from the picked-files run's`);
+      for (const name of ADAPTER_FILES)
+        assert.ok(Buffer.from(outcome.files[name]).equals(Buffer.from(shared.wasm.files[name])), `${name} differs from the picked-files run's`);
     },
   },
   {
@@ -191,7 +241,8 @@ const FLOWS = [
       const outcomes = {};
       for (const backend of ['wasm', 'webgpu']) {
         const page = await openApp(context, origin, { ...small, backend });
-        if (backend === 'webgpu' && !(await page.evaluate(async () => Boolean(await navigator.gpu?.requestAdapter())))) return 'skipped: this Chromium offers no WebGPU adapter';
+        if (backend === 'webgpu' && !(await page.evaluate(async () => Boolean(await navigator.gpu?.requestAdapter()))))
+          return 'skipped: this Chromium offers no WebGPU adapter';
         await pickInputs(page, inputs, inputs.small);
         await page.click('#run');
         await waitForEnd(page, Math.min(WEBGPU_LIMIT_MS, remainingMs() - 20_000));
@@ -203,7 +254,8 @@ const FLOWS = [
       const { wasm, webgpu } = outcomes;
       const difference = await node.adapterDifference(webgpu.files['adapter_model.safetensors'], wasm.files['adapter_model.safetensors']);
       assert.ok(difference <= 1e-4, `webgpu adapter differs from wasm by ${difference} (relative L2)`);
-      for (const [i, row] of webgpu.rows.entries()) assert.ok(Math.abs(row.loss - wasm.rows[i].loss) <= 1e-4 * row.loss, `${row.name}: ${row.loss} vs wasm ${wasm.rows[i].loss}`);
+      for (const [i, row] of webgpu.rows.entries())
+        assert.ok(Math.abs(row.loss - wasm.rows[i].loss) <= 1e-4 * row.loss, `${row.name}: ${row.loss} vs wasm ${wasm.rows[i].loss}`);
       return `adapter within ${difference.toExponential(1)} of wasm`;
     },
   },
@@ -219,7 +271,8 @@ const FLOWS = [
       const outcome = await readOutcome(page);
       checkOutcome(outcome, TOTAL_STEPS);
       if (!shared.wasm) return 'compared with nothing: the wasm flow did not run';
-      for (const name of ADAPTER_FILES) assert.ok(Buffer.from(outcome.files[name]).equals(Buffer.from(shared.wasm.files[name])), `${name} differs from the 1-thread run's`);
+      for (const name of ADAPTER_FILES)
+        assert.ok(Buffer.from(outcome.files[name]).equals(Buffer.from(shared.wasm.files[name])), `${name} differs from the 1-thread run's`);
     },
   },
   {
@@ -271,7 +324,8 @@ const FLOWS = [
       assert.deepEqual(Object.keys(outcome.files).sort(), ADAPTER_FILES);
       assert.equal(await page.isVisible('#resume-banner'), false, 'a finished run is no longer offered');
       if (!shared.wasm) return 'compared with nothing: the wasm flow did not run';
-      for (const name of ADAPTER_FILES) assert.ok(Buffer.from(outcome.files[name]).equals(Buffer.from(shared.wasm.files[name])), `${name} differs from the uninterrupted run's`);
+      for (const name of ADAPTER_FILES)
+        assert.ok(Buffer.from(outcome.files[name]).equals(Buffer.from(shared.wasm.files[name])), `${name} differs from the uninterrupted run's`);
       return `cancelled at step ${stoppedAt}, resumed after step ${saved}`;
     },
   },
@@ -299,7 +353,13 @@ async function main() {
   try {
     const { files, alias } = await buildApp(join(dir, 'dist'));
     // A module runner that stays open: the command line imports its backends lazily.
-    vite = await createServer({ configFile: false, logLevel: 'warn', appType: 'custom', resolve: { alias }, server: { middlewareMode: true, hmr: false, ws: false } });
+    vite = await createServer({
+      configFile: false,
+      logLevel: 'warn',
+      appType: 'custom',
+      resolve: { alias },
+      server: { middlewareMode: true, hmr: false, ws: false },
+    });
     const node = await createServerModuleRunner(vite.environments.ssr, { hmr: false }).import(join(ROOT, 'tests/browser-e2e/node-side.ts'));
     const inputs = { dir, ...(await node.writeFlowInputs(join(dir, 'inputs'), FIXTURES)) };
     // The inputs are served too, for the URL flow.

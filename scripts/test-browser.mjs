@@ -78,7 +78,10 @@ async function bundle(entries) {
   const files = new Map();
   for (const file of result.outputFiles) files.set(`/${file.path.slice(BUNDLE_ROOT.length + 1)}`, file.contents);
   for (const name of entries) {
-    files.set(`/${name}.html`, `<!doctype html><meta charset="utf-8"><title>${name}</title><link rel="icon" href="data:,"><script type="module" src="/${name}.js"></script>`);
+    files.set(
+      `/${name}.html`,
+      `<!doctype html><meta charset="utf-8"><title>${name}</title><link rel="icon" href="data:,"><script type="module" src="/${name}.js"></script>`,
+    );
   }
   return files;
 }
@@ -117,10 +120,12 @@ async function runEntry(browser, origin, name) {
     });
     await page.goto(`${origin}/${name}.html?budgetMs=${budget}`);
     const outcome = await Promise.race([
-      page.waitForFunction(() => window.__report, null, { timeout: budget, polling: 100 }).then(
-        (handle) => handle.jsonValue(),
-        () => `no report within the time budget (${Math.round(budget / 1000)} s)`,
-      ),
+      page
+        .waitForFunction(() => window.__report, null, { timeout: budget, polling: 100 })
+        .then(
+          (handle) => handle.jsonValue(),
+          () => `no report within the time budget (${Math.round(budget / 1000)} s)`,
+        ),
       broken,
     ]);
     reported = true;
@@ -150,10 +155,13 @@ async function main() {
   const server = await serveFiles(files);
   let browser;
   // The budget is global: a hung launch or page must not hang the test run.
-  const watchdog = setTimeout(() => {
-    console.error(`FAIL browser suites: time budget of ${BUDGET_MS} ms exceeded`);
-    void Promise.allSettled([browser?.close(), server.close()]).then(() => process.exit(1));
-  }, Math.max(remainingMs(), 0));
+  const watchdog = setTimeout(
+    () => {
+      console.error(`FAIL browser suites: time budget of ${BUDGET_MS} ms exceeded`);
+      void Promise.allSettled([browser?.close(), server.close()]).then(() => process.exit(1));
+    },
+    Math.max(remainingMs(), 0),
+  );
   const stop = () => {
     void Promise.allSettled([browser?.close(), server.close()]).then(() => process.exit(130));
   };

@@ -15,10 +15,13 @@ import { writeByteModel } from '../packages/cli/test/byte-model.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 // The quickstarts first: their command lines make the adapters later guides use.
-const GUIDES = ['README.md', ...readdirSync(join(ROOT, 'docs'))
-  .filter((f) => f.endsWith('.md'))
-  .sort((a, b) => Number(!a.startsWith('quickstart')) - Number(!b.startsWith('quickstart')) || a.localeCompare(b))
-  .map((f) => `docs/${f}`)];
+const GUIDES = [
+  'README.md',
+  ...readdirSync(join(ROOT, 'docs'))
+    .filter((f) => f.endsWith('.md'))
+    .sort((a, b) => Number(!a.startsWith('quickstart')) - Number(!b.startsWith('quickstart')) || a.localeCompare(b))
+    .map((f) => `docs/${f}`),
+];
 
 interface Sample {
   readonly file: string;
@@ -84,7 +87,10 @@ describe('guides: TypeScript samples type-check', () => {
     writeFileSync(join(dir, 'tsconfig.json'), JSON.stringify({ extends: '../../tsconfig.json', compilerOptions: { noUnusedLocals: false }, include: names }));
     const tsc = spawnSync(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', join(dir, 'tsconfig.json')], { encoding: 'utf8' });
     // Map the scratch file names back to the guide and line in the failure message.
-    const report = tsc.stdout.replace(/(docs_\w+|README_md)_L(\d+)\.ts\((\d+)/g, (_, f: string, l: string, row: string) => `${f.replace(/_md$/, '.md').replace(/^docs_/, 'docs/')}:${Number(l) + Number(row) - 1}(`);
+    const report = tsc.stdout.replace(
+      /(docs_\w+|README_md)_L(\d+)\.ts\((\d+)/g,
+      (_, f: string, l: string, row: string) => `${f.replace(/_md$/, '.md').replace(/^docs_/, 'docs/')}:${Number(l) + Number(row) - 1}(`,
+    );
     expect(report, 'type errors in guide samples').toBe('');
     expect(tsc.status).toBe(0);
   }, 120_000);
@@ -98,10 +104,20 @@ describe('guides: command lines run', () => {
   it('the scratch folder holds what the guides assume', async () => {
     process.chdir(scratch);
     await writeByteModel('models/base');
-    const pairs = (topic: string, n: number) => Array.from({ length: n }, (_, i) => JSON.stringify({ source: `${topic} item ${i}: the ${topic} report number ${i} says things`, summary: `${topic} ${i}` })).join('\n') + '\n';
+    const pairs = (topic: string, n: number) =>
+      Array.from({ length: n }, (_, i) =>
+        JSON.stringify({ source: `${topic} item ${i}: the ${topic} report number ${i} says things`, summary: `${topic} ${i}` }),
+      ).join('\n') + '\n';
     symlinkSync(join(ROOT, 'examples'), 'examples'); // the guides use the repository's example plugin
     mkdirSync('data', { recursive: true });
-    for (const [name, n] of [['news', 6], ['reviews', 6], ['target-train', 4], ['target-dev', 2], ['target-test', 2]] as const) writeFileSync(`data/${name}.jsonl`, pairs(name, n));
+    for (const [name, n] of [
+      ['news', 6],
+      ['reviews', 6],
+      ['target-train', 4],
+      ['target-dev', 2],
+      ['target-test', 2],
+    ] as const)
+      writeFileSync(`data/${name}.jsonl`, pairs(name, n));
     expect(lines.length).toBeGreaterThan(10);
   });
 
@@ -128,11 +144,21 @@ describe('guides: Python samples run with PEFT', () => {
   const python = [process.env.LORAFUSE_PYTHON, join(ROOT, '.venv-oracle/bin/python')].find((p) => p && existsSync(p));
   const py = byLang('python');
   if (!python) console.warn('docs-samples: Python samples skipped: no Python with PEFT (set LORAFUSE_PYTHON)');
-  it.skipIf(!python)(`${py.length} samples run on the adapters the command-line samples wrote`, () => {
-    for (const s of py) {
-      const run = spawnSync(python!, ['-c', s.code], { cwd: scratch, encoding: 'utf8', timeout: 240_000 });
-      expect(run.stderr.split('\n').filter((l) => /Error|Traceback/.test(l)).join('\n'), `${s.file}:${s.line}`).toBe('');
-      expect(run.status).toBe(0);
-    }
-  }, 300_000);
+  it.skipIf(!python)(
+    `${py.length} samples run on the adapters the command-line samples wrote`,
+    () => {
+      for (const s of py) {
+        const run = spawnSync(python!, ['-c', s.code], { cwd: scratch, encoding: 'utf8', timeout: 240_000 });
+        expect(
+          run.stderr
+            .split('\n')
+            .filter((l) => /Error|Traceback/.test(l))
+            .join('\n'),
+          `${s.file}:${s.line}`,
+        ).toBe('');
+        expect(run.status).toBe(0);
+      }
+    },
+    300_000,
+  );
 });

@@ -19,8 +19,15 @@ function synthetic(): { en: PageRecord[]; ja: PageRecord[] } {
   const en: PageRecord[] = [];
   const ja: PageRecord[] = [];
   const add = (lang: 'en' | 'ja', page: string, domain: string, i: number) =>
-    (lang === 'en' ? en : ja).push({ id: `${lang}:${page}`, lang, domain, source: lang === 'en' ? `tool ${i} reads files and writes report number ${i}.` : `ツール${i}はファイルを読み、報告${i}を書く。`, summary: lang === 'en' ? `write report ${i}` : `報告${i}を書く` });
-  for (const domain of ['man1', 'man2', 'man3', 'man8', 'man4']) for (let i = 0; i < 6; i++) for (const lang of ['en', 'ja'] as const) add(lang, `cmd${i}.${domain.slice(3)}`, domain, i);
+    (lang === 'en' ? en : ja).push({
+      id: `${lang}:${page}`,
+      lang,
+      domain,
+      source: lang === 'en' ? `tool ${i} reads files and writes report number ${i}.` : `ツール${i}はファイルを読み、報告${i}を書く。`,
+      summary: lang === 'en' ? `write report ${i}` : `報告${i}を書く`,
+    });
+  for (const domain of ['man1', 'man2', 'man3', 'man8', 'man4'])
+    for (let i = 0; i < 6; i++) for (const lang of ['en', 'ja'] as const) add(lang, `cmd${i}.${domain.slice(3)}`, domain, i);
   // 14 English man7 pages (11 needed) of which 8 are also Japanese, and 9 Japanese man5 pages (11 Japanese target pages needed).
   for (let i = 0; i < 14; i++) add('en', `topic${i}.7`, 'man7', i);
   for (let i = 0; i < 8; i++) add('ja', `topic${i}.7`, 'man7', i);

@@ -12,8 +12,24 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import {
-  ByteTokenizer, CausalLM, Tape, Tensor, encodeRecord, evaluateLoss, initLoraAdapter, initModelCheckpoint, loadAdapter, parseModelConfig, saveAdapter,
-  saveModelFolder, train, uploadAdapter, downloadAdapter, freeAdapter, type Backend, type Example,
+  ByteTokenizer,
+  CausalLM,
+  Tape,
+  Tensor,
+  encodeRecord,
+  evaluateLoss,
+  initLoraAdapter,
+  initModelCheckpoint,
+  loadAdapter,
+  parseModelConfig,
+  saveAdapter,
+  saveModelFolder,
+  train,
+  uploadAdapter,
+  downloadAdapter,
+  freeAdapter,
+  type Backend,
+  type Example,
 } from '@lorafuse/core';
 import { nodeFolder } from '@lorafuse/core/node';
 import { wasmBackend } from '@lorafuse/backend-wasm';
@@ -34,11 +50,26 @@ interface Page {
 const RATIO = 0.3;
 const MAX_LENGTH = 96;
 const tokenizer = new ByteTokenizer();
-const encode = (pages: readonly Page[]): Example[] => pages.map((p) => encodeRecord({ kind: 'pair', source: p.source, summary: p.summary }, tokenizer, { maxLength: MAX_LENGTH }));
+const encode = (pages: readonly Page[]): Example[] =>
+  pages.map((p) => encodeRecord({ kind: 'pair', source: p.source, summary: p.summary }, tokenizer, { maxLength: MAX_LENGTH }));
 const config = parseModelConfig({
-  architectures: ['LlamaForCausalLM'], model_type: 'llama', hidden_size: 48, intermediate_size: 96, num_hidden_layers: 2, num_attention_heads: 4,
-  num_key_value_heads: 2, head_dim: 12, vocab_size: 259, max_position_embeddings: MAX_LENGTH, rms_norm_eps: 1e-6, rope_theta: 10000,
-  tie_word_embeddings: true, bos_token_id: 256, eos_token_id: 257, initializer_range: 0.05, hidden_act: 'silu',
+  architectures: ['LlamaForCausalLM'],
+  model_type: 'llama',
+  hidden_size: 48,
+  intermediate_size: 96,
+  num_hidden_layers: 2,
+  num_attention_heads: 4,
+  num_key_value_heads: 2,
+  head_dim: 12,
+  vocab_size: 259,
+  max_position_embeddings: MAX_LENGTH,
+  rms_norm_eps: 1e-6,
+  rope_theta: 10000,
+  tie_word_embeddings: true,
+  bos_token_id: 256,
+  eos_token_id: 257,
+  initializer_range: 0.05,
+  hidden_act: 'silu',
 });
 
 /** Pages of a section in file order (the file's order is fixed), skipping `skip`; summaries that leave room for some source only. */
@@ -55,7 +86,12 @@ async function run(argv: string[]): Promise<{ code: number; out: string; err: st
 
 describe.skipIf(!available)('lorafuse adapt on manual pages (man1, man3 → man7)', () => {
   const dir = mkdtempSync(join(tmpdir(), 'lorafuse-manpages-'));
-  const pages = available ? readFileSync(DATA, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Page) : [];
+  const pages = available
+    ? readFileSync(DATA, 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as Page)
+    : [];
   const target = { train: section(pages, 'man7', 50), dev: section(pages, 'man7', 20, 50) };
   const jsonl = (name: string, items: readonly Page[]) => {
     const path = join(dir, `${name}.jsonl`);
@@ -70,15 +106,36 @@ describe.skipIf(!available)('lorafuse adapt on manual pages (man1, man3 → man7
       // Pretraining: every weight, on pairs of the large sections (never man7).
       const pretrain = encode([...section(pages, 'man1', 96, 60), ...section(pages, 'man3', 96, 60), ...section(pages, 'man8', 64)]);
       const params = [...model.weights.values()].filter((t) => t.dtype === 'f32');
-      for await (const _ of train(backend, model, { adapters: [], params, train: pretrain, padId: tokenizer.pad, batchSize: 8, epochs: 2, seed: 1, schedule: { kind: 'cosine', lr: 3e-3, warmupSteps: 4 } }));
+      for await (const _ of train(backend, model, {
+        adapters: [],
+        params,
+        train: pretrain,
+        padId: tokenizer.pad,
+        batchSize: 8,
+        epochs: 2,
+        seed: 1,
+        schedule: { kind: 'cosine', lr: 3e-3, warmupSteps: 4 },
+      }));
       const weights = new Map<string, Tensor>();
       for (const [name, t] of model.weights) weights.set(name, await backend.read(t));
       await saveModelFolder(nodeFolder(join(dir, 'base')), config, weights);
       // A LoRA per related section and one on the 50 target pairs.
-      for (const [name, data] of [['man1', section(pages, 'man1', 60)], ['man3', section(pages, 'man3', 60)], ['target', target.train]] as const) {
+      for (const [name, data] of [
+        ['man1', section(pages, 'man1', 60)],
+        ['man3', section(pages, 'man3', 60)],
+        ['target', target.train],
+      ] as const) {
         const host = initLoraAdapter(model.weights, { r: 8, alpha: 32, targets: ['q_proj', 'v_proj'], seed: name.length });
         const device = uploadAdapter(backend, host);
-        for await (const _ of train(backend, model, { adapters: [device], train: encode(data), padId: tokenizer.pad, batchSize: 8, epochs: 2, seed: 2, schedule: { kind: 'constant', lr: 5e-3 } }));
+        for await (const _ of train(backend, model, {
+          adapters: [device],
+          train: encode(data),
+          padId: tokenizer.pad,
+          batchSize: 8,
+          epochs: 2,
+          seed: 2,
+          schedule: { kind: 'constant', lr: 5e-3 },
+        }));
         await saveAdapter(nodeFolder(join(dir, name)), await downloadAdapter(backend, device, host.config));
         freeAdapter(backend, device);
       }
@@ -90,10 +147,36 @@ describe.skipIf(!available)('lorafuse adapt on manual pages (man1, man3 → man7
 
   const adaptOn = (backendName: string) => async () => {
     const out = join(dir, `adapted-${backendName}`);
-    const argv = ['adapt', '--model', join(dir, 'base'), '--target', join(dir, 'target'), '--related', join(dir, 'man1'), '--related', join(dir, 'man3'),
-      '--train', jsonl('target-train', target.train), '--val', jsonl('target-dev', target.dev), '--prune-ratio', String(RATIO),
+    const argv = [
+      'adapt',
+      '--model',
+      join(dir, 'base'),
+      '--target',
+      join(dir, 'target'),
+      '--related',
+      join(dir, 'man1'),
+      '--related',
+      join(dir, 'man3'),
+      '--train',
+      jsonl('target-train', target.train),
+      '--val',
+      jsonl('target-dev', target.dev),
+      '--prune-ratio',
+      String(RATIO),
       // WebGPU in CI is Mesa's CPU adapter: fewer, larger steps keep it within a minute.
-      ...(backendName === 'wasm' ? ['--epochs', '2', '--accumulation', '2'] : ['--epochs', '1', '--accumulation', '5']), '--batch-size', '5', '--lr', '2e-3', '--max-length', String(MAX_LENGTH), '--backend', backendName, '--out', out, '--json'];
+      ...(backendName === 'wasm' ? ['--epochs', '2', '--accumulation', '2'] : ['--epochs', '1', '--accumulation', '5']),
+      '--batch-size',
+      '5',
+      '--lr',
+      '2e-3',
+      '--max-length',
+      String(MAX_LENGTH),
+      '--backend',
+      backendName,
+      '--out',
+      out,
+      '--json',
+    ];
     const r = await run(argv);
     expect(r.err).toBe('');
     expect(r.code).toBe(0);
@@ -143,7 +226,9 @@ describe.skipIf(!available)('lorafuse adapt on manual pages (man1, man3 → man7
       const model = await CausalLM.load(backend, nodeFolder(join(dir, 'base')));
       const device = uploadAdapter(backend, await loadAdapter(nodeFolder(out)));
       const tape = new Tape(backend);
-      ours = (await backend.read(model.forward(tape, tape.constant(new Tensor('i32', [1, ids.length], Int32Array.from(ids))), { adapters: [device] }).logits)).toFloat32();
+      ours = (
+        await backend.read(model.forward(tape, tape.constant(new Tensor('i32', [1, ids.length], Int32Array.from(ids))), { adapters: [device] }).logits)
+      ).toFloat32();
       tape.dispose();
       freeAdapter(backend, device);
       model.dispose();

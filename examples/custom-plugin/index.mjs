@@ -21,7 +21,15 @@ async function rowNormalisedMagnitude(backend, factor) {
     // mul broadcasts over leading dimensions only, so work on the transpose [cols, rows].
     const transposed = temporary(k.permute(factor, [1, 0]));
     const squares = /** @type {Float32Array} */ ((await backend.read(temporary(k.columnSumSquares(transposed)))).data);
-    const inverse = temporary(backend.upload(new Tensor('f32', [squares.length], Float32Array.from(squares, (s) => (s > 0 ? 1 / Math.sqrt(s) : 0)))));
+    const inverse = temporary(
+      backend.upload(
+        new Tensor(
+          'f32',
+          [squares.length],
+          Float32Array.from(squares, (s) => (s > 0 ? 1 / Math.sqrt(s) : 0)),
+        ),
+      ),
+    );
     return k.permute(temporary(k.mul(temporary(k.abs(transposed)), inverse)), [1, 0]);
   } finally {
     for (const t of temporaries) backend.free(t);

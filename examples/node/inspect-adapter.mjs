@@ -21,7 +21,11 @@ try {
   // Halve the first module's contribution by scaling its B factor.
   const [first, ...rest] = adapter.modules;
   const b = first.b.castFloat('f32');
-  const halved = new Tensor('f32', b.shape, b.data.map((v) => v / 2));
+  const halved = new Tensor(
+    'f32',
+    b.shape,
+    b.data.map((v) => v / 2),
+  );
   await saveAdapter(nodeFolder(output), { ...adapter, modules: [{ ...first, b: halved }, ...rest] });
   console.log(`saved to ${output}`);
 } catch (error) {

@@ -28,7 +28,11 @@ export interface FlowInputs {
 /** Writes the inputs under `dir` from the core test fixtures in `fixtures`. */
 export async function writeFlowInputs(dir: string, fixtures: string, examples = 24): Promise<FlowInputs> {
   const rand = stream(11);
-  const randomF32 = (shape: number[], scale: number) => Tensor.f32(shape, Float32Array.from({ length: shape[0] * shape[1] }, () => rand() * scale));
+  const randomF32 = (shape: number[], scale: number) =>
+    Tensor.f32(
+      shape,
+      Float32Array.from({ length: shape[0] * shape[1] }, () => rand() * scale),
+    );
   const model = await writeByteModel(join(dir, 'model'));
 
   const target = join(dir, 'target');

@@ -34,7 +34,14 @@ export async function adapterDifference(a: Uint8Array, b: Uint8Array): Promise<n
   const fa = await SafetensorsFile.open(bytesSource(a));
   const fb = await SafetensorsFile.open(bytesSource(b));
   const names = fa.tensors.map((t) => t.name).sort();
-  if (names.join() !== fb.tensors.map((t) => t.name).sort().join()) return Infinity;
+  if (
+    names.join() !==
+    fb.tensors
+      .map((t) => t.name)
+      .sort()
+      .join()
+  )
+    return Infinity;
   let worst = 0;
   for (const name of names) {
     const x = (await fa.read(name)).toFloat32();

@@ -33,25 +33,34 @@ export async function waitForEnd(page, timeout, expected = 'done') {
     throw new Error(`${error.message}; the page says: ${await page.textContent('#status')}`);
   }
   const state = await page.evaluate(() => document.body.dataset.state);
-  if (state !== expected) throw new Error(`the run ended "${state}", not "${expected}": ${await page.textContent('#status')}${page.errors.length ? `; page errors: ${page.errors.join(' | ')}` : ''}`);
+  if (state !== expected)
+    throw new Error(
+      `the run ended "${state}", not "${expected}": ${await page.textContent('#status')}${page.errors.length ? `; page errors: ${page.errors.join(' | ')}` : ''}`,
+    );
 }
 
 /** The finished page: table rows, chart and the downloadable files (fetched from their blob URLs). */
 export async function readOutcome(page) {
-  return page.evaluate(async () => {
-    const rows = [...document.querySelectorAll('#results tbody tr')].map((tr) => ({
-      name: tr.cells[0].textContent,
-      loss: Number(tr.dataset.loss),
-      shown: [...tr.cells].map((c) => c.textContent),
-    }));
-    const loss = document.querySelector('#chart path.loss');
-    const files = {};
-    for (const a of document.querySelectorAll('#downloads a')) files[a.download] = Array.from(new Uint8Array(await (await fetch(a.href)).arrayBuffer()));
-    return {
-      rows,
-      chart: { points: Number(loss?.getAttribute('data-points')), segments: (loss?.getAttribute('d') ?? '').split(/[ML]/).filter(Boolean).length, sparsity: document.querySelector('#chart path.sparsity')?.getAttribute('d') ?? '' },
-      progress: { value: document.querySelector('#progress').value, max: document.querySelector('#progress').max },
-      files,
-    };
-  }).then((outcome) => ({ ...outcome, files: Object.fromEntries(Object.entries(outcome.files).map(([name, bytes]) => [name, Uint8Array.from(bytes)])) }));
+  return page
+    .evaluate(async () => {
+      const rows = [...document.querySelectorAll('#results tbody tr')].map((tr) => ({
+        name: tr.cells[0].textContent,
+        loss: Number(tr.dataset.loss),
+        shown: [...tr.cells].map((c) => c.textContent),
+      }));
+      const loss = document.querySelector('#chart path.loss');
+      const files = {};
+      for (const a of document.querySelectorAll('#downloads a')) files[a.download] = Array.from(new Uint8Array(await (await fetch(a.href)).arrayBuffer()));
+      return {
+        rows,
+        chart: {
+          points: Number(loss?.getAttribute('data-points')),
+          segments: (loss?.getAttribute('d') ?? '').split(/[ML]/).filter(Boolean).length,
+          sparsity: document.querySelector('#chart path.sparsity')?.getAttribute('d') ?? '',
+        },
+        progress: { value: document.querySelector('#progress').value, max: document.querySelector('#progress').max },
+        files,
+      };
+    })
+    .then((outcome) => ({ ...outcome, files: Object.fromEntries(Object.entries(outcome.files).map(([name, bytes]) => [name, Uint8Array.from(bytes)])) }));
 }

@@ -24,7 +24,13 @@ function lazyOpfsFolder(path: string): WritableFolder {
 const percent = (done: number, total: number) => `${done}/${total}`;
 
 /** Runs the demo on `backend`, reporting its stages and the adaptive merge's steps. */
-export async function runBuiltInDemo(backend: Backend, options: DemoRunOptions, signal: AbortSignal, progress: (value: RunProgress) => void, useCache: boolean): Promise<RunResult> {
+export async function runBuiltInDemo(
+  backend: Backend,
+  options: DemoRunOptions,
+  signal: AbortSignal,
+  progress: (value: RunProgress) => void,
+  useCache: boolean,
+): Promise<RunResult> {
   const out = memoryFolder();
   let started = false;
   const onProgress = (p: DemoProgress) => {
@@ -44,13 +50,20 @@ export async function runBuiltInDemo(backend: Backend, options: DemoRunOptions, 
     onProgress,
   });
   const prefix = `${DEMO_ADAPTER_DIR}/`;
-  const files = Object.fromEntries([...out.files].filter(([path]) => path.startsWith(prefix) && !path.slice(prefix.length).includes('/')).map(([path, bytes]) => [path.slice(prefix.length), bytes]));
+  const files = Object.fromEntries(
+    [...out.files]
+      .filter(([path]) => path.startsWith(prefix) && !path.slice(prefix.length).includes('/'))
+      .map(([path, bytes]) => [path.slice(prefix.length), bytes]),
+  );
   return {
     files,
     steps: result.curves.pruned.length,
     backend: backend.name,
     device: backend.description,
-    table: result.rows.map(({ method, sparsity, rank, loss, rougeL, rougeLEn, rougeLJa }) => ({ name: method, cells: { loss, rougeL, rougeLEn, rougeLJa, sparsity, rank } })),
+    table: result.rows.map(({ method, sparsity, rank, loss, rougeL, rougeLEn, rougeLJa }) => ({
+      name: method,
+      cells: { loss, rougeL, rougeLEn, rougeLJa, sparsity, rank },
+    })),
     curve: result.curves.pruned,
   };
 }

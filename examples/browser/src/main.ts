@@ -97,7 +97,15 @@ function readOptions(): RunOptions {
 /** Form fields can be preset from the query string (?backend=wasm&simd=plain&epochs=1...), for links and tests. */
 function presetFromQuery(): void {
   const params = new URLSearchParams(location.search);
-  const ids: Record<string, string> = { batchSize: 'batch-size', checkpointEvery: 'checkpoint-every', modelUrl: 'model-url', targetUrl: 'target-url', relatedUrls: 'related-urls', trainUrl: 'train-url', valUrl: 'val-url' };
+  const ids: Record<string, string> = {
+    batchSize: 'batch-size',
+    checkpointEvery: 'checkpoint-every',
+    modelUrl: 'model-url',
+    targetUrl: 'target-url',
+    relatedUrls: 'related-urls',
+    trainUrl: 'train-url',
+    valUrl: 'val-url',
+  };
   for (const [key, value] of params) {
     if (key === 'source') document.querySelector<HTMLInputElement>(`input[name=source][value="${CSS.escape(value)}"]`)?.click();
     const field = document.getElementById(ids[key] ?? key);
@@ -151,7 +159,9 @@ function showResult(result: RunResult): void {
   for (const url of downloads) URL.revokeObjectURL(url);
   downloads = [];
   const links = Object.entries(result.files).map(([name, bytes]) => {
-    const url = URL.createObjectURL(new Blob([bytes as Uint8Array<ArrayBuffer>], { type: name.endsWith('.json') ? 'application/json' : 'application/octet-stream' }));
+    const url = URL.createObjectURL(
+      new Blob([bytes as Uint8Array<ArrayBuffer>], { type: name.endsWith('.json') ? 'application/json' : 'application/octet-stream' }),
+    );
     downloads.push(url);
     return Object.assign(document.createElement('a'), { href: url, download: name, textContent: name });
   });
@@ -180,7 +190,9 @@ async function execute(call: (signal: AbortSignal) => Promise<RunResult>): Promi
 async function offerResume(): Promise<void> {
   const pending = await worker.call('pending', null);
   $<HTMLElement>('resume-banner').hidden = pending === null;
-  if (pending) $('resume-text').textContent = `An unfinished run (step ${pending.step} of ${pending.totalSteps}, ${pending.options.backend}, started ${new Date(pending.savedAt).toLocaleString()}) can be resumed.`;
+  if (pending)
+    $('resume-text').textContent =
+      `An unfinished run (step ${pending.step} of ${pending.totalSteps}, ${pending.options.backend}, started ${new Date(pending.savedAt).toLocaleString()}) can be resumed.`;
 }
 
 $<HTMLFormElement>('form').addEventListener('submit', (event) => {
@@ -211,6 +223,7 @@ for (const radio of document.querySelectorAll<HTMLInputElement>('input[name=sour
 
 presetFromQuery();
 const env = await worker.call('environment', null);
-$('environment').textContent = `WebGPU ${env.webgpu ? 'available' : 'not available'}; ${env.crossOriginIsolated ? 'cross-origin isolated' : 'not cross-origin isolated (wasm runs single-threaded)'}; ${env.opfs ? 'runs can be resumed after a reload' : 'no OPFS: runs cannot be resumed'}.`;
+$('environment').textContent =
+  `WebGPU ${env.webgpu ? 'available' : 'not available'}; ${env.crossOriginIsolated ? 'cross-origin isolated' : 'not cross-origin isolated (wasm runs single-threaded)'}; ${env.opfs ? 'runs can be resumed after a reload' : 'no OPFS: runs cannot be resumed'}.`;
 await offerResume();
 setState('idle', 'ready');

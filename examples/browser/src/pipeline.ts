@@ -59,21 +59,38 @@ async function readExamples(source: ByteSource, model: CausalLM, tokenizer: Byte
 }
 
 /** Scores one table row, reporting each batch. */
-async function score(name: string, backend: Backend, model: CausalLM, examples: Example[], adapters: DeviceAdapter[], padId: number, control: PipelineControl): Promise<TableRow> {
+async function score(
+  name: string,
+  backend: Backend,
+  model: CausalLM,
+  examples: Example[],
+  adapters: DeviceAdapter[],
+  padId: number,
+  control: PipelineControl,
+): Promise<TableRow> {
   const onProgress = (done: number, total: number) => control.progress({ kind: 'stage', text: `scoring ${name}: ${done}/${total}` });
   const { loss, perplexity } = await evaluateLoss(backend, model, examples, { adapters, padId, signal: control.signal, onProgress });
   return { name, cells: { loss, perplexity, sparsity: null } };
 }
 
 /** Runs the adaptive merge on `backend` and returns the merged PEFT adapter's files and the comparison table. */
-export async function runPipeline(backend: Backend, plugins: PluginRegistry, inputs: PipelineInputs, options: RunOptions, control: PipelineControl): Promise<RunResult> {
+export async function runPipeline(
+  backend: Backend,
+  plugins: PluginRegistry,
+  inputs: PipelineInputs,
+  options: RunOptions,
+  control: PipelineControl,
+): Promise<RunResult> {
   const { signal, progress } = control;
   progress({ kind: 'stage', text: `loading the model on ${backend.name}` });
   const model = await CausalLM.load(backend, inputs.model);
   try {
     const tokenizer = (await inputs.model.exists(HF_TOKENIZER_FILE)) ? await HfTokenizer.load(inputs.model) : new ByteTokenizer();
     if (model.config.vocabSize < tokenizer.vocabSize) {
-      throw new LoraFuseError('MODEL_UNSUPPORTED', `The model has ${model.config.vocabSize} token ids, fewer than the ${tokenizer.vocabSize} of its tokenizer; add its tokenizer.json.`);
+      throw new LoraFuseError(
+        'MODEL_UNSUPPORTED',
+        `The model has ${model.config.vocabSize} token ids, fewer than the ${tokenizer.vocabSize} of its tokenizer; add its tokenizer.json.`,
+      );
     }
     const train = await readExamples(inputs.train, model, tokenizer);
     const validation = inputs.validation ? await readExamples(inputs.validation, model, tokenizer) : undefined;

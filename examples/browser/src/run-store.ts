@@ -1,7 +1,21 @@
 // The run kept in the origin private file system so that a reload can
 // resume it: its options, its inputs (picked files are copied in, since a
 // reload forgets them; URLs are kept as URLs) and the trainer checkpoint.
-import { CHECKPOINT_FILE, loadCheckpoint, opfsFolder, opfsFolderExists, parseJsonBytes, readFile, readJsonl, removeOpfsFolder, urlFolder, urlSource, type Folder, type TrainCheckpoint, type WritableFolder } from '@lorafuse/core';
+import {
+  CHECKPOINT_FILE,
+  loadCheckpoint,
+  opfsFolder,
+  opfsFolderExists,
+  parseJsonBytes,
+  readFile,
+  readJsonl,
+  removeOpfsFolder,
+  urlFolder,
+  urlSource,
+  type Folder,
+  type TrainCheckpoint,
+  type WritableFolder,
+} from '@lorafuse/core';
 import type { PendingRun, RunInputs, RunOptions } from './api.js';
 import type { PipelineInputs } from './pipeline.js';
 

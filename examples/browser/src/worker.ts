@@ -1,7 +1,18 @@
 // The worker: everything heavy runs here, off the page's thread. It serves
 // the typed API of api.ts with serveWorker; cancel reaches adapt() through
 // the call's AbortSignal, and the adapter files are moved to the page.
-import { LoraFuseError, PluginRegistry, Runtime, buffersOf, serveWorker, withTransfer, type Backend, type MessageEndpoint, type TrainCheckpoint, type WorkerCallContext } from '@lorafuse/core';
+import {
+  LoraFuseError,
+  PluginRegistry,
+  Runtime,
+  buffersOf,
+  serveWorker,
+  withTransfer,
+  type Backend,
+  type MessageEndpoint,
+  type TrainCheckpoint,
+  type WorkerCallContext,
+} from '@lorafuse/core';
 import { wasmBackend } from '@lorafuse/backend-wasm';
 import { webgpuBackend } from '@lorafuse/backend-webgpu';
 import { registerMergerPlugins, registerPruningPlugins } from '@lorafuse/plugins';
@@ -11,7 +22,12 @@ import { runPipeline } from './pipeline.js';
 import { discardRun, pendingRun, reopenRun, storeRun, type StoredRun } from './run-store.js';
 
 /** Runs `work` on the backend `options` name, and moves the result's files to the page. */
-async function onBackend(options: BackendOptions, seed: number, progress: (value: RunProgress) => void, work: (backend: Backend, plugins: PluginRegistry) => Promise<RunResult>) {
+async function onBackend(
+  options: BackendOptions,
+  seed: number,
+  progress: (value: RunProgress) => void,
+  work: (backend: Backend, plugins: PluginRegistry) => Promise<RunResult>,
+) {
   const plugins = registerMergerPlugins(registerPruningPlugins(new PluginRegistry(), { random: { seed } }));
   const runtime = new Runtime({ backends: [webgpuBackend(), wasmBackend({ simd: options.simd, threads: options.threads })], plugins });
   try {

@@ -50,7 +50,10 @@ test('scores equal the float64 row-normalised magnitude', async () => {
       const a = backend.upload(m.a.castFloat('f32'));
       const b = backend.upload(m.b.castFloat('f32'));
       const scores = await rowMagnitudeMetric.score({ backend, module: { name: m.name, a, b }, step: 0, state: new Map() });
-      for (const [device, host] of [[scores.a, m.a], [scores.b, m.b]]) {
+      for (const [device, host] of [
+        [scores.a, m.a],
+        [scores.b, m.b],
+      ]) {
         const got = (await backend.read(device)).data;
         const want = referenceScores(host.castFloat('f32'));
         assert.equal(got.length, want.length);
@@ -101,11 +104,25 @@ test('adapt() with the plugin prunes after its step exactly the float64 referenc
   const model = await CausalLM.load(backend, nodeFolder(baseModel));
   const device = uploadAdapter(backend, adapter);
   // Token ids of the tiny model's 64-word vocabulary; the loss covers each sequence's second half.
-  const train = [[3, 9, 27, 17, 51, 25], [8, 4, 12, 60, 33, 2, 14]].map((ids) => ({ ids, targets: ids.map((_, j) => (j >= ids.length / 2 && j + 1 < ids.length ? ids[j + 1] : -100)) }));
+  const train = [
+    [3, 9, 27, 17, 51, 25],
+    [8, 4, 12, 60, 33, 2, 14],
+  ].map((ids) => ({ ids, targets: ids.map((_, j) => (j >= ids.length / 2 && j + 1 < ids.length ? ids[j + 1] : -100)) }));
   try {
     // One step at a learning rate far below f32's resolution leaves the factors as loaded, so the reference is computed on them.
     let pruneEvents = 0;
-    for await (const event of adapt(backend, model, { adapters: [device], train, padId: 0, ratio: RATIO, metric: 'example/row-magnitude', plugins: runtime.plugins, batchSize: 2, accumulation: 1, epochs: 1, lr: 1e-30 })) {
+    for await (const event of adapt(backend, model, {
+      adapters: [device],
+      train,
+      padId: 0,
+      ratio: RATIO,
+      metric: 'example/row-magnitude',
+      plugins: runtime.plugins,
+      batchSize: 2,
+      accumulation: 1,
+      epochs: 1,
+      lr: 1e-30,
+    })) {
       if (event.type === 'prune') pruneEvents++;
     }
     assert.equal(pruneEvents, 1);

@@ -118,7 +118,14 @@ export class WasmBackend implements Backend {
   /** Handles created by the kernel call in progress, freed if it throws. */
   #pending: DeviceTensor[] | undefined;
 
-  private constructor(exports: KernelExports, memory: WebAssembly.Memory, build: SimdBuild, limit: number, pool: ThreadPool | undefined, minParallelWork: number) {
+  private constructor(
+    exports: KernelExports,
+    memory: WebAssembly.Memory,
+    build: SimdBuild,
+    limit: number,
+    pool: ThreadPool | undefined,
+    minParallelWork: number,
+  ) {
     this.#live = { exports, arena: new Arena(memory, exports.heapBase(), limit), ...(pool ? { pool } : {}) };
     this.build = build;
     this.threads = (pool?.size ?? 0) + 1;
@@ -159,7 +166,10 @@ export class WasmBackend implements Backend {
     };
     const kernels = wasmKernels(context);
     this.kernels = Object.fromEntries(
-      Object.entries(kernels).map(([name, kernel]) => [name, (...args: unknown[]) => this.#transaction(() => (kernel as (...a: unknown[]) => unknown)(...args))]),
+      Object.entries(kernels).map(([name, kernel]) => [
+        name,
+        (...args: unknown[]) => this.#transaction(() => (kernel as (...a: unknown[]) => unknown)(...args)),
+      ]),
     ) as unknown as Kernels;
   }
 
@@ -167,11 +177,15 @@ export class WasmBackend implements Backend {
   static async create(options: WasmBackendOptions = {}): Promise<WasmBackend> {
     const limit = Math.min(options.maxBytes ?? WASM32_LIMIT_BYTES, WASM32_LIMIT_BYTES);
     if (!Number.isSafeInteger(limit) || limit <= 0) {
-      throw new LoraFuseError('INVALID_OPTION', `maxBytes must be a positive integer, got ${String(options.maxBytes)}.`, { details: { option: 'maxBytes', value: options.maxBytes } });
+      throw new LoraFuseError('INVALID_OPTION', `maxBytes must be a positive integer, got ${String(options.maxBytes)}.`, {
+        details: { option: 'maxBytes', value: options.maxBytes },
+      });
     }
     const minParallelWork = options.minParallelWork ?? DEFAULT_MIN_PARALLEL_WORK;
     if (!(minParallelWork >= 0)) {
-      throw new LoraFuseError('INVALID_OPTION', `minParallelWork must be a number ≥ 0, got ${String(options.minParallelWork)}.`, { details: { option: 'minParallelWork', value: options.minParallelWork } });
+      throw new LoraFuseError('INVALID_OPTION', `minParallelWork must be a number ≥ 0, got ${String(options.minParallelWork)}.`, {
+        details: { option: 'minParallelWork', value: options.minParallelWork },
+      });
     }
     const build = chooseBuild(options.simd);
     const plan = await planThreads(options.threads);

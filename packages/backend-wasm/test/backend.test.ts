@@ -46,8 +46,20 @@ describe('WasmBackend', () => {
 
   it('causes no memory.grow over 10,000 kernel calls after warm-up, and a leaking caller is caught', async () => {
     const backend = await open();
-    const x = backend.upload(new Tensor('f32', [16, 64], Float32Array.from({ length: 1024 }, (_, i) => Math.sin(i))));
-    const w = backend.upload(new Tensor('f32', [32, 64], Float32Array.from({ length: 2048 }, (_, i) => Math.cos(i))));
+    const x = backend.upload(
+      new Tensor(
+        'f32',
+        [16, 64],
+        Float32Array.from({ length: 1024 }, (_, i) => Math.sin(i)),
+      ),
+    );
+    const w = backend.upload(
+      new Tensor(
+        'f32',
+        [32, 64],
+        Float32Array.from({ length: 2048 }, (_, i) => Math.cos(i)),
+      ),
+    );
     step(backend, x, w, false);
     const steady = countGrows(() => {
       for (let i = 0; i < 10_000 / 3; i++) step(backend, x, w, false);
@@ -76,8 +88,16 @@ describe('WasmBackend', () => {
 
   it('gives bit-identical matmul results on separate instances of the same build', async () => {
     const [one, two] = [await open(), await open()];
-    const a = new Tensor('f32', [67, 300], Float32Array.from({ length: 67 * 300 }, (_, i) => Math.sin(i * 0.37)));
-    const b = new Tensor('f32', [45, 300], Float32Array.from({ length: 45 * 300 }, (_, i) => Math.cos(i * 0.11)));
+    const a = new Tensor(
+      'f32',
+      [67, 300],
+      Float32Array.from({ length: 67 * 300 }, (_, i) => Math.sin(i * 0.37)),
+    );
+    const b = new Tensor(
+      'f32',
+      [45, 300],
+      Float32Array.from({ length: 45 * 300 }, (_, i) => Math.cos(i * 0.11)),
+    );
     const run = async (backend: WasmBackend) => (await backend.read(backend.kernels.matmul(backend.upload(a), backend.upload(b), { transB: true }))).data;
     expect(Buffer.from((await run(one)).buffer).equals(Buffer.from((await run(two)).buffer))).toBe(true);
   });
@@ -87,7 +107,8 @@ describe('WasmBackend', () => {
     const [m, k, n] = [5, 300, 9];
     const a = Float32Array.from({ length: m * k }, (_, i) => Math.sin(i));
     const b = Float32Array.from({ length: k * n }, (_, i) => Math.cos(i * 0.5));
-    const c = (await backend.read(backend.kernels.matmul(backend.upload(new Tensor('f32', [m, k], a)), backend.upload(new Tensor('f32', [k, n], b))))).data as Float32Array;
+    const c = (await backend.read(backend.kernels.matmul(backend.upload(new Tensor('f32', [m, k], a)), backend.upload(new Tensor('f32', [k, n], b)))))
+      .data as Float32Array;
     for (let i = 0; i < m; i++) {
       for (let j = 0; j < n; j++) {
         let s = 0;

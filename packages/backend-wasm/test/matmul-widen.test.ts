@@ -42,7 +42,12 @@ describe.each(['plain', 'relaxed'] as const)('wasm matmul, %s SIMD: f16/bf16 wei
     const backend = await WasmBackend.create({ simd, threads: 1 });
     backends.push(backend);
     // a = e_P, so C = 0·0 + … + 1·b + … + 0·0 = 0 + b: -0 turns into +0, Inf and NaN pass through.
-    const a = backend.upload(Tensor.f32([1, K], Float32Array.from({ length: K }, (_, p) => (p === P ? 1 : 0))));
+    const a = backend.upload(
+      Tensor.f32(
+        [1, K],
+        Float32Array.from({ length: K }, (_, p) => (p === P ? 1 : 0)),
+      ),
+    );
     const rows = new Uint16Array(K * PATTERNS);
     const columns = new Uint16Array(PATTERNS * K);
     for (let h = 0; h < PATTERNS; h++) {

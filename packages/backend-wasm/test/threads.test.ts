@@ -143,7 +143,13 @@ describe('splitProduct', () => {
   });
 
   it('covers C exactly once with tiles aligned to the register tile, tapered when there are more parts than threads', () => {
-    for (const [m, k, n, parts, threads] of [[67, 300, 203, 8, 2], [150, 8, 130, 12, 3], [5, 3, 7, 4, 2], [256, 576, 1536, 8, 2], [256, 576, 1536, 2, 2]]) {
+    for (const [m, k, n, parts, threads] of [
+      [67, 300, 203, 8, 2],
+      [150, 8, 130, 12, 3],
+      [5, 3, 7, 4, 2],
+      [256, 576, 1536, 8, 2],
+      [256, 576, 1536, 2, 2],
+    ]) {
       const tiles = splitProduct(m, k, n, parts, threads);
       if (parts <= threads) expect(tiles.length).toBe(parts);
       const cover = new Uint8Array(m * n);
@@ -189,7 +195,17 @@ describe('wasm backend with threads', () => {
 
   it('gives bit-identical loraLinear and attention (forward and backward, GQA, both layouts) results for 1 and 2 threads', async () => {
     const run = (backend: WasmBackend): Tensor[] => {
-      const up = (shape: number[], seed: number) => backend.upload(new Tensor('f32', shape, values(shape.reduce((x, y) => x * y, 1), seed)));
+      const up = (shape: number[], seed: number) =>
+        backend.upload(
+          new Tensor(
+            'f32',
+            shape,
+            values(
+              shape.reduce((x, y) => x * y, 1),
+              seed,
+            ),
+          ),
+        );
       const k = backend.kernels;
       const lora = k.loraLinear(up([37, 96], 1), up([80, 96], 2), up([8, 96], 3), up([80, 8], 4), 2);
       // 3 key/value blocks of 2 heads × 9 queries: an even split of the 54
@@ -216,7 +232,17 @@ describe('wasm backend with threads', () => {
 
   it('gives bit-identical elementwise, RMSNorm, cross-entropy, reshape, permute and RoPE results for 1 and 3 threads', async () => {
     const run = (backend: WasmBackend): Tensor[] => {
-      const up = (shape: number[], seed: number) => backend.upload(new Tensor('f32', shape, values(shape.reduce((x, y) => x * y, 1), seed)));
+      const up = (shape: number[], seed: number) =>
+        backend.upload(
+          new Tensor(
+            'f32',
+            shape,
+            values(
+              shape.reduce((x, y) => x * y, 1),
+              seed,
+            ),
+          ),
+        );
       const k = backend.kernels;
       // 75 rows: RMSNorm's weight gradient sums blocks of 32 rows, and the
       // parts of 3 threads end inside the last block. Odd sizes leave
@@ -225,15 +251,38 @@ describe('wasm backend with threads', () => {
       const norm = k.rmsNormBackward(x, w, y, 1e-5);
       const swiglu = k.swigluBackward(x, y, up([75, 22], 4));
       // Targets with ignored rows (−100) and one out of range (a NaN row).
-      const targets = backend.upload(new Tensor('i32', [75], Int32Array.from({ length: 75 }, (_, i) => (i % 7 === 3 ? -100 : i === 40 ? 99 : (i * 5) % 22))));
+      const targets = backend.upload(
+        new Tensor(
+          'i32',
+          [75],
+          Int32Array.from({ length: 75 }, (_, i) => (i % 7 === 3 ? -100 : i === 40 ? 99 : (i * 5) % 22)),
+        ),
+      );
       const { loss, lse } = k.crossEntropy(x, targets);
       return [
-        k.add(x, y), k.mul(x, w), k.add(up([75, 1], 6), up([1], 5)), k.scale(x, 0.3), k.abs(x), k.silu(x), k.siluBackward(x, y), k.swiglu(x, y),
-        swiglu.dGate, swiglu.dUp, k.rmsNorm(x, w, 1e-5), norm.dx, norm.dWeight, loss, lse, k.crossEntropyBackward(x, targets, lse, 0.5), k.reshape(x, [22, 75]),
+        k.add(x, y),
+        k.mul(x, w),
+        k.add(up([75, 1], 6), up([1], 5)),
+        k.scale(x, 0.3),
+        k.abs(x),
+        k.silu(x),
+        k.siluBackward(x, y),
+        k.swiglu(x, y),
+        swiglu.dGate,
+        swiglu.dUp,
+        k.rmsNorm(x, w, 1e-5),
+        norm.dx,
+        norm.dWeight,
+        loss,
+        lse,
+        k.crossEntropyBackward(x, targets, lse, 0.5),
+        k.reshape(x, [22, 75]),
         // Rows of the last axis move whole; a moved last axis goes element by element.
-        k.permute(up([3, 7, 5, 6], 7), [0, 2, 1, 3]), k.permute(up([3, 7, 5, 6], 8), [3, 1, 0, 2]),
+        k.permute(up([3, 7, 5, 6], 7), [0, 2, 1, 3]),
+        k.permute(up([3, 7, 5, 6], 8), [3, 1, 0, 2]),
         // RoPE splits by batch entries: with per-entry tables (the model's per-token call) and shared ones.
-        k.rope(up([9, 3, 1, 6], 9), up([9, 1, 6], 10), up([9, 1, 6], 11)), k.ropeBackward(up([5, 2, 4, 6], 12), up([4, 6], 13), up([4, 6], 14)),
+        k.rope(up([9, 3, 1, 6], 9), up([9, 1, 6], 10), up([9, 1, 6], 11)),
+        k.ropeBackward(up([5, 2, 4, 6], 12), up([4, 6], 13), up([4, 6], 14)),
       ].map((t: DeviceTensor) => backend.readSync(t));
     };
     const single = run(await open(1));
@@ -272,10 +321,14 @@ describe('wasm backend with threads', () => {
       const bad = [0, 0, 1 << 30, 0, 1, 8, 8, 8, 0, 0, 0, 0, 0, 1024, 0, 8, 0, 8];
       let error: unknown;
       try {
-        pool.run('matmul', Array.from({ length: 32 }, () => bad), () => {
-          const until = performance.now() + 2;
-          while (performance.now() < until);
-        });
+        pool.run(
+          'matmul',
+          Array.from({ length: 32 }, () => bad),
+          () => {
+            const until = performance.now() + 2;
+            while (performance.now() < until);
+          },
+        );
       } catch (e) {
         error = e;
       }

@@ -40,11 +40,10 @@ async function createDawnGpu(dawnOptions: readonly string[]): Promise<GPU> {
   try {
     dawn = (await import(/* @vite-ignore */ /* webpackIgnore: true */ DAWN_PACKAGE)) as DawnModule;
   } catch (cause) {
-    throw new LoraFuseError(
-      'BACKEND_INIT_FAILED',
-      'WebGPU in Node needs the optional peer dependency `webgpu` (Dawn): run `npm install webgpu`.',
-      { details: { backend: 'webgpu' }, cause },
-    );
+    throw new LoraFuseError('BACKEND_INIT_FAILED', 'WebGPU in Node needs the optional peer dependency `webgpu` (Dawn): run `npm install webgpu`.', {
+      details: { backend: 'webgpu' },
+      cause,
+    });
   }
   // Code written for browsers uses the WebGPU constants (GPUBufferUsage,
   // GPUMapMode, GPUShaderStage...) as globals; Node has none of them. Names

@@ -23,7 +23,10 @@ describe.skipIf(!handle)('WebGPU backend conformance on Dawn', () => {
   const cpu = handle?.info.isFallback ?? false;
   it(`passes the cases of the kernels with variants using the ${cpu ? 'GPU' : 'CPU'} variants too`, { timeout: 330_000 }, async () => {
     const factory = webgpuBackend({ handle, cpuKernels: !cpu });
-    const report = await runConformance(() => factory.create(), { timeBudgetMs: 300_000, filter: /^(matmul|loraLinear|rmsNorm|rmsNormBackward|crossEntropy)\// });
+    const report = await runConformance(() => factory.create(), {
+      timeBudgetMs: 300_000,
+      filter: /^(matmul|loraLinear|rmsNorm|rmsNormBackward|crossEntropy)\//,
+    });
     console.log(formatConformanceReport(report));
     handle?.device.destroy();
     expect(report.passed).toBeGreaterThan(20);

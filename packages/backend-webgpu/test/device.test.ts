@@ -99,10 +99,12 @@ function fakeGpu(adapter: Partial<GPUAdapter> | null, requests: GPUDeviceDescrip
   const withDevice = adapter && {
     info: { vendor: 'acme', architecture: 'tile', device: 'x1', description: 'Acme X1', isFallbackAdapter: false },
     ...adapter,
-    requestDevice: adapter.requestDevice ?? (async (descriptor?: GPUDeviceDescriptor) => {
-      requests.push(descriptor ?? {});
-      return { features: new Set(descriptor?.requiredFeatures ?? []) } as unknown as GPUDevice;
-    }),
+    requestDevice:
+      adapter.requestDevice ??
+      (async (descriptor?: GPUDeviceDescriptor) => {
+        requests.push(descriptor ?? {});
+        return { features: new Set(descriptor?.requiredFeatures ?? []) } as unknown as GPUDevice;
+      }),
   };
   return { requestAdapter: async () => withDevice } as unknown as GPU;
 }
@@ -125,7 +127,10 @@ describe('requestWebGPUDevice without a GPU', () => {
   it('asks only for the optional features the adapter has, and for its limits', async () => {
     const requests: GPUDeviceDescriptor[] = [];
     const limits = { maxBufferSize: 2 ** 32 - 1, maxStorageBufferBindingSize: 2 ** 30, maxComputeInvocationsPerWorkgroup: 1024 };
-    const gpu = fakeGpu({ features: new Set(['shader-f16', 'texture-compression-bc']) as GPUSupportedFeatures, limits: limits as GPUSupportedLimits }, requests);
+    const gpu = fakeGpu(
+      { features: new Set(['shader-f16', 'texture-compression-bc']) as GPUSupportedFeatures, limits: limits as GPUSupportedLimits },
+      requests,
+    );
     const { info, source } = await requestWebGPUDevice({ gpu });
     expect(source).toBe('provided');
     expect(requests[0]?.requiredFeatures).toEqual(['shader-f16']);

@@ -2,7 +2,19 @@
 // trainWithFailover moves the run to wasm from the last completed step. The
 // event log shows one switch and every step exactly once, and the final loss
 // matches an undisturbed WebGPU run within 1 %.
-import { CausalLM, adapterParameters, evaluateLoss, loadAdapter, train, trainWithFailover, uploadAdapter, type Backend, type FailoverEvent, type TrainOptions, type TrainSession } from '@lorafuse/core';
+import {
+  CausalLM,
+  adapterParameters,
+  evaluateLoss,
+  loadAdapter,
+  train,
+  trainWithFailover,
+  uploadAdapter,
+  type Backend,
+  type FailoverEvent,
+  type TrainOptions,
+  type TrainSession,
+} from '@lorafuse/core';
 import { wasmBackend } from '@lorafuse/backend-wasm';
 import { describe, expect, it } from 'vitest';
 import { fixtureFolder } from '../../core/test/fixtures/index.js';
@@ -13,14 +25,22 @@ import { acquireDawnDevice } from './acquire-device.js';
 const STEPS = 12;
 const LOST_AFTER = 5;
 const data = randomExamples(Array.from({ length: 2 * STEPS }, (_, i) => 6 + (i % 7)));
-const base: Omit<TrainOptions, 'adapters'> = { train: data, padId: 0, batchSize: 2, seed: 3, schedule: { kind: 'cosine', lr: 2e-2, warmupSteps: 2 }, maxGradNorm: 1 };
+const base: Omit<TrainOptions, 'adapters'> = {
+  train: data,
+  padId: 0,
+  batchSize: 2,
+  seed: 3,
+  schedule: { kind: 'cosine', lr: 2e-2, warmupSteps: 2 },
+  maxGradNorm: 1,
+};
 
 async function load(backend: Backend): Promise<TrainSession> {
   const model = await CausalLM.load(backend, fixtureFolder('llama-tiny'));
   return { model, adapters: [uploadAdapter(backend, await loadAdapter(fixtureFolder('lora-qv-r8')))] };
 }
 
-const score = async (backend: Backend, session: TrainSession) => (await evaluateLoss(backend, session.model, data, { adapters: session.adapters, padId: 0 })).loss;
+const score = async (backend: Backend, session: TrainSession) =>
+  (await evaluateLoss(backend, session.model, data, { adapters: session.adapters, padId: 0 })).loss;
 
 const first = await acquireDawnDevice('trainWithFailover');
 
@@ -65,7 +85,9 @@ if (first) {
       const last = sessions.at(-1)!;
       expect(last.backend).toBe(wasm);
       const final = await score(wasm, last.session);
-      console.log(`failover: ${JSON.stringify(switches)} final loss ${final} vs undisturbed ${expected} (rel ${(Math.abs(final - expected) / expected).toExponential(2)})`);
+      console.log(
+        `failover: ${JSON.stringify(switches)} final loss ${final} vs undisturbed ${expected} (rel ${(Math.abs(final - expected) / expected).toExponential(2)})`,
+      );
       expect(Math.abs(final - expected) / expected).toBeLessThan(0.01);
       // The run trained: the final loss is well below the untrained one.
       const fresh = await load(wasm);

@@ -32,7 +32,12 @@ function countBuffers(device: GPUDevice): { readonly created: number; readonly l
  * gradients, clipping statistics and AdamW on A and B; returns the loss. With
  * `leak`, one intermediate tensor per step is never freed.
  */
-async function trainingStep(backend: Backend, state: Record<'x' | 'w0' | 'a' | 'b' | 'ma' | 'va' | 'mb' | 'vb' | 'targets', DeviceTensor>, step: number, leak = false): Promise<number> {
+async function trainingStep(
+  backend: Backend,
+  state: Record<'x' | 'w0' | 'a' | 'b' | 'ma' | 'va' | 'mb' | 'vb' | 'targets', DeviceTensor>,
+  step: number,
+  leak = false,
+): Promise<number> {
   const k = backend.kernels;
   const made: DeviceTensor[] = [];
   const keep = <T extends DeviceTensor>(t: T) => (made.push(t), t);
@@ -54,7 +59,12 @@ async function trainingStep(backend: Backend, state: Record<'x' | 'w0' | 'a' | '
 }
 
 function initialState(backend: Backend): Parameters<typeof trainingStep>[1] {
-  const f = (shape: number[], seed: number) => new Tensor('f32', shape, Float32Array.from({ length: shape.reduce((x, y) => x * y, 1) }, (_, i) => Math.sin(seed * 7.1 + i * 1.3) * 0.5));
+  const f = (shape: number[], seed: number) =>
+    new Tensor(
+      'f32',
+      shape,
+      Float32Array.from({ length: shape.reduce((x, y) => x * y, 1) }, (_, i) => Math.sin(seed * 7.1 + i * 1.3) * 0.5),
+    );
   const zeros = (shape: number[]) => new Tensor('f32', shape);
   return {
     x: backend.upload(f([6, 16], 1)),
@@ -176,7 +186,9 @@ describe.skipIf(!handle)('WebGPU backend on Dawn', () => {
     expect(backend.disposed).toBe(true);
     const calls: (() => unknown)[] = [() => backend.kernels.scale(x, 2), () => backend.upload(Tensor.f32([1], [1])), () => backend.read(x)];
     for (const call of calls) {
-      const error = await Promise.resolve().then(call).catch((e: unknown) => e);
+      const error = await Promise.resolve()
+        .then(call)
+        .catch((e: unknown) => e);
       expect(isLoraFuseError(error, 'DEVICE_LOST'), String(error)).toBe(true);
     }
     await backend.dispose();

@@ -12,7 +12,17 @@ import type { Command } from './commands/types.js';
 import { jsonLine } from './format.js';
 import { processIO, type CliIO } from './io.js';
 
-const COMMANDS: readonly Command[] = [infoCommand, mergeCommand, pruneCommand, trainCommand, adaptCommand, evalCommand, generateCommand, benchCommand, demoCommand];
+const COMMANDS: readonly Command[] = [
+  infoCommand,
+  mergeCommand,
+  pruneCommand,
+  trainCommand,
+  adaptCommand,
+  evalCommand,
+  generateCommand,
+  benchCommand,
+  demoCommand,
+];
 
 function overview(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));
@@ -24,7 +34,7 @@ function overview(): string {
     '',
     'Global options: --json, --verbose, --quiet, --backend auto|webgpu|wasm|reference, --seed n,',
     '  --plugin <module> (a file or package exporting plugins; repeat for several)',
-    'Run `lorafuse <command> --help` for a command\'s options.',
+    "Run `lorafuse <command> --help` for a command's options.",
     '',
   ].join('\n');
 }

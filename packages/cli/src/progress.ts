@@ -31,7 +31,9 @@ export function progressBar(io: CliIO, quiet: boolean): Progress {
       const finished = done >= total;
       if (io.isTTY) {
         const filled = total > 0 ? Math.round((Math.min(done, total) / total) * WIDTH) : WIDTH;
-        io.err(`\r${label.padEnd(26)} [${'#'.repeat(filled)}${'.'.repeat(WIDTH - filled)}] ${done}/${total} ${seconds(label)}s${note ? `  ${note}` : ''}\x1b[K`);
+        io.err(
+          `\r${label.padEnd(26)} [${'#'.repeat(filled)}${'.'.repeat(WIDTH - filled)}] ${done}/${total} ${seconds(label)}s${note ? `  ${note}` : ''}\x1b[K`,
+        );
         open = true;
       } else if (finished) io.err(`${label}: ${done}/${total} in ${seconds(label)}s${note ? `  ${note}` : ''}\n`);
     },

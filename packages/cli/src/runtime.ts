@@ -34,9 +34,14 @@ export async function loadPluginModules(specifiers: unknown): Promise<Plugin[]> 
     } catch (cause) {
       throw new LoraFuseError('PLUGIN_INVALID', `--plugin ${specifier} failed to load: ${(cause as Error).message}`, { cause });
     }
-    const found = Object.values(module).flatMap((value) => (Array.isArray(value) ? value : [value])).filter(isPluginLike);
+    const found = Object.values(module)
+      .flatMap((value) => (Array.isArray(value) ? value : [value]))
+      .filter(isPluginLike);
     if (found.length === 0) {
-      throw new LoraFuseError('PLUGIN_INVALID', `--plugin ${specifier} exports no plugin: export objects with name, kind (${PLUGIN_KINDS.join(', ')}), apiVersion and the kind's hook.`);
+      throw new LoraFuseError(
+        'PLUGIN_INVALID',
+        `--plugin ${specifier} exports no plugin: export objects with name, kind (${PLUGIN_KINDS.join(', ')}), apiVersion and the kind's hook.`,
+      );
     }
     plugins.push(...new Set(found));
   }
@@ -46,7 +51,8 @@ export async function loadPluginModules(specifiers: unknown): Promise<Plugin[]> 
 function moduleUrl(specifier: string): string {
   const path = resolve(specifier);
   if (existsSync(path)) return pathToFileURL(path).href;
-  if (specifier.startsWith('.') || specifier.startsWith('/')) throw new LoraFuseError('FILE_NOT_FOUND', `--plugin ${specifier}: ${path} does not exist.`, { details: { path } });
+  if (specifier.startsWith('.') || specifier.startsWith('/'))
+    throw new LoraFuseError('FILE_NOT_FOUND', `--plugin ${specifier}: ${path} does not exist.`, { details: { path } });
   try {
     return pathToFileURL(createRequire(join(process.cwd(), 'package.json')).resolve(specifier)).href;
   } catch (cause) {
@@ -86,6 +92,7 @@ export async function cliRuntime(plugins: PluginRegistry): Promise<Runtime> {
 export function parseSeed(value: unknown): number {
   if (value === undefined) return 0;
   const seed = Number(value);
-  if (!Number.isSafeInteger(seed) || seed < 0 || seed > 0xffffffff) throw new LoraFuseError('CLI_USAGE', `--seed must be an integer in [0, 2^32), got ${String(value)}.`);
+  if (!Number.isSafeInteger(seed) || seed < 0 || seed > 0xffffffff)
+    throw new LoraFuseError('CLI_USAGE', `--seed must be an integer in [0, 2^32), got ${String(value)}.`);
   return seed;
 }

@@ -28,7 +28,8 @@ function rowScores(data: Float32Array, rows: number, cols: number): Float64Array
   return scores;
 }
 
-const lowest = (scores: Float64Array, ratio: number) => new Set([...scores.keys()].sort((x, y) => scores[x] - scores[y] || x - y).slice(0, Math.floor(ratio * scores.length)));
+const lowest = (scores: Float64Array, ratio: number) =>
+  new Set([...scores.keys()].sort((x, y) => scores[x] - scores[y] || x - y).slice(0, Math.floor(ratio * scores.length)));
 
 it('lorafuse adapt --plugin examples/custom-plugin prunes what the plugin’s float64 reference says', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'lorafuse-custom-adapt-'));
@@ -36,18 +37,54 @@ it('lorafuse adapt --plugin examples/custom-plugin prunes what the plugin’s fl
   let s = 5;
   const rand = () => ((s = (Math.imul(s, 1103515245) + 12345) >>> 0) / 2 ** 32 - 0.5) * 0.4;
   const config = createAdapterConfig({ r: 4, loraAlpha: 8, targetModules: ['q_proj'] });
-  const modules = [0, 1].map((l) => createLoraModule(config, `model.layers.${l}.self_attn.q_proj`, Tensor.f32([4, 32], Float32Array.from({ length: 128 }, rand)), Tensor.f32([32, 4], Float32Array.from({ length: 128 }, rand))));
+  const modules = [0, 1].map((l) =>
+    createLoraModule(
+      config,
+      `model.layers.${l}.self_attn.q_proj`,
+      Tensor.f32([4, 32], Float32Array.from({ length: 128 }, rand)),
+      Tensor.f32([32, 4], Float32Array.from({ length: 128 }, rand)),
+    ),
+  );
   await saveAdapter(nodeFolder(join(dir, 'target')), { config, modules });
   const data = join(dir, 'train.jsonl');
   writeFileSync(data, ['du sizes', 'df frees'].map((t, i) => JSON.stringify({ source: t, summary: `disk ${i}` })).join('\n') + '\n');
 
-  const r = await cli('adapt', '--model', model, '--target', join(dir, 'target'), '--train', data, '--plugin', PLUGIN, '--metric', 'example/row-magnitude',
-    '--prune-ratio', String(RATIO), '--epochs', '1', '--accumulation', '1', '--batch-size', '2', '--lr', '1e-30', '--out', join(dir, 'out'), '--backend', 'reference', '--json');
+  const r = await cli(
+    'adapt',
+    '--model',
+    model,
+    '--target',
+    join(dir, 'target'),
+    '--train',
+    data,
+    '--plugin',
+    PLUGIN,
+    '--metric',
+    'example/row-magnitude',
+    '--prune-ratio',
+    String(RATIO),
+    '--epochs',
+    '1',
+    '--accumulation',
+    '1',
+    '--batch-size',
+    '2',
+    '--lr',
+    '1e-30',
+    '--out',
+    join(dir, 'out'),
+    '--backend',
+    'reference',
+    '--json',
+  );
   expect(r.err).toBe('');
   expect(r.code).toBe(0);
   const out = await loadAdapter(nodeFolder(join(dir, 'out')));
   for (const [i, m] of modules.entries()) {
-    for (const [name, before, after] of [['A', m.a, out.modules[i].a], ['B', m.b, out.modules[i].b]] as const) {
+    for (const [name, before, after] of [
+      ['A', m.a, out.modules[i].a],
+      ['B', m.b, out.modules[i].b],
+    ] as const) {
       const values = before.toFloat32();
       const expected = lowest(rowScores(values, before.shape[0], before.shape[1]), RATIO);
       const zeros = new Set([...after.toFloat32().keys()].filter((j) => after.toFloat32()[j] === 0));

@@ -12,16 +12,63 @@ import { cli } from './cli-helpers.js';
 const dir = await mkdtemp(join(tmpdir(), 'lorafuse-merged-out-'));
 const model = await writeByteModel(join(dir, 'base'));
 const data = join(dir, 'target.jsonl');
-writeFileSync(data, ['cut removes sections', 'paste merges lines', 'sort orders lines', 'uniq drops repeats'].map((s, i) => JSON.stringify({ source: s, summary: `text ${i}` })).join('\n') + '\n');
+writeFileSync(
+  data,
+  ['cut removes sections', 'paste merges lines', 'sort orders lines', 'uniq drops repeats']
+    .map((s, i) => JSON.stringify({ source: s, summary: `text ${i}` }))
+    .join('\n') + '\n',
+);
 
 describe('lorafuse adapt --merged-out', () => {
   it('writes a base model with the adapted LoRA folded in that scores as base + adapter', async () => {
     for (const name of ['target', 'related']) {
-      const t = await cli('train', '--model', model, '--train', data, '--rank', '2', '--epochs', '1', '--seed', name === 'target' ? '1' : '2', '--out', join(dir, name), '--backend', 'reference', '--json');
+      const t = await cli(
+        'train',
+        '--model',
+        model,
+        '--train',
+        data,
+        '--rank',
+        '2',
+        '--epochs',
+        '1',
+        '--seed',
+        name === 'target' ? '1' : '2',
+        '--out',
+        join(dir, name),
+        '--backend',
+        'reference',
+        '--json',
+      );
       expect(t.code, t.err).toBe(0);
     }
     const merged = join(dir, 'merged-model');
-    const a = await cli('adapt', '--model', model, '--target', join(dir, 'target'), '--related', join(dir, 'related'), '--train', data, '--epochs', '2', '--accumulation', '1', '--lr', '0.01', '--prune-ratio', '0.3', '--out', join(dir, 'adapted'), '--merged-out', merged, '--backend', 'reference', '--json');
+    const a = await cli(
+      'adapt',
+      '--model',
+      model,
+      '--target',
+      join(dir, 'target'),
+      '--related',
+      join(dir, 'related'),
+      '--train',
+      data,
+      '--epochs',
+      '2',
+      '--accumulation',
+      '1',
+      '--lr',
+      '0.01',
+      '--prune-ratio',
+      '0.3',
+      '--out',
+      join(dir, 'adapted'),
+      '--merged-out',
+      merged,
+      '--backend',
+      'reference',
+      '--json',
+    );
     expect(a.code, a.err).toBe(0);
     const withAdapter = await cli('eval', '--model', model, '--adapter', join(dir, 'adapted'), '--data', data, '--backend', 'reference', '--json');
     const folded = await cli('eval', '--model', merged, '--data', data, '--backend', 'reference', '--json');

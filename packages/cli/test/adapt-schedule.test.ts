@@ -18,11 +18,48 @@ writeFileSync(data, ['ls lists', 'cp copies', 'mv moves', 'rm removes'].map((s, 
 
 describe('lorafuse adapt --schedule', () => {
   it('ramps the ratio linearly over --ramp-steps optimizer steps', async () => {
-    const t = await cli('train', '--model', model, '--train', data, '--rank', '4', '--epochs', '1', '--out', join(dir, 'target'), '--backend', 'reference', '--json');
+    const t = await cli(
+      'train',
+      '--model',
+      model,
+      '--train',
+      data,
+      '--rank',
+      '4',
+      '--epochs',
+      '1',
+      '--out',
+      join(dir, 'target'),
+      '--backend',
+      'reference',
+      '--json',
+    );
     expect(t.code, t.err).toBe(0);
     // 4 examples, batch 1, accumulation 1, 2 epochs: 8 steps; the last prune sees step index 7 of a 20-step ramp.
     const run = (extra: string[]) =>
-      cli('adapt', '--model', model, '--target', join(dir, 'target'), '--train', data, '--epochs', '2', '--batch-size', '1', '--accumulation', '1', '--prune-ratio', '0.5', '--out', join(dir, extra.join('-')), '--backend', 'reference', '--json', ...extra);
+      cli(
+        'adapt',
+        '--model',
+        model,
+        '--target',
+        join(dir, 'target'),
+        '--train',
+        data,
+        '--epochs',
+        '2',
+        '--batch-size',
+        '1',
+        '--accumulation',
+        '1',
+        '--prune-ratio',
+        '0.5',
+        '--out',
+        join(dir, extra.join('-')),
+        '--backend',
+        'reference',
+        '--json',
+        ...extra,
+      );
     const ramp = await run(['--schedule', 'linear', '--ramp-steps', '20']);
     expect(ramp.code, ramp.err).toBe(0);
     type Summary = { sparsity: Array<{ module: string; size: number; pruned: number; sparsity: number }> };
@@ -47,15 +84,59 @@ describe('lorafuse adapt --prune-ratio <grid> --val', () => {
 
   it('runs each ratio, keeps the best by dev ROUGE-L, and the written adapter scores that on dev', async () => {
     const out = join(dir, 'grid');
-    const r = await cli('adapt', '--model', model, '--target', join(dir, 'target'), '--train', data, '--val', dev, '--prune-ratio', '0,0.6', '--epochs', '2',
-      '--batch-size', '2', '--accumulation', '1', '--lr', '0.05', '--max-new-tokens', '6', '--out', out, '--backend', 'reference', '--json');
+    const r = await cli(
+      'adapt',
+      '--model',
+      model,
+      '--target',
+      join(dir, 'target'),
+      '--train',
+      data,
+      '--val',
+      dev,
+      '--prune-ratio',
+      '0,0.6',
+      '--epochs',
+      '2',
+      '--batch-size',
+      '2',
+      '--accumulation',
+      '1',
+      '--lr',
+      '0.05',
+      '--max-new-tokens',
+      '6',
+      '--out',
+      out,
+      '--backend',
+      'reference',
+      '--json',
+    );
     expect(r.code, r.err).toBe(0);
-    const summary = JSON.parse(r.out) as { grid: { chosen: number; candidates: Array<{ ratio: number; rougeL: number }> }; sparsity: Array<{ sparsity: number }> };
+    const summary = JSON.parse(r.out) as {
+      grid: { chosen: number; candidates: Array<{ ratio: number; rougeL: number }> };
+      sparsity: Array<{ sparsity: number }>;
+    };
     expect(summary.grid.candidates.map((c) => c.ratio)).toEqual([0, 0.6]);
     const best = summary.grid.candidates.reduce((b, c) => (c.rougeL > b.rougeL ? c : b));
     expect(summary.grid.chosen).toBe(best.ratio);
     for (const m of summary.sparsity) expect(m.sparsity).toBeCloseTo(best.ratio, 1);
-    const evaluated = await cli('eval', '--model', model, '--adapter', out, '--data', dev, '--metric', 'rouge', '--max-new-tokens', '6', '--backend', 'reference', '--json');
+    const evaluated = await cli(
+      'eval',
+      '--model',
+      model,
+      '--adapter',
+      out,
+      '--data',
+      dev,
+      '--metric',
+      'rouge',
+      '--max-new-tokens',
+      '6',
+      '--backend',
+      'reference',
+      '--json',
+    );
     expect(evaluated.code, evaluated.err).toBe(0);
     expect((JSON.parse(evaluated.out) as { rougeL: number }).rougeL).toBeCloseTo(best.rougeL, 6);
   }, 120_000);

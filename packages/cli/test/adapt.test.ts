@@ -38,7 +38,11 @@ const target = join(FIXTURES, 'lora-qv-r8');
 
 let s = 11;
 const rand = () => ((s = (Math.imul(s, 1103515245) + 12345) >>> 0) / 2 ** 32) * 2 - 1;
-const randomF32 = (shape: number[], scale: number) => Tensor.f32(shape, Float32Array.from({ length: shape[0] * shape[1] }, () => rand() * scale));
+const randomF32 = (shape: number[], scale: number) =>
+  Tensor.f32(
+    shape,
+    Float32Array.from({ length: shape[0] * shape[1] }, () => rand() * scale),
+  );
 
 async function writeModel(): Promise<string> {
   const folder = join(dir, 'model');
@@ -91,7 +95,19 @@ async function trainedHere(): Promise<LoraAdapter[]> {
   const hosts = [targetHost, await loadAdapter(nodeFolder(related))];
   const devices = hosts.map((h) => uploadAdapter(backend, h));
   const { ratio, epochs, lr, accumulation, batchSize, seed } = RUN;
-  for await (const _ of adapt(backend, lm, { adapters: devices, train: examples, padId: tokenizer.pad, plugins: cliPlugins(seed), ratio, epochs, lr, accumulation, batchSize, seed })) void _;
+  for await (const _ of adapt(backend, lm, {
+    adapters: devices,
+    train: examples,
+    padId: tokenizer.pad,
+    plugins: cliPlugins(seed),
+    ratio,
+    epochs,
+    lr,
+    accumulation,
+    batchSize,
+    seed,
+  }))
+    void _;
   return Promise.all(devices.map((d, i) => downloadAdapter(backend, d, hosts[i].config)));
 }
 
@@ -106,7 +122,10 @@ function delta(a: Tensor, b: Tensor, scaling: number): Float64Array {
   return d;
 }
 
-const sha256 = async (path: string) => createHash('sha256').update(await readFile(path)).digest('hex');
+const sha256 = async (path: string) =>
+  createHash('sha256')
+    .update(await readFile(path))
+    .digest('hex');
 
 describe('lorafuse adapt', () => {
   it('writes the exact cat merge of the trained, pruned factors and a provenance file with the input hashes', async () => {
@@ -139,7 +158,10 @@ describe('lorafuse adapt', () => {
       const b = m.b.toFloat32();
       const inF = m.a.shape[1];
       const out = m.b.shape[0];
-      for (const [start, rank] of [[0, 8], [8, 4]]) {
+      for (const [start, rank] of [
+        [0, 8],
+        [8, 4],
+      ]) {
         expect(a.subarray(start * inF, (start + rank) * inF).filter((v) => v === 0).length).toBe((rank * inF) / 2);
         let zeros = 0;
         for (let i = 0; i < out; i++) for (let k = start; k < start + rank; k++) if (b[i * 12 + k] === 0) zeros++;
@@ -148,7 +170,11 @@ describe('lorafuse adapt', () => {
     }
     expect(worst).toBeLessThan(1e-5);
 
-    const provenance = JSON.parse(await readFile(join(out, 'lorafuse.json'), 'utf8')) as { inputs: { role: string; path: string; sha256: string }[]; versions: Record<string, string>; options: { ratio: number; metric: string } };
+    const provenance = JSON.parse(await readFile(join(out, 'lorafuse.json'), 'utf8')) as {
+      inputs: { role: string; path: string; sha256: string }[];
+      versions: Record<string, string>;
+      options: { ratio: number; metric: string };
+    };
     const expected = [
       ['model', join(model, 'config.json')],
       ['model', join(model, 'model.safetensors')],
@@ -170,7 +196,8 @@ describe('lorafuse adapt', () => {
     expect(stdout).toBe('');
     const lines = err.trim().split('\n');
     expect(lines).toHaveLength(3);
-    for (const [i, line] of lines.slice(0, 2).entries()) expect(line).toMatch(new RegExp(`^step ${i + 1}  epoch 0  loss \\d+\\.\\d{4}  lr 5\\.00e-3  sparsity 0\\.500$`));
+    for (const [i, line] of lines.slice(0, 2).entries())
+      expect(line).toMatch(new RegExp(`^step ${i + 1}  epoch 0  loss \\d+\\.\\d{4}  lr 5\\.00e-3  sparsity 0\\.500$`));
     expect(lines[2]).toMatch(new RegExp(`^wrote ${out}: 2 steps, rank 12, loss `));
   });
 

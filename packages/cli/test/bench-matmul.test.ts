@@ -10,11 +10,12 @@ import { cli } from './cli-helpers.js';
 /** Row-major `a·b` in float64, written here independently of the bench; `dropLast` leaves out the last k term (a broken kernel). */
 function product(a: Float32Array, b: Float32Array, m: number, k: number, n: number, dropLast = false): Float32Array {
   const c = new Float32Array(m * n);
-  for (let i = 0; i < m; i++) for (let j = 0; j < n; j++) {
-    let s = 0;
-    for (let t = 0; t < (dropLast ? k - 1 : k); t++) s += a[i * k + t] * b[t * n + j];
-    c[i * n + j] = s;
-  }
+  for (let i = 0; i < m; i++)
+    for (let j = 0; j < n; j++) {
+      let s = 0;
+      for (let t = 0; t < (dropLast ? k - 1 : k); t++) s += a[i * k + t] * b[t * n + j];
+      c[i * n + j] = s;
+    }
   return c;
 }
 
@@ -37,9 +38,14 @@ const capture = () => {
 describe('lorafuse bench matmul', () => {
   it('prints one JSON line per implementation and shape, with GFLOP/s and our ratio to each peer', async () => {
     const { io, sink } = capture();
-    const code = await benchMatmul(['--backend', 'reference', '--shapes', '8x16x4,3x5x7', '--repeats', '3', '--json'], sink, { peers: [peer('host-peer', async () => hostImpl('host-peer'))] });
+    const code = await benchMatmul(['--backend', 'reference', '--shapes', '8x16x4,3x5x7', '--repeats', '3', '--json'], sink, {
+      peers: [peer('host-peer', async () => hostImpl('host-peer'))],
+    });
     expect(code).toBe(0);
-    const lines = io.out.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    const lines = io.out
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(lines.map((l) => [l.impl, l.m, l.k, l.n])).toEqual([
       ['lorafuse', 8, 16, 4],
       ['host-peer', 8, 16, 4],
@@ -60,8 +66,12 @@ describe('lorafuse bench matmul', () => {
 
   it('rejects an implementation whose product is wrong, ours or a peer', async () => {
     const args = ['--backend', 'reference', '--shapes', '4x16x6', '--repeats', '1', '--json'];
-    await expect(benchMatmul(args, capture().sink, { ours: async () => hostImpl('lorafuse', true), peers: [] })).rejects.toMatchObject({ code: 'BENCH_WRONG_RESULT' });
-    await expect(benchMatmul(args, capture().sink, { peers: [peer('bad', async () => hostImpl('bad', true))] })).rejects.toThrow(/bad gave a wrong 4×16×6 product/);
+    await expect(benchMatmul(args, capture().sink, { ours: async () => hostImpl('lorafuse', true), peers: [] })).rejects.toMatchObject({
+      code: 'BENCH_WRONG_RESULT',
+    });
+    await expect(benchMatmul(args, capture().sink, { peers: [peer('bad', async () => hostImpl('bad', true))] })).rejects.toThrow(
+      /bad gave a wrong 4×16×6 product/,
+    );
   });
 
   it('reports a peer that is not installed as skipped and measures the rest', async () => {
@@ -76,15 +86,35 @@ describe('lorafuse bench matmul', () => {
   it('measures the installed wasm peers next to our wasm backend through the CLI', async () => {
     const { code, out } = await cli('bench', 'matmul', '--backend', 'wasm', '--simd', 'plain', '--shapes', '16x32x8', '--repeats', '1', '--json');
     expect(code).toBe(0);
-    const lines = out.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    const lines = out
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(lines.map((l) => l.impl)).toEqual(['lorafuse', 'tfjs-wasm', 'jax-js']);
     expect(lines[0]).toMatchObject({ backend: 'wasm', simd: 'plain', ratio: { 'tfjs-wasm': expect.any(Number), 'jax-js': expect.any(Number) } });
   });
 
   it('runs our wasm backend on the threads asked for, and says when a peer runs fewer', async () => {
-    const { code, out, err } = await cli('bench', 'matmul', '--backend', 'wasm', '--simd', 'plain', '--threads', '2', '--shapes', '16x32x64', '--repeats', '1', '--json');
+    const { code, out, err } = await cli(
+      'bench',
+      'matmul',
+      '--backend',
+      'wasm',
+      '--simd',
+      'plain',
+      '--threads',
+      '2',
+      '--shapes',
+      '16x32x64',
+      '--repeats',
+      '1',
+      '--json',
+    );
     expect(code).toBe(0);
-    const lines = out.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    const lines = out
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(lines[0], err).toMatchObject({ impl: 'lorafuse', backend: 'wasm', threads: 2, ratio: { 'lorafuse-1-thread': expect.any(Number) } });
     expect(lines[1]).toMatchObject({ impl: 'lorafuse-1-thread', backend: 'wasm', threads: 1 });
     // jax-js is single-threaded (tfjs-wasm too under Node, but it loads once per process).

@@ -20,8 +20,19 @@ enableRelaxedSimd();
 /** A Llama small enough to train in milliseconds on the reference backend. */
 const MICRO: TrainBenchConfig = {
   model: {
-    architectures: ['LlamaForCausalLM'], model_type: 'llama', hidden_size: 32, intermediate_size: 48, num_hidden_layers: 2, num_attention_heads: 4,
-    num_key_value_heads: 2, vocab_size: 64, max_position_embeddings: 64, rms_norm_eps: 1e-5, rope_theta: 10000, tie_word_embeddings: true, hidden_act: 'silu',
+    architectures: ['LlamaForCausalLM'],
+    model_type: 'llama',
+    hidden_size: 32,
+    intermediate_size: 48,
+    num_hidden_layers: 2,
+    num_attention_heads: 4,
+    num_key_value_heads: 2,
+    vocab_size: 64,
+    max_position_embeddings: 64,
+    rms_norm_eps: 1e-5,
+    rope_theta: 10000,
+    tie_word_embeddings: true,
+    hidden_act: 'silu',
   },
   batch: 2,
   seq: 16,
@@ -65,7 +76,11 @@ function fakePython(body: string): string {
 const TORCH_INFO = { threads: 1, attn: 'sdpa', torch: '9.9', transformers: '8.8', peft: '7.7' };
 /** Speaks the bench's protocol: reads the job, reports versions, then answers every step in 250 ms and every matmul in 0.5 ms. */
 const FAKE_TORCH = `read job\necho '${JSON.stringify(TORCH_INFO)}'\nwhile read cmd; do if [ "$cmd" = step ]; then echo '{"ms": 250}'; else echo '{"ms": 0.5}'; fi; done`;
-const lines = (out: string) => out.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+const lines = (out: string) =>
+  out
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
 const MICRO_RUN = ['--config', 'micro', '--backend', 'reference', '--steps', '2', '--warmup', '1', '--json', '--quiet'];
 
 describe('trainStepFlops', () => {
@@ -84,7 +99,7 @@ describe('trainStepFlops', () => {
 });
 
 describe('lorafuse bench train', () => {
-  it('prints our matmul and PyTorch\'s, then the torch training line and ours, with tokens/s, GFLOP/s and the ratios', async () => {
+  it("prints our matmul and PyTorch's, then the torch training line and ours, with tokens/s, GFLOP/s and the ratios", async () => {
     const { io, sink } = capture();
     const code = await benchTrain(MICRO_RUN, sink, { configs, python: () => fakePython(FAKE_TORCH) });
     expect(code).toBe(0);
@@ -94,7 +109,14 @@ describe('lorafuse bench train', () => {
     expect(torchMatmul.gflops).toBeCloseTo((2 * 32 * 32 * 48) / (0.5 * 1e6), 9);
     expect((matmul.ratio as Record<string, number>).torch).toBeCloseTo((matmul.gflops as number) / (torchMatmul.gflops as number), 9);
     const common = { bench: 'train', config: 'micro', targets: 'q_proj,v_proj', batch: 2, seq: 16, threads: 1 };
-    expect(torch).toMatchObject({ ...common, impl: 'torch', backend: 'cpu', attn: 'sdpa', median_step_ms: 250, versions: { torch: '9.9', transformers: '8.8', peft: '7.7' } });
+    expect(torch).toMatchObject({
+      ...common,
+      impl: 'torch',
+      backend: 'cpu',
+      attn: 'sdpa',
+      median_step_ms: 250,
+      versions: { torch: '9.9', transformers: '8.8', peft: '7.7' },
+    });
     expect(ours).toMatchObject({ ...common, impl: 'lorafuse', backend: 'reference' });
     const flops = independentFlops(parseModelConfig(MICRO.model), 2, 16, ['q_proj', 'v_proj'], 8);
     for (const line of [torch, ours]) {
@@ -109,20 +131,31 @@ describe('lorafuse bench train', () => {
     expect(ours.simd_peak_gflops).toBeUndefined(); // a wasm figure only
   });
 
-  it('on wasm, adds the SIMD peak of as many threads and the training\'s fraction of it', async () => {
+  it("on wasm, adds the SIMD peak of as many threads and the training's fraction of it", async () => {
     const { io, sink } = capture();
-    expect(await benchTrain(['--config', 'micro', '--backend', 'wasm', '--threads', '2', '--steps', '1', '--warmup', '0', '--json', '--quiet'], sink, { configs, python: () => undefined })).toBe(0);
+    expect(
+      await benchTrain(['--config', 'micro', '--backend', 'wasm', '--threads', '2', '--steps', '1', '--warmup', '0', '--json', '--quiet'], sink, {
+        configs,
+        python: () => undefined,
+      }),
+    ).toBe(0);
     const [, ours] = lines(io.out);
     expect(ours).toMatchObject({ impl: 'lorafuse', backend: 'wasm', threads: 2 });
     expect(ours.simd_peak_gflops).toBeGreaterThan(0);
     expect(ours.vs_simd_peak).toBeCloseTo((ours.gflops as number) / (ours.simd_peak_gflops as number), 9);
   }, 60_000);
 
-  it('names the SIMD peak and the training\'s share of it in the table', async () => {
+  it("names the SIMD peak and the training's share of it in the table", async () => {
     const { io, sink } = capture();
     const asked: Array<[number, boolean]> = [];
     const simdPeak = (threads: number, relaxed: boolean) => (asked.push([threads, relaxed]), Promise.resolve(80));
-    expect(await benchTrain(['--config', 'micro', '--backend', 'wasm', '--simd', 'relaxed', '--steps', '1', '--warmup', '0', '--quiet'], sink, { configs, python: () => undefined, simdPeak })).toBe(0);
+    expect(
+      await benchTrain(['--config', 'micro', '--backend', 'wasm', '--simd', 'relaxed', '--steps', '1', '--warmup', '0', '--quiet'], sink, {
+        configs,
+        python: () => undefined,
+        simdPeak,
+      }),
+    ).toBe(0);
     // Measured in the build the backend ran.
     expect(asked).toEqual([[1, true]]);
     const gflops = Number(/lorafuse\s+wasm\s+\S+\s+\S+\s+(\S+)/.exec(io.out)?.[1]);
@@ -136,7 +169,13 @@ describe('lorafuse bench train', () => {
   it('reports a SIMD peak that fails on stderr and still prints the training line without it', async () => {
     const { io, sink } = capture();
     const simdPeak = () => Promise.reject(new Error('a round of the SIMD peak took over 20 s'));
-    expect(await benchTrain(['--config', 'micro', '--backend', 'wasm', '--steps', '1', '--warmup', '0', '--json', '--quiet'], sink, { configs, python: () => undefined, simdPeak })).toBe(0);
+    expect(
+      await benchTrain(['--config', 'micro', '--backend', 'wasm', '--steps', '1', '--warmup', '0', '--json', '--quiet'], sink, {
+        configs,
+        python: () => undefined,
+        simdPeak,
+      }),
+    ).toBe(0);
     expect(io.err).toContain('skipped the SIMD peak: a round of the SIMD peak took over 20 s');
     const [, ours] = lines(io.out);
     expect(ours).toMatchObject({ impl: 'lorafuse', backend: 'wasm' });
@@ -147,7 +186,9 @@ describe('lorafuse bench train', () => {
   it('reports a missing Python and a failing PyTorch run on stderr, and still measures ours', async () => {
     const failing = fakePython(`echo 'Traceback (most recent call last):' >&2\necho "ModuleNotFoundError: No module named 'peft'" >&2\nexit 3`);
     // Starts, answers two requests (the untimed matmul and the first step), then dies mid-run.
-    const dying = fakePython(`read job\necho '${JSON.stringify(TORCH_INFO)}'\nread cmd\necho '{"ms": 1}'\nread cmd\necho '{"ms": 250}'\necho 'Killed' >&2\nexit 137`);
+    const dying = fakePython(
+      `read job\necho '${JSON.stringify(TORCH_INFO)}'\nread cmd\necho '{"ms": 1}'\nread cmd\necho '{"ms": 250}'\necho 'Killed' >&2\nexit 137`,
+    );
     const cases = [
       [undefined, 'no Python found'],
       [failing, "exited with 3: ModuleNotFoundError: No module named 'peft'"],
@@ -162,13 +203,21 @@ describe('lorafuse bench train', () => {
       expect(matmul.bench).toBe('matmul');
       expect(ours).toMatchObject({ bench: 'train', impl: 'lorafuse', targets: 'q_proj,k_proj,v_proj,o_proj,gate_proj,up_proj,down_proj' });
       expect(ours.vs_torch).toBeUndefined();
-      expect(ours.gflops).toBeCloseTo(independentFlops(parseModelConfig(MICRO.model), 2, 16, ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'], 8) / ((ours.median_step_ms as number) * 1e6), 9);
+      expect(ours.gflops).toBeCloseTo(
+        independentFlops(parseModelConfig(MICRO.model), 2, 16, ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'], 8) /
+          ((ours.median_step_ms as number) * 1e6),
+        9,
+      );
     }
   });
 
   it('rejects an unknown projection, threads or a SIMD build off wasm, and an unknown config', async () => {
     const { sink } = capture();
-    const code = (argv: string[]) => benchTrain(argv, sink, { configs, python: () => undefined }).then(() => 'ok', (e: { code?: string }) => e.code);
+    const code = (argv: string[]) =>
+      benchTrain(argv, sink, { configs, python: () => undefined }).then(
+        () => 'ok',
+        (e: { code?: string }) => e.code,
+      );
     expect(await code(['--config', 'micro', '--backend', 'reference', '--targets', 'q_proj,qq_proj'])).toBe('CLI_USAGE');
     expect(await code(['--config', 'micro', '--backend', 'reference', '--threads', '2'])).toBe('CLI_USAGE');
     expect(await code(['--config', 'micro', '--backend', 'reference', '--simd', 'relaxed'])).toBe('CLI_USAGE');

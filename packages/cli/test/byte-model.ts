@@ -11,9 +11,22 @@ import { nodeFolder } from '@lorafuse/core/node';
  */
 export async function writeByteModel(dir: string, seed = 11, poison?: string): Promise<string> {
   const json = {
-    architectures: ['LlamaForCausalLM'], model_type: 'llama', hidden_size: 32, intermediate_size: 48, num_hidden_layers: 2,
-    num_attention_heads: 4, num_key_value_heads: 2, head_dim: 8, vocab_size: 259, max_position_embeddings: 128,
-    rms_norm_eps: 1e-6, rope_theta: 10000, tie_word_embeddings: true, bos_token_id: 256, eos_token_id: 257, hidden_act: 'silu',
+    architectures: ['LlamaForCausalLM'],
+    model_type: 'llama',
+    hidden_size: 32,
+    intermediate_size: 48,
+    num_hidden_layers: 2,
+    num_attention_heads: 4,
+    num_key_value_heads: 2,
+    head_dim: 8,
+    vocab_size: 259,
+    max_position_embeddings: 128,
+    rms_norm_eps: 1e-6,
+    rope_theta: 10000,
+    tie_word_embeddings: true,
+    bos_token_id: 256,
+    eos_token_id: 257,
+    hidden_act: 'silu',
   };
   let s = seed;
   const rand = () => ((s = (Math.imul(s, 1103515245) + 12345) >>> 0) / 2 ** 32 - 0.5) * 0.2;

@@ -7,12 +7,7 @@ import { nodeFolder } from '@lorafuse/core/node';
 import { cli } from './cli-helpers.js';
 
 const dir = await mkdtemp(join(tmpdir(), 'lorafuse-cli-'));
-await writeSafetensors(
-  nodeFolder(dir),
-  'w.safetensors',
-  { 'layer.weight': new Tensor('bf16', [3, 5]), bias: Tensor.f32([3], [1, 2, 3]) },
-  { format: 'pt' },
-);
+await writeSafetensors(nodeFolder(dir), 'w.safetensors', { 'layer.weight': new Tensor('bf16', [3, 5]), bias: Tensor.f32([3], [1, 2, 3]) }, { format: 'pt' });
 
 describe('lorafuse', () => {
   it('lists its commands and exits 2 without one', async () => {

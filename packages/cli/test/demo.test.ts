@@ -9,7 +9,23 @@ import { mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ByteTokenizer, CausalLM, encodeRecord, evaluateLoss, freeAdapter, IGNORE_TARGET, loadAdapter, readJsonl, rougeCorpus, Tape, Tensor, uploadAdapter, type Backend, type DeviceAdapter, type PairRecord } from '@lorafuse/core';
+import {
+  ByteTokenizer,
+  CausalLM,
+  encodeRecord,
+  evaluateLoss,
+  freeAdapter,
+  IGNORE_TARGET,
+  loadAdapter,
+  readJsonl,
+  rougeCorpus,
+  Tape,
+  Tensor,
+  uploadAdapter,
+  type Backend,
+  type DeviceAdapter,
+  type PairRecord,
+} from '@lorafuse/core';
 import { fileSource, nodeFolder } from '@lorafuse/core/node';
 import { wasmBackend } from '@lorafuse/backend-wasm';
 import { QUICK_DEMO_SETTINGS } from '@lorafuse/demo';
@@ -26,7 +42,9 @@ async function greedy(backend: Backend, model: CausalLM, prompt: readonly number
   const out: number[] = [];
   for (let i = 0; i < max; i++) {
     const tape = new Tape(backend);
-    const logits = (await backend.read(model.forward(tape, tape.constant(new Tensor('i32', [1, ids.length], Int32Array.from(ids))), { adapters }).logits)).toFloat32();
+    const logits = (
+      await backend.read(model.forward(tape, tape.constant(new Tensor('i32', [1, ids.length], Int32Array.from(ids))), { adapters }).logits)
+    ).toFloat32();
     tape.dispose();
     const last = logits.subarray((ids.length - 1) * model.config.vocabSize);
     const next = last.indexOf(Math.max(...last));
@@ -42,12 +60,20 @@ describe('lorafuse demo --quick', () => {
     expect(run.code, run.err).toBe(0);
     // The quick budget is 30 s on an idle 2-core machine; the bound leaves room for a loaded one.
     expect(seconds).toBeLessThan(120);
-    const methods = run.out.split('\n').slice(2).filter(Boolean).map((l) => l.split(/\s+/)[0]);
+    const methods = run.out
+      .split('\n')
+      .slice(2)
+      .filter(Boolean)
+      .map((l) => l.split(/\s+/)[0]);
     expect(methods).toEqual(['base', 'target-only', 'cat-merge', 'adaptive', 'adaptive+prune']);
   });
 
   it('wrote an adapter whose loss and ROUGE-L, re-evaluated from the files, match the printed row', async () => {
-    const printed = run.out.split('\n').find((l) => l.startsWith('adaptive+prune '))!.trim().split(/\s+/);
+    const printed = run.out
+      .split('\n')
+      .find((l) => l.startsWith('adaptive+prune '))!
+      .trim()
+      .split(/\s+/);
     const [loss, rougeL, rougeEn, rougeJa, sparsity, rank] = printed.slice(1).map(Number);
     const result = JSON.parse(await readFile(join(dir, 'results.json'), 'utf8'));
     const backend = await wasmBackend().create();
@@ -74,7 +100,12 @@ describe('lorafuse demo --quick', () => {
       }
       expect(predictions).toEqual(result.rows[4].predictions);
       const japanese = pairs.map((p) => /[\u3040-\u30ff\u4e00-\u9fff]/.test(p.summary));
-      const score = (ja: boolean) => rougeCorpus(predictions.filter((_, i) => japanese[i] === ja), pairs.filter((_, i) => japanese[i] === ja).map((p) => p.summary), ja ? 'chars' : 'words').rougeL;
+      const score = (ja: boolean) =>
+        rougeCorpus(
+          predictions.filter((_, i) => japanese[i] === ja),
+          pairs.filter((_, i) => japanese[i] === ja).map((p) => p.summary),
+          ja ? 'chars' : 'words',
+        ).rougeL;
       expect(score(false)).toBeCloseTo(rougeEn, 3);
       expect(score(true)).toBeCloseTo(rougeJa, 3);
       expect((score(false) + score(true)) / 2).toBeCloseTo(rougeL, 3);
@@ -92,7 +123,11 @@ describe('lorafuse demo --quick', () => {
     expect(provenance.options.ratio).toBe(0.5);
     expect(provenance.inputs.map((i: { role: string }) => i.role)).toEqual(['model', 'model', 'target', 'target', ...new Array(8).fill('related'), 'train']);
     for (const input of provenance.inputs) {
-      expect(createHash('sha256').update(await readFile(join(dir, input.path))).digest('hex')).toBe(input.sha256);
+      expect(
+        createHash('sha256')
+          .update(await readFile(join(dir, input.path)))
+          .digest('hex'),
+      ).toBe(input.sha256);
     }
     const svg = await readFile(join(dir, 'loss-sparsity.svg'), 'utf8');
     expect(svg.startsWith('<svg')).toBe(true);

@@ -37,11 +37,40 @@ describe('lorafuse eval on the golden fixtures', () => {
     mkdirSync(model);
     for (const f of ['config.json', 'model.safetensors']) copyFileSync(join(FIXTURES, modelName, f), join(model, f));
     const vocab = Object.fromEntries(Array.from({ length: config.vocab_size }, (_, i) => [`t${i}`, i]));
-    writeFileSync(join(model, 'tokenizer.json'), JSON.stringify({ version: '1.0', truncation: null, padding: null, added_tokens: [], normalizer: null, pre_tokenizer: { type: 'Whitespace' }, post_processor: null, decoder: null, model: { type: 'WordLevel', vocab, unk_token: 't0' } }));
+    writeFileSync(
+      join(model, 'tokenizer.json'),
+      JSON.stringify({
+        version: '1.0',
+        truncation: null,
+        padding: null,
+        added_tokens: [],
+        normalizer: null,
+        pre_tokenizer: { type: 'Whitespace' },
+        post_processor: null,
+        decoder: null,
+        model: { type: 'WordLevel', vocab, unk_token: 't0' },
+      }),
+    );
     const data = join(dir, 'batch.jsonl');
-    writeFileSync(data, [JSON.stringify({ text: words(row0) }), JSON.stringify({ source: words(row1.slice(0, 4)), summary: words(row1.slice(4)) })].join('\n') + '\n');
+    writeFileSync(
+      data,
+      [JSON.stringify({ text: words(row0) }), JSON.stringify({ source: words(row1.slice(0, 4)), summary: words(row1.slice(4)) })].join('\n') + '\n',
+    );
 
-    const r = await cli('eval', '--model', model, '--adapter', join(FIXTURES, adapter), '--data', data, '--template', '{source}', '--backend', 'reference', '--json');
+    const r = await cli(
+      'eval',
+      '--model',
+      model,
+      '--adapter',
+      join(FIXTURES, adapter),
+      '--data',
+      data,
+      '--template',
+      '{source}',
+      '--backend',
+      'reference',
+      '--json',
+    );
     expect(r.err).toBe('');
     expect(r.code).toBe(0);
     const report = JSON.parse(r.out) as { loss: number; tokens: number };

@@ -53,7 +53,11 @@ describe('lorafuse generate', () => {
   });
 
   it('streams the text to stdout (a character cut between tokens is held back), and stops at --max-new-tokens', async () => {
-    expect(await cli('generate', '--model', model, '--source', 'a record', '--max-new-tokens', '16', '--backend', 'reference')).toEqual({ code: 0, out: `${TEXT}\n`, err: '' });
+    expect(await cli('generate', '--model', model, '--source', 'a record', '--max-new-tokens', '16', '--backend', 'reference')).toEqual({
+      code: 0,
+      out: `${TEXT}\n`,
+      err: '',
+    });
     const short = await cli('generate', '--model', model, '--prompt', 'x ', '--max-new-tokens', '3', '--backend', 'reference', '--json');
     expect(JSON.parse(short.out)).toEqual({ text: 'go-', tokens: tokens.slice(0, 3), finish_reason: 'length' });
   });
@@ -74,11 +78,38 @@ describe('lorafuse eval --metric rouge', () => {
     const data = join(dir, 'pairs.jsonl');
     // Generated for both: "go-upé" = words [go, upé]. Pair 1 matches it; pair 2 has [upé, down]:
     // ROUGE-1 F1 1/2, ROUGE-2 0, ROUGE-L 1/2. Means: 0.75, 0.5, 0.75.
-    await writeFile(data, [{ source: 'first record', summary: 'Go-upé' }, { source: 'a long source '.repeat(20), summary: 'upé down' }].map((r) => JSON.stringify(r)).join('\n') + '\n');
-    const { code, out, err } = await cli('eval', '--model', model, '--data', data, '--metric', 'rouge', '--max-new-tokens', '16', '--backend', 'reference', '--json');
+    await writeFile(
+      data,
+      [
+        { source: 'first record', summary: 'Go-upé' },
+        { source: 'a long source '.repeat(20), summary: 'upé down' },
+      ]
+        .map((r) => JSON.stringify(r))
+        .join('\n') + '\n',
+    );
+    const { code, out, err } = await cli(
+      'eval',
+      '--model',
+      model,
+      '--data',
+      data,
+      '--metric',
+      'rouge',
+      '--max-new-tokens',
+      '16',
+      '--backend',
+      'reference',
+      '--json',
+    );
     expect([code, err]).toEqual([0, '']);
     const report = JSON.parse(out) as Record<string, number | string>;
-    expect(report).toEqual({ rouge1: expect.closeTo(0.75, 12), rouge2: expect.closeTo(0.5, 12), rougeL: expect.closeTo(0.75, 12), tokenization: 'words', n: 2 });
+    expect(report).toEqual({
+      rouge1: expect.closeTo(0.75, 12),
+      rouge2: expect.closeTo(0.5, 12),
+      rougeL: expect.closeTo(0.75, 12),
+      tokenization: 'words',
+      n: 2,
+    });
     const text = await cli('eval', '--model', model, '--data', data, '--metric', 'rouge', '--max-new-tokens', '16', '--backend', 'reference');
     const tooMany = await cli('eval', '--model', model, '--data', data, '--metric', 'rouge', '--backend', 'reference');
     expect([tooMany.code, tooMany.err]).toEqual([1, expect.stringContaining('[CONTEXT_EXCEEDED]')]);

@@ -41,7 +41,15 @@ describe('lorafuse info on Hugging Face model folders', () => {
     const info = JSON.parse((await cli('info', join(FIXTURES, folder), '--json')).out);
     const rb = record.read_back;
     expect(info).toMatchObject({ kind: 'model', architecture: rb.architecture, parameters: record.parameters });
-    for (const key of ['hidden_size', 'num_hidden_layers', 'num_attention_heads', 'num_key_value_heads', 'intermediate_size', 'vocab_size', 'tie_word_embeddings']) {
+    for (const key of [
+      'hidden_size',
+      'num_hidden_layers',
+      'num_attention_heads',
+      'num_key_value_heads',
+      'intermediate_size',
+      'vocab_size',
+      'tie_word_embeddings',
+    ]) {
       expect(info.config[key], key).toBe(rb[key]);
     }
     expect(info.config.rope_theta).toBe(rb.rope_parameters.rope_theta);

@@ -22,7 +22,12 @@ const adapters = await Promise.all(
     const modules = [0, 1].flatMap((l) =>
       (['q_proj', 'v_proj'] as const).map((p) => {
         const out = p === 'q_proj' ? 32 : 16;
-        return createLoraModule(config, `model.layers.${l}.self_attn.${p}`, Tensor.f32([2, 32], Float32Array.from({ length: 64 }, rand)), Tensor.f32([out, 2], Float32Array.from({ length: out * 2 }, rand)));
+        return createLoraModule(
+          config,
+          `model.layers.${l}.self_attn.${p}`,
+          Tensor.f32([2, 32], Float32Array.from({ length: 64 }, rand)),
+          Tensor.f32([out, 2], Float32Array.from({ length: out * 2 }, rand)),
+        );
       }),
     );
     await saveAdapter(nodeFolder(join(dir, name)), { config, modules });
@@ -30,12 +35,34 @@ const adapters = await Promise.all(
   }),
 );
 const data = join(dir, 'few.jsonl');
-writeFileSync(data, ['grep finds lines', 'sed edits streams', 'awk scans fields'].map((t, i) => JSON.stringify({ source: t, summary: `tool ${i}` })).join('\n') + '\n');
-const factors = async (out: string) => (await loadAdapter(nodeFolder(out))).modules.map((m) => [Array.from(m.a.data as Float32Array), Array.from(m.b.data as Float32Array)]);
+writeFileSync(
+  data,
+  ['grep finds lines', 'sed edits streams', 'awk scans fields'].map((t, i) => JSON.stringify({ source: t, summary: `tool ${i}` })).join('\n') + '\n',
+);
+const factors = async (out: string) =>
+  (await loadAdapter(nodeFolder(out))).modules.map((m) => [Array.from(m.a.data as Float32Array), Array.from(m.b.data as Float32Array)]);
 
 describe('lorafuse merge --method lorahub --model --data', () => {
   it('searches the weights, writes the merge at them, and eval reproduces the reported loss', async () => {
-    const r = await cli('merge', ...adapters, '--method', 'lorahub', '--model', model, '--data', data, '--budget', '10', '--seed', '4', '--out', join(dir, 'hub'), '--backend', 'reference', '--json');
+    const r = await cli(
+      'merge',
+      ...adapters,
+      '--method',
+      'lorahub',
+      '--model',
+      model,
+      '--data',
+      data,
+      '--budget',
+      '10',
+      '--seed',
+      '4',
+      '--out',
+      join(dir, 'hub'),
+      '--backend',
+      'reference',
+      '--json',
+    );
     expect(r.err).toBe('');
     expect(r.code).toBe(0);
     const summary = JSON.parse(r.out) as { options: { weights: number[] }; search: { loss: number; objective: number; evaluations: number } };

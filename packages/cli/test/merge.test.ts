@@ -27,7 +27,11 @@ describe('lorafuse merge', () => {
   ])('%s: the written adapter matches PEFT ≤ 1e-5 relative', async (name, flags) => {
     const c = mergeCases.find((x) => x.name === name)!;
     const out = join(dir, name);
-    const { code, out: stdout, err } = await cli('merge', ...c.adapters.map(input), '--method', c.combination_type, '--weights', c.weights.join(','), ...flags, '--out', out, '--json');
+    const {
+      code,
+      out: stdout,
+      err,
+    } = await cli('merge', ...c.adapters.map(input), '--method', c.combination_type, '--weights', c.weights.join(','), ...flags, '--out', out, '--json');
     expect(err).toBe('');
     expect(code).toBe(0);
     const summary = JSON.parse(stdout);
@@ -38,7 +42,19 @@ describe('lorafuse merge', () => {
   });
 
   it('prints a table without --json, and DARE is reproducible by --seed', async () => {
-    const args = (out: string, seed: string) => ['merge', input('eq0'), input('eq1'), '--method', 'dare_ties', '--density', '0.5', '--seed', seed, '--out', join(dir, out)];
+    const args = (out: string, seed: string) => [
+      'merge',
+      input('eq0'),
+      input('eq1'),
+      '--method',
+      'dare_ties',
+      '--density',
+      '0.5',
+      '--seed',
+      seed,
+      '--out',
+      join(dir, out),
+    ];
     const first = await cli(...args('dare-a', '3'));
     expect(first.code).toBe(0);
     expect(first.out).toMatch(/^Merged 2 adapters with dare_ties into .*dare-a: r=4/);

@@ -9,8 +9,19 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
-  ByteTokenizer, CausalLM, ReferenceBackend, collectInputNorms, createAdapterConfig, createLoraModule, encodeRecord, freeAdapter,
-  loadAdapter, saveAdapter, Tensor, uploadAdapter, writeSafetensors,
+  ByteTokenizer,
+  CausalLM,
+  ReferenceBackend,
+  collectInputNorms,
+  createAdapterConfig,
+  createLoraModule,
+  encodeRecord,
+  freeAdapter,
+  loadAdapter,
+  saveAdapter,
+  Tensor,
+  uploadAdapter,
+  writeSafetensors,
 } from '@lorafuse/core';
 import { nodeFolder } from '@lorafuse/core/node';
 import { writeByteModel } from './byte-model.js';
@@ -28,7 +39,12 @@ await saveAdapter(nodeFolder(adapterDir), {
   config,
   modules: names.map((name) => {
     const out = name.endsWith('q_proj') ? 32 : 16;
-    return createLoraModule(config, name, Tensor.f32([R, 32], Float32Array.from({ length: R * 32 }, rand)), Tensor.f32([out, R], Float32Array.from({ length: out * R }, rand)));
+    return createLoraModule(
+      config,
+      name,
+      Tensor.f32([R, 32], Float32Array.from({ length: R * 32 }, rand)),
+      Tensor.f32([out, R], Float32Array.from({ length: out * R }, rand)),
+    );
   }),
 });
 const records = [
@@ -38,7 +54,8 @@ const records = [
 const calib = join(dir, 'calib.jsonl');
 writeFileSync(calib, records.map((r) => JSON.stringify(r)).join('\n') + '\n');
 
-const factors = async (out: string) => (await loadAdapter(nodeFolder(out))).modules.map((m) => [Array.from(m.a.data as Float32Array), Array.from(m.b.data as Float32Array)]);
+const factors = async (out: string) =>
+  (await loadAdapter(nodeFolder(out))).modules.map((m) => [Array.from(m.a.data as Float32Array), Array.from(m.b.data as Float32Array)]);
 
 describe('lorafuse prune --model --calib', () => {
   it('prunes as --norms does with the input norms of the calibration records through the adapted model', async () => {
@@ -52,8 +69,38 @@ describe('lorafuse prune --model --calib', () => {
     lm.dispose();
     await writeSafetensors(nodeFolder(dir), 'norms.safetensors', Object.fromEntries([...norms].map(([name, t]) => [`${name}.input_norms`, t])));
 
-    const viaNorms = await cli('prune', adapterDir, '--metric', 'lora', '--ratio', '0.4', '--norms', join(dir, 'norms.safetensors'), '--out', join(dir, 'by-norms'), '--backend', 'reference', '--json');
-    const viaCalib = await cli('prune', adapterDir, '--metric', 'lora', '--ratio', '0.4', '--model', model, '--calib', calib, '--out', join(dir, 'by-calib'), '--backend', 'reference', '--json');
+    const viaNorms = await cli(
+      'prune',
+      adapterDir,
+      '--metric',
+      'lora',
+      '--ratio',
+      '0.4',
+      '--norms',
+      join(dir, 'norms.safetensors'),
+      '--out',
+      join(dir, 'by-norms'),
+      '--backend',
+      'reference',
+      '--json',
+    );
+    const viaCalib = await cli(
+      'prune',
+      adapterDir,
+      '--metric',
+      'lora',
+      '--ratio',
+      '0.4',
+      '--model',
+      model,
+      '--calib',
+      calib,
+      '--out',
+      join(dir, 'by-calib'),
+      '--backend',
+      'reference',
+      '--json',
+    );
     expect(viaNorms.err + viaCalib.err).toBe('');
     expect([viaNorms.code, viaCalib.code]).toEqual([0, 0]);
     expect(JSON.parse(viaCalib.out).sparsity).toBeCloseTo(0.4, 2);
@@ -61,7 +108,22 @@ describe('lorafuse prune --model --calib', () => {
   });
 
   it('refuses --norms together with --model/--calib', async () => {
-    const r = await cli('prune', adapterDir, '--metric', 'lora', '--ratio', '0.4', '--norms', 'n.safetensors', '--model', model, '--calib', calib, '--out', join(dir, 'never'));
+    const r = await cli(
+      'prune',
+      adapterDir,
+      '--metric',
+      'lora',
+      '--ratio',
+      '0.4',
+      '--norms',
+      'n.safetensors',
+      '--model',
+      model,
+      '--calib',
+      calib,
+      '--out',
+      join(dir, 'never'),
+    );
     expect(r.code).toBe(2);
     expect(r.err).toMatch(/either --norms or --model/);
   });
@@ -81,14 +143,34 @@ export const unrelated = { answer: 42 };
   );
 
   it('registers the metrics a module exports, and prune uses them by name', async () => {
-    const r = await cli('prune', adapterDir, '--plugin', plugin, '--metric', 'test/largest-first', '--ratio', '0.25', '--out', join(dir, 'plugin'), '--backend', 'reference', '--json');
+    const r = await cli(
+      'prune',
+      adapterDir,
+      '--plugin',
+      plugin,
+      '--metric',
+      'test/largest-first',
+      '--ratio',
+      '0.25',
+      '--out',
+      join(dir, 'plugin'),
+      '--backend',
+      'reference',
+      '--json',
+    );
     expect(r.err).toBe('');
     expect(r.code).toBe(0);
     const before = await factors(adapterDir);
     const after = await factors(join(dir, 'plugin'));
     for (const [i, [, b]] of before.entries()) {
       const k = Math.floor(b.length * 0.25);
-      const largest = new Set(b.map((v, j) => [Math.abs(v), j]).sort((x, y) => y[0] - x[0] || x[1] - y[1]).slice(0, k).map(([, j]) => j));
+      const largest = new Set(
+        b
+          .map((v, j) => [Math.abs(v), j])
+          .sort((x, y) => y[0] - x[0] || x[1] - y[1])
+          .slice(0, k)
+          .map(([, j]) => j),
+      );
       expect(after[i][1].map((v, j) => (largest.has(j) ? 0 : v))).toEqual(after[i][1]);
       expect(after[i][1].filter((v) => v === 0)).toHaveLength(k);
     }

@@ -19,7 +19,12 @@ const names = ['model.layers.0.self_attn.q_proj', 'model.layers.0.self_attn.v_pr
 
 let s = 12345;
 const rand = () => ((s = (Math.imul(s, 1103515245) + 12345) >>> 0) / 2 ** 32) * 2 - 1;
-const host = names.map((name) => ({ name, a: Float32Array.from({ length: R * IN }, rand), b: Float32Array.from({ length: OUT * R }, rand), n: Float32Array.from({ length: IN }, () => Math.abs(rand()) * 2) }));
+const host = names.map((name) => ({
+  name,
+  a: Float32Array.from({ length: R * IN }, rand),
+  b: Float32Array.from({ length: OUT * R }, rand),
+  n: Float32Array.from({ length: IN }, () => Math.abs(rand()) * 2),
+}));
 
 const config = createAdapterConfig({ r: R, loraAlpha: 8, targetModules: ['q_proj', 'v_proj'] });
 await saveAdapter(nodeFolder(join(dir, 'adapter')), {
@@ -41,8 +46,17 @@ describe('lorafuse prune', () => {
     expect(r.err).toBe('');
     expect(r.code).toBe(0);
     const summary = JSON.parse(r.out);
-    expect(summary).toMatchObject({ metric: 'lora', group: 'module', ratio: 0.25, backend: 'reference', parameters: 2 * (R * IN + OUT * R), pruned: 2 * (12 + 8) });
-    expect(summary.modules).toEqual(names.map((name) => ({ name, a_sparsity: 0.25, b_sparsity: 0.25, a_pruned: 12, b_pruned: 8, parameters: R * IN + OUT * R })));
+    expect(summary).toMatchObject({
+      metric: 'lora',
+      group: 'module',
+      ratio: 0.25,
+      backend: 'reference',
+      parameters: 2 * (R * IN + OUT * R),
+      pruned: 2 * (12 + 8),
+    });
+    expect(summary.modules).toEqual(
+      names.map((name) => ({ name, a_sparsity: 0.25, b_sparsity: 0.25, a_pruned: 12, b_pruned: 8, parameters: R * IN + OUT * R })),
+    );
     const pruned = await loadPruned(out);
     host.forEach((m, i) => {
       const imp = loraImportance64(mat(R, IN, m.a), mat(OUT, R, m.b), m.n);
@@ -83,7 +97,12 @@ describe('lorafuse prune', () => {
     ['wanda with norms lacking hidden_norms', ['--metric', 'wanda', '--ratio', '0.5', '--norms', norms], 'PRUNE_INPUT_MISSING', /hidden_norms/],
     ['taylor (needs gradients)', ['--metric', 'taylor', '--ratio', '0.5'], 'PRUNE_INPUT_MISSING', /adapt/],
     ['--model without --calib', ['--metric', 'lora', '--ratio', '0.5', '--model', 'm'], 'CLI_USAGE', /--calib/],
-    ['wanda with --model/--calib (no hidden norms)', ['--metric', 'wanda', '--ratio', '0.5', '--model', 'm', '--calib', 'c.jsonl'], 'PRUNE_INPUT_MISSING', /--norms/],
+    [
+      'wanda with --model/--calib (no hidden norms)',
+      ['--metric', 'wanda', '--ratio', '0.5', '--model', 'm', '--calib', 'c.jsonl'],
+      'PRUNE_INPUT_MISSING',
+      /--norms/,
+    ],
     ['an unknown metric', ['--metric', 'fisher', '--ratio', '0.5'], 'PLUGIN_NOT_FOUND', /magnitude/],
     ['an unknown grouping', ['--metric', 'magnitude', '--ratio', '0.5', '--group', 'blocks'], 'PLUGIN_NOT_FOUND', /global/],
     ['a ratio above 1', ['--metric', 'magnitude', '--ratio', '1.5'], 'INVALID_OPTION', /\[0, 1\]/],
@@ -103,7 +122,10 @@ describe('lorafuse bench prune', () => {
   it('prints §5 JSON Lines for the sort baseline and each backend', async () => {
     const r = await cli('bench', 'prune', '--json', '--repeats', '1', '--backend', 'reference');
     expect(r.code).toBe(0);
-    const lines = r.out.trim().split('\n').map((l) => JSON.parse(l));
+    const lines = r.out
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     expect(lines.map((l) => [l.impl, l.backend])).toEqual([
       ['sort-baseline', 'host'],
       ['lorafuse', 'reference'],

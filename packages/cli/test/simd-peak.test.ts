@@ -32,7 +32,10 @@ describe('simdPeakModule', () => {
 
 describe('measureSimdPeak', () => {
   it('measures a finite positive rate on one thread and on two', async () => {
-    for (const [threads, relaxed] of [[1, false], [2, true]] as const) {
+    for (const [threads, relaxed] of [
+      [1, false],
+      [2, true],
+    ] as const) {
       const peak = await measureSimdPeak(threads, relaxed);
       expect(Number.isFinite(peak)).toBe(true);
       expect(peak).toBeGreaterThan(0);

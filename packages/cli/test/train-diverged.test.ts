@@ -17,7 +17,24 @@ it('saves the last good adapter and reports TRAINING_DIVERGED', async () => {
   const data = join(dir, 'data.jsonl');
   writeFileSync(data, ['a', 'b', 'c', 'd'].map((s) => JSON.stringify({ source: `word ${s}`, summary: s })).join('\n') + '\n');
   const out = join(dir, 'adapter');
-  const r = await cli('train', '--model', model, '--train', data, '--batch-size', '1', '--epochs', '3', '--rank', '2', '--out', out, '--backend', 'reference', '--quiet');
+  const r = await cli(
+    'train',
+    '--model',
+    model,
+    '--train',
+    data,
+    '--batch-size',
+    '1',
+    '--epochs',
+    '3',
+    '--rank',
+    '2',
+    '--out',
+    out,
+    '--backend',
+    'reference',
+    '--quiet',
+  );
   expect(r.code).toBe(1);
   expect(r.err).toContain('[TRAINING_DIVERGED]');
   expect(r.err).toContain(`saved to ${out}`);

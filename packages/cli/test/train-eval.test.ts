@@ -16,7 +16,11 @@ const VOCAB = 259;
 
 let s = 7;
 const rand = () => ((s = (Math.imul(s, 1103515245) + 12345) >>> 0) / 2 ** 32) * 2 - 1;
-const weight = (shape: number[], scale = 0.3) => Tensor.f32(shape, Float32Array.from({ length: shape[0] * (shape[1] ?? 1) }, () => rand() * scale));
+const weight = (shape: number[], scale = 0.3) =>
+  Tensor.f32(
+    shape,
+    Float32Array.from({ length: shape[0] * (shape[1] ?? 1) }, () => rand() * scale),
+  );
 
 async function writeModel(name: string, zeroHead: boolean, vocab = VOCAB): Promise<string> {
   const config = JSON.parse(await readFile(join(FIXTURES, 'llama-tiny/config.json'), 'utf8')) as Record<string, unknown>;
@@ -64,13 +68,16 @@ describe('lorafuse eval', () => {
     expect(report.perplexity).toBeCloseTo(VOCAB, 2);
   });
 
-  it('uses the folder\'s tokenizer.json: ln(vocab) per summary token as the Rust tokenizers library counts them', async () => {
+  it("uses the folder's tokenizer.json: ln(vocab) per summary token as the Rust tokenizers library counts them", async () => {
     const fixture = join(FIXTURES, '../tokenizer-fixture');
     const expected = JSON.parse(await readFile(join(fixture, 'expected.json'), 'utf8')) as { vocab_size: number; encode: Record<string, number[]> };
     const folder = await writeModel('hf', true, expected.vocab_size);
     for (const f of ['tokenizer.json', 'tokenizer_config.json']) await copyFile(join(fixture, f), join(folder, f));
     const file = join(dir, 'hf.jsonl');
-    await writeFile(file, `${JSON.stringify({ source: 'ls lists', summary: 'cp copies files' })}\n${JSON.stringify({ text: 'list the files in a directory' })}\n`);
+    await writeFile(
+      file,
+      `${JSON.stringify({ source: 'ls lists', summary: 'cp copies files' })}\n${JSON.stringify({ text: 'list the files in a directory' })}\n`,
+    );
     const { code, out } = await cli('eval', '--model', folder, '--data', file, '--backend', 'reference', '--json');
     expect(code).toBe(0);
     const report = JSON.parse(out) as { loss: number; tokens: number };
@@ -93,15 +100,44 @@ describe('lorafuse eval', () => {
 describe('lorafuse train', () => {
   it('trains a PEFT adapter that lowers the loss on its data', async () => {
     const out = join(dir, 'adapter');
-    const run = await cli('train', '--model', model, '--train', data, '--val', data, '--out', out, '--rank', '4', '--targets', 'q_proj,v_proj,down_proj', '--epochs', '3', '--lr', '1e-2', '--batch-size', '2', '--backend', 'reference', '--json');
+    const run = await cli(
+      'train',
+      '--model',
+      model,
+      '--train',
+      data,
+      '--val',
+      data,
+      '--out',
+      out,
+      '--rank',
+      '4',
+      '--targets',
+      'q_proj,v_proj,down_proj',
+      '--epochs',
+      '3',
+      '--lr',
+      '1e-2',
+      '--batch-size',
+      '2',
+      '--backend',
+      'reference',
+      '--json',
+    );
     expect(run.err).toBe('');
     expect(run.code).toBe(0);
-    const events = run.out.trim().split('\n').map((l) => JSON.parse(l) as { type: string; loss?: number });
+    const events = run.out
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { type: string; loss?: number });
     expect(events.map((e) => e.type)).toEqual(['step', 'step', 'eval', 'step', 'step', 'eval', 'step', 'step', 'eval', 'done']);
     const adapter = await loadAdapter(nodeFolder(out));
     expect(adapter.config.r).toBe(4);
-    expect(adapter.modules.map((m) => m.name)).toEqual(['model.layers.0.self_attn.q_proj', 'model.layers.0.self_attn.v_proj', 'model.layers.0.mlp.down_proj'].sort());
-    const loss = async (...extra: string[]) => (JSON.parse((await cli('eval', '--model', model, '--data', data, '--backend', 'reference', '--json', ...extra)).out) as { loss: number }).loss;
+    expect(adapter.modules.map((m) => m.name)).toEqual(
+      ['model.layers.0.self_attn.q_proj', 'model.layers.0.self_attn.v_proj', 'model.layers.0.mlp.down_proj'].sort(),
+    );
+    const loss = async (...extra: string[]) =>
+      (JSON.parse((await cli('eval', '--model', model, '--data', data, '--backend', 'reference', '--json', ...extra)).out) as { loss: number }).loss;
     const before = await loss();
     const after = await loss('--adapter', out);
     expect(after).toBeLessThan(before - 0.1);

@@ -2,7 +2,19 @@
 // as the uninterrupted run on the same backend: the reference for the
 // resumed run is the uninterrupted one, recorded step by step.
 import { describe, expect, it } from 'vitest';
-import { CausalLM, PluginRegistry, ReferenceBackend, Tensor, adapt, downloadAdapter, loadAdapter, loadCheckpoint, memoryFolder, uploadAdapter, type LoraAdapter } from '@lorafuse/core';
+import {
+  CausalLM,
+  PluginRegistry,
+  ReferenceBackend,
+  Tensor,
+  adapt,
+  downloadAdapter,
+  loadAdapter,
+  loadCheckpoint,
+  memoryFolder,
+  uploadAdapter,
+  type LoraAdapter,
+} from '@lorafuse/core';
 import { registerPruningPlugins } from '@lorafuse/plugins';
 import { fixtureFolder } from './fixtures/index.js';
 import { randomExamples } from './model-parity-suite.js';
@@ -15,7 +27,17 @@ async function run(resumeAfter?: Map<string, Uint8Array>) {
   const backend = new ReferenceBackend();
   const model = await CausalLM.load(backend, fixtureFolder('llama-tiny'));
   const host = await loadAdapter(fixtureFolder('lora-qv-r8'));
-  const related: LoraAdapter = { config: host.config, modules: host.modules.map((m) => ({ ...m, a: new Tensor('f32', m.a.shape, m.a.toFloat32().map((v) => 0.5 - v)) })) };
+  const related: LoraAdapter = {
+    config: host.config,
+    modules: host.modules.map((m) => ({
+      ...m,
+      a: new Tensor(
+        'f32',
+        m.a.shape,
+        m.a.toFloat32().map((v) => 0.5 - v),
+      ),
+    })),
+  };
   const adapters = [uploadAdapter(backend, host), uploadAdapter(backend, related)];
   const saved: Map<string, Uint8Array>[] = [];
   const folder = memoryFolder();
@@ -27,7 +49,9 @@ async function run(resumeAfter?: Map<string, Uint8Array>) {
       saved.push(new Map(folder.files));
     }
   }
-  const factors = (await Promise.all(adapters.map((d) => downloadAdapter(backend, d, host.config)))).flatMap((a) => a.modules.flatMap((m) => [m.a.toFloat32(), m.b.toFloat32()]));
+  const factors = (await Promise.all(adapters.map((d) => downloadAdapter(backend, d, host.config)))).flatMap((a) =>
+    a.modules.flatMap((m) => [m.a.toFloat32(), m.b.toFloat32()]),
+  );
   return { factors, saved, steps };
 }
 

@@ -30,7 +30,12 @@ const data = randomExamples([7, 9, 6, 8, 10, 5, 8, 7], 3);
 
 /** A second adapter: lora-qv-r8 with its factors scaled and shifted, so the two differ everywhere. */
 function perturbed(adapter: LoraAdapter): LoraAdapter {
-  const bend = (t: Tensor, k: number) => new Tensor('f32', t.shape, t.toFloat32().map((v, i) => -0.7 * v + k * Math.sin(i)));
+  const bend = (t: Tensor, k: number) =>
+    new Tensor(
+      'f32',
+      t.shape,
+      t.toFloat32().map((v, i) => -0.7 * v + k * Math.sin(i)),
+    );
   return { config: adapter.config, modules: adapter.modules.map((m) => ({ ...m, a: bend(m.a, 0.05), b: bend(m.b, 0.02) })) };
 }
 
@@ -42,7 +47,17 @@ async function setup() {
   return { backend, model, adapters };
 }
 
-const base = (adapters: AdaptOptions['adapters']): AdaptOptions => ({ adapters, train: data, padId: 0, ratio: 0.5, plugins, batchSize: 1, accumulation: 4, epochs: 1, lr: 5e-3 });
+const base = (adapters: AdaptOptions['adapters']): AdaptOptions => ({
+  adapters,
+  train: data,
+  padId: 0,
+  ratio: 0.5,
+  plugins,
+  batchSize: 1,
+  accumulation: 4,
+  epochs: 1,
+  lr: 5e-3,
+});
 
 /** The method's importance in float64: I(A_kj) = n_j·|Σ_i sgn(W_ij)·B_ik|, I(B_ik) = |Σ_j sgn(W_ij)·A_kj·n_j|, W = B·A. */
 function importance(a: Float32Array, b: Float32Array, n: Float32Array, r: number) {
@@ -96,7 +111,8 @@ describe('adapt (update-and-prune)', () => {
         // adapt is suspended before pruning: read the trained, not yet pruned factors and the norms they give.
         const norms = await collectInputNorms(backend, model, { modules: owners.map((m) => m.name), examples: data, adapters });
         before = [];
-        for (const m of owners) before.push({ a: (await backend.read(m.a)).toFloat32(), b: (await backend.read(m.b)).toFloat32(), n: norms.get(m.name)!.toFloat32() });
+        for (const m of owners)
+          before.push({ a: (await backend.read(m.a)).toFloat32(), b: (await backend.read(m.b)).toFloat32(), n: norms.get(m.name)!.toFloat32() });
       }
       if (event.type !== 'prune') continue;
       expect(event.tensors).toHaveLength(2 * owners.length);
@@ -124,14 +140,27 @@ describe('adapt (update-and-prune)', () => {
     const loss = async () => (await evaluateLoss(backend, model, data, { adapters, padId: 0 })).loss;
     const start = await loss();
     const steps: number[] = [];
-    for await (const e of adapt(backend, model, { ...base(adapters), ratio: 0.2, refresh: 'epoch', epochs: 3, lr: 1e-2 })) if (e.type === 'step') steps.push(e.loss);
+    for await (const e of adapt(backend, model, { ...base(adapters), ratio: 0.2, refresh: 'epoch', epochs: 3, lr: 1e-2 }))
+      if (e.type === 'step') steps.push(e.loss);
     const end = await loss();
     expect(steps).toHaveLength(6);
     expect(end).toBeLessThan(start - 0.05);
   });
 
   it('holds the published settings and refuses bad options', async () => {
-    expect(PUBLISHED_ADAPT_SETTINGS).toMatchObject({ r: 8, alpha: 32, lr: 1e-4, weightDecay: 0, batchSize: 1, accumulation: 8, epochs: 10, epochDecay: 0.85, metric: 'lora', grouping: 'module', refresh: 'step' });
+    expect(PUBLISHED_ADAPT_SETTINGS).toMatchObject({
+      r: 8,
+      alpha: 32,
+      lr: 1e-4,
+      weightDecay: 0,
+      batchSize: 1,
+      accumulation: 8,
+      epochs: 10,
+      epochDecay: 0.85,
+      metric: 'lora',
+      grouping: 'module',
+      refresh: 'step',
+    });
     expect(PUBLISHED_ADAPT_SETTINGS.targetModules).toEqual(['q_proj', 'v_proj']);
     const { backend, model, adapters } = await setup();
     const drain = async (o: AdaptOptions) => {
@@ -167,13 +196,17 @@ describe('adapt vs a PyTorch re-implementation of update-and-prune (make_adapt_f
     const model = await CausalLM.load(backend, fixtureFolder('llama-tiny'));
     const examples = [];
     for (let k = 0; file.has(`ids.${k}`); k++) {
-      examples.push({ ids: Array.from((await file.read(`ids.${k}`)).data as Int32Array), targets: Array.from((await file.read(`targets.${k}`)).data as Int32Array) });
+      examples.push({
+        ids: Array.from((await file.read(`ids.${k}`)).data as Int32Array),
+        targets: Array.from((await file.read(`targets.${k}`)).data as Int32Array),
+      });
     }
     const names = [0, 1].flatMap((l) => ['q_proj', 'v_proj'].map((p) => `model.layers.${l}.self_attn.${p}`));
     const adapters = [];
     for (const [i, scaling] of [4, 2].entries()) {
       const modules = [];
-      for (const name of names) modules.push({ name, scaling, a: backend.upload(await file.read(`init.${i}.${name}.A`)), b: backend.upload(await file.read(`init.${i}.${name}.B`)) });
+      for (const name of names)
+        modules.push({ name, scaling, a: backend.upload(await file.read(`init.${i}.${name}.A`)), b: backend.upload(await file.read(`init.${i}.${name}.B`)) });
       adapters.push({ modules });
     }
     let checked = 0;
@@ -182,7 +215,10 @@ describe('adapt vs a PyTorch re-implementation of update-and-prune (make_adapt_f
       if (event.type !== 'prune') continue;
       for (const [i, adapter] of adapters.entries()) {
         for (const m of adapter.modules) {
-          for (const [factor, t] of [['A', m.a], ['B', m.b]] as const) {
+          for (const [factor, t] of [
+            ['A', m.a],
+            ['B', m.b],
+          ] as const) {
             const ours = (await backend.read(t)).toFloat32();
             const theirs = (await file.read(`step${event.step}.${i}.${m.name}.${factor}`)).toFloat32();
             const mask = (await file.read(`mask${event.step}.${i}.${m.name}.${factor}`)).toFloat32();

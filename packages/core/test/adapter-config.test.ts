@@ -30,7 +30,9 @@ describe('parseAdapterConfig', () => {
   });
 
   it('accepts plain-LoRA values of the keys it refuses otherwise', () => {
-    expect(codeOf(() => config({ use_dora: false, fan_in_fan_out: false, lora_bias: false, modules_to_save: null, layer_replication: null, target_parameters: [] }))).toBeUndefined();
+    expect(
+      codeOf(() => config({ use_dora: false, fan_in_fan_out: false, lora_bias: false, modules_to_save: null, layer_replication: null, target_parameters: [] })),
+    ).toBeUndefined();
     expect(codeOf(() => config({ modules_to_save: [] }))).toBeUndefined();
   });
 

@@ -11,7 +11,18 @@ const loadable = adapters.filter((name) => record(name).config_json.use_dora !==
 describe('PEFT fixture adapters', () => {
   it('covers the variants the fixture script writes', () => {
     expect(adapters).toEqual(
-      expect.arrayContaining(['lora-qv-r8', 'lora-rslora', 'lora-patterns', 'lora-regex', 'lora-all7', 'lora-layers', 'lora-dora', 'lora-default-keys', 'lora-bf16', 'lora-qwen2']),
+      expect.arrayContaining([
+        'lora-qv-r8',
+        'lora-rslora',
+        'lora-patterns',
+        'lora-regex',
+        'lora-all7',
+        'lora-layers',
+        'lora-dora',
+        'lora-default-keys',
+        'lora-bf16',
+        'lora-qwen2',
+      ]),
     );
   });
 

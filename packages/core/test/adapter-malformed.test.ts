@@ -80,10 +80,14 @@ const cases: Array<[string, (f: Folder) => Promise<void> | void, string]> = [
   ['A without B', withTensors((t) => void t.delete(Q_B)), 'ADAPTER_MODULE_INCOMPLETE'],
   ['B without A', withTensors((t) => void t.delete(Q_A)), 'ADAPTER_MODULE_INCOMPLETE'],
   ['B of rank 7', withTensors((t) => void t.set(Q_B, Tensor.f32([32, 7], new Float32Array(32 * 7)))), 'ADAPTER_RANK_MISMATCH'],
-  ['A and B both rank 4 against config r 8', withTensors((t) => {
-    t.set(Q_A, Tensor.f32([4, 32], new Float32Array(4 * 32)));
-    t.set(Q_B, Tensor.f32([32, 4], new Float32Array(32 * 4)));
-  }), 'ADAPTER_RANK_MISMATCH'],
+  [
+    'A and B both rank 4 against config r 8',
+    withTensors((t) => {
+      t.set(Q_A, Tensor.f32([4, 32], new Float32Array(4 * 32)));
+      t.set(Q_B, Tensor.f32([32, 4], new Float32Array(32 * 4)));
+    }),
+    'ADAPTER_RANK_MISMATCH',
+  ],
   ['A 1-D', withTensors((t) => void t.set(Q_A, Tensor.f32([256], new Float32Array(256)))), 'SHAPE_MISMATCH'],
   ['A 3-D', withTensors((t) => void t.set(Q_A, Tensor.f32([8, 4, 8], new Float32Array(256)))), 'SHAPE_MISMATCH'],
   ['A of int32', withTensors((t) => void t.set(Q_A, new Tensor('i32', [8, 32]))), 'UNSUPPORTED_DTYPE'],
@@ -91,18 +95,38 @@ const cases: Array<[string, (f: Folder) => Promise<void> | void, string]> = [
   ['an unrelated tensor', withTensors((t) => void t.set('foo', Tensor.f32([1], [0]))), 'ADAPTER_UNKNOWN_TENSOR'],
   ['keys without the base_model.model prefix', withTensors(rename(Q_A, Q_A.slice('base_model.model.'.length))), 'ADAPTER_UNKNOWN_TENSOR'],
   ['a factor named for another adapter', withTensors(rename(Q_A, Q_A.replace('lora_A.weight', 'lora_A.other.weight'))), 'ADAPTER_UNKNOWN_TENSOR'],
-  ['the same factor with and without ".default."', withTensors((t) => void t.set(Q_A.replace('lora_A.weight', 'lora_A.default.weight'), t.get(Q_A)!)), 'ADAPTER_UNKNOWN_TENSOR'],
-  ['a module the config does not target', withTensors((t) => {
-    t.set('base_model.model.model.layers.0.mlp.up_proj.lora_A.weight', Tensor.f32([8, 32], new Float32Array(256)));
-    t.set('base_model.model.model.layers.0.mlp.up_proj.lora_B.weight', Tensor.f32([48, 8], new Float32Array(384)));
-  }), 'ADAPTER_UNKNOWN_TENSOR'],
-  ['a DoRA magnitude without use_dora', withTensors((t) => void t.set(`${PREFIX}.q_proj.lora_magnitude_vector`, Tensor.f32([32], new Float32Array(32)))), 'ADAPTER_UNSUPPORTED'],
+  [
+    'the same factor with and without ".default."',
+    withTensors((t) => void t.set(Q_A.replace('lora_A.weight', 'lora_A.default.weight'), t.get(Q_A)!)),
+    'ADAPTER_UNKNOWN_TENSOR',
+  ],
+  [
+    'a module the config does not target',
+    withTensors((t) => {
+      t.set('base_model.model.model.layers.0.mlp.up_proj.lora_A.weight', Tensor.f32([8, 32], new Float32Array(256)));
+      t.set('base_model.model.model.layers.0.mlp.up_proj.lora_B.weight', Tensor.f32([48, 8], new Float32Array(384)));
+    }),
+    'ADAPTER_UNKNOWN_TENSOR',
+  ],
+  [
+    'a DoRA magnitude without use_dora',
+    withTensors((t) => void t.set(`${PREFIX}.q_proj.lora_magnitude_vector`, Tensor.f32([32], new Float32Array(32)))),
+    'ADAPTER_UNSUPPORTED',
+  ],
   ['a trained base bias', withTensors((t) => void t.set(`${PREFIX}.q_proj.bias`, Tensor.f32([32], new Float32Array(32)))), 'ADAPTER_UNSUPPORTED'],
   ['a lora_B bias', withTensors((t) => void t.set(`${PREFIX}.q_proj.lora_B.bias`, Tensor.f32([32], new Float32Array(32)))), 'ADAPTER_UNSUPPORTED'],
-  ['an embedding LoRA', withTensors((t) => void t.set('base_model.model.model.embed_tokens.lora_embedding_A', Tensor.f32([8, 64], new Float32Array(512)))), 'ADAPTER_UNSUPPORTED'],
+  [
+    'an embedding LoRA',
+    withTensors((t) => void t.set('base_model.model.model.embed_tokens.lora_embedding_A', Tensor.f32([8, 64], new Float32Array(512)))),
+    'ADAPTER_UNSUPPORTED',
+  ],
   ['no tensors at all', withTensors((t) => t.clear()), 'ADAPTER_WEIGHTS_MISSING'],
   // The weights file itself
-  ['weights truncated to 4 bytes', (f) => f.write('adapter_model.safetensors', [f.files.get('adapter_model.safetensors')!.subarray(0, 4)]), 'SAFETENSORS_TOO_SMALL'],
+  [
+    'weights truncated to 4 bytes',
+    (f) => f.write('adapter_model.safetensors', [f.files.get('adapter_model.safetensors')!.subarray(0, 4)]),
+    'SAFETENSORS_TOO_SMALL',
+  ],
   [
     'weights header longer than the file',
     (f) => {
@@ -120,7 +144,11 @@ const cases: Array<[string, (f: Folder) => Promise<void> | void, string]> = [
     },
     'SAFETENSORS_OFFSETS_OUT_OF_BOUNDS',
   ],
-  ['weights header a JSON list', (f) => f.write('adapter_model.safetensors', [concatBytes([new Uint8Array([8, 0, 0, 0, 0, 0, 0, 0]), text('[1,2]   ')])]), 'SAFETENSORS_HEADER_INVALID'],
+  [
+    'weights header a JSON list',
+    (f) => f.write('adapter_model.safetensors', [concatBytes([new Uint8Array([8, 0, 0, 0, 0, 0, 0, 0]), text('[1,2]   ')])]),
+    'SAFETENSORS_HEADER_INVALID',
+  ],
 ];
 
 describe('malformed adapters', () => {

@@ -56,7 +56,11 @@ describe('saveAdapter', () => {
     await saveAdapter(out, await loadAdapter(fixtureFolder('lora-default-keys')));
     const keys = [...(await tensorsOf(out)).tensors.keys()];
     const rec = record('lora-default-keys');
-    expect(keys.sort()).toEqual(Object.keys(rec.files['adapter_model.safetensors']).map((k) => k.replace('.default.', '.')).sort());
+    expect(keys.sort()).toEqual(
+      Object.keys(rec.files['adapter_model.safetensors'])
+        .map((k) => k.replace('.default.', '.'))
+        .sort(),
+    );
   });
 
   it('round-trips every fixture through save and load unchanged', async () => {
@@ -66,7 +70,10 @@ describe('saveAdapter', () => {
       await saveAdapter(out, original);
       const again = await loadAdapter(out);
       expect(again.config, name).toEqual(original.config);
-      expect(again.modules.map((m) => [m.name, m.rank, m.alpha, m.scaling]), name).toEqual(original.modules.map((m) => [m.name, m.rank, m.alpha, m.scaling]));
+      expect(
+        again.modules.map((m) => [m.name, m.rank, m.alpha, m.scaling]),
+        name,
+      ).toEqual(original.modules.map((m) => [m.name, m.rank, m.alpha, m.scaling]));
       again.modules.forEach((m, i) => {
         expect(m.a.data, `${name} ${m.name} A`).toEqual(original.modules[i].a.data);
         expect(m.b.data, `${name} ${m.name} B`).toEqual(original.modules[i].b.data);
@@ -81,7 +88,10 @@ describe('saveAdapter', () => {
     const [r, inF] = first.a.shape;
     const out = first.b.shape[0];
     const a = Tensor.f32([3, inF], (first.a.data as Float32Array).subarray(0, 3 * inF));
-    const b = Tensor.f32([out, 3], Float32Array.from({ length: out * 3 }, (_, i) => (first.b.data as Float32Array)[Math.floor(i / 3) * r + (i % 3)]));
+    const b = Tensor.f32(
+      [out, 3],
+      Float32Array.from({ length: out * 3 }, (_, i) => (first.b.data as Float32Array)[Math.floor(i / 3) * r + (i % 3)]),
+    );
     const changed: LoraAdapter = { config: original.config, modules: [{ name: first.name, a, b, rank: 3, alpha: 6, scaling: 2 }, ...rest] };
     const folder = memoryFolder();
     await saveAdapter(folder, changed);
@@ -100,7 +110,17 @@ describe('saveAdapter', () => {
     const folder = memoryFolder();
     await saveAdapter(folder, { config, modules: [createLoraModule(config, 'model.layers.0.self_attn.q_proj', a, b)] });
     const json = (await configOf(folder)) as Record<string, unknown>;
-    expect(json).toMatchObject({ peft_type: 'LORA', r: 2, lora_alpha: 8, use_rslora: true, target_modules: ['q_proj'], use_dora: false, bias: 'none', fan_in_fan_out: false, task_type: 'CAUSAL_LM' });
+    expect(json).toMatchObject({
+      peft_type: 'LORA',
+      r: 2,
+      lora_alpha: 8,
+      use_rslora: true,
+      target_modules: ['q_proj'],
+      use_dora: false,
+      bias: 'none',
+      fan_in_fan_out: false,
+      task_type: 'CAUSAL_LM',
+    });
     const again = await loadAdapter(folder);
     expect(again.modules[0].scaling).toBe(8 / Math.SQRT2);
     expect(Array.from(again.modules[0].b.data as Float32Array)).toEqual([0.5, -0.5, 1, -1, 2, -2, 3, -3]);

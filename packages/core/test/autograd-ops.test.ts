@@ -22,7 +22,8 @@ function naiveMatmul(a: F64, as: Shape, b: F64, bs: Shape, tA = false, tB = fals
     for (let i = 0; i < m; i++)
       for (let j = 0; j < n; j++) {
         let s = 0;
-        for (let p = 0; p < k; p++) s += (tA ? a[t * aStride + p * m + i] : a[t * aStride + i * k + p]) * (tB ? b[t * bStride + j * k + p] : b[t * bStride + p * n + j]);
+        for (let p = 0; p < k; p++)
+          s += (tA ? a[t * aStride + p * m + i] : a[t * aStride + i * k + p]) * (tB ? b[t * bStride + j * k + p] : b[t * bStride + p * n + j]);
         out[(t * m + i) * n + j] = s;
       }
   return out;
@@ -149,7 +150,12 @@ describe('op gradients against float64 finite differences', () => {
     ['the factors only', [2, 3]],
   ])('loraLinear, trained: %s', (_, watch) => {
     const err = gradientError({
-      shapes: [[2, 3, 4], [5, 4], [2, 4], [5, 2]],
+      shapes: [
+        [2, 3, 4],
+        [5, 4],
+        [2, 4],
+        [5, 2],
+      ],
       watch,
       op: (t, [x, w0, a, b]) => ops.loraLinear(t, x, w0, a, b, 1.7),
       naive: ([x, w0, a, b]) => lora(x, w0, a, b, 1.7),
@@ -163,7 +169,9 @@ describe('op gradients against float64 finite differences', () => {
     ['only b trained', [2, 3], [2, 3], [1]],
     ['only a bias trained', [3, 4], [4], [1]],
   ] as Array<[string, Shape, Shape, number[]]>)('add: %s', (_, as, bs, watch) => {
-    expect(gradientError({ shapes: [as, bs], watch, op: (t, [a, b]) => ops.add(t, a, b), naive: ([a, b]) => broadcast(a, b, (x, y) => x + y) })).toBeLessThan(TOL);
+    expect(gradientError({ shapes: [as, bs], watch, op: (t, [a, b]) => ops.add(t, a, b), naive: ([a, b]) => broadcast(a, b, (x, y) => x + y) })).toBeLessThan(
+      TOL,
+    );
   });
 
   it.each([
@@ -181,12 +189,24 @@ describe('op gradients against float64 finite differences', () => {
   it('scale, silu and swiglu', () => {
     expect(gradientError({ shapes: [[3, 5]], op: (t, [x]) => ops.scale(t, x, -2.5), naive: ([x]) => x.map((v) => -2.5 * v) })).toBeLessThan(TOL);
     expect(gradientError({ shapes: [[3, 5]], op: (t, [x]) => ops.silu(t, x), naive: ([x]) => x.map((v) => v * sigmoid(v)), range: [-4, 4] })).toBeLessThan(TOL);
-    const err = gradientError({ shapes: [[2, 3, 4], [2, 3, 4]], op: (t, [g, u]) => ops.swiglu(t, g, u), naive: ([g, u]) => g.map((v, i) => v * sigmoid(v) * u[i]), range: [-3, 3] });
+    const err = gradientError({
+      shapes: [
+        [2, 3, 4],
+        [2, 3, 4],
+      ],
+      op: (t, [g, u]) => ops.swiglu(t, g, u),
+      naive: ([g, u]) => g.map((v, i) => v * sigmoid(v) * u[i]),
+      range: [-3, 3],
+    });
     expect(err).toBeLessThan(TOL);
   });
 
   it('rmsNorm (input and weight)', () => {
-    const err = gradientError({ shapes: [[2, 3, 8], [8]], op: (t, [x, w]) => ops.rmsNorm(t, x, w, 1e-5), naive: ([x, w]) => naiveRmsNorm(x, w, w.length, 1e-5) });
+    const err = gradientError({
+      shapes: [[2, 3, 8], [8]],
+      op: (t, [x, w]) => ops.rmsNorm(t, x, w, 1e-5),
+      naive: ([x, w]) => naiveRmsNorm(x, w, w.length, 1e-5),
+    });
     expect(err).toBeLessThan(TOL);
   });
 
@@ -204,7 +224,11 @@ describe('op gradients against float64 finite differences', () => {
 
   it('causal grouped-query attention (q, k and v)', () => {
     const err = gradientError({
-      shapes: [[1, 4, 5, 6], [1, 2, 5, 6], [1, 2, 5, 6]],
+      shapes: [
+        [1, 4, 5, 6],
+        [1, 2, 5, 6],
+        [1, 2, 5, 6],
+      ],
       op: (t, [q, k, v]) => ops.attention(t, q, k, v),
       naive: ([q, k, v]) => naiveAttention(q, k, v, { b: 1, hq: 4, kv: 2, sq: 5, sk: 5, d: 6 }, 1 / Math.sqrt(6)).out,
       range: [-2, 2],
@@ -234,9 +258,17 @@ describe('op gradients against float64 finite differences', () => {
   });
 
   it('reshape, permute and sum', () => {
-    expect(gradientError({ shapes: [[2, 6]], op: (t, [x]) => ops.scale(t, ops.reshape(t, x, [3, 4]), 3), naive: ([x]) => x.map((v) => 3 * v) })).toBeLessThan(TOL);
-    const perm = gradientError({ shapes: [[2, 3, 4]], op: (t, [x]) => ops.scale(t, ops.permute(t, x, [2, 0, 1]), 2), naive: ([x]) => naivePermute(x, [2, 3, 4], [2, 0, 1]).map((v) => 2 * v) });
+    expect(gradientError({ shapes: [[2, 6]], op: (t, [x]) => ops.scale(t, ops.reshape(t, x, [3, 4]), 3), naive: ([x]) => x.map((v) => 3 * v) })).toBeLessThan(
+      TOL,
+    );
+    const perm = gradientError({
+      shapes: [[2, 3, 4]],
+      op: (t, [x]) => ops.scale(t, ops.permute(t, x, [2, 0, 1]), 2),
+      naive: ([x]) => naivePermute(x, [2, 3, 4], [2, 0, 1]).map((v) => 2 * v),
+    });
     expect(perm).toBeLessThan(TOL);
-    expect(gradientError({ shapes: [[3, 4]], op: (t, [x]) => ops.scale(t, ops.sum(t, ops.mul(t, x, x)), 0.5), naive: ([x]) => Float64Array.of(0.5 * dot(x, x)) })).toBeLessThan(TOL);
+    expect(
+      gradientError({ shapes: [[3, 4]], op: (t, [x]) => ops.scale(t, ops.sum(t, ops.mul(t, x, x)), 0.5), naive: ([x]) => Float64Array.of(0.5 * dot(x, x)) }),
+    ).toBeLessThan(TOL);
   });
 });

@@ -30,7 +30,12 @@ describe('Tape', () => {
   it('computes no gradient for frozen tensors: no buffer, no kernel', () => {
     const { backend, calls } = countingBackend();
     const x = backend.upload(f32([2, 3], [1, 2, 3, 4, 5, 6]));
-    const w = backend.upload(f32([4, 3], Array.from({ length: 12 }, (_, i) => i / 10)));
+    const w = backend.upload(
+      f32(
+        [4, 3],
+        Array.from({ length: 12 }, (_, i) => i / 10),
+      ),
+    );
     const tape = new Tape(backend);
     tape.watch(x);
     const frozenOnly = ops.matmul(tape, w, w, { transB: true });

@@ -102,7 +102,10 @@ describe('BackendRegistry', () => {
       ['webgpu', 'skipped', undefined],
       ['wasm', 'failed', 'DEVICE_LOST'],
     ]);
-    expect(await errorOf(() => new BackendRegistry().create('auto'))).toMatchObject({ code: 'BACKEND_UNAVAILABLE', message: expect.stringMatching(/No backend is registered/) });
+    expect(await errorOf(() => new BackendRegistry().create('auto'))).toMatchObject({
+      code: 'BACKEND_UNAVAILABLE',
+      message: expect.stringMatching(/No backend is registered/),
+    });
   });
 
   it('reports unknown names and failed named initialisation with their codes', async () => {
@@ -192,7 +195,13 @@ describe('device tensor life cycle (reference backend)', () => {
     await backend.dispose();
     await backend.dispose();
     expect(backend.disposed).toBe(true);
-    for (const call of [() => backend.upload(Tensor.f32([1], [1])), () => backend.read(t), () => backend.free(t), () => backend.kernels.sum(t), () => backend.sync()]) {
+    for (const call of [
+      () => backend.upload(Tensor.f32([1], [1])),
+      () => backend.read(t),
+      () => backend.free(t),
+      () => backend.kernels.sum(t),
+      () => backend.sync(),
+    ]) {
       expect(await codeOf(call)).toBe('BACKEND_DISPOSED');
     }
   });

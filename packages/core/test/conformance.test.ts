@@ -74,9 +74,31 @@ describe('conformance suite on the reference backend', () => {
     const cases = conformanceCases();
     const names = new Set(cases.map((c) => c.name));
     expect(names.size).toBe(cases.length);
-    for (const kernel of Object.keys(CONFORMANCE_TOLERANCES)) expect(cases.some((c) => c.kernel === kernel), kernel).toBe(true);
-    for (const kernel of ['matmul', 'add', 'mul', 'scale', 'cast', 'silu', 'sum', 'columnSumSquares', 'globalNorm', 'bottomKMask', 'adamwStep', 'randomUniform', 'randomNormal', 'maskApply']) {
-      expect(cases.some((c) => c.kernel === kernel && c.large), kernel).toBe(true);
+    for (const kernel of Object.keys(CONFORMANCE_TOLERANCES))
+      expect(
+        cases.some((c) => c.kernel === kernel),
+        kernel,
+      ).toBe(true);
+    for (const kernel of [
+      'matmul',
+      'add',
+      'mul',
+      'scale',
+      'cast',
+      'silu',
+      'sum',
+      'columnSumSquares',
+      'globalNorm',
+      'bottomKMask',
+      'adamwStep',
+      'randomUniform',
+      'randomNormal',
+      'maskApply',
+    ]) {
+      expect(
+        cases.some((c) => c.kernel === kernel && c.large),
+        kernel,
+      ).toBe(true);
     }
     expect(cases.some((c) => c.kernel === 'memory')).toBe(true);
   });

@@ -33,7 +33,10 @@ describe('readJsonl', () => {
     expect(await failure(`${good}{"source":"s"}`)).toEqual({ code: 'DATA_INVALID', message: expect.stringContaining('line 2: expected {"source"') });
     expect(await failure('[1]')).toEqual({ code: 'DATA_INVALID', message: expect.stringContaining('line 1: expected a JSON object') });
     expect(await failure(`${good}${good}{"text":3}`)).toEqual({ code: 'DATA_INVALID', message: expect.stringContaining('line 3') });
-    expect(await failure('{"text":' + '['.repeat(100_000) + ']'.repeat(100_000) + '}')).toEqual({ code: 'DATA_INVALID', message: expect.stringContaining('nests') });
+    expect(await failure('{"text":' + '['.repeat(100_000) + ']'.repeat(100_000) + '}')).toEqual({
+      code: 'DATA_INVALID',
+      message: expect.stringContaining('nests'),
+    });
     expect(await asyncCodeOf(() => readJsonl(bytesSource(Uint8Array.of(0x7b, 0xff, 0x7d))))).toBe('INVALID_UTF8');
   });
 });
@@ -68,7 +71,14 @@ describe('encodeRecord', () => {
 
 describe('makeBatch', () => {
   it('pads ids with the pad id and targets with −100, and counts the targets', () => {
-    const batch = makeBatch([{ ids: [1, 2, 3], targets: [-100, 3, -100] }, { ids: [4], targets: [-100] }, { ids: [5, 6], targets: [6, -100] }], 9);
+    const batch = makeBatch(
+      [
+        { ids: [1, 2, 3], targets: [-100, 3, -100] },
+        { ids: [4], targets: [-100] },
+        { ids: [5, 6], targets: [6, -100] },
+      ],
+      9,
+    );
     expect(batch.ids.shape).toEqual([3, 3]);
     expect(Array.from(batch.ids.data)).toEqual([1, 2, 3, 4, 9, 9, 5, 6, 9]);
     expect(Array.from(batch.targets.data)).toEqual([-100, 3, -100, -100, -100, -100, 6, -100, -100]);

@@ -34,7 +34,13 @@ describe('ROUGE', () => {
 
   it('averages over a corpus and scores an empty prediction 0', () => {
     const s = rougeCorpus(['the cat sat on the mat', ''], ['the cat is on the mat', 'anything']);
-    expect(s).toEqual({ rouge1: expect.closeTo(5 / 12, 12), rouge2: expect.closeTo(3 / 10, 12), rougeL: expect.closeTo(5 / 12, 12), tokenization: 'words', n: 2 });
+    expect(s).toEqual({
+      rouge1: expect.closeTo(5 / 12, 12),
+      rouge2: expect.closeTo(3 / 10, 12),
+      rougeL: expect.closeTo(5 / 12, 12),
+      tokenization: 'words',
+      n: 2,
+    });
     expect(rougeCorpus(['猫'], ['猫']).tokenization).toBe('chars');
     expect(codeOf(() => rougeCorpus(['a'], []))).toBe('INVALID_OPTION');
   });

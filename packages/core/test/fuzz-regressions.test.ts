@@ -1,7 +1,19 @@
 // Regression cases for what the fuzz suite and the security review found,
 // and checks that the fuzz harness itself can see what it counts.
 import { describe, expect, it } from 'vitest';
-import { SafetensorsFile, Tensor, createAdapterConfig, encodeSafetensors, isTargetModule, loadAdapter, memoryFolder, moduleHyperparameters, openCheckpoint, openModelFolder, parseAdapterConfig } from '@lorafuse/core';
+import {
+  SafetensorsFile,
+  Tensor,
+  createAdapterConfig,
+  encodeSafetensors,
+  isTargetModule,
+  loadAdapter,
+  memoryFolder,
+  moduleHyperparameters,
+  openCheckpoint,
+  openModelFolder,
+  parseAdapterConfig,
+} from '@lorafuse/core';
 import { asyncCodeOf, codeOf } from './error-code.js';
 import { fixtureCopy } from './fixtures/index.js';
 import { recordingFolder, type ReadStats } from './fuzz/recording-folder.js';
@@ -23,7 +35,9 @@ function refusal(config: Record<string, unknown>): { code: string | undefined; r
 
 describe('regular expressions from adapter_config.json', () => {
   // Each of these takes seconds to centuries on a 30-character module name without the guard.
-  const REDOS = ['(a+)+$', '(.*)*y', '(\\w+\\.?)+$', '(a|a)*b', '(?:\\d+\\.)*x', '(.*a){20}', '((a|b)?){9}c', '.*.*.*.*x', '[(]+.*(.*)*x'].map((p) => [p, p] as const);
+  const REDOS = ['(a+)+$', '(.*)*y', '(\\w+\\.?)+$', '(a|a)*b', '(?:\\d+\\.)*x', '(.*a){20}', '((a|b)?){9}c', '.*.*.*.*x', '[(]+.*(.*)*x'].map(
+    (p) => [p, p] as const,
+  );
   REDOS.push(['1025 characters', 'x'.repeat(1025)]);
 
   it.each(REDOS)('refuses %s in target_modules, exclude_modules, layers_pattern and pattern keys, quickly', (_label, pattern) => {
@@ -66,7 +80,9 @@ describe('regular expressions from adapter_config.json', () => {
   it('refuses adapter tensors naming a module longer than any model has', async () => {
     const folder = fixtureCopy('lora-qv-r8');
     const file = await SafetensorsFile.open(await folder.open('adapter_model.safetensors'));
-    const tensors = await Promise.all(file.tensors.map(async (t) => [t.name.replace('base_model.model.', `base_model.model.${'x.'.repeat(70)}`), await file.read(t.name)] as [string, Tensor]));
+    const tensors = await Promise.all(
+      file.tensors.map(async (t) => [t.name.replace('base_model.model.', `base_model.model.${'x.'.repeat(70)}`), await file.read(t.name)] as [string, Tensor]),
+    );
     await folder.write('adapter_model.safetensors', encodeSafetensors(tensors));
     expect(await asyncCodeOf(() => loadAdapter(folder))).toBe('ADAPTER_UNKNOWN_TENSOR');
   });
@@ -80,7 +96,10 @@ describe('pickle files are never opened', () => {
     expect(await asyncCodeOf(() => openCheckpoint(folder, { file: 'pytorch_model.bin' }))).toBe('UNSAFE_FILE_FORMAT');
     expect(await asyncCodeOf(() => openCheckpoint(folder, { file: 'model.pt' }))).toBe('UNSAFE_FILE_FORMAT');
     expect(await asyncCodeOf(() => openCheckpoint(folder, { file: 'pytorch_model.bin.index.json' }))).toBe('UNSAFE_FILE_FORMAT');
-    const sharded = memoryFolder({ 'model.safetensors.index.json': text(JSON.stringify({ weight_map: { w: 'pytorch_model-00001.bin' } })), 'pytorch_model-00001.bin': tiny[0] });
+    const sharded = memoryFolder({
+      'model.safetensors.index.json': text(JSON.stringify({ weight_map: { w: 'pytorch_model-00001.bin' } })),
+      'pytorch_model-00001.bin': tiny[0],
+    });
     expect(await asyncCodeOf(() => openCheckpoint(sharded))).toBe('UNSAFE_FILE_FORMAT');
   });
 

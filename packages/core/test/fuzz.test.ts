@@ -12,7 +12,13 @@ it(`fuzzes the loaders with ${only ? only.length : cases} seeded cases: every on
   const tally = await runFuzz({ seed, cases, timeBoundMs: 1000, only });
   console.log(formatTally(tally, seed));
   expect(tally.bad).toEqual([]);
-  expect({ crashes: tally.crashes, hangs: tally.hangs, untyped: tally.untyped, catchAll: tally.catchAll, overReads: tally.overReads }).toEqual({ crashes: 0, hangs: 0, untyped: 0, catchAll: 0, overReads: 0 });
+  expect({ crashes: tally.crashes, hangs: tally.hangs, untyped: tally.untyped, catchAll: tally.catchAll, overReads: tally.overReads }).toEqual({
+    crashes: 0,
+    hangs: 0,
+    untyped: 0,
+    catchAll: 0,
+    overReads: 0,
+  });
   expect(tally.maxReadRatio).toBeLessThanOrEqual(1);
   if (only) return;
   expect(Object.keys(tally.outcomes).filter((o) => o !== 'ok').length).toBeGreaterThanOrEqual(8);

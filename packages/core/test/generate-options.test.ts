@@ -52,7 +52,11 @@ const toy: Tokenizer = {
   eos: 63,
   pad: 62,
   encode: (text) => [...text].map((c) => ALPHABET.indexOf(c) % 62),
-  decode: (ids) => ids.filter((id) => id < 62).map((id) => ALPHABET[id]).join(''),
+  decode: (ids) =>
+    ids
+      .filter((id) => id < 62)
+      .map((id) => ALPHABET[id])
+      .join(''),
 };
 
 let backend: Backend;
@@ -81,7 +85,10 @@ async function lastLogits(ids: number[]): Promise<Float32Array> {
 }
 
 async function expectCode(promise: Promise<unknown>, code: string): Promise<void> {
-  const error = await promise.then(() => undefined, (e: unknown) => e);
+  const error = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
   expect(isLoraFuseError(error) ? error.code : error).toBe(code);
 }
 
@@ -89,7 +96,16 @@ describe('top-k / top-p filtering', () => {
   it('matches the float64 re-implementation of the warpers', () => {
     const rng = seeded(11);
     let worst = 0;
-    for (const [temperature, topK, topP] of [[1, 0, 1], [0.7, 5, 1], [1.3, 0, 0.9], [0.5, 10, 0.8], [1, 3, 0.5], [2, 1, 1], [1, 0, 0.01], [0.9, 64, 0.95]]) {
+    for (const [temperature, topK, topP] of [
+      [1, 0, 1],
+      [0.7, 5, 1],
+      [1.3, 0, 0.9],
+      [0.5, 10, 0.8],
+      [1, 3, 0.5],
+      [2, 1, 1],
+      [1, 0, 0.01],
+      [0.9, 64, 0.95],
+    ]) {
       for (let trial = 0; trial < 5; trial++) {
         const logits = Float32Array.from({ length: 64 }, () => (rng() - 0.5) * 8);
         const got = filterLogits(logits, { temperature, topK, topP });
@@ -196,7 +212,11 @@ describe('limits, stop tokens, abort and memory', () => {
 describe('text helpers', () => {
   it('builds the prompt of a {source} record as encodeRecord does, cutting the end of the source', () => {
     const source = 'the quick brown fox jumps over the lazy dog '.repeat(4);
-    for (const [maxLength, template] of [[40, undefined], [200, 'Summary of: {source}\nSummary:'], [30, '{source}\nTL;DR: ']] as const) {
+    for (const [maxLength, template] of [
+      [40, undefined],
+      [200, 'Summary of: {source}\nSummary:'],
+      [30, '{source}\nTL;DR: '],
+    ] as const) {
       const fromTraining = encodeRecord({ kind: 'pair', source, summary: 'abc' }, toy, { maxLength: maxLength + 2, template }).ids.slice(0, -3);
       expect(promptForSource(toy, source, { maxLength, maxNewTokens: 1, template })).toEqual(fromTraining);
     }
@@ -211,7 +231,11 @@ describe('text helpers', () => {
     const result = next.value;
     expect(pieces.join('')).toBe(result.text);
     expect(result.text).toBe(toy.decode(result.tokens));
-    const expected = await generate(lm, promptForSource(toy, 'hello world', { maxLength: 128, maxNewTokens: 12 }), { maxNewTokens: 12, adapters, stopTokens: [63] });
+    const expected = await generate(lm, promptForSource(toy, 'hello world', { maxLength: 128, maxNewTokens: 12 }), {
+      maxNewTokens: 12,
+      adapters,
+      stopTokens: [63],
+    });
     expect(result.tokens).toEqual(expected.tokens);
   });
 });

@@ -142,10 +142,17 @@ export function generateSuite(label: string, getBackend: () => Backend, log: (li
       try {
         const results = [];
         for (const c of cases) {
-          const result = await generate(lm, c.prompt, { maxNewTokens: c.max_new_tokens, adapters, stopTokens: c.stop_token === null ? [] : [c.stop_token], decoding: decodingOf(c) });
+          const result = await generate(lm, c.prompt, {
+            maxNewTokens: c.max_new_tokens,
+            adapters,
+            stopTokens: c.stop_token === null ? [] : [c.stop_token],
+            decoding: decodingOf(c),
+          });
           results.push({ name: c.name, tokens: result.tokens, finishReason: result.finishReason });
         }
-        expect(results).toEqual(cases.map((c) => ({ name: c.name, tokens: c.tokens, finishReason: c.stop_token !== null && c.tokens.at(-1) === c.stop_token ? 'stop' : 'length' })));
+        expect(results).toEqual(
+          cases.map((c) => ({ name: c.name, tokens: c.tokens, finishReason: c.stop_token !== null && c.tokens.at(-1) === c.stop_token ? 'stop' : 'length' })),
+        );
       } finally {
         dispose();
       }

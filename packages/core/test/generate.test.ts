@@ -18,7 +18,12 @@ afterAll(async () => {
   for (const b of Object.values(backends)) await b.dispose();
 });
 
-for (const name of ['reference', 'wasm']) generateSuite(name, () => backends[name], (line) => console.log(line));
+for (const name of ['reference', 'wasm'])
+  generateSuite(
+    name,
+    () => backends[name],
+    (line) => console.log(line),
+  );
 
 describe('generation suite', () => {
   it('has cases', () => expect(Object.keys(backends)).toEqual(['reference', 'wasm']));

@@ -2,14 +2,7 @@
 // LoRA gradients, AdamW against the PyTorch fixtures) plus storage-dtype and
 // refusal checks.
 import { describe, expect, it } from 'vitest';
-import {
-  CausalLM,
-  ReferenceBackend,
-  SafetensorsFile,
-  Tape,
-  Tensor,
-  openModelFolder,
-} from '@lorafuse/core';
+import { CausalLM, ReferenceBackend, SafetensorsFile, Tape, Tensor, openModelFolder } from '@lorafuse/core';
 import { nodeFolder } from '@lorafuse/core/node';
 import { FIXTURES, fixtureFolder } from './fixtures/index.js';
 import { asyncCodeOf, codeOf } from './error-code.js';
@@ -31,7 +24,13 @@ describe('CausalLM forward: storage dtypes and refusals', () => {
     const widen = (t: Tensor) => Tensor.f32(t.shape, t.toFloat32());
     const widened = {
       config: checkpoint.config,
-      weights: { tensors: store.tensors, metadata: store.metadata, has: (n: string) => store.has(n), info: (n: string) => store.info(n), read: async (n: string) => widen(await store.read(n)) },
+      weights: {
+        tensors: store.tensors,
+        metadata: store.metadata,
+        has: (n: string) => store.has(n),
+        info: (n: string) => store.info(n),
+        read: async (n: string) => widen(await store.read(n)),
+      },
     };
     const logitsOf = async (lm: CausalLM) => {
       const tape = new Tape(backend);

@@ -4,7 +4,16 @@
 // including after a round trip through saveModelFolder and openModelFolder.
 import { describe, expect, it } from 'vitest';
 import {
-  CausalLM, ReferenceBackend, SafetensorsFile, Tape, Tensor, loadAdapter, memoryFolder, mergeIntoBase, openModelFolder, saveModelFolder,
+  CausalLM,
+  ReferenceBackend,
+  SafetensorsFile,
+  Tape,
+  Tensor,
+  loadAdapter,
+  memoryFolder,
+  mergeIntoBase,
+  openModelFolder,
+  saveModelFolder,
 } from '@lorafuse/core';
 import { nodeFolder } from '@lorafuse/core/node';
 import { asyncCodeOf } from './error-code.js';

@@ -49,7 +49,10 @@ describe('combinations (PEFT merge_utils semantics)', () => {
   });
 
   it('dare_linear = drop by mask, rescale by 1/density, weighted sum', () => {
-    const masks = [[1, 0, 1], [0, 1, 1]];
+    const masks = [
+      [1, 0, 1],
+      [0, 1, 1],
+    ];
     const out = combineTensors('dare_linear', [f64([1, 2, 3]), f64([4, 5, 6])], [1, -1], { density: 0.5, majoritySignMethod: 'total', mask: (i) => masks[i] });
     expect([...out]).toEqual([2, -10, -6]);
   });
@@ -89,7 +92,11 @@ describe('lowRankFromFactors', () => {
     const sigma = [5, 3, 2, 1, 0.5];
     const col = (m: Matrix, k: number) => Array.from({ length: m.rows }, (_, i) => m.data[i * m.cols + k]);
     const factors = (ks: number[]) => ({
-      b: { rows: 12, cols: ks.length, data: Float64Array.from({ length: 12 * ks.length }, (_, x) => col(u, ks[x % ks.length])[Math.floor(x / ks.length)] * sigma[ks[x % ks.length]]) },
+      b: {
+        rows: 12,
+        cols: ks.length,
+        data: Float64Array.from({ length: 12 * ks.length }, (_, x) => col(u, ks[x % ks.length])[Math.floor(x / ks.length)] * sigma[ks[x % ks.length]]),
+      },
       a: { rows: ks.length, cols: 9, data: Float64Array.from(ks.flatMap((k) => col(v, k))) },
     });
     // Adapter 1 holds triplets 0 and 3, adapter 2 triplets 1, 2 and 4: the order must not matter.
@@ -118,9 +125,15 @@ describe('lowRankFromFactors', () => {
 
 describe('mergedAdapter', () => {
   it('combines target lists as PEFT does and sets alpha so that scaling is kept', () => {
-    const base = (targets: string[]) => ({ config: createAdapterConfig({ r: 4, loraAlpha: 8, targetModules: targets, baseModelNameOrPath: 'tiny' }), modules: [] });
+    const base = (targets: string[]) => ({
+      config: createAdapterConfig({ r: 4, loraAlpha: 8, targetModules: targets, baseModelNameOrPath: 'tiny' }),
+      modules: [],
+    });
     const module = (name: string, rank: number, scaling: number) => ({ name, a: randomMatrix(rank, 3, 1), b: randomMatrix(2, rank, 2), scaling });
-    const out = mergedAdapter([base(['v_proj']), base(['q_proj', 'v_proj'])], [module('m.0.q_proj', 2, 1), module('m.0.v_proj', 2, 0.5), module('m.1.q_proj', 5, 1)]);
+    const out = mergedAdapter(
+      [base(['v_proj']), base(['q_proj', 'v_proj'])],
+      [module('m.0.q_proj', 2, 1), module('m.0.v_proj', 2, 0.5), module('m.1.q_proj', 5, 1)],
+    );
     expect(out.config.targetModules).toEqual(['q_proj', 'v_proj']);
     expect([out.config.r, out.config.loraAlpha, out.config.baseModelNameOrPath]).toEqual([2, 2, 'tiny']);
     expect(out.modules.map((m) => [m.rank, m.alpha, m.scaling])).toEqual([

@@ -128,7 +128,11 @@ export function modelParitySuite(label: string, getBackend: () => Backend, log: 
     it.each(gradCases)('%s: W10 − W0 after ten steps', async (name) => {
       const backend = getBackend();
       const fixture = await openFixture(`grads/${name}.safetensors`);
-      const meta = JSON.parse(fixture.metadata.fixture) as { model: string; adapters: string[]; adamw: { lr: number; betas: [number, number]; eps: number; weight_decay: number; steps: number } };
+      const meta = JSON.parse(fixture.metadata.fixture) as {
+        model: string;
+        adapters: string[];
+        adamw: { lr: number; betas: [number, number]; eps: number; weight_decay: number; steps: number };
+      };
       const before = backend.memory().tensors;
       const { lm, device, names, dispose } = await setup(backend, meta.model, meta.adapters);
       const params = device.flatMap(adapterParameters);
@@ -159,7 +163,6 @@ export function modelParitySuite(label: string, getBackend: () => Backend, log: 
       expect(backend.memory().tensors).toBe(before);
     });
   });
-
 }
 
 /** Examples of random ids (vocabulary 64) of the given lengths, every token after the first a target. */

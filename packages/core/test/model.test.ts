@@ -87,7 +87,16 @@ describe('parseModelConfig', () => {
 
   it("applies transformers' defaults to omitted fields", () => {
     const c = parseModelConfig(llama);
-    expect(c).toMatchObject({ architecture: 'LlamaForCausalLM', numKeyValueHeads: 8, headDim: 8, rmsNormEps: 1e-6, ropeTheta: 10000, tieWordEmbeddings: false, maxPositionEmbeddings: 2048, dtype: null });
+    expect(c).toMatchObject({
+      architecture: 'LlamaForCausalLM',
+      numKeyValueHeads: 8,
+      headDim: 8,
+      rmsNormEps: 1e-6,
+      ropeTheta: 10000,
+      tieWordEmbeddings: false,
+      maxPositionEmbeddings: 2048,
+      dtype: null,
+    });
     expect(c.ropeScaling).toEqual({ type: 'default' });
     expect(c.slidingWindow).toBeNull();
     expect(parseModelConfig({ ...llama, model_type: 'mistral' }).slidingWindow).toBe(4096);
@@ -137,8 +146,19 @@ describe('parseModelConfig', () => {
     ['odd head_dim', { ...llama, head_dim: 7 }, 'MODEL_CONFIG_INVALID'],
     ['negative rms_norm_eps', { ...llama, rms_norm_eps: -1 }, 'MODEL_CONFIG_INVALID'],
     ['rope_theta a string', { ...llama, rope_theta: 'big' }, 'MODEL_CONFIG_INVALID'],
-    ['llama3 RoPE without factor', { ...llama, rope_parameters: { rope_type: 'llama3', rope_theta: 1, low_freq_factor: 1, high_freq_factor: 4, original_max_position_embeddings: 8 } }, 'MODEL_CONFIG_INVALID'],
-    ['llama3 RoPE with high ≤ low frequency factor', { ...llama, rope_parameters: { rope_type: 'llama3', rope_theta: 1, factor: 8, low_freq_factor: 4, high_freq_factor: 4, original_max_position_embeddings: 8 } }, 'MODEL_CONFIG_INVALID'],
+    [
+      'llama3 RoPE without factor',
+      { ...llama, rope_parameters: { rope_type: 'llama3', rope_theta: 1, low_freq_factor: 1, high_freq_factor: 4, original_max_position_embeddings: 8 } },
+      'MODEL_CONFIG_INVALID',
+    ],
+    [
+      'llama3 RoPE with high ≤ low frequency factor',
+      {
+        ...llama,
+        rope_parameters: { rope_type: 'llama3', rope_theta: 1, factor: 8, low_freq_factor: 4, high_freq_factor: 4, original_max_position_embeddings: 8 },
+      },
+      'MODEL_CONFIG_INVALID',
+    ],
     ['tie_word_embeddings a string', { ...llama, tie_word_embeddings: 'yes' }, 'MODEL_CONFIG_INVALID'],
     ['dtype a number', { ...llama, dtype: 32 }, 'MODEL_CONFIG_INVALID'],
   ];

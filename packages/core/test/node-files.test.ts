@@ -14,7 +14,10 @@ afterAll(async () => {
 describe('Node file access', () => {
   it('reads exact ranges of a file', async () => {
     const path = join(dir, 'data.bin');
-    await writeFile(path, Uint8Array.from({ length: 300 }, (_, i) => i % 256));
+    await writeFile(
+      path,
+      Uint8Array.from({ length: 300 }, (_, i) => i % 256),
+    );
     const source = await fileSource(path);
     expect(source.size).toBe(300);
     expect([...(await source.read(255, 3))]).toEqual([255, 0, 1]);

@@ -84,7 +84,10 @@ describe.skipIf(!python)('PEFT loads what LoRAFuse writes', () => {
     for (const m of adapter.modules) {
       const p = view.modules.find((x) => x.name === m.name)!;
       expect([p.r, p.alpha, p.scaling], m.name).toEqual([m.rank, m.alpha, m.scaling]);
-      for (const [mine, theirs] of [[checksums(m.a), p.a], [checksums(m.b), p.b]] as const) {
+      for (const [mine, theirs] of [
+        [checksums(m.a), p.a],
+        [checksums(m.b), p.b],
+      ] as const) {
         expect(mine.first).toEqual(theirs.first);
         expect(mine.last).toEqual(theirs.last);
         expect(Math.abs(mine.sum - theirs.sum)).toBeLessThanOrEqual(1e-12 * (1 + theirs.sumsq));
@@ -93,44 +96,47 @@ describe.skipIf(!python)('PEFT loads what LoRAFuse writes', () => {
     }
   }
 
-  it(
-    'round-tripped fixtures, a rank-changed module and a from-scratch adapter',
-    async () => {
-      const { tokens, logits: expectedQv } = await fixtureLogits('llama-tiny', 'logits_lora_qv_r8');
-      const adapters: Array<[string, LoraAdapter]> = [];
-      for (const name of ['lora-qv-r8', 'lora-patterns', 'lora-rslora', 'lora-regex', 'lora-bf16']) adapters.push([name, await loadAdapter(fixtureFolder(name))]);
+  it('round-tripped fixtures, a rank-changed module and a from-scratch adapter', async () => {
+    const { tokens, logits: expectedQv } = await fixtureLogits('llama-tiny', 'logits_lora_qv_r8');
+    const adapters: Array<[string, LoraAdapter]> = [];
+    for (const name of ['lora-qv-r8', 'lora-patterns', 'lora-rslora', 'lora-regex', 'lora-bf16']) adapters.push([name, await loadAdapter(fixtureFolder(name))]);
 
-      // One module cut to rank 3 with alpha 6: saveAdapter must record it in rank_pattern/alpha_pattern.
-      const qv = adapters[0][1];
-      const [first, ...rest] = qv.modules;
-      const inF = first.a.shape[1];
-      const out = first.b.shape[0];
-      const cutA = Tensor.f32([3, inF], (first.a.data as Float32Array).slice(0, 3 * inF));
-      const cutB = Tensor.f32([out, 3], Float32Array.from({ length: out * 3 }, (_, i) => (first.b.data as Float32Array)[Math.floor(i / 3) * first.rank + (i % 3)]));
-      adapters.push(['rank-changed', { config: qv.config, modules: [{ name: first.name, a: cutA, b: cutB, rank: 3, alpha: 6, scaling: 2 }, ...rest] }]);
+    // One module cut to rank 3 with alpha 6: saveAdapter must record it in rank_pattern/alpha_pattern.
+    const qv = adapters[0][1];
+    const [first, ...rest] = qv.modules;
+    const inF = first.a.shape[1];
+    const out = first.b.shape[0];
+    const cutA = Tensor.f32([3, inF], (first.a.data as Float32Array).slice(0, 3 * inF));
+    const cutB = Tensor.f32(
+      [out, 3],
+      Float32Array.from({ length: out * 3 }, (_, i) => (first.b.data as Float32Array)[Math.floor(i / 3) * first.rank + (i % 3)]),
+    );
+    adapters.push(['rank-changed', { config: qv.config, modules: [{ name: first.name, a: cutA, b: cutB, rank: 3, alpha: 6, scaling: 2 }, ...rest] }]);
 
-      // Built from nothing: deterministic values, rsLoRA, two kinds of module.
-      const config = createAdapterConfig({ r: 2, loraAlpha: 5, useRslora: true, targetModules: ['k_proj', 'down_proj'], taskType: 'CAUSAL_LM' });
-      const ramp = (shape: [number, number], k: number) => Tensor.f32(shape, Float32Array.from({ length: shape[0] * shape[1] }, (_, i) => Math.sin(i * 0.37 + k) * 0.5));
-      const scratch = [0, 1].flatMap((l) => [
-        createLoraModule(config, `model.layers.${l}.self_attn.k_proj`, ramp([2, 32], l), ramp([16, 2], l + 10)),
-        createLoraModule(config, `model.layers.${l}.mlp.down_proj`, ramp([2, 48], l + 20), ramp([32, 2], l + 30)),
-      ]);
-      adapters.push(['scratch', { config, modules: scratch }]);
+    // Built from nothing: deterministic values, rsLoRA, two kinds of module.
+    const config = createAdapterConfig({ r: 2, loraAlpha: 5, useRslora: true, targetModules: ['k_proj', 'down_proj'], taskType: 'CAUSAL_LM' });
+    const ramp = (shape: [number, number], k: number) =>
+      Tensor.f32(
+        shape,
+        Float32Array.from({ length: shape[0] * shape[1] }, (_, i) => Math.sin(i * 0.37 + k) * 0.5),
+      );
+    const scratch = [0, 1].flatMap((l) => [
+      createLoraModule(config, `model.layers.${l}.self_attn.k_proj`, ramp([2, 32], l), ramp([16, 2], l + 10)),
+      createLoraModule(config, `model.layers.${l}.mlp.down_proj`, ramp([2, 48], l + 20), ramp([32, 2], l + 30)),
+    ]);
+    adapters.push(['scratch', { config, modules: scratch }]);
 
-      const jobs = [];
-      for (const [name, adapter] of adapters) {
-        const folder = join(dir, name);
-        await saveAdapter(nodeFolder(folder), adapter);
-        jobs.push({ base: join(FIXTURES, name === 'lora-bf16' ? 'llama-tiny-bf16' : 'llama-tiny'), adapter: folder, tokens });
-      }
-      const views = runPeft(jobs);
-      adapters.forEach(([, adapter], i) => expectSameAdapter(views[i], adapter));
-      // The rewritten paper-setting adapter computes PyTorch's own logits again.
-      expect(Math.max(...views[0].logits.map((x, i) => Math.abs(x - expectedQv[i])))).toBeLessThanOrEqual(1e-5);
-    },
-    300_000,
-  );
+    const jobs = [];
+    for (const [name, adapter] of adapters) {
+      const folder = join(dir, name);
+      await saveAdapter(nodeFolder(folder), adapter);
+      jobs.push({ base: join(FIXTURES, name === 'lora-bf16' ? 'llama-tiny-bf16' : 'llama-tiny'), adapter: folder, tokens });
+    }
+    const views = runPeft(jobs);
+    adapters.forEach(([, adapter], i) => expectSameAdapter(views[i], adapter));
+    // The rewritten paper-setting adapter computes PyTorch's own logits again.
+    expect(Math.max(...views[0].logits.map((x, i) => Math.abs(x - expectedQv[i])))).toBeLessThanOrEqual(1e-5);
+  }, 300_000);
 });
 
 describe.skipIf(!!python)('PEFT interop (skipped)', () => {

@@ -49,7 +49,10 @@ describe('Pruner: magnitude masks against a float64 sort', () => {
     const modules = mods.map((m) => upload(backend, m));
     const report = await pruner(backend, { ratio }).prune(modules);
     mods.forEach((m, i) => {
-      for (const [factor, host, dev] of [['A', m.a, modules[i].a], ['B', m.b, modules[i].b]] as const) {
+      for (const [factor, host, dev] of [
+        ['A', m.a, modules[i].a],
+        ['B', m.b, modules[i].b],
+      ] as const) {
         const k = Math.floor(ratio * host.length + 1e-9);
         const mask = sortMask(Array.from(host, Math.abs), k);
         const after = readF32(backend, dev);
@@ -80,11 +83,19 @@ describe('Pruner: magnitude masks against a float64 sort', () => {
   it('global ties break by flat index across tensors: modules in order, A before B', async () => {
     const backend = new ReferenceBackend();
     const t = (shape: number[]) => backend.upload(Tensor.f32(shape, [4, 1, 3, 2]));
-    const mods = [{ name: 'x', a: t([1, 4]), b: t([4, 1]) }, { name: 'y', a: t([1, 4]), b: t([4, 1]) }];
+    const mods = [
+      { name: 'x', a: t([1, 4]), b: t([4, 1]) },
+      { name: 'y', a: t([1, 4]), b: t([4, 1]) },
+    ];
     const p = pruner(backend, { grouping: 'global', ratio: 3 / 16, masks: 'persistent' });
     await p.prune(mods);
     // Four entries tie at |θ| = 1; the three pruned are x.A[1], x.B[1], y.A[1].
-    expect([maskOf(backend, p.mask('x', 'A')!), maskOf(backend, p.mask('x', 'B')!), maskOf(backend, p.mask('y', 'A')!), maskOf(backend, p.mask('y', 'B')!)]).toEqual([
+    expect([
+      maskOf(backend, p.mask('x', 'A')!),
+      maskOf(backend, p.mask('x', 'B')!),
+      maskOf(backend, p.mask('y', 'A')!),
+      maskOf(backend, p.mask('y', 'B')!),
+    ]).toEqual([
       [0, 1, 0, 0],
       [0, 1, 0, 0],
       [0, 1, 0, 0],
@@ -100,8 +111,14 @@ describe('Pruner: magnitude masks against a float64 sort', () => {
     const mod = upload(backend, m, { inputNorms: backend.upload(Tensor.f32([8], n)), hiddenNorms: backend.upload(Tensor.f32([3], h)) });
     const p = pruner(backend, { metric: 'wanda', ratio: 0.5, masks: 'persistent' });
     await p.prune([mod]);
-    const expectA = sortMask(Array.from(m.a, (v, i) => Math.fround(Math.abs(v) * n[i % 8])), 12);
-    const expectB = sortMask(Array.from(m.b, (v, i) => Math.fround(Math.abs(v) * h[i % 3])), 7);
+    const expectA = sortMask(
+      Array.from(m.a, (v, i) => Math.fround(Math.abs(v) * n[i % 8])),
+      12,
+    );
+    const expectB = sortMask(
+      Array.from(m.b, (v, i) => Math.fround(Math.abs(v) * h[i % 3])),
+      7,
+    );
     expect(maskOf(backend, p.mask('w', 'A')!)).toEqual(Array.from(expectA));
     expect(maskOf(backend, p.mask('w', 'B')!)).toEqual(Array.from(expectB));
   });
@@ -176,7 +193,8 @@ describe('Pruner: modes, masks and schedules', () => {
       const mod = upload(backend, m, { momentsA: { m: ones([2, 6]), v: ones([2, 6]) }, momentsB: { m: ones([4, 2]), v: ones([4, 2]) } });
       await pruner(backend, { resetMoments }).prune([mod]);
       const maskA = sortMask(Array.from(m.a, Math.abs), 6);
-      for (const t of [mod.momentsA!.m, mod.momentsA!.v]) expect(Array.from(readF32(backend, t))).toEqual(Array.from(maskA, (x) => (resetMoments && x ? 0 : 1)));
+      for (const t of [mod.momentsA!.m, mod.momentsA!.v])
+        expect(Array.from(readF32(backend, t))).toEqual(Array.from(maskA, (x) => (resetMoments && x ? 0 : 1)));
     }
   });
 
@@ -223,8 +241,18 @@ describe('Pruner: bad input', () => {
     ['reset mode without initial values', { mode: 'reset' as const }, {}, 'PRUNE_INPUT_MISSING'],
     ['resetMoments without moments', { resetMoments: true }, {}, 'PRUNE_INPUT_MISSING'],
     ['norms of the wrong length', { metric: 'lora' }, { inputNorms: backend.upload(Tensor.f32([5], [1, 1, 1, 1, 1])) }, 'SHAPE_MISMATCH'],
-    ['a gradient that would broadcast', { metric: 'taylor' }, { gradA: backend.upload(Tensor.f32([6], [1, 1, 1, 1, 1, 1])), gradB: backend.upload(Tensor.f32([4, 2], new Float32Array(8))) }, 'SHAPE_MISMATCH'],
-    ['hidden norms of the input length', { metric: 'wanda' }, { inputNorms: backend.upload(Tensor.f32([6], new Float32Array(6))), hiddenNorms: backend.upload(Tensor.f32([6], new Float32Array(6))) }, 'SHAPE_MISMATCH'],
+    [
+      'a gradient that would broadcast',
+      { metric: 'taylor' },
+      { gradA: backend.upload(Tensor.f32([6], [1, 1, 1, 1, 1, 1])), gradB: backend.upload(Tensor.f32([4, 2], new Float32Array(8))) },
+      'SHAPE_MISMATCH',
+    ],
+    [
+      'hidden norms of the input length',
+      { metric: 'wanda' },
+      { inputNorms: backend.upload(Tensor.f32([6], new Float32Array(6))), hiddenNorms: backend.upload(Tensor.f32([6], new Float32Array(6))) },
+      'SHAPE_MISMATCH',
+    ],
   ])('fails on %s and leaves the factors as they were', async (_why, options, extra, code) => {
     const mod = upload(backend, host, extra);
     expect(await asyncCodeOf(() => pruner(backend, options as Partial<PrunerOptions>).prune([mod]))).toBe(code);

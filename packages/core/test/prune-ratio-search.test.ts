@@ -5,23 +5,53 @@
 // and rougeCorpus() called directly.
 import { describe, expect, it } from 'vitest';
 import {
-  ByteTokenizer, CausalLM, PluginRegistry, ReferenceBackend, adapt, downloadAdapter, encodeRecord, evaluateRouge, freeAdapter, generate, initLoraAdapter,
-  initModelCheckpoint, parseModelConfig, promptForSource, rougeCorpus, searchPruneRatio, uploadAdapter, type LoraAdapter,
+  ByteTokenizer,
+  CausalLM,
+  PluginRegistry,
+  ReferenceBackend,
+  adapt,
+  downloadAdapter,
+  encodeRecord,
+  evaluateRouge,
+  freeAdapter,
+  generate,
+  initLoraAdapter,
+  initModelCheckpoint,
+  parseModelConfig,
+  promptForSource,
+  rougeCorpus,
+  searchPruneRatio,
+  uploadAdapter,
+  type LoraAdapter,
 } from '@lorafuse/core';
 import { registerPruningPlugins } from '@lorafuse/plugins';
 import { asyncCodeOf } from './error-code.js';
 
 const tokenizer = new ByteTokenizer();
 const config = parseModelConfig({
-  architectures: ['LlamaForCausalLM'], model_type: 'llama', hidden_size: 16, intermediate_size: 32, num_hidden_layers: 1, num_attention_heads: 2,
-  num_key_value_heads: 1, vocab_size: 259, max_position_embeddings: 64, rms_norm_eps: 1e-6, rope_theta: 10000, tie_word_embeddings: true, initializer_range: 0.3,
+  architectures: ['LlamaForCausalLM'],
+  model_type: 'llama',
+  hidden_size: 16,
+  intermediate_size: 32,
+  num_hidden_layers: 1,
+  num_attention_heads: 2,
+  num_key_value_heads: 1,
+  vocab_size: 259,
+  max_position_embeddings: 64,
+  rms_norm_eps: 1e-6,
+  rope_theta: 10000,
+  tie_word_embeddings: true,
+  initializer_range: 0.3,
 });
 const pairs = [
   { source: 'ls lists files', summary: 'list' },
   { source: 'cp copies files', summary: 'copy' },
   { source: 'mv moves files', summary: 'move' },
 ];
-const dev = [{ source: 'rm removes files', summary: 'remove' }, { source: 'cat joins files', summary: 'join' }];
+const dev = [
+  { source: 'rm removes files', summary: 'remove' },
+  { source: 'cat joins files', summary: 'join' },
+];
 const train = pairs.map((p) => encodeRecord({ kind: 'pair', ...p }, tokenizer, { maxLength: 64 }));
 const plugins = registerPruningPlugins(new PluginRegistry());
 
@@ -43,11 +73,21 @@ describe('evaluateRouge', () => {
     const got = await evaluateRouge(model, tokenizer, dev, { adapters: devices, ...scoring });
     const predictions: string[] = [];
     for (const p of dev) {
-      const { tokens } = await generate(model, promptForSource(tokenizer, p.source, scoring), { maxNewTokens: 8, adapters: devices, stopTokens: [tokenizer.eos!] });
+      const { tokens } = await generate(model, promptForSource(tokenizer, p.source, scoring), {
+        maxNewTokens: 8,
+        adapters: devices,
+        stopTokens: [tokenizer.eos!],
+      });
       predictions.push(tokenizer.decode(tokens));
     }
     expect(got.predictions).toEqual(predictions);
-    expect({ ...got, predictions: undefined }).toEqual({ ...rougeCorpus(predictions, dev.map((p) => p.summary)), predictions: undefined });
+    expect({ ...got, predictions: undefined }).toEqual({
+      ...rougeCorpus(
+        predictions,
+        dev.map((p) => p.summary),
+      ),
+      predictions: undefined,
+    });
     expect(await asyncCodeOf(() => evaluateRouge(model, tokenizer, [], scoring))).toBe('INVALID_OPTION');
   });
 });
@@ -57,7 +97,15 @@ describe('searchPruneRatio', () => {
     const { backend, model, adapters } = await setup();
     const ratios = [0, 0.5, 0.9];
     const seen = new Set<number>();
-    const found = await searchPruneRatio(backend, model, { ...adaptOptions, adapters, ratios, dev, tokenizer, ...scoring, onProgress: (_e, ratio) => seen.add(ratio) });
+    const found = await searchPruneRatio(backend, model, {
+      ...adaptOptions,
+      adapters,
+      ratios,
+      dev,
+      tokenizer,
+      ...scoring,
+      onProgress: (_e, ratio) => seen.add(ratio),
+    });
     expect([...seen]).toEqual(ratios);
     const byHand: Array<{ ratio: number; rougeL: number; trained: LoraAdapter[] }> = [];
     for (const ratio of ratios) {
@@ -70,7 +118,9 @@ describe('searchPruneRatio', () => {
     expect(found.candidates.map((c) => [c.ratio, c.rougeL])).toEqual(byHand.map((h) => [h.ratio, h.rougeL]));
     const best = byHand.reduce((b, h) => (h.rougeL > b.rougeL ? h : b));
     expect(found.ratio).toBe(best.ratio);
-    expect(found.adapters.map((a) => a.modules.map((m) => Array.from(m.a.toFloat32())))).toEqual(best.trained.map((a) => a.modules.map((m) => Array.from(m.a.toFloat32()))));
+    expect(found.adapters.map((a) => a.modules.map((m) => Array.from(m.a.toFloat32())))).toEqual(
+      best.trained.map((a) => a.modules.map((m) => Array.from(m.a.toFloat32()))),
+    );
   }, 120_000);
 
   it('refuses an empty grid, a ratio above 1 and no dev pairs', async () => {

@@ -9,7 +9,10 @@ function naiveMatmul(a: Float64Array, aShape: number[], b: Float64Array, bShape:
   const m = transA ? ac : ar;
   const k = transA ? ar : ac;
   const n = transB ? br : bc;
-  const batches = Math.max(aShape.slice(0, -2).reduce((x, y) => x * y, 1), bShape.slice(0, -2).reduce((x, y) => x * y, 1));
+  const batches = Math.max(
+    aShape.slice(0, -2).reduce((x, y) => x * y, 1),
+    bShape.slice(0, -2).reduce((x, y) => x * y, 1),
+  );
   const aBatched = aShape.length > 2;
   const bBatched = bShape.length > 2;
   const A = (t: number, i: number, p: number) => a[(aBatched ? t * ar * ac : 0) + (transA ? p * ac + i : i * ac + p)];
@@ -47,8 +50,14 @@ describe('reference matmul', () => {
   ] as const)('matches a naive product: %s', (_, aShape, bShape, transA, transB) => {
     const h = referenceHarness();
     const rand = seeded(7);
-    const av = randomValues(rand, aShape.reduce((x, y) => x * y, 1));
-    const bv = randomValues(rand, bShape.reduce((x, y) => x * y, 1));
+    const av = randomValues(
+      rand,
+      aShape.reduce((x, y) => x * y, 1),
+    );
+    const bv = randomValues(
+      rand,
+      bShape.reduce((x, y) => x * y, 1),
+    );
     const out = h.k.matmul(h.f32(aShape, av), h.f32(bShape, bv), { transA, transB });
     const expected = naiveMatmul(av, [...aShape], bv, [...bShape], transA, transB);
     // f64 accumulation then one rounding: each element within half an f32 ulp.
@@ -111,7 +120,13 @@ describe('reference loraLinear', () => {
         merged[o * inF + i] = w0[o * inF + i] + s * d;
       }
     const expected = naiveMatmul(xv, [rows, inF], merged, [outF, inF], false, true);
-    const y = h.k.loraLinear(h.f32([2, 3, inF], xv), h.backend.upload(Tensor.f32([outF, inF], w0).castFloat('bf16')), h.f32([r, inF], av), h.f32([outF, r], bv), s);
+    const y = h.k.loraLinear(
+      h.f32([2, 3, inF], xv),
+      h.backend.upload(Tensor.f32([outF, inF], w0).castFloat('bf16')),
+      h.f32([r, inF], av),
+      h.f32([outF, r], bv),
+      s,
+    );
     expect(h.read(y).shape).toEqual([2, 3, outF]);
     expect(relL2(h.values(y), expected)).toBeLessThan(1e-7);
   });
@@ -180,7 +195,15 @@ describe('reference elementwise kernels', () => {
       [2 ** -133, 0x0001], // a bf16 subnormal is kept
       [3.140625, 0x4049],
     ];
-    const out = h.read(h.k.cast(h.f32([cases.length], cases.map((c) => c[0])), 'bf16')).data as Uint16Array;
+    const out = h.read(
+      h.k.cast(
+        h.f32(
+          [cases.length],
+          cases.map((c) => c[0]),
+        ),
+        'bf16',
+      ),
+    ).data as Uint16Array;
     expect([...out]).toEqual(cases.map((c) => c[1]));
   });
 
@@ -203,7 +226,12 @@ describe('reference elementwise kernels', () => {
     const silu = (x: number) => x / (1 + Math.exp(-x));
     expect(maxRelDiff(h.values(h.k.silu(h.f32([xs.length], xs))), xs.map(silu))).toBeLessThan(1e-7);
     const up = [2, -1, 0.5, 4, -3, 1, 0.25];
-    expect(maxRelDiff(h.values(h.k.swiglu(h.f32([7], xs), h.f32([7], up))), xs.map((x, i) => silu(x) * up[i]))).toBeLessThan(1e-7);
+    expect(
+      maxRelDiff(
+        h.values(h.k.swiglu(h.f32([7], xs), h.f32([7], up))),
+        xs.map((x, i) => silu(x) * up[i]),
+      ),
+    ).toBeLessThan(1e-7);
     expect(Number.isNaN(h.values(h.k.silu(h.f32([1], [NaN])))[0])).toBe(true);
   });
 
@@ -218,8 +246,22 @@ describe('reference elementwise kernels', () => {
     const fdSilu = numericGradient((p) => dot(dy, Array.from(p, silu)), x);
     expect(relL2(h.values(h.k.siluBackward(h.f32([n], x), h.f32([n], dy))), fdSilu)).toBeLessThan(1e-6);
     const { dGate, dUp } = h.k.swigluBackward(h.f32([n], x), h.f32([n], up), h.f32([n], dy));
-    const fdGate = numericGradient((p) => dot(dy, Array.from(p, (v, i) => silu(v) * up[i])), x);
-    const fdUp = numericGradient((p) => dot(dy, Array.from(p, (v, i) => silu(x[i]) * v)), up);
+    const fdGate = numericGradient(
+      (p) =>
+        dot(
+          dy,
+          Array.from(p, (v, i) => silu(v) * up[i]),
+        ),
+      x,
+    );
+    const fdUp = numericGradient(
+      (p) =>
+        dot(
+          dy,
+          Array.from(p, (v, i) => silu(x[i]) * v),
+        ),
+      up,
+    );
     expect(relL2(h.values(dGate), fdGate)).toBeLessThan(1e-6);
     expect(relL2(h.values(dUp), fdUp)).toBeLessThan(1e-6);
   });

@@ -22,8 +22,18 @@ describe('reference rmsNorm', () => {
     const w = randomValues(rand, dim, 0.5, 1.5);
     const dy = randomValues(rand, rows * dim);
     const { dx, dWeight } = h.k.rmsNormBackward(h.f32([rows, dim], x), h.f32([dim], w), h.f32([rows, dim], dy), eps);
-    expect(relL2(h.values(dx), numericGradient((p) => dot(dy, naiveRmsNorm(p, w, dim, eps)), x))).toBeLessThan(1e-6);
-    expect(relL2(h.values(dWeight), numericGradient((p) => dot(dy, naiveRmsNorm(x, p, dim, eps)), w))).toBeLessThan(1e-6);
+    expect(
+      relL2(
+        h.values(dx),
+        numericGradient((p) => dot(dy, naiveRmsNorm(p, w, dim, eps)), x),
+      ),
+    ).toBeLessThan(1e-6);
+    expect(
+      relL2(
+        h.values(dWeight),
+        numericGradient((p) => dot(dy, naiveRmsNorm(x, p, dim, eps)), w),
+      ),
+    ).toBeLessThan(1e-6);
   });
 
   it('rejects a weight of the wrong length and a negative eps', () => {
@@ -63,7 +73,12 @@ describe('reference rope', () => {
     const shape = [2, 3, 5, 8];
     const size = shape.reduce((a, b) => a * b, 1);
     const tableShape = perBatch ? [2, 5, 8] : [5, 8];
-    const angles = randomValues(rand, tableShape.reduce((a, b) => a * b, 1), 0, 6);
+    const angles = randomValues(
+      rand,
+      tableShape.reduce((a, b) => a * b, 1),
+      0,
+      6,
+    );
     const cos = Float64Array.from(Float32Array.from(angles, Math.cos));
     const sin = Float64Array.from(Float32Array.from(angles, Math.sin));
     const x = randomValues(rand, size);
@@ -71,7 +86,12 @@ describe('reference rope', () => {
     expect(maxRelDiff(y, naiveRope(x, cos, sin, shape, perBatch))).toBeLessThan(1e-6);
     const dy = randomValues(rand, size);
     const dx = h.values(h.k.ropeBackward(h.f32(shape, dy), h.f32(tableShape, cos), h.f32(tableShape, sin)));
-    expect(relL2(dx, numericGradient((p) => dot(dy, naiveRope(p, cos, sin, shape, perBatch)), x))).toBeLessThan(1e-6);
+    expect(
+      relL2(
+        dx,
+        numericGradient((p) => dot(dy, naiveRope(p, cos, sin, shape, perBatch)), x),
+      ),
+    ).toBeLessThan(1e-6);
   });
 
   it('rejects an odd head dimension and mismatched tables', () => {
@@ -121,9 +141,24 @@ describe('reference attention', () => {
     const dOut = randomValues(rand, q.length);
     const grads = h.k.attentionBackward(qh, kh, vh, fwd.out, fwd.lse, h.f32(qShape, dOut), options);
     const loss = (qq: ArrayLike<number>, kk: ArrayLike<number>, vv: ArrayLike<number>) => dot(dOut, naiveAttention(qq, kk, vv, s, scale).out);
-    expect(relL2(h.values(grads.dq), numericGradient((p) => loss(p, k, v), q))).toBeLessThan(1e-5);
-    expect(relL2(h.values(grads.dk), numericGradient((p) => loss(q, p, v), k))).toBeLessThan(1e-5);
-    expect(relL2(h.values(grads.dv), numericGradient((p) => loss(q, k, p), v))).toBeLessThan(1e-5);
+    expect(
+      relL2(
+        h.values(grads.dq),
+        numericGradient((p) => loss(p, k, v), q),
+      ),
+    ).toBeLessThan(1e-5);
+    expect(
+      relL2(
+        h.values(grads.dk),
+        numericGradient((p) => loss(q, p, v), k),
+      ),
+    ).toBeLessThan(1e-5);
+    expect(
+      relL2(
+        h.values(grads.dv),
+        numericGradient((p) => loss(q, k, p), v),
+      ),
+    ).toBeLessThan(1e-5);
   });
 
   it("reads and writes the sequence-first layout ('bshd') as the heads-first one with the middle axes swapped", () => {
@@ -133,19 +168,42 @@ describe('reference attention', () => {
     // Element (i0, i1, i2, i3) of a [n0, n1, n2, n3] array moved to (i0, i2, i1, i3) of [n0, n2, n1, n3].
     const swap = (x: ArrayLike<number>, [n0, n1, n2, n3]: number[]) => {
       const y = new Array<number>(x.length);
-      for (let i0 = 0; i0 < n0; i0++) for (let i1 = 0; i1 < n1; i1++) for (let i2 = 0; i2 < n2; i2++) for (let i3 = 0; i3 < n3; i3++) y[((i0 * n2 + i2) * n1 + i1) * n3 + i3] = x[((i0 * n1 + i1) * n2 + i2) * n3 + i3];
+      for (let i0 = 0; i0 < n0; i0++)
+        for (let i1 = 0; i1 < n1; i1++)
+          for (let i2 = 0; i2 < n2; i2++) for (let i3 = 0; i3 < n3; i3++) y[((i0 * n2 + i2) * n1 + i1) * n3 + i3] = x[((i0 * n1 + i1) * n2 + i2) * n3 + i3];
       return y;
     };
-    const [qs, ks] = [[b, hq, sq, d], [b, kv, sk, d]];
-    const [q, k, v, dOut] = [qs, ks, ks, qs].map((shape) => randomValues(rand, shape.reduce((x, y) => x * y, 1), -1.5, 1.5));
+    const [qs, ks] = [
+      [b, hq, sq, d],
+      [b, kv, sk, d],
+    ];
+    const [q, k, v, dOut] = [qs, ks, ks, qs].map((shape) =>
+      randomValues(
+        rand,
+        shape.reduce((x, y) => x * y, 1),
+        -1.5,
+        1.5,
+      ),
+    );
     const first = h.k.attention(h.f32(qs, q), h.f32(ks, k), h.f32(ks, v));
     const firstGrads = h.k.attentionBackward(h.f32(qs, q), h.f32(ks, k), h.f32(ks, v), first.out, first.lse, h.f32(qs, dOut));
-    const [qt, kt] = [[b, sq, hq, d], [b, sk, kv, d]];
+    const [qt, kt] = [
+      [b, sq, hq, d],
+      [b, sk, kv, d],
+    ];
     const bshd = { layout: 'bshd' } as const;
     const seq = h.k.attention(h.f32(qt, swap(q, qs)), h.f32(kt, swap(k, ks)), h.f32(kt, swap(v, ks)), bshd);
     expect([...h.values(seq.out)]).toEqual(swap(h.values(first.out), qs));
     expect([...h.values(seq.lse)]).toEqual([...h.values(first.lse)]);
-    const grads = h.k.attentionBackward(h.f32(qt, swap(q, qs)), h.f32(kt, swap(k, ks)), h.f32(kt, swap(v, ks)), seq.out, seq.lse, h.f32(qt, swap(dOut, qs)), bshd);
+    const grads = h.k.attentionBackward(
+      h.f32(qt, swap(q, qs)),
+      h.f32(kt, swap(k, ks)),
+      h.f32(kt, swap(v, ks)),
+      seq.out,
+      seq.lse,
+      h.f32(qt, swap(dOut, qs)),
+      bshd,
+    );
     expect([...h.values(grads.dq)]).toEqual(swap(h.values(firstGrads.dq), qs));
     expect([...h.values(grads.dk)]).toEqual(swap(h.values(firstGrads.dk), ks));
     expect([...h.values(grads.dv)]).toEqual(swap(h.values(firstGrads.dv), ks));
@@ -154,8 +212,21 @@ describe('reference attention', () => {
   it('headsFirstAttention gives a heads-first-only kernel the sequence-first layout, freeing what it permutes', () => {
     const h = referenceHarness();
     const rand = seeded(12);
-    const [qt, kt] = [[2, 3, 4, 3], [2, 5, 2, 3]];
-    const [q, k, v, dOut] = [qt, kt, kt, qt].map((shape) => h.f32(shape, randomValues(rand, shape.reduce((x, y) => x * y, 1), -1.5, 1.5)));
+    const [qt, kt] = [
+      [2, 3, 4, 3],
+      [2, 5, 2, 3],
+    ];
+    const [q, k, v, dOut] = [qt, kt, kt, qt].map((shape) =>
+      h.f32(
+        shape,
+        randomValues(
+          rand,
+          shape.reduce((x, y) => x * y, 1),
+          -1.5,
+          1.5,
+        ),
+      ),
+    );
     // A kernel that, like a backend's heads-first one, refuses the sequence-first layout.
     const headsFirstOnly = <T extends unknown[]>(args: T): T => {
       const options = args[args.length - 1] as { layout?: string } | undefined;
@@ -263,9 +334,15 @@ describe('reference embedding', () => {
     const ids = [4, 1, 4, 4, 7, 0, -2, 1];
     const table = randomValues(rand, vocab * dim);
     const dy = randomValues(rand, ids.length * dim);
-    const gather = (t: ArrayLike<number>) => ids.flatMap((id) => (id >= 0 && id < vocab ? Array.from({ length: dim }, (_, d) => t[id * dim + d]) : new Array(dim).fill(0)));
+    const gather = (t: ArrayLike<number>) =>
+      ids.flatMap((id) => (id >= 0 && id < vocab ? Array.from({ length: dim }, (_, d) => t[id * dim + d]) : new Array(dim).fill(0)));
     const grad = h.values(h.k.embeddingBackward(h.i32([ids.length], ids), h.f32([ids.length, dim], dy), vocab));
-    expect(relL2(grad, numericGradient((p) => dot(dy, gather(p)), table))).toBeLessThan(1e-7);
+    expect(
+      relL2(
+        grad,
+        numericGradient((p) => dot(dy, gather(p)), table),
+      ),
+    ).toBeLessThan(1e-7);
     expect(codeOf(() => h.k.embeddingBackward(h.i32([2], [0, 1]), h.f32([3, dim], new Array(9).fill(0)), vocab))).toBe('SHAPE_MISMATCH');
     expect(codeOf(() => h.k.embeddingBackward(h.i32([1], [0]), h.f32([1, dim], [0, 0, 0]), -1))).toBe('INVALID_OPTION');
   });

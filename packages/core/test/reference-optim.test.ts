@@ -60,7 +60,12 @@ describe('reference adamwStep', () => {
     expect(run(0.5, { norm: 0.25, loss: 1.5, maxNorm: 2 })).toEqual(run(0.5));
     expect(run(1, { norm: 40, loss: 1.5 })).toEqual(run(1));
     const unchanged = start.map((values) => [...Float32Array.from(values)]);
-    for (const [norm, loss] of [[Number.NaN, 1], [Number.POSITIVE_INFINITY, 1], [1, Number.NEGATIVE_INFINITY], [1, Number.NaN]]) {
+    for (const [norm, loss] of [
+      [Number.NaN, 1],
+      [Number.POSITIVE_INFINITY, 1],
+      [1, Number.NEGATIVE_INFINITY],
+      [1, Number.NaN],
+    ]) {
       expect(run(1, { norm, loss, maxNorm: 1 })).toEqual(unchanged);
     }
     expect(run(1, { norm: 1, loss: 1, maxNorm: 1 })).not.toEqual(unchanged);
@@ -76,7 +81,8 @@ describe('reference adamwStep', () => {
     expect(codeOf(() => h.k.adamwStep(t(), t(), h.f32([1], [0]), t(), ok))).toBe('SHAPE_MISMATCH');
     const one = () => h.f32([], [1]);
     expect(codeOf(() => h.k.adamwStep(t(), t(), t(), t(), { ...ok, guard: { norm: t(), loss: one() } }))).toBe('SHAPE_MISMATCH');
-    for (const maxNorm of [0, -1, Infinity, NaN]) expect(codeOf(() => h.k.adamwStep(t(), t(), t(), t(), { ...ok, guard: { norm: one(), loss: one(), maxNorm } }))).toBe('INVALID_OPTION');
+    for (const maxNorm of [0, -1, Infinity, NaN])
+      expect(codeOf(() => h.k.adamwStep(t(), t(), t(), t(), { ...ok, guard: { norm: one(), loss: one(), maxNorm } }))).toBe('INVALID_OPTION');
   });
 });
 
@@ -129,7 +135,9 @@ describe('reference loraImportance', () => {
     const res = h.k.loraImportance(h.f32([r, inF], a), h.f32([outF, r], b), h.f32([inF], n));
     expect(maxRelDiff(h.values(res.a), ia)).toBeLessThan(1e-7);
     expect(maxRelDiff(h.values(res.b), ib)).toBeLessThan(1e-7);
-    expect(codeOf(() => h.k.loraImportance(h.f32([r, inF], a), h.f32([outF, r + 1], new Float64Array(outF * (r + 1))), h.f32([inF], n)))).toBe('SHAPE_MISMATCH');
+    expect(codeOf(() => h.k.loraImportance(h.f32([r, inF], a), h.f32([outF, r + 1], new Float64Array(outF * (r + 1))), h.f32([inF], n)))).toBe(
+      'SHAPE_MISMATCH',
+    );
   });
 });
 
@@ -231,7 +239,12 @@ describe('reference random kernels', () => {
       return c % 2 === 0 ? rho * Math.cos(theta) : rho * Math.sin(theta);
     };
     const whole = h.values(h.k.randomNormal([9], { seed: 7, stream: 1, mean: 1, std: 2 }));
-    expect(maxRelDiff(whole, Array.from({ length: 9 }, (_, c) => 1 + 2 * z(c)))).toBeLessThan(1e-6);
+    expect(
+      maxRelDiff(
+        whole,
+        Array.from({ length: 9 }, (_, c) => 1 + 2 * z(c)),
+      ),
+    ).toBeLessThan(1e-6);
     const tail = h.values(h.k.randomNormal([4], { seed: 7, stream: 1, mean: 1, std: 2, offset: 5 }));
     expect([...tail]).toEqual([...whole.slice(5)]);
   });

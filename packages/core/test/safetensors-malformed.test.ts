@@ -59,8 +59,16 @@ const open = (bytes: Uint8Array, limits?: SafetensorsLimits) => () => Safetensor
 const fileCases: [string, ErrorCode, Uint8Array, SafetensorsLimits?][] = [
   // Truncated at many points
   ...[0, 1, 4, 7].map((at): [string, ErrorCode, Uint8Array] => [`truncated to ${at} bytes`, 'SAFETENSORS_TOO_SMALL', VALID.slice(0, at)]),
-  ...[8, 9, 8 + (N >> 1), 8 + N - 1].map((at): [string, ErrorCode, Uint8Array] => [`truncated inside the header at ${at}`, 'SAFETENSORS_HEADER_TRUNCATED', VALID.slice(0, at)]),
-  ...[8 + N, 8 + N + 1, 8 + N + 16, L - 1].map((at): [string, ErrorCode, Uint8Array] => [`truncated inside the data at ${at}`, 'SAFETENSORS_OFFSETS_OUT_OF_BOUNDS', VALID.slice(0, at)]),
+  ...[8, 9, 8 + (N >> 1), 8 + N - 1].map((at): [string, ErrorCode, Uint8Array] => [
+    `truncated inside the header at ${at}`,
+    'SAFETENSORS_HEADER_TRUNCATED',
+    VALID.slice(0, at),
+  ]),
+  ...[8 + N, 8 + N + 1, 8 + N + 16, L - 1].map((at): [string, ErrorCode, Uint8Array] => [
+    `truncated inside the data at ${at}`,
+    'SAFETENSORS_OFFSETS_OUT_OF_BOUNDS',
+    VALID.slice(0, at),
+  ]),
   // Lying header lengths
   ['length 2^64 - 1', 'SAFETENSORS_HEADER_TOO_LARGE', withLength(2n ** 64n - 1n)],
   ['length 10 GB', 'SAFETENSORS_HEADER_TOO_LARGE', withLength(10_000_000_000n)],
@@ -135,8 +143,16 @@ const fileCases: [string, ErrorCode, Uint8Array, SafetensorsLimits?][] = [
   ['metadata is a string', 'SAFETENSORS_HEADER_INVALID', withEntries({ __metadata__: 'pt' })],
   ['metadata is null', 'SAFETENSORS_HEADER_INVALID', withEntries({ __metadata__: null })],
   // Duplicate names (JSON.parse alone would keep the last silently)
-  ['duplicate tensor name', 'SAFETENSORS_DUPLICATE_TENSOR', build('{"a":{"dtype":"U8","shape":[2],"data_offsets":[0,2]},"a":{"dtype":"U8","shape":[2],"data_offsets":[2,4]}}', 4)],
-  ['duplicate name spelled with an escape', 'SAFETENSORS_DUPLICATE_TENSOR', build('{"a":{"dtype":"U8","shape":[0],"data_offsets":[0,0]},"\\u0061":{"dtype":"U8","shape":[0],"data_offsets":[0,0]}}')],
+  [
+    'duplicate tensor name',
+    'SAFETENSORS_DUPLICATE_TENSOR',
+    build('{"a":{"dtype":"U8","shape":[2],"data_offsets":[0,2]},"a":{"dtype":"U8","shape":[2],"data_offsets":[2,4]}}', 4),
+  ],
+  [
+    'duplicate name spelled with an escape',
+    'SAFETENSORS_DUPLICATE_TENSOR',
+    build('{"a":{"dtype":"U8","shape":[0],"data_offsets":[0,0]},"\\u0061":{"dtype":"U8","shape":[0],"data_offsets":[0,0]}}'),
+  ],
   ['duplicate metadata', 'SAFETENSORS_DUPLICATE_TENSOR', build('{"__metadata__":{},"__metadata__":{}}')],
   // Counts and limits
   ['more tensors than allowed', 'SAFETENSORS_TOO_MANY_TENSORS', VALID, { maxTensors: 2 }],
@@ -150,7 +166,10 @@ function checkpoint(index: unknown, shards: Record<string, Uint8Array> = {}) {
   return memoryFolder({ 'model.safetensors.index.json': typeof text === 'string' ? utf8(text) : text, ...shards }, 'ckpt');
 }
 const SHARD = concatBytes(encodeSafetensors({ w: Tensor.f32([1], [1]) }));
-const shardCase = (index: unknown, shards: Record<string, Uint8Array> = { 's1.safetensors': SHARD }) => () => openCheckpoint(checkpoint(index, shards));
+const shardCase =
+  (index: unknown, shards: Record<string, Uint8Array> = { 's1.safetensors': SHARD }) =>
+  () =>
+    openCheckpoint(checkpoint(index, shards));
 
 const cases: Case[] = [
   ...fileCases.map(([name, code, bytes, limits]) => ({ name, code, run: open(bytes, limits) })),
@@ -172,8 +191,16 @@ const cases: Case[] = [
   { name: 'index is an array', code: 'SHARD_INDEX_INVALID', run: shardCase([]) },
   { name: 'index is not JSON', code: 'INVALID_JSON', run: shardCase('{"weight_map":') },
   { name: 'index is not UTF-8', code: 'INVALID_UTF8', run: shardCase(Uint8Array.from([0x7b, 0xff, 0x7d])) },
-  { name: 'index over the JSON byte limit', code: 'JSON_LIMIT_EXCEEDED', run: () => openCheckpoint(checkpoint({ weight_map: {} }), { limits: { json: { maxBytes: 4 } } }) },
-  { name: 'truncated shard', code: 'SAFETENSORS_HEADER_TRUNCATED', run: shardCase({ weight_map: { w: 's1.safetensors' } }, { 's1.safetensors': SHARD.slice(0, 20) }) },
+  {
+    name: 'index over the JSON byte limit',
+    code: 'JSON_LIMIT_EXCEEDED',
+    run: () => openCheckpoint(checkpoint({ weight_map: {} }), { limits: { json: { maxBytes: 4 } } }),
+  },
+  {
+    name: 'truncated shard',
+    code: 'SAFETENSORS_HEADER_TRUNCATED',
+    run: shardCase({ weight_map: { w: 's1.safetensors' } }, { 's1.safetensors': SHARD.slice(0, 20) }),
+  },
   { name: 'empty folder', code: 'FILE_NOT_FOUND', run: () => openCheckpoint(memoryFolder()) },
   { name: 'file option escaping the folder', code: 'PATH_ESCAPE', run: () => openCheckpoint(memoryFolder(), { file: '../model.safetensors' }) },
 ];
@@ -209,7 +236,8 @@ describe('malformed safetensors corpus', () => {
     const file = await open(VALID)();
     expect(file.tensors.map((t) => t.name)).toEqual(['a', 'b', 'c']);
     // Names with quotes, braces, commas and "__proto__", nested duplicate keys, zero-size tensors anywhere.
-    const header = '{"__metadata__":{"k":"1","k":"2"},"a\\"{,}":{"dtype":"U8","shape":[0],"data_offsets":[0,0]},"__proto__":{"dtype":"U8","shape":[2],"data_offsets":[0,2]},"z":{"dtype":"I64","shape":[0,3],"data_offsets":[2,2]}}';
+    const header =
+      '{"__metadata__":{"k":"1","k":"2"},"a\\"{,}":{"dtype":"U8","shape":[0],"data_offsets":[0,0]},"__proto__":{"dtype":"U8","shape":[2],"data_offsets":[0,2]},"z":{"dtype":"I64","shape":[0,3],"data_offsets":[2,2]}}';
     const odd = await open(build(header, Uint8Array.from([9, 8])))();
     expect(odd.tensors.map((t) => t.name)).toEqual(['a"{,}', '__proto__', 'z']);
     expect(Array.from((await odd.read('__proto__')).data as Uint8Array)).toEqual([9, 8]);

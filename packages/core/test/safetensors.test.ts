@@ -96,11 +96,31 @@ describe('safetensors round trip', () => {
     const header = '{"__metadata__":{"k":"v"},"w":{"dtype":"I32","shape":[],"data_offsets":[0,4]},"b":{"dtype":"F32","shape":[2],"data_offsets":[4,12]}}';
     expect(header.length).toBe(132); // padded with 4 spaces to 136 = 0x88
     const expected = Uint8Array.from([
-      0x88, 0, 0, 0, 0, 0, 0, 0,
-      ...Array.from(header, (c) => c.charCodeAt(0)), 0x20, 0x20, 0x20, 0x20,
-      0x07, 0x00, 0x00, 0x00, // i32 7
-      0x00, 0x00, 0x80, 0x3f, // f32 1
-      0x00, 0x00, 0x00, 0xc0, // f32 -2
+      0x88,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      ...Array.from(header, (c) => c.charCodeAt(0)),
+      0x20,
+      0x20,
+      0x20,
+      0x20,
+      0x07,
+      0x00,
+      0x00,
+      0x00, // i32 7
+      0x00,
+      0x00,
+      0x80,
+      0x3f, // f32 1
+      0x00,
+      0x00,
+      0x00,
+      0xc0, // f32 -2
     ]);
     const chunks = encodeSafetensors({ w: new Tensor('i32', [], Int32Array.from([7])), b: Tensor.f32([2], [1, -2]) }, { k: 'v' });
     expect(concatBytes(chunks)).toEqual(expected);
@@ -117,8 +137,20 @@ describe('safetensors round trip', () => {
   });
 
   it('keeps integer-like names in the order given', async () => {
-    const file = await SafetensorsFile.open(bytesSource(concatBytes(encodeSafetensors([['10', Tensor.f32([1], [1])], ['2', Tensor.f32([1], [2])]]))));
-    expect(file.tensors.map((t) => [t.name, t.begin])).toEqual([['10', 0], ['2', 4]]);
+    const file = await SafetensorsFile.open(
+      bytesSource(
+        concatBytes(
+          encodeSafetensors([
+            ['10', Tensor.f32([1], [1])],
+            ['2', Tensor.f32([1], [2])],
+          ]),
+        ),
+      ),
+    );
+    expect(file.tensors.map((t) => [t.name, t.begin])).toEqual([
+      ['10', 0],
+      ['2', 4],
+    ]);
   });
 
   it('reports dtypes it cannot load as undefined and refuses to read them', async () => {
@@ -134,7 +166,14 @@ describe('safetensors round trip', () => {
 
   it('rejects bad input to the encoder with INVALID_OPTION', async () => {
     const t = Tensor.f32([1], [1]);
-    await expectCode(() => encodeSafetensors([['a', t], ['a', t]]), 'INVALID_OPTION');
+    await expectCode(
+      () =>
+        encodeSafetensors([
+          ['a', t],
+          ['a', t],
+        ]),
+      'INVALID_OPTION',
+    );
     await expectCode(() => encodeSafetensors([['__metadata__', t]]), 'INVALID_OPTION');
     await expectCode(() => encodeSafetensors({ a: t }, { n: 1 as unknown as string }), 'INVALID_OPTION');
     await expectCode(() => encodeSafetensors({ a: t }, ['x'] as unknown as Record<string, string>), 'INVALID_OPTION');
@@ -172,7 +211,10 @@ describe('safetensors lazy reads', () => {
     // Even with the cap lifted, the real file size bounds what is read.
     await expectCode(SafetensorsFile.open(source, { maxHeaderBytes: 2 ** 50 }), 'SAFETENSORS_HEADER_TRUNCATED');
     expect(performance.now() - started).toBeLessThan(500);
-    expect(source.reads).toEqual([[0, 8], [0, 8]]);
+    expect(source.reads).toEqual([
+      [0, 8],
+      [0, 8],
+    ]);
   });
 
   it('honours an aborted signal', async () => {
@@ -214,7 +256,11 @@ describe('safetensors on disk (Node)', () => {
     await writeSafetensors(folder, 'model-00002-of-00002.safetensors', { 'layers.1.w': c });
     const index = {
       metadata: { total_size: 32, format: 'pt' },
-      weight_map: { 'layers.0.w': 'model-00001-of-00002.safetensors', 'layers.0.b': 'model-00001-of-00002.safetensors', 'layers.1.w': 'model-00002-of-00002.safetensors' },
+      weight_map: {
+        'layers.0.w': 'model-00001-of-00002.safetensors',
+        'layers.0.b': 'model-00001-of-00002.safetensors',
+        'layers.1.w': 'model-00002-of-00002.safetensors',
+      },
     };
     await writeFile(join(dir, 'model.safetensors.index.json'), JSON.stringify(index));
     const store = await openCheckpoint(folder);

@@ -3,7 +3,17 @@
 // search is checked by recomputing its reported loss and objective through
 // the public merge and evaluateLoss, and against the start's objective.
 import { describe, expect, it } from 'vitest';
-import { CausalLM, ReferenceBackend, evaluateLoss, freeAdapter, loadAdapter, minimizeOnePlusOne, searchMergeWeights, uploadAdapter, type Example } from '@lorafuse/core';
+import {
+  CausalLM,
+  ReferenceBackend,
+  evaluateLoss,
+  freeAdapter,
+  loadAdapter,
+  minimizeOnePlusOne,
+  searchMergeWeights,
+  uploadAdapter,
+  type Example,
+} from '@lorafuse/core';
 import { nodeFolder } from '@lorafuse/core/node';
 import { lorahubMerger } from '@lorafuse/plugins';
 import { asyncCodeOf } from './error-code.js';
@@ -22,13 +32,20 @@ describe('minimizeOnePlusOne', () => {
 
   it('stays in the box: a minimum outside it ends on the boundary', async () => {
     const tried: number[][] = [];
-    const found = await minimizeOnePlusOne((x) => (x[0] - 5) ** 2, { start: [0], budget: 120, lower: -1.5, upper: 1.5, onEvaluation: ({ point }) => tried.push([...point]) });
+    const found = await minimizeOnePlusOne((x) => (x[0] - 5) ** 2, {
+      start: [0],
+      budget: 120,
+      lower: -1.5,
+      upper: 1.5,
+      onEvaluation: ({ point }) => tried.push([...point]),
+    });
     expect(tried.flat().every((v) => v >= -1.5 && v <= 1.5)).toBe(true);
     expect(found.point[0]).toBeCloseTo(1.5, 3);
   });
 
   it('is deterministic for a seed, differs across seeds, and never keeps a NaN point', async () => {
-    const run = (seed: number) => minimizeOnePlusOne((x) => (x[0] > 0.5 ? NaN : quadratic([x[0], -1.1, 0.25])), { start: [0], budget: 60, lower: -1.5, upper: 1.5, seed });
+    const run = (seed: number) =>
+      minimizeOnePlusOne((x) => (x[0] > 0.5 ? NaN : quadratic([x[0], -1.1, 0.25])), { start: [0], budget: 60, lower: -1.5, upper: 1.5, seed });
     const [a, b, c] = await Promise.all([run(1), run(1), run(2)]);
     expect(a).toEqual(b);
     expect(a.point).not.toEqual(c.point);
@@ -59,7 +76,13 @@ describe('searchMergeWeights (LoraHub)', () => {
     const adapters = await Promise.all(['eq0', 'eq1'].map((n) => loadAdapter(nodeFolder(`${FIXTURES}/merge/adapters/${n}`))));
     const padId = 0;
     const progress: number[] = [];
-    const found = await searchMergeWeights(backend, model, adapters, examples, { merger: lorahubMerger, padId, budget: 12, seed: 5, onProgress: ({ done }) => progress.push(done) });
+    const found = await searchMergeWeights(backend, model, adapters, examples, {
+      merger: lorahubMerger,
+      padId,
+      budget: 12,
+      seed: 5,
+      onProgress: ({ done }) => progress.push(done),
+    });
 
     const lossAt = async (weights: number[]) => {
       const device = uploadAdapter(backend, await lorahubMerger.merge(adapters, { weights }));
@@ -82,7 +105,9 @@ describe('searchMergeWeights (LoraHub)', () => {
     const model = await CausalLM.load(backend, nodeFolder(`${FIXTURES}/llama-tiny`));
     const adapter = await loadAdapter(nodeFolder(`${FIXTURES}/lora-qv-r8`));
     expect(await asyncCodeOf(() => searchMergeWeights(backend, model, [adapter], examples, { merger: lorahubMerger, padId: 0 }))).toBe('INVALID_OPTION');
-    expect(await asyncCodeOf(() => searchMergeWeights(backend, model, [adapter, adapter], examples, { merger: lorahubMerger, padId: 0, start: [1] }))).toBe('INVALID_OPTION');
+    expect(await asyncCodeOf(() => searchMergeWeights(backend, model, [adapter, adapter], examples, { merger: lorahubMerger, padId: 0, start: [1] }))).toBe(
+      'INVALID_OPTION',
+    );
     model.dispose();
   });
 });

@@ -4,7 +4,19 @@
 // JS heap (after a forced GC) as it goes.
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { CausalLM, Tensor, concatBytes, encodeSafetensors, initLoraAdapter, memoryFolder, train, uploadAdapter, type Backend, type Example, type WritableFolder } from '@lorafuse/core';
+import {
+  CausalLM,
+  Tensor,
+  concatBytes,
+  encodeSafetensors,
+  initLoraAdapter,
+  memoryFolder,
+  train,
+  uploadAdapter,
+  type Backend,
+  type Example,
+  type WritableFolder,
+} from '@lorafuse/core';
 import { seeded } from './reference-oracle.js';
 
 /** A Llama shape for the soak. */
@@ -27,9 +39,16 @@ export const SOAK_MODELS = {
 export function randomModelFolder(m: SoakModel, seed = 1): WritableFolder {
   const rand = seeded(seed);
   const headDim = m.hidden / m.heads;
-  const matrix = (rows: number, cols: number) => Tensor.f32([rows, cols], Float32Array.from({ length: rows * cols }, () => (2 * rand() - 1) * 0.02 * Math.sqrt(3)));
+  const matrix = (rows: number, cols: number) =>
+    Tensor.f32(
+      [rows, cols],
+      Float32Array.from({ length: rows * cols }, () => (2 * rand() - 1) * 0.02 * Math.sqrt(3)),
+    );
   const ones = () => Tensor.f32([m.hidden], new Float32Array(m.hidden).fill(1));
-  const tensors: [string, Tensor][] = [['model.embed_tokens.weight', matrix(m.vocab, m.hidden)], ['model.norm.weight', ones()]];
+  const tensors: [string, Tensor][] = [
+    ['model.embed_tokens.weight', matrix(m.vocab, m.hidden)],
+    ['model.norm.weight', ones()],
+  ];
   for (let l = 0; l < m.layers; l++) {
     const p = `model.layers.${l}`;
     tensors.push(
@@ -152,7 +171,10 @@ export function formatSoak(label: string, r: SoakReport): string {
     `${label}: ${r.samples.at(-1)!.step} steps in ${r.seconds.toFixed(1)} s (${r.stepsPerSecond.toFixed(1)} steps/s), loss ${r.firstLoss.toFixed(3)} → ${r.lastLoss.toFixed(3)}; ` +
     `at step 100 ${mib(r.reference.total)} MiB (device ${mib(r.reference.device)} + heap ${mib(r.reference.heap)}), ` +
     `peak ${mib(r.peak.total)} MiB at step ${r.peak.step} (device ${mib(r.peak.device)} + heap ${mib(r.peak.heap)}): ×${r.ratio.toFixed(4)}; ` +
-    `MiB by step ${r.samples.filter((s) => s.step % 500 === 0 || s.step === 100).map((s) => `${s.step}:${mib(s.total)}`).join(' ')}`
+    `MiB by step ${r.samples
+      .filter((s) => s.step % 500 === 0 || s.step === 100)
+      .map((s) => `${s.step}:${mib(s.total)}`)
+      .join(' ')}`
   );
 }
 
@@ -161,5 +183,11 @@ export function soakSettings(): { model: SoakModel; name: string; steps: number;
   const name = process.env.LORAFUSE_SOAK_MODEL ?? 'small';
   if (!(name in SOAK_MODELS)) throw new Error(`LORAFUSE_SOAK_MODEL must be one of ${Object.keys(SOAK_MODELS).join(', ')}; got ${name}`);
   const int = (key: string, fallback: number) => Number(process.env[key] ?? fallback);
-  return { model: SOAK_MODELS[name as keyof typeof SOAK_MODELS], name, steps: int('LORAFUSE_SOAK_STEPS', 2000), batch: int('LORAFUSE_SOAK_BATCH', 1), tokens: int('LORAFUSE_SOAK_TOKENS', 64) };
+  return {
+    model: SOAK_MODELS[name as keyof typeof SOAK_MODELS],
+    name,
+    steps: int('LORAFUSE_SOAK_STEPS', 2000),
+    batch: int('LORAFUSE_SOAK_BATCH', 1),
+    tokens: int('LORAFUSE_SOAK_TOKENS', 64),
+  };
 }

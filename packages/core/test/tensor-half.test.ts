@@ -46,8 +46,7 @@ describe('f16 conversion', () => {
       const even = h % 2 === 0 ? h : h + 1;
       const below = Math.fround(mid - (mid - lo) / 4);
       const above = Math.fround(mid + (hi - mid) / 4);
-      const ok =
-        f32ToF16Bits(mid) === even && f32ToF16Bits(-mid) === (even | 0x8000) && f32ToF16Bits(below) === h && f32ToF16Bits(above) === h + 1;
+      const ok = f32ToF16Bits(mid) === even && f32ToF16Bits(-mid) === (even | 0x8000) && f32ToF16Bits(below) === h && f32ToF16Bits(above) === h + 1;
       if (!ok) bad.push(h);
     }
     expect(bad).toEqual([]);
@@ -71,9 +70,7 @@ describe('bf16 conversion', () => {
       const want = f32FromBits(h << 16);
       const got = bf16BitsToF32(h);
       const back = f32ToBf16Bits(want);
-      const ok = Number.isNaN(want)
-        ? Number.isNaN(got) && (back & 0x7f80) === 0x7f80 && (back & 0x7f) !== 0
-        : Object.is(got, want) && back === h;
+      const ok = Number.isNaN(want) ? Number.isNaN(got) && (back & 0x7f80) === 0x7f80 && (back & 0x7f) !== 0 : Object.is(got, want) && back === h;
       if (!ok) bad.push(h);
     }
     expect(bad).toEqual([]);

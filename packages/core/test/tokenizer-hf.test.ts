@@ -8,7 +8,11 @@ import { nodeFolder } from '@lorafuse/core/node';
 import { asyncCodeOf, codeOf } from './error-code.js';
 
 const FIXTURE = new URL('./tokenizer-fixture/', import.meta.url).pathname;
-const expected = JSON.parse(readFileSync(`${FIXTURE}expected.json`, 'utf8')) as { vocab_size: number; special: Record<string, number>; encode: Record<string, number[]> };
+const expected = JSON.parse(readFileSync(`${FIXTURE}expected.json`, 'utf8')) as {
+  vocab_size: number;
+  special: Record<string, number>;
+  encode: Record<string, number[]>;
+};
 
 describe('HfTokenizer', () => {
   it('encodes like the Rust tokenizers library, decodes back, and reads the special tokens', async () => {
@@ -37,17 +41,25 @@ describe('HfTokenizer', () => {
     const llama3 = "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}{1,3}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+";
     const withSplit = (pattern: string) => ({
       ...json,
-      pre_tokenizer: { type: 'Sequence', pretokenizers: [{ type: 'Split', pattern: { Regex: pattern }, behavior: 'Isolated', invert: false }, json.pre_tokenizer] },
+      pre_tokenizer: {
+        type: 'Sequence',
+        pretokenizers: [{ type: 'Split', pattern: { Regex: pattern }, behavior: 'Isolated', invert: false }, json.pre_tokenizer],
+      },
     });
     const accepted = new HfTokenizer(withSplit(llama3));
     expect(accepted.decode(accepted.encode('cp copies files'))).toBe('cp copies files');
     for (const hostile of ['(a+)+$', '(\\w|\\d)*z', '.*.*.*.*x', 'x'.repeat(5000)]) {
       const started = performance.now();
-      expect(codeOf(() => new HfTokenizer(withSplit(hostile))), hostile.slice(0, 20)).toBe('TOKENIZER_INVALID');
+      expect(
+        codeOf(() => new HfTokenizer(withSplit(hostile))),
+        hostile.slice(0, 20),
+      ).toBe('TOKENIZER_INVALID');
       expect(performance.now() - started).toBeLessThan(100);
     }
     // Limits are the caller's to raise for a file they trust.
-    expect(new HfTokenizer(withSplit('.*.*.*.*x'), {}, 'trusted', { maxPatternLength: 100, maxQuantifiers: 4, quantifierScope: 'alternative' }).vocabSize).toBe(accepted.vocabSize);
+    expect(new HfTokenizer(withSplit('.*.*.*.*x'), {}, 'trusted', { maxPatternLength: 100, maxQuantifiers: 4, quantifierScope: 'alternative' }).vocabSize).toBe(
+      accepted.vocabSize,
+    );
   });
 
   it.each([

@@ -67,7 +67,16 @@ async function runPoisoned(poisonAfter: number, healAfter: number | undefined, e
   const initial = await read();
   let error: unknown;
   try {
-    for await (const event of train(backend, model, { adapters: [adapter], train: randomExamples([7, 9, 6, 8, 10, 7, 9, 8]), padId: 0, batchSize: 1, schedule: SCHEDULE, checkpoint: { folder, everySteps: 1 }, runAhead: false, ...extra })) {
+    for await (const event of train(backend, model, {
+      adapters: [adapter],
+      train: randomExamples([7, 9, 6, 8, 10, 7, 9, 8]),
+      padId: 0,
+      batchSize: 1,
+      schedule: SCHEDULE,
+      checkpoint: { folder, everySteps: 1 },
+      runAhead: false,
+      ...extra,
+    })) {
       if (event.type !== 'step') continue;
       snapshots.push({ event, params: await read(), checkpoint: await loadCheckpoint(folder) });
       if (event.step === poisonAfter) overwrite(backend, norm, poisoned);
@@ -79,7 +88,8 @@ async function runPoisoned(poisonAfter: number, healAfter: number | undefined, e
   return { snapshots, initial, final: await read(), folder, error };
 }
 
-const same = (a: readonly Float32Array[], b: readonly Float32Array[]) => a.length === b.length && a.every((x, i) => Buffer.from(x.buffer).equals(Buffer.from(b[i].buffer)));
+const same = (a: readonly Float32Array[], b: readonly Float32Array[]) =>
+  a.length === b.length && a.every((x, i) => Buffer.from(x.buffer).equals(Buffer.from(b[i].buffer)));
 
 function expectSameOptimizer(a: TrainCheckpoint, b: TrainCheckpoint): void {
   expect(a.optimizer.map((s) => s?.step)).toEqual(b.optimizer.map((s) => s?.step));
@@ -107,7 +117,12 @@ describe('train: non-finite loss or gradient norm', () => {
     expect(Number.isFinite(two.event.loss) && Number.isFinite(four.event.loss) && Number.isFinite(four.event.gradNorm)).toBe(true);
     // Bit for bit what step 2 left, read back from the device and from the checkpoint.
     expect(same(three.params, two.params)).toBe(true);
-    expect(same(three.checkpoint.params.map((t) => t.toFloat32()), two.params)).toBe(true);
+    expect(
+      same(
+        three.checkpoint.params.map((t) => t.toFloat32()),
+        two.params,
+      ),
+    ).toBe(true);
     expectSameOptimizer(three.checkpoint, two.checkpoint);
     expect(three.checkpoint.progress).toMatchObject({ step: 3, skippedSteps: 1, badInARow: 1, lrScale: 0.5 });
     // The next good step moves the tensors and uses half the scheduled rate from then on.
@@ -139,7 +154,12 @@ describe('train: non-finite loss or gradient norm', () => {
     const good = snapshots[1].params;
     expect(same(final, good)).toBe(true);
     const saved = await loadCheckpoint(folder);
-    expect(same(saved.params.map((t) => t.toFloat32()), good)).toBe(true);
+    expect(
+      same(
+        saved.params.map((t) => t.toFloat32()),
+        good,
+      ),
+    ).toBe(true);
     expectSameOptimizer(saved, snapshots[1].checkpoint);
     expect(saved.progress).toMatchObject({ step: 7, skippedSteps: 5, badInARow: 5, lrScale: 1 });
   });
@@ -150,13 +170,25 @@ describe('train: non-finite loss or gradient norm', () => {
     expect(snapshots.map((s) => [s.event.step, s.event.skipped])).toEqual([[1, true]]);
     expect(same(final, initial)).toBe(true);
     const saved = await loadCheckpoint(folder);
-    expect(same(saved.params.map((t) => t.toFloat32()), initial)).toBe(true);
+    expect(
+      same(
+        saved.params.map((t) => t.toFloat32()),
+        initial,
+      ),
+    ).toBe(true);
     expect(saved.optimizer.every((s) => s === undefined)).toBe(true);
   });
 
   it('refuses bad badSteps options with INVALID_OPTION', async () => {
     for (const badSteps of [{ maxConsecutive: 0 }, { maxConsecutive: 1.5 }, { lrBackoff: 0 }, { lrBackoff: 1.5 }, { lrBackoff: Number.NaN }]) {
-      expect(await asyncCodeOf(() => runPoisoned(0, undefined, { badSteps }).then((r) => { if (r.error) throw r.error; })), JSON.stringify(badSteps)).toBe('INVALID_OPTION');
+      expect(
+        await asyncCodeOf(() =>
+          runPoisoned(0, undefined, { badSteps }).then((r) => {
+            if (r.error) throw r.error;
+          }),
+        ),
+        JSON.stringify(badSteps),
+      ).toBe('INVALID_OPTION');
     }
   });
 });

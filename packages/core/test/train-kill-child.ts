@@ -8,7 +8,17 @@
 // step, `PAUSED <n>` when the <pauseAtCommit>-th checkpoint of this process
 // is written to its temporary file and not yet renamed (the process then
 // waits there to be killed), `DONE` at the end.
-import { CausalLM, downloadAdapter, loadAdapter, loadCheckpoint, saveAdapter, train, uploadAdapter, CHECKPOINT_FILE, type WritableFolder } from '@lorafuse/core';
+import {
+  CausalLM,
+  downloadAdapter,
+  loadAdapter,
+  loadCheckpoint,
+  saveAdapter,
+  train,
+  uploadAdapter,
+  CHECKPOINT_FILE,
+  type WritableFolder,
+} from '@lorafuse/core';
 import { nodeFolder, writeFileAtomic } from '@lorafuse/core/node';
 import { wasmBackend } from '@lorafuse/backend-wasm';
 import { join } from 'node:path';

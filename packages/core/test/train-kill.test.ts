@@ -25,7 +25,16 @@ const KILLS_BEFORE_RENAME = 7;
 async function bundleChild(outfile: string): Promise<void> {
   const { compilerOptions } = JSON.parse(readFileSync(join(ROOT, 'tsconfig.json'), 'utf8')) as { compilerOptions: { paths: Record<string, [string]> } };
   const alias = Object.fromEntries(Object.entries(compilerOptions.paths).map(([name, [path]]) => [name, resolve(ROOT, path)]));
-  await build({ entryPoints: [fileURLToPath(new URL('./train-kill-child.ts', import.meta.url))], bundle: true, platform: 'node', format: 'esm', target: 'node20', outfile, alias, logLevel: 'silent' });
+  await build({
+    entryPoints: [fileURLToPath(new URL('./train-kill-child.ts', import.meta.url))],
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node20',
+    outfile,
+    alias,
+    logLevel: 'silent',
+  });
 }
 
 /** A running child and the lines it has printed. */
@@ -36,15 +45,19 @@ class Child {
   #waiters: (() => void)[] = [];
 
   constructor(script: string, work: string, pauseAtCommit?: number) {
-    this.#process = spawn(process.execPath, [script, FIXTURES, work, ...(pauseAtCommit === undefined ? [] : [String(pauseAtCommit)])], { stdio: ['ignore', 'pipe', 'inherit'] });
+    this.#process = spawn(process.execPath, [script, FIXTURES, work, ...(pauseAtCommit === undefined ? [] : [String(pauseAtCommit)])], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     createInterface({ input: this.#process.stdout! }).on('line', (line) => {
       this.lines.push(line);
       for (const wake of this.#waiters) wake();
     });
-    this.exited = new Promise((done) => this.#process.on('exit', (code) => {
-      for (const wake of this.#waiters) wake();
-      done(code);
-    }));
+    this.exited = new Promise((done) =>
+      this.#process.on('exit', (code) => {
+        for (const wake of this.#waiters) wake();
+        done(code);
+      }),
+    );
   }
 
   get running(): boolean {
@@ -130,9 +143,13 @@ describe('SIGKILL during training, wasm backend', () => {
     const finish = new Child(script, work);
     await finish.waitFor(/^DONE$/);
     const adapterFile = (run: string) => readFileSync(join(dir, run, 'final', 'adapter_model.safetensors'));
-    console.log(`train-kill: ${totalSteps} steps, ${KILLS} kills (${killedBeforeRename} before rename): ${log.join(', ')}; resumed at ${finish.lines[0]}; ${((performance.now() - started) / 1000).toFixed(1)} s`);
+    console.log(
+      `train-kill: ${totalSteps} steps, ${KILLS} kills (${killedBeforeRename} before rename): ${log.join(', ')}; resumed at ${finish.lines[0]}; ${((performance.now() - started) / 1000).toFixed(1)} s`,
+    );
     expect(killedBeforeRename).toBe(KILLS_BEFORE_RENAME);
     expect(adapterFile('killed').equals(adapterFile('whole'))).toBe(true);
-    expect(readFileSync(join(dir, 'killed', 'final', 'adapter_config.json'), 'utf8')).toBe(readFileSync(join(dir, 'whole', 'final', 'adapter_config.json'), 'utf8'));
+    expect(readFileSync(join(dir, 'killed', 'final', 'adapter_config.json'), 'utf8')).toBe(
+      readFileSync(join(dir, 'whole', 'final', 'adapter_config.json'), 'utf8'),
+    );
   });
 });

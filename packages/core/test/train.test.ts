@@ -87,12 +87,27 @@ describe('train (reference backend, llama-tiny + LoRA q,v r=8)', () => {
     const score = async (rows: Example[]) => (await evaluateLoss(backend, lm, rows, { adapters: [adapter], padId: PAD })).loss;
     const before = await score(data);
     // The first step trains on the first three examples of epoch 0's Philox order.
-    const firstBatch = await score(epochOrder(6, 0, 0).slice(0, 3).map((i) => data[i]));
+    const firstBatch = await score(
+      epochOrder(6, 0, 0)
+        .slice(0, 3)
+        .map((i) => data[i]),
+    );
     const seen: TrainEvent[] = [];
-    const events = await collect(train(backend, lm, { adapters: [adapter], train: data, padId: PAD, batchSize: 3, epochs: 4, schedule: { lr: 1e-2 }, onProgress: (e) => seen.push(e) }));
+    const events = await collect(
+      train(backend, lm, { adapters: [adapter], train: data, padId: PAD, batchSize: 3, epochs: 4, schedule: { lr: 1e-2 }, onProgress: (e) => seen.push(e) }),
+    );
     const after = await score(data);
     const steps = events.filter((e): e is StepEvent => e.type === 'step');
-    expect(steps.map((s) => [s.step, s.epoch])).toEqual([[1, 0], [2, 0], [3, 1], [4, 1], [5, 2], [6, 2], [7, 3], [8, 3]]);
+    expect(steps.map((s) => [s.step, s.epoch])).toEqual([
+      [1, 0],
+      [2, 0],
+      [3, 1],
+      [4, 1],
+      [5, 2],
+      [6, 2],
+      [7, 3],
+      [8, 3],
+    ]);
     expect(Math.abs(steps[0].loss - firstBatch)).toBeLessThan(1e-6);
     expect(after).toBeLessThan(0.9 * before);
     expect(steps.every((s) => s.tokensPerSecond > 0 && s.lr === 1e-2)).toBe(true);
@@ -106,7 +121,9 @@ describe('train (reference backend, llama-tiny + LoRA q,v r=8)', () => {
     const runOnce = async (options: Partial<TrainOptions>) => {
       const { backend, lm, adapter, params } = await setup();
       // A large eps makes AdamW's first step ≈ lr·g/eps, proportional to the gradient, not its sign.
-      const events = await collect(train(backend, lm, { adapters: [adapter], train: data, padId: PAD, schedule: { lr: 1 }, adamw: { eps: 10, weightDecay: 0 }, ...options }));
+      const events = await collect(
+        train(backend, lm, { adapters: [adapter], train: data, padId: PAD, schedule: { lr: 1 }, adamw: { eps: 10, weightDecay: 0 }, ...options }),
+      );
       const step = events[0] as StepEvent;
       return { step, params: await Promise.all(params.map(async (p) => (await backend.read(p)).toFloat32())) };
     };
@@ -125,14 +142,21 @@ describe('train (reference backend, llama-tiny + LoRA q,v r=8)', () => {
     const deltas = async (maxGradNorm?: number) => {
       const { backend, lm, adapter, params } = await setup();
       const start = await Promise.all(params.map(async (p) => (await backend.read(p)).toFloat32()));
-      const [step] = (await collect(train(backend, lm, { adapters: [adapter], train: data, padId: PAD, schedule: { lr: 1e4 }, adamw: { eps: 1e4, weightDecay: 0 }, maxGradNorm }))) as StepEvent[];
+      const [step] = (await collect(
+        train(backend, lm, { adapters: [adapter], train: data, padId: PAD, schedule: { lr: 1e4 }, adamw: { eps: 1e4, weightDecay: 0 }, maxGradNorm }),
+      )) as StepEvent[];
       const end = await Promise.all(params.map(async (p) => (await backend.read(p)).toFloat32()));
       return { norm: step.gradNorm, delta: end.flatMap((e, i) => Array.from(e, (w, j) => w - start[i][j])) };
     };
     const free = await deltas();
     const clipped = await deltas(free.norm / 4);
     // With eps ≫ |g| AdamW's first step is ≈ −lr·g/eps = −g, so clipping the norm by 4 shrinks the step by 4.
-    expect(relL2(clipped.delta, free.delta.map((d) => d / 4))).toBeLessThan(1e-3);
+    expect(
+      relL2(
+        clipped.delta,
+        free.delta.map((d) => d / 4),
+      ),
+    ).toBeLessThan(1e-3);
     expect(relL2(free.delta, (await deltas(free.norm * 2)).delta)).toBe(0);
   });
 
@@ -154,7 +178,10 @@ describe('train (reference backend, llama-tiny + LoRA q,v r=8)', () => {
         if (e.type === 'step' && e.step === 1) controller.abort();
       },
     });
-    const error = await collect(run).then(() => undefined, (e: unknown) => e);
+    const error = await collect(run).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect(isLoraFuseError(error, 'ABORTED')).toBe(true);
     expect(steps).toEqual([1]);
     expect(backend.memory()).toEqual(baseline);
@@ -166,7 +193,17 @@ describe('train (reference backend, llama-tiny + LoRA q,v r=8)', () => {
     const validation = examples([10, 6], 2);
     const expected = (await evaluateLoss(backend, lm, validation, { adapters: [adapter], padId: PAD })).loss;
     // lr 0 keeps the model fixed: epoch 0 sets the best loss, epoch 1 does not improve on it.
-    const events = await collect(train(backend, lm, { adapters: [adapter], train: examples([8, 8]), validation, padId: PAD, epochs: 5, schedule: { lr: 0 }, earlyStopping: { patience: 1 } }));
+    const events = await collect(
+      train(backend, lm, {
+        adapters: [adapter],
+        train: examples([8, 8]),
+        validation,
+        padId: PAD,
+        epochs: 5,
+        schedule: { lr: 0 },
+        earlyStopping: { patience: 1 },
+      }),
+    );
     expect(events.map((e) => e.type)).toEqual(['step', 'eval', 'step', 'eval', 'done']);
     expect(events[1]).toEqual({ type: 'eval', epoch: 0, loss: expected });
     expect(events.at(-1)).toEqual({ type: 'done', steps: 2, epochs: 2, reason: 'early-stopped', bestValidationLoss: expected });
@@ -222,9 +259,16 @@ describe('checkpoint refusals', () => {
     expect(await asyncCodeOf(() => loadCheckpoint(other))).toBe('DATA_INVALID');
     const folder = memoryFolder();
     const progress = { step: 1, epoch: 0, stepInEpoch: 1, seed: 3, best: null, lowest: null, stale: 0 };
-    await saveCheckpoint(folder, backend, params, params.map(() => undefined), progress);
+    await saveCheckpoint(
+      folder,
+      backend,
+      params,
+      params.map(() => undefined),
+      progress,
+    );
     const checkpoint = await loadCheckpoint(folder);
-    const run = (options: Partial<TrainOptions>) => collect(train(backend, lm, { adapters: [adapter], train: examples([4]), padId: PAD, schedule: { lr: 1 }, resume: checkpoint, ...options }));
+    const run = (options: Partial<TrainOptions>) =>
+      collect(train(backend, lm, { adapters: [adapter], train: examples([4]), padId: PAD, schedule: { lr: 1 }, resume: checkpoint, ...options }));
     expect(await asyncCodeOf(() => run({ seed: 4 }))).toBe('INVALID_OPTION');
     expect(await asyncCodeOf(() => run({ seed: 3, params: params.slice(1) }))).toBe('SHAPE_MISMATCH');
     expect(await asyncCodeOf(() => run({ seed: 3 }))).toBeUndefined();

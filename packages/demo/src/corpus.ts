@@ -42,7 +42,9 @@ const LANGUAGES: readonly DemoLanguage[] = ['en', 'ja'];
 export function generateCorpus(seed: number, sizes: CorpusSizes): DemoCorpus {
   const random = (name: string) => new SeededRandom(seed, name);
   const both = (domain: DemoDomain, split: string, count: number) => LANGUAGES.flatMap((l) => generatePairs(random, domain, l, split, count));
-  const pretrain = RELATED_DOMAINS.flatMap((d) => both(d, 'pretrain', sizes.pretrain)).map((p) => DEFAULT_PROMPT_TEMPLATE.replace('{source}', p.source) + p.summary);
+  const pretrain = RELATED_DOMAINS.flatMap((d) => both(d, 'pretrain', sizes.pretrain)).map(
+    (p) => DEFAULT_PROMPT_TEMPLATE.replace('{source}', p.source) + p.summary,
+  );
   const related = new Map(RELATED_DOMAINS.map((d) => [d, both(d, 'related', sizes.related)] as const));
   const targetTrain = both(TARGET_DOMAIN, 'train', sizes.targetTrain);
   const seen = new Set(targetTrain.map((p) => p.source));

@@ -193,15 +193,47 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
 
   const key = async (what: unknown) => (await sha256Hex(jsonBytes(what))).slice(0, 16);
   // Bump the format when the generator or the training changes; backends differ in the last bits, so each gets its own.
-  const baseKey = await key({ format: 'lorafuse-demo/1', backend: backend.name, seed, model: settings.model, maxLength: settings.maxLength, pretrain: settings.pretrain, texts: settings.corpus.pretrain });
+  const baseKey = await key({
+    format: 'lorafuse-demo/1',
+    backend: backend.name,
+    seed,
+    model: settings.model,
+    maxLength: settings.maxLength,
+    pretrain: settings.pretrain,
+    texts: settings.corpus.pretrain,
+  });
   const cache = (name: string) => options.cache?.(name);
-  const { model, cached } = await timed('pretrain', () => baseModel(backend, settings, corpus.pretrain, tokenizer, seed, cache(`base-${baseKey}`), progress('pretrain', 'base model'), signal));
+  const { model, cached } = await timed('pretrain', () =>
+    baseModel(backend, settings, corpus.pretrain, tokenizer, seed, cache(`base-${baseKey}`), progress('pretrain', 'base model'), signal),
+  );
   try {
     const config = model.config;
     await saveModelFolder(subfolder(out, DEMO_MODEL_DIR), config, await downloadWeights(backend, model));
     files.push(`${DEMO_MODEL_DIR}/${MODEL_CONFIG_FILE}`, `${DEMO_MODEL_DIR}/${MODEL_WEIGHTS_FILE}`);
-    const lora = (stage: DemoStage, label: string, pairs: Parameters<typeof encodePairs>[0], stageSettings: DemoSettings['related'], loraSeed: number, cacheKey?: string) =>
-      timed(stage, () => trainedLora(backend, model, settings, stageSettings, { examples: encodePairs(pairs, tokenizer, settings.maxLength), padId: tokenizer.pad, seed: loraSeed, cache: cacheKey === undefined ? undefined : cache(cacheKey), signal }, progress(stage, label)));
+    const lora = (
+      stage: DemoStage,
+      label: string,
+      pairs: Parameters<typeof encodePairs>[0],
+      stageSettings: DemoSettings['related'],
+      loraSeed: number,
+      cacheKey?: string,
+    ) =>
+      timed(stage, () =>
+        trainedLora(
+          backend,
+          model,
+          settings,
+          stageSettings,
+          {
+            examples: encodePairs(pairs, tokenizer, settings.maxLength),
+            padId: tokenizer.pad,
+            seed: loraSeed,
+            cache: cacheKey === undefined ? undefined : cache(cacheKey),
+            signal,
+          },
+          progress(stage, label),
+        ),
+      );
 
     const related: LoraAdapter[] = [];
     let relatedCached = 0;
@@ -271,8 +303,16 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
     const provenance = buildAdaptProvenance({
       inputs: [
         ...(await hashFiles(out, 'model', [`${DEMO_MODEL_DIR}/${MODEL_CONFIG_FILE}`, `${DEMO_MODEL_DIR}/${MODEL_WEIGHTS_FILE}`])),
-        ...(await hashFiles(out, 'target', ADAPTER_FILES.map((f) => `target/${f}`))),
-        ...(await hashFiles(out, 'related', RELATED_DOMAINS.flatMap((d) => ADAPTER_FILES.map((f) => `related/${d}/${f}`)))),
+        ...(await hashFiles(
+          out,
+          'target',
+          ADAPTER_FILES.map((f) => `target/${f}`),
+        )),
+        ...(await hashFiles(
+          out,
+          'related',
+          RELATED_DOMAINS.flatMap((d) => ADAPTER_FILES.map((f) => `related/${d}/${f}`)),
+        )),
         ...(await hashFiles(out, 'train', [`data/${TARGET_DOMAIN}-train.jsonl`])),
       ],
       options: adaptOptions(a.ratio),
@@ -313,11 +353,24 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
       const i = corpus.targetTest.findIndex((p) => p.language === language);
       if (i < 0) return [];
       const p = corpus.targetTest[i];
-      return [{ language, source: p.source, reference: p.summary, outputs: Object.fromEntries(rows.map((r) => [r.method, r.predictions[i]])) as Record<DemoMethod, string> }];
+      return [
+        {
+          language,
+          source: p.source,
+          reference: p.summary,
+          outputs: Object.fromEntries(rows.map((r) => [r.method, r.predictions[i]])) as Record<DemoMethod, string>,
+        },
+      ];
     });
     const points = (curve: readonly CurvePoint[], y: 'loss' | 'sparsity') => curve.map((c) => [c.step, c[y]] as const);
     const svg = lineChartSvg(`Adaptive merge on the ${TARGET_DOMAIN} target (${settings.name} demo, seed ${seed})`, 'optimizer step', [
-      { title: 'training loss (nats/token)', series: [{ label: 'adaptive', color: '#1f77b4', points: points(plain.curve, 'loss') }, { label: `adaptive+prune ${a.ratio}`, color: '#d62728', points: points(pruned.curve, 'loss') }] },
+      {
+        title: 'training loss (nats/token)',
+        series: [
+          { label: 'adaptive', color: '#1f77b4', points: points(plain.curve, 'loss') },
+          { label: `adaptive+prune ${a.ratio}`, color: '#d62728', points: points(pruned.curve, 'loss') },
+        ],
+      },
       { title: 'sparsity of the factors', series: [{ label: `adaptive+prune ${a.ratio}`, color: '#d62728', points: points(pruned.curve, 'sparsity') }] },
     ]);
     await write(DEMO_PLOT_FILE, new TextEncoder().encode(svg));
@@ -329,7 +382,12 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
       rows,
       curves: { adaptive: plain.curve, pruned: pruned.curve },
       samples,
-      data: { pretrainTexts: corpus.pretrain.length, relatedPairs: [...corpus.related.values()].reduce((n, p) => n + p.length, 0), targetTrain: corpus.targetTrain.length, targetTest: corpus.targetTest.length },
+      data: {
+        pretrainTexts: corpus.pretrain.length,
+        relatedPairs: [...corpus.related.values()].reduce((n, p) => n + p.length, 0),
+        targetTrain: corpus.targetTrain.length,
+        targetTest: corpus.targetTest.length,
+      },
       parameters: [...model.weights.values()].reduce((n, t) => n + t.shape.reduce((x, y) => x * y, 1), 0),
       cached: { base: cached, related: relatedCached },
       seconds,

@@ -1,4 +1,15 @@
-import { evaluateLoss, generate, IGNORE_TARGET, rougeCorpus, throwIfAborted, type Backend, type CausalLM, type DeviceAdapter, type Example, type Tokenizer } from '@lorafuse/core';
+import {
+  evaluateLoss,
+  generate,
+  IGNORE_TARGET,
+  rougeCorpus,
+  throwIfAborted,
+  type Backend,
+  type CausalLM,
+  type DeviceAdapter,
+  type Example,
+  type Tokenizer,
+} from '@lorafuse/core';
 import type { DemoPair } from './domains.js';
 
 /** Scores of one method on the target's test pairs. */
@@ -30,10 +41,21 @@ export async function scoreOnTest(
   backend: Backend,
   model: CausalLM,
   test: { readonly pairs: readonly DemoPair[]; readonly examples: readonly Example[] },
-  run: { readonly adapters: readonly DeviceAdapter[]; readonly tokenizer: Tokenizer; readonly maxNewTokens: number; readonly batchSize: number; readonly signal?: AbortSignal },
+  run: {
+    readonly adapters: readonly DeviceAdapter[];
+    readonly tokenizer: Tokenizer;
+    readonly maxNewTokens: number;
+    readonly batchSize: number;
+    readonly signal?: AbortSignal;
+  },
 ): Promise<TestScores> {
   const { tokenizer } = run;
-  const { loss } = await evaluateLoss(backend, model, test.examples, { adapters: run.adapters, padId: tokenizer.pad, batchSize: run.batchSize, signal: run.signal });
+  const { loss } = await evaluateLoss(backend, model, test.examples, {
+    adapters: run.adapters,
+    padId: tokenizer.pad,
+    batchSize: run.batchSize,
+    signal: run.signal,
+  });
   const predictions: string[] = [];
   for (const example of test.examples) {
     throwIfAborted(run.signal);
@@ -44,7 +66,14 @@ export async function scoreOnTest(
     const rows = test.pairs.flatMap((p, i) => (p.language === language ? [i] : []));
     if (rows.length === 0) return { score: 0, n: 0 };
     const tokenization = language === 'en' ? 'words' : 'chars';
-    return { score: rougeCorpus(rows.map((i) => predictions[i]), rows.map((i) => test.pairs[i].summary), tokenization).rougeL, n: rows.length };
+    return {
+      score: rougeCorpus(
+        rows.map((i) => predictions[i]),
+        rows.map((i) => test.pairs[i].summary),
+        tokenization,
+      ).rougeL,
+      n: rows.length,
+    };
   };
   const en = byLanguage('en');
   const ja = byLanguage('ja');

@@ -6,7 +6,22 @@
  * everything runs on any backend, in Node or a browser worker.
  * @module \@lorafuse/demo
  */
-export { runDemo, DEMO_ADAPTER_DIR, DEMO_MODEL_DIR, DEMO_PLOT_FILE, DEMO_RESULTS_FILE, DEMO_TEST_FILE, type CurvePoint, type DemoMethod, type DemoOptions, type DemoProgress, type DemoResult, type DemoRow, type DemoSample, type DemoStage } from './demo.js';
+export {
+  runDemo,
+  DEMO_ADAPTER_DIR,
+  DEMO_MODEL_DIR,
+  DEMO_PLOT_FILE,
+  DEMO_RESULTS_FILE,
+  DEMO_TEST_FILE,
+  type CurvePoint,
+  type DemoMethod,
+  type DemoOptions,
+  type DemoProgress,
+  type DemoResult,
+  type DemoRow,
+  type DemoSample,
+  type DemoStage,
+} from './demo.js';
 export { FULL_DEMO_SETTINGS, QUICK_DEMO_SETTINGS, type DemoSettings, type StageSettings } from './settings.js';
 export { generateCorpus, type CorpusSizes, type DemoCorpus } from './corpus.js';
 export { RELATED_DOMAINS, TARGET_DOMAIN, type DemoDomain, type DemoLanguage, type DemoPair } from './domains.js';

@@ -65,7 +65,10 @@ export function lineChartSvg(title: string, xLabel: string, panels: readonly Pan
       parts.push(`<text x="${sx(t).toFixed(1)}" y="${top + plotH + 14}" text-anchor="middle">${fmt(t)}</text>`);
     }
     panel.series.forEach((s, i) => {
-      const d = s.points.filter(([, y]) => Number.isFinite(y)).map(([x, y], j) => `${j === 0 ? 'M' : 'L'}${sx(x).toFixed(1)} ${sy(y).toFixed(1)}`).join(' ');
+      const d = s.points
+        .filter(([, y]) => Number.isFinite(y))
+        .map(([x, y], j) => `${j === 0 ? 'M' : 'L'}${sx(x).toFixed(1)} ${sy(y).toFixed(1)}`)
+        .join(' ');
       if (d !== '') parts.push(`<path d="${d}" fill="none" stroke="${s.color}" stroke-width="1.8"/>`);
       const ly = top + 12 + i * 16;
       parts.push(`<line x1="${MARGIN.left + plotW + 10}" x2="${MARGIN.left + plotW + 28}" y1="${ly}" y2="${ly}" stroke="${s.color}" stroke-width="2"/>`);

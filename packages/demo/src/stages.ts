@@ -41,7 +41,17 @@ async function runTraining(
 ): Promise<void> {
   const total = Math.ceil(run.examples.length / stage.batchSize) * stage.epochs;
   const schedule = { kind: 'cosine' as const, lr: stage.lr, warmupSteps: Math.ceil(total / 10) };
-  const events = train(backend, model, { adapters: run.adapters, params: run.params, train: run.examples, padId: run.padId, batchSize: stage.batchSize, epochs: stage.epochs, schedule, seed: run.seed, signal: run.signal });
+  const events = train(backend, model, {
+    adapters: run.adapters,
+    params: run.params,
+    train: run.examples,
+    padId: run.padId,
+    batchSize: stage.batchSize,
+    epochs: stage.epochs,
+    schedule,
+    seed: run.seed,
+    signal: run.signal,
+  });
   for await (const event of events) if (event.type === 'step') onStep(event.step, total, event.loss);
 }
 
@@ -97,7 +107,8 @@ export async function trainedLora(
   onStep: (done: number, total: number, loss: number) => void,
 ): Promise<{ adapter: LoraAdapter; cached: boolean }> {
   const { cache } = run;
-  if (cache && (await cache.exists(ADAPTER_CONFIG_FILE)) && (await cache.exists(ADAPTER_WEIGHTS_FILE))) return { adapter: await loadAdapter(cache), cached: true };
+  if (cache && (await cache.exists(ADAPTER_CONFIG_FILE)) && (await cache.exists(ADAPTER_WEIGHTS_FILE)))
+    return { adapter: await loadAdapter(cache), cached: true };
   const host = initLoraAdapter(model.weights, { r: settings.lora.r, alpha: settings.lora.alpha, targets: settings.lora.targets, seed: run.seed });
   const device = uploadAdapter(backend, host);
   try {

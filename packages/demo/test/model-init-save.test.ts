@@ -2,12 +2,32 @@
 // model): the initialisation is checked against Box–Muller written here over
 // the pinned Philox uniforms, and a saved folder must reopen bit for bit.
 import { describe, expect, it } from 'vitest';
-import { CausalLM, initModelCheckpoint, memoryFolder, openModelFolder, parseModelConfig, philoxUniform, referenceBackend, rngStreamId, saveModelFolder, Tensor, Tape } from '@lorafuse/core';
+import {
+  CausalLM,
+  initModelCheckpoint,
+  memoryFolder,
+  openModelFolder,
+  parseModelConfig,
+  philoxUniform,
+  referenceBackend,
+  rngStreamId,
+  saveModelFolder,
+  Tensor,
+  Tape,
+} from '@lorafuse/core';
 import { asyncCodeOf } from '../../core/test/error-code.js';
 
 const config = parseModelConfig({
-  model_type: 'llama', hidden_size: 16, num_hidden_layers: 2, num_attention_heads: 2, num_key_value_heads: 1,
-  intermediate_size: 24, vocab_size: 40, tie_word_embeddings: false, initializer_range: 0.05, max_position_embeddings: 32,
+  model_type: 'llama',
+  hidden_size: 16,
+  num_hidden_layers: 2,
+  num_attention_heads: 2,
+  num_key_value_heads: 1,
+  intermediate_size: 24,
+  vocab_size: 40,
+  tie_word_embeddings: false,
+  initializer_range: 0.05,
+  max_position_embeddings: 32,
 });
 
 /** Standard normal number i of a Philox stream, by Box–Muller on the uniforms (2i, 2i+1) of its pair. */
@@ -40,7 +60,8 @@ describe('initModelCheckpoint', () => {
   });
 
   it('gives the same weights for the same seed and other ones for another seed', async () => {
-    const read = async (seed: number) => (await (await initModelCheckpoint(config, { seed })).weights.read('model.layers.0.self_attn.q_proj.weight')).toFloat32();
+    const read = async (seed: number) =>
+      (await (await initModelCheckpoint(config, { seed })).weights.read('model.layers.0.self_attn.q_proj.weight')).toFloat32();
     expect(await read(3)).toEqual(await read(3));
     expect(await read(4)).not.toEqual(await read(3));
   });

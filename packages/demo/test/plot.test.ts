@@ -11,8 +11,33 @@ function paths(svg: string): number[][][] {
 describe('lineChartSvg', () => {
   it('maps the data range onto the plot box, one panel under the other', () => {
     const svg = lineChartSvg('t', 'step', [
-      { title: 'loss', series: [{ label: 'a', color: '#000', points: [[1, 0], [5, 2], [9, 4]] }] },
-      { title: 'sparsity', series: [{ label: 'b', color: '#f00', points: [[1, 0], [9, 0.5]] }] },
+      {
+        title: 'loss',
+        series: [
+          {
+            label: 'a',
+            color: '#000',
+            points: [
+              [1, 0],
+              [5, 2],
+              [9, 4],
+            ],
+          },
+        ],
+      },
+      {
+        title: 'sparsity',
+        series: [
+          {
+            label: 'b',
+            color: '#f00',
+            points: [
+              [1, 0],
+              [9, 0.5],
+            ],
+          },
+        ],
+      },
     ]);
     const [loss, sparsity] = paths(svg);
     // x: 1 → left edge (64), 9 → right edge (640 − 150); y: the panel's bottom for 0, top for its maximum tick.
@@ -26,7 +51,22 @@ describe('lineChartSvg', () => {
   });
 
   it('escapes text and skips non-finite points', () => {
-    const svg = lineChartSvg('a < b & "c"', 'x', [{ title: 't', series: [{ label: '<s>', color: '#000', points: [[0, 1], [1, NaN], [2, 3]] }] }]);
+    const svg = lineChartSvg('a < b & "c"', 'x', [
+      {
+        title: 't',
+        series: [
+          {
+            label: '<s>',
+            color: '#000',
+            points: [
+              [0, 1],
+              [1, NaN],
+              [2, 3],
+            ],
+          },
+        ],
+      },
+    ]);
     expect(svg).toContain('a &lt; b &amp; &quot;c&quot;');
     expect(svg).toContain('&lt;s&gt;');
     expect(svg).not.toContain('NaN');

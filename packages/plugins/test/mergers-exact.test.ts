@@ -53,7 +53,15 @@ describe('cat', () => {
   it('weights default to 1', async () => {
     const merged = await catMerger.merge(sets.mixed, {});
     const m = merged.modules[0];
-    expect(relativeError(denseDelta(m), exactSum(sets.mixed.map((a) => moduleOf(a, m.name)), [1, 1, 1]))).toBeLessThan(1e-6);
+    expect(
+      relativeError(
+        denseDelta(m),
+        exactSum(
+          sets.mixed.map((a) => moduleOf(a, m.name)),
+          [1, 1, 1],
+        ),
+      ),
+    ).toBeLessThan(1e-6);
   });
 });
 
@@ -98,23 +106,41 @@ describe('lorahub', () => {
 });
 
 describe('registration and cancellation', () => {
-  it('registers every built-in on a runtime under PEFT\'s names plus cat and factored', () => {
+  it("registers every built-in on a runtime under PEFT's names plus cat and factored", () => {
     const runtime = new Runtime({ plugins: registerMergerPlugins(new PluginRegistry()) });
     expect(runtime.plugins.names('merger').sort()).toEqual(
-      ['cat', 'factored', 'lorahub', 'linear', 'ties', 'dare_linear', 'dare_ties', 'magnitude_prune', 'svd', 'ties_svd', 'dare_linear_svd', 'dare_ties_svd', 'magnitude_prune_svd'].sort(),
+      [
+        'cat',
+        'factored',
+        'lorahub',
+        'linear',
+        'ties',
+        'dare_linear',
+        'dare_ties',
+        'magnitude_prune',
+        'svd',
+        'ties_svd',
+        'dare_linear_svd',
+        'dare_ties_svd',
+        'magnitude_prune_svd',
+      ].sort(),
     );
   });
 
   it('reports progress per module and stops on abort', async () => {
     const seen: string[] = [];
     const controller = new AbortController();
-    const merging = catMerger.merge(sets.equal, {}, {
-      signal: controller.signal,
-      onProgress: ({ module, done, total }) => {
-        seen.push(`${done}/${total} ${module}`);
-        if (done === 2) controller.abort();
+    const merging = catMerger.merge(
+      sets.equal,
+      {},
+      {
+        signal: controller.signal,
+        onProgress: ({ module, done, total }) => {
+          seen.push(`${done}/${total} ${module}`);
+          if (done === 2) controller.abort();
+        },
       },
-    });
+    );
     await expect(merging).rejects.toMatchObject({ code: 'ABORTED' });
     expect(seen).toEqual([`1/4 ${sets.equal[0].modules[0].name}`, `2/4 ${sets.equal[0].modules[1].name}`]);
   });

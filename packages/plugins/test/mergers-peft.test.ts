@@ -19,7 +19,19 @@ describe('PEFT add_weighted_adapter parity', () => {
   it('has a fixture for every PEFT combination type, on equal and mixed ranks', () => {
     const types = new Set(mergeCases.map((c) => c.combination_type));
     expect([...types].sort()).toEqual(
-      ['cat', 'dare_linear', 'dare_linear_svd', 'dare_ties', 'dare_ties_svd', 'linear', 'magnitude_prune', 'magnitude_prune_svd', 'svd', 'ties', 'ties_svd'].sort(),
+      [
+        'cat',
+        'dare_linear',
+        'dare_linear_svd',
+        'dare_ties',
+        'dare_ties_svd',
+        'linear',
+        'magnitude_prune',
+        'magnitude_prune_svd',
+        'svd',
+        'ties',
+        'ties_svd',
+      ].sort(),
     );
     expect(mergeCases.some((c) => c.set === 'mixed')).toBe(true);
   });
@@ -42,7 +54,12 @@ describe('PEFT add_weighted_adapter parity', () => {
 
   it('saves merged adapters that load back with the same modules, ranks and scalings', async () => {
     const c = mergeCases.find((x) => x.name === 'mixed-cat')!;
-    const merged = await mergerPlugins.find((p) => p.name === 'cat')!.merge(c.adapters.map((a) => inputs.get(a)!), caseOptions(c));
+    const merged = await mergerPlugins
+      .find((p) => p.name === 'cat')!
+      .merge(
+        c.adapters.map((a) => inputs.get(a)!),
+        caseOptions(c),
+      );
     const folder = memoryFolder({}, 'merged');
     await saveAdapter(folder, merged);
     const back = await loadAdapter(folder);

@@ -51,7 +51,12 @@ describe('lora importance vs PyTorch autograd of Σ|B·A|⊙n', () => {
   it.each(loaded.map((c) => [c.name, c] as const))('%s: |∂S/∂A| and |∂S/∂B| within 1e-5 relative', async (_name, c) => {
     const backend = new ReferenceBackend();
     const [a, b, n] = [c.a, c.b, c.n].map((t) => backend.upload(t));
-    const scores = await loraMetric.score({ backend, module: { name: 'm', a, b, inputNorms: n }, step: 0, state: { get: () => undefined, set: () => undefined } });
+    const scores = await loraMetric.score({
+      backend,
+      module: { name: 'm', a, b, inputNorms: n },
+      step: 0,
+      state: { get: () => undefined, set: () => undefined },
+    });
     expectClose((await backend.read(scores.a)).data as Float32Array, c.gradA, `${c.name} A`);
     expectClose((await backend.read(scores.b)).data as Float32Array, c.gradB, `${c.name} B`);
     await backend.dispose();
@@ -62,7 +67,9 @@ describe('lora importance vs PyTorch autograd of Σ|B·A|⊙n', () => {
     const pruner = new Pruner({ backend, plugins: registerPruningPlugins(new PluginRegistry()), metric: 'lora', grouping, ratio, masks: 'persistent' });
     const modules = use.map((c) => ({ name: c.name, a: backend.upload(c.a), b: backend.upload(c.b), inputNorms: backend.upload(c.n) }));
     await pruner.prune(modules);
-    const masks = await Promise.all(modules.flatMap((m) => [pruner.mask(m.name, 'A')!, pruner.mask(m.name, 'B')!].map(async (t) => (await backend.read(t)).data as Uint8Array)));
+    const masks = await Promise.all(
+      modules.flatMap((m) => [pruner.mask(m.name, 'A')!, pruner.mask(m.name, 'B')!].map(async (t) => (await backend.read(t)).data as Uint8Array)),
+    );
     pruner.dispose();
     await backend.dispose();
     return masks;

@@ -1,8 +1,29 @@
 // The built-in schedules against hand-computed values, taylor's smoothing
 // against float64 arithmetic, random's reproducibility, and registration.
 import { describe, expect, it } from 'vitest';
-import { LoraFuseError, PLUGIN_API_VERSION, PluginRegistry, Pruner, ReferenceBackend, Tensor, type DeviceTensor, type ImportancePlugin, type ImportanceState } from '@lorafuse/core';
-import { constantSchedule, cubicSchedule, everyNStepsSchedule, linearSchedule, nmGrouping, onceSchedule, pruningPlugins, randomMetric, registerPruningPlugins, taylorMetric } from '@lorafuse/plugins';
+import {
+  LoraFuseError,
+  PLUGIN_API_VERSION,
+  PluginRegistry,
+  Pruner,
+  ReferenceBackend,
+  Tensor,
+  type DeviceTensor,
+  type ImportancePlugin,
+  type ImportanceState,
+} from '@lorafuse/core';
+import {
+  constantSchedule,
+  cubicSchedule,
+  everyNStepsSchedule,
+  linearSchedule,
+  nmGrouping,
+  onceSchedule,
+  pruningPlugins,
+  randomMetric,
+  registerPruningPlugins,
+  taylorMetric,
+} from '@lorafuse/plugins';
 import { codeOf } from '../../core/test/error-code.js';
 
 describe('schedules', () => {
@@ -85,7 +106,11 @@ describe('metrics', () => {
     const run = async (seed: number, step: number) => {
       const registry = registerPruningPlugins(new PluginRegistry(), { random: { seed } });
       const q = new Pruner({ backend, plugins: registry, metric: 'random', ratio: 0.5, masks: 'persistent' });
-      const mod = { name: 'layer.q_proj', a: backend.upload(Tensor.f32([4, 16], new Float32Array(64))), b: backend.upload(Tensor.f32([16, 4], new Float32Array(64))) };
+      const mod = {
+        name: 'layer.q_proj',
+        a: backend.upload(Tensor.f32([4, 16], new Float32Array(64))),
+        b: backend.upload(Tensor.f32([16, 4], new Float32Array(64))),
+      };
       const report = await q.prune([mod], { step });
       expect(report.tensors.map((t) => t.pruned)).toEqual([32, 32]);
       return Array.from(backend.readSync(q.mask('layer.q_proj', 'A')!).data as Uint8Array).join('');

@@ -15,10 +15,24 @@ export function binary(ctx: WasmContext, kernel: 'add' | 'mul', a: DeviceTensor,
   const kind = kernel === 'add' ? 0 : 1;
   if (bSize === size || bSize === 1) {
     const whole = bSize === size;
-    parallelRange(ctx, 'binary', size, UNIT_COST.arithmetic, VECTOR, (i, j) => [kind, pa + i * F32, whole ? pb + i * F32 : pb, out.address + i * F32, j - i, whole ? j - i : 1]);
+    parallelRange(ctx, 'binary', size, UNIT_COST.arithmetic, VECTOR, (i, j) => [
+      kind,
+      pa + i * F32,
+      whole ? pb + i * F32 : pb,
+      out.address + i * F32,
+      j - i,
+      whole ? j - i : 1,
+    ]);
   } else {
     // Whole repetitions of b, so that every part starts at b's first element.
-    parallelRange(ctx, 'binary', size / bSize, bSize * UNIT_COST.arithmetic, 1, (i, j) => [kind, pa + i * bSize * F32, pb, out.address + i * bSize * F32, (j - i) * bSize, bSize]);
+    parallelRange(ctx, 'binary', size / bSize, bSize * UNIT_COST.arithmetic, 1, (i, j) => [
+      kind,
+      pa + i * bSize * F32,
+      pb,
+      out.address + i * bSize * F32,
+      (j - i) * bSize,
+      bSize,
+    ]);
   }
   return out.handle;
 }
@@ -65,6 +79,13 @@ export function swigluBackward(ctx: WasmContext, gate: DeviceTensor, up: DeviceT
   const [pg, pu, pd] = [ctx.address(gate), ctx.address(up), ctx.address(dy)];
   const dGate = ctx.output(shape, 'f32');
   const dUp = ctx.output(shape, 'f32');
-  parallelRange(ctx, 'swigluBackward', size, UNIT_COST.exp, VECTOR, (i, j) => [pg + i * F32, pu + i * F32, pd + i * F32, dGate.address + i * F32, dUp.address + i * F32, j - i]);
+  parallelRange(ctx, 'swigluBackward', size, UNIT_COST.exp, VECTOR, (i, j) => [
+    pg + i * F32,
+    pu + i * F32,
+    pd + i * F32,
+    dGate.address + i * F32,
+    dUp.address + i * F32,
+    j - i,
+  ]);
   return { dGate: dGate.handle, dUp: dUp.handle };
 }

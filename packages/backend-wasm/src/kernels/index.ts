@@ -7,7 +7,17 @@ import { loraLinear, matmul } from './linear.js';
 import { randomNormal, randomUniform } from './random.js';
 import { columnSumSquares, globalNorm, sum } from './reductions.js';
 import { adamwStep, bottomKMask, loraImportance, maskApply } from './training.js';
-import { attention, attentionBackward, crossEntropy, crossEntropyBackward, embedding, embeddingBackward, rmsNorm, rmsNormBackward, rope } from './transformer.js';
+import {
+  attention,
+  attentionBackward,
+  crossEntropy,
+  crossEntropyBackward,
+  embedding,
+  embeddingBackward,
+  rmsNorm,
+  rmsNormBackward,
+  rope,
+} from './transformer.js';
 
 /** Every kernel of the contract, running in the wasm module of `ctx`. */
 export function wasmKernels(ctx: WasmContext): Kernels {

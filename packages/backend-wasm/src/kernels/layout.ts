@@ -33,7 +33,10 @@ export function permute(ctx: WasmContext, x: DeviceTensor, axes: readonly number
     words.set(shape, 0);
     words.set(strides, rank);
     const index = meta + rank * 8;
-    ctx.parallel('permute', parts.map(([start, end], i) => [px, out.address, elementBytes, rank, meta, index + i * rank * 4, start, end]));
+    ctx.parallel(
+      'permute',
+      parts.map(([start, end], i) => [px, out.address, elementBytes, rank, meta, index + i * rank * 4, start, end]),
+    );
   });
   return out.handle;
 }

@@ -8,9 +8,15 @@ import { DIRECT_PANELS, PANEL_COLUMNS, splitProduct, splitRange, TILE_ROWS, type
  * element is computed the same way for any thread count.
  */
 function product(
-  ctx: WasmContext, a: number, b: number, c: number, bDtype: number,
+  ctx: WasmContext,
+  a: number,
+  b: number,
+  c: number,
+  bDtype: number,
   geometry: ProductGeometry,
-  transA: boolean, transB: boolean, accumulate: boolean,
+  transA: boolean,
+  transB: boolean,
+  accumulate: boolean,
 ): void {
   const g = foldBatch(geometry, transA);
   const tiles = splitProduct(g.m, g.k, g.n, ctx.partsFor(g.batch * g.m * g.n * Math.max(g.k, 1)), ctx.threads);
@@ -24,8 +30,16 @@ function product(
   const scratch = tiles.map(([, , j1, j2]) => ctx.exports.matmulScratchFloats(g.k, shareB ? 0 : j2 - j1) * 4);
   ctx.withScratch(aBytes + bBytes + scratch.reduce((x, y) => x + y, 0), (base) => {
     const [packedA, packedB] = [shareA ? base : 0, shareB ? base + aBytes : 0];
-    if (shareA) ctx.parallel('packPanelsOfA', splitRange(g.m, tiles.length, TILE_ROWS).map(([r1, r2]) => [a, +transA, g.m, g.k, r1, r2, packedA]));
-    if (shareB) ctx.parallel('packPanelsOfB', splitRange(g.n, tiles.length, PANEL_COLUMNS).map(([c1, c2]) => [b, bDtype, +transB, g.k, g.n, c1, c2, packedB]));
+    if (shareA)
+      ctx.parallel(
+        'packPanelsOfA',
+        splitRange(g.m, tiles.length, TILE_ROWS).map(([r1, r2]) => [a, +transA, g.m, g.k, r1, r2, packedA]),
+      );
+    if (shareB)
+      ctx.parallel(
+        'packPanelsOfB',
+        splitRange(g.n, tiles.length, PANEL_COLUMNS).map(([c1, c2]) => [b, bDtype, +transB, g.k, g.n, c1, c2, packedB]),
+      );
     let offset = base + aBytes + bBytes;
     const calls = tiles.map((tile, i) => {
       const call = [a, b, c, bDtype, g.batch, g.m, g.k, g.n, g.aBatchStride, g.bBatchStride, +transA, +transB, +accumulate, offset, ...tile, packedA, packedB];

@@ -19,6 +19,16 @@ export const UNIT_COST = Object.freeze({ copy: 2, arithmetic: 4, exp: 12, float6
  * caller picks `align` so that this holds (whole broadcast periods, whole
  * f32x4 vectors).
  */
-export function parallelRange(ctx: WasmContext, kernel: ParallelKernel, total: number, cost: number, align: number, call: (start: number, end: number) => readonly number[]): void {
-  ctx.parallel(kernel, splitRange(total, ctx.partsFor(total * cost), align).map(([start, end]) => call(start, end)));
+export function parallelRange(
+  ctx: WasmContext,
+  kernel: ParallelKernel,
+  total: number,
+  cost: number,
+  align: number,
+  call: (start: number, end: number) => readonly number[],
+): void {
+  ctx.parallel(
+    kernel,
+    splitRange(total, ctx.partsFor(total * cost), align).map(([start, end]) => call(start, end)),
+  );
 }

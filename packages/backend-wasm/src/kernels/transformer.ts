@@ -56,8 +56,19 @@ function attentionPartCount(ctx: WasmContext, work: number, bytes: number): numb
 }
 
 /** Runs attention forward or backward over `ranges` of query rows, one part per thread, each with its own `bytes` of scratch. */
-function attentionParts(ctx: WasmContext, kernel: 'attention' | 'attentionBackward', args: readonly number[], bytes: number, ranges: ReadonlyArray<readonly [number, number]>): void {
-  ctx.withScratch(bytes * ranges.length, (scratch) => ctx.parallel(kernel, ranges.map((range, i) => [...args, scratch + i * bytes, ...range])));
+function attentionParts(
+  ctx: WasmContext,
+  kernel: 'attention' | 'attentionBackward',
+  args: readonly number[],
+  bytes: number,
+  ranges: ReadonlyArray<readonly [number, number]>,
+): void {
+  ctx.withScratch(bytes * ranges.length, (scratch) =>
+    ctx.parallel(
+      kernel,
+      ranges.map((range, i) => [...args, scratch + i * bytes, ...range]),
+    ),
+  );
 }
 
 /** {@link Kernels.rmsNorm}. */
@@ -94,7 +105,18 @@ export function rope(ctx: WasmContext, kernel: 'rope' | 'ropeBackward', x: Devic
   // Split by batch entries (the model's sequence-first call has one per token), each with its own tables when they are per batch.
   const plane = heads * seq * dim;
   const table = tablesPerBatch ? seq * dim * F32 : 0;
-  parallelRange(ctx, 'rope', batch, plane * UNIT_COST.float64, 1, (i, j) => [px + i * plane * F32, pc + i * table, ps + i * table, out.address + i * plane * F32, j - i, heads, seq, dim, +tablesPerBatch, +(kernel === 'ropeBackward')]);
+  parallelRange(ctx, 'rope', batch, plane * UNIT_COST.float64, 1, (i, j) => [
+    px + i * plane * F32,
+    pc + i * table,
+    ps + i * table,
+    out.address + i * plane * F32,
+    j - i,
+    heads,
+    seq,
+    dim,
+    +tablesPerBatch,
+    +(kernel === 'ropeBackward'),
+  ]);
   return out.handle;
 }
 
@@ -108,7 +130,13 @@ export function attention(ctx: WasmContext, q: DeviceTensor, k: DeviceTensor, v:
   const rows = g.batch * g.heads * g.seqQ;
   const bytes = attentionScratchBytes('attention', g.seqK, g.dim);
   const ranges = splitRange(rows, attentionPartCount(ctx, rows * g.seqK * g.dim, bytes));
-  attentionParts(ctx, 'attention', [pq, pk, pv, out.address, lse.address, g.batch, g.heads, g.kvHeads, g.group, g.seqQ, g.seqK, g.dim, g.scale, +(g.layout === 'bshd')], bytes, ranges);
+  attentionParts(
+    ctx,
+    'attention',
+    [pq, pk, pv, out.address, lse.address, g.batch, g.heads, g.kvHeads, g.group, g.seqQ, g.seqK, g.dim, g.scale, +(g.layout === 'bshd')],
+    bytes,
+    ranges,
+  );
   return { out: out.handle, lse: lse.handle };
 }
 
@@ -134,7 +162,13 @@ export function attentionBackward(
   const rows = g.batch * g.heads * g.seqQ;
   const bytes = attentionScratchBytes('attentionBackward', g.seqK, g.dim);
   const ranges = splitRange(rows, attentionPartCount(ctx, 2 * rows * g.seqK * g.dim, bytes), rowsPerBlock);
-  attentionParts(ctx, 'attentionBackward', [...inputs, dq.address, dk.address, dv.address, g.batch, g.heads, g.kvHeads, g.group, g.seqQ, g.seqK, g.dim, g.scale, +(g.layout === 'bshd')], bytes, ranges);
+  attentionParts(
+    ctx,
+    'attentionBackward',
+    [...inputs, dq.address, dk.address, dv.address, g.batch, g.heads, g.kvHeads, g.group, g.seqQ, g.seqK, g.dim, g.scale, +(g.layout === 'bshd')],
+    bytes,
+    ranges,
+  );
   return { dq: dq.handle, dk: dk.handle, dv: dv.handle };
 }
 
@@ -145,7 +179,14 @@ export function crossEntropy(ctx: WasmContext, logits: DeviceTensor, targets: De
   const loss = ctx.output([], 'f32');
   const lse = ctx.output(shape, 'f32');
   ctx.withScratch(rows * F64, (terms) => {
-    parallelRange(ctx, 'crossEntropyRows', rows, vocab * UNIT_COST.exp, 1, (i, j) => [pl + i * vocab * F32, pt + i * F32, j - i, vocab, lse.address + i * F32, terms + i * F64]);
+    parallelRange(ctx, 'crossEntropyRows', rows, vocab * UNIT_COST.exp, 1, (i, j) => [
+      pl + i * vocab * F32,
+      pt + i * F32,
+      j - i,
+      vocab,
+      lse.address + i * F32,
+      terms + i * F64,
+    ]);
     ctx.exports.crossEntropyMean(pt, rows, terms, loss.address);
   });
   return { loss: loss.handle, lse: lse.handle };
@@ -159,7 +200,15 @@ export function crossEntropyBackward(ctx: WasmContext, logits: DeviceTensor, tar
   // Every part scales by the whole batch's count of counted rows.
   const counted = new Int32Array(ctx.exports.memory.buffer, pt, rows).reduce((n, t) => (t === IGNORE_INDEX ? n : n + 1), 0);
   const factor = scale / counted;
-  parallelRange(ctx, 'crossEntropyBackward', rows, vocab * UNIT_COST.exp, 1, (i, j) => [pl + i * vocab * F32, pt + i * F32, ps + i * F32, j - i, vocab, factor, out.address + i * vocab * F32]);
+  parallelRange(ctx, 'crossEntropyBackward', rows, vocab * UNIT_COST.exp, 1, (i, j) => [
+    pl + i * vocab * F32,
+    pt + i * F32,
+    ps + i * F32,
+    j - i,
+    vocab,
+    factor,
+    out.address + i * vocab * F32,
+  ]);
   return out.handle;
 }
 

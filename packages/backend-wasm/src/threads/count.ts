@@ -19,7 +19,9 @@ export interface ThreadPlan {
  */
 export async function planThreads(requested: number | undefined): Promise<ThreadPlan> {
   if (requested !== undefined && !(Number.isInteger(requested) && requested >= 1 && requested <= MAX_THREADS)) {
-    throw new LoraFuseError('INVALID_OPTION', `threads must be an integer from 1 to ${MAX_THREADS}, got ${String(requested)}.`, { details: { option: 'threads', value: requested } });
+    throw new LoraFuseError('INVALID_OPTION', `threads must be an integer from 1 to ${MAX_THREADS}, got ${String(requested)}.`, {
+      details: { option: 'threads', value: requested },
+    });
   }
   const host = wasmFeatures().threads ? workerHost() : undefined;
   const threads = requested ?? (host ? Math.max(1, Math.min(await availableCores(), MAX_DEFAULT_THREADS)) : 1);

@@ -75,10 +75,14 @@ export class ThreadPool {
       }
     } catch (cause) {
       await Promise.allSettled(started.map((worker) => worker.terminate()));
-      throw new LoraFuseError('WORKER_FAILED', `The wasm backend could not start its ${workers} kernel worker(s): ${cause instanceof Error ? cause.message : String(cause)}. Use threads: 1 to run without workers.`, {
-        details: { workers },
-        cause,
-      });
+      throw new LoraFuseError(
+        'WORKER_FAILED',
+        `The wasm backend could not start its ${workers} kernel worker(s): ${cause instanceof Error ? cause.message : String(cause)}. Use threads: 1 to run without workers.`,
+        {
+          details: { workers },
+          cause,
+        },
+      );
     }
     const slots = started.map((worker, slot) => {
       const base = SLOTS_OFFSET + slot * SLOT_BYTES;

@@ -9,9 +9,26 @@ export interface KernelExports {
   castFloats(src: number, from: number, dst: number, to: number, n: number): void;
   matmulScratchFloats(k: number, n: number): number;
   matmul(
-    a: number, b: number, c: number, bDtype: number, batch: number, m: number, k: number, n: number,
-    aStride: number, bStride: number, transA: number, transB: number, accumulate: number, scratch: number,
-    rowStart: number, rowEnd: number, colStart: number, colEnd: number, packedA: number, packedB: number,
+    a: number,
+    b: number,
+    c: number,
+    bDtype: number,
+    batch: number,
+    m: number,
+    k: number,
+    n: number,
+    aStride: number,
+    bStride: number,
+    transA: number,
+    transB: number,
+    accumulate: number,
+    scratch: number,
+    rowStart: number,
+    rowEnd: number,
+    colStart: number,
+    colEnd: number,
+    packedA: number,
+    packedB: number,
   ): void;
   packedAFloats(m: number, k: number): number;
   packedBFloats(k: number, n: number): number;
@@ -30,8 +47,19 @@ export interface KernelExports {
   sumSquaresF64(x: number, n: number): number;
   columnSumSquares(x: number, rows: number, dim: number, out: number, acc: number): void;
   adamwStep(
-    param: number, grad: number, m: number, v: number, size: number,
-    lr: number, beta1: number, beta2: number, eps: number, weightDecay: number, gradScale: number, stepSize: number, correction2: number,
+    param: number,
+    grad: number,
+    m: number,
+    v: number,
+    size: number,
+    lr: number,
+    beta1: number,
+    beta2: number,
+    eps: number,
+    weightDecay: number,
+    gradScale: number,
+    stepSize: number,
+    correction2: number,
   ): void;
   loraImportance(a: number, b: number, n: number, rank: number, inF: number, outF: number, scoreA: number, scoreB: number, scratch: number): void;
   bottomKMask(scores: number, groups: number, n: number, k: number, mask: number, keys: number): void;
@@ -42,14 +70,46 @@ export interface KernelExports {
   rmsNormWeightGrad(partials: number, blocks: number, dim: number, dWeight: number): void;
   rope(x: number, cos: number, sin: number, out: number, batch: number, heads: number, seq: number, dim: number, perBatch: number, backward: number): void;
   attention(
-    q: number, k: number, v: number, out: number, lse: number,
-    batch: number, heads: number, kvHeads: number, group: number, seqQ: number, seqK: number, dim: number, scale: number, bshd: number, scratch: number,
-    rowStart: number, rowEnd: number,
+    q: number,
+    k: number,
+    v: number,
+    out: number,
+    lse: number,
+    batch: number,
+    heads: number,
+    kvHeads: number,
+    group: number,
+    seqQ: number,
+    seqK: number,
+    dim: number,
+    scale: number,
+    bshd: number,
+    scratch: number,
+    rowStart: number,
+    rowEnd: number,
   ): void;
   attentionBackward(
-    q: number, k: number, v: number, out: number, lse: number, dOut: number, dq: number, dk: number, dv: number,
-    batch: number, heads: number, kvHeads: number, group: number, seqQ: number, seqK: number, dim: number, scale: number, bshd: number, scratch: number,
-    rowStart: number, rowEnd: number,
+    q: number,
+    k: number,
+    v: number,
+    out: number,
+    lse: number,
+    dOut: number,
+    dq: number,
+    dk: number,
+    dv: number,
+    batch: number,
+    heads: number,
+    kvHeads: number,
+    group: number,
+    seqQ: number,
+    seqK: number,
+    dim: number,
+    scale: number,
+    bshd: number,
+    scratch: number,
+    rowStart: number,
+    rowEnd: number,
   ): void;
   crossEntropyRows(logits: number, targets: number, rows: number, vocab: number, lse: number, terms: number): void;
   crossEntropyMean(targets: number, rows: number, terms: number, loss: number): void;

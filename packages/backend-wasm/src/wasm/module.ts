@@ -45,10 +45,16 @@ export function compileKernels(build: SimdBuild, shared: boolean): Promise<WebAs
 export function chooseBuild(requested?: SimdBuild): SimdBuild {
   const features = wasmFeatures();
   if (!features.simd) {
-    throw new LoraFuseError('BACKEND_INIT_FAILED', 'The wasm backend needs WebAssembly SIMD128, which this engine lacks (Node ≥ 16.4, Chrome ≥ 91, Firefox ≥ 89, Safari ≥ 16.4).');
+    throw new LoraFuseError(
+      'BACKEND_INIT_FAILED',
+      'The wasm backend needs WebAssembly SIMD128, which this engine lacks (Node ≥ 16.4, Chrome ≥ 91, Firefox ≥ 89, Safari ≥ 16.4).',
+    );
   }
   if (requested === 'relaxed' && !features.relaxedSimd) {
-    throw new LoraFuseError('BACKEND_INIT_FAILED', 'Relaxed SIMD is not available here (Node 20 needs --experimental-wasm-relaxed-simd); use simd: "plain" or leave it unset.');
+    throw new LoraFuseError(
+      'BACKEND_INIT_FAILED',
+      'Relaxed SIMD is not available here (Node 20 needs --experimental-wasm-relaxed-simd); use simd: "plain" or leave it unset.',
+    );
   }
   return requested ?? (features.relaxedSimd ? 'relaxed' : 'plain');
 }

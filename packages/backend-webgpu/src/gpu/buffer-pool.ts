@@ -62,9 +62,13 @@ export class BufferPool {
     const reused = list?.pop();
     if (reused) return reused;
     if (size > limit) {
-      throw new LoraFuseError('OUT_OF_MEMORY', `A tensor of ${bytes} bytes exceeds this WebGPU device's buffer limit of ${limit} bytes; split it or use the wasm backend.`, {
-        details: { backend: 'webgpu', bytes, limit },
-      });
+      throw new LoraFuseError(
+        'OUT_OF_MEMORY',
+        `A tensor of ${bytes} bytes exceeds this WebGPU device's buffer limit of ${limit} bytes; split it or use the wasm backend.`,
+        {
+          details: { backend: 'webgpu', bytes, limit },
+        },
+      );
     }
     const buffer = this.#device.createBuffer({ size, usage, label: `lorafuse pool ${size}` });
     this.#all.add(buffer);

@@ -48,6 +48,22 @@ export function adamwStep(ctx: KernelContext, param: DeviceTensor, grad: DeviceT
   const { size, gradScale } = adamwGeometry(param, grad, m, v, options);
   const { lr, beta1, beta2, eps, weightDecay, step, guard } = options;
   const operands = guard ? [param, grad, m, v, guard.norm, guard.loss] : [param, grad, m, v];
-  const uniforms = [lr * weightDecay, beta1, 1 - beta1, beta2, 1 - beta2, lr / (1 - beta1 ** step), Math.sqrt(1 - beta2 ** step), eps, gradScale, guard?.maxNorm ?? 0].map(f32);
-  ctx.run(adamwShader(guard !== undefined), operands.map((t) => ctx.buffer(t)), [size, ...uniforms], groupsFor(size));
+  const uniforms = [
+    lr * weightDecay,
+    beta1,
+    1 - beta1,
+    beta2,
+    1 - beta2,
+    lr / (1 - beta1 ** step),
+    Math.sqrt(1 - beta2 ** step),
+    eps,
+    gradScale,
+    guard?.maxNorm ?? 0,
+  ].map(f32);
+  ctx.run(
+    adamwShader(guard !== undefined),
+    operands.map((t) => ctx.buffer(t)),
+    [size, ...uniforms],
+    groupsFor(size),
+  );
 }

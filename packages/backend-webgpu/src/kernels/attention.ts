@@ -1,4 +1,13 @@
-import { attentionBackwardGeometry, attentionGeometry, type AttentionGeometry, type AttentionLayout, type AttentionGrads, type AttentionOptions, type AttentionResult, type DeviceTensor } from '@lorafuse/core';
+import {
+  attentionBackwardGeometry,
+  attentionGeometry,
+  type AttentionGeometry,
+  type AttentionLayout,
+  type AttentionGrads,
+  type AttentionOptions,
+  type AttentionResult,
+  type DeviceTensor,
+} from '@lorafuse/core';
 import { f32, groupsFor, type KernelContext, type UniformValue } from './context.js';
 import { cachedShader } from './wgsl.js';
 
@@ -54,8 +63,12 @@ fn kvHead(row: u32) -> u32 {
   return (bh / p.heads) * p.kvHeads + (bh % p.heads) / p.group;
 }
 fn queryAt(row: u32) -> u32 {
-  ${layout === 'bhsd' ? 'return row * D;' : `let bh = row / p.seqQ;
-  return (((bh / p.heads) * p.seqQ + row % p.seqQ) * p.heads + bh % p.heads) * D;`}
+  ${
+    layout === 'bhsd'
+      ? 'return row * D;'
+      : `let bh = row / p.seqQ;
+  return (((bh / p.heads) * p.seqQ + row % p.seqQ) * p.heads + bh % p.heads) * D;`
+  }
 }
 fn keyAt(bk: u32, j: u32) -> u32 {
   ${layout === 'bhsd' ? 'return (bk * p.seqK + j) * D;' : 'return (((bk / p.kvHeads) * p.seqK + j) * p.kvHeads + bk % p.kvHeads) * D;'}
@@ -78,7 +91,11 @@ const QUERY_ROWS = 'p.batch * p.heads * p.seqQ';
 const kernel = (dim: number, layout: AttentionLayout, specs: readonly string[], rows: string) => `
 ${bindings(specs)}${UNIFORMS}${header(dim)}${offsets(layout)}${main(rows)}`;
 
-const forward = cachedShader((dim: number, layout: AttentionLayout) => /* wgsl */ `${kernel(dim, layout, ['q: read E', 'k: read E', 'v: read E', 'out: read_write E', 'lse: read_write f32'], QUERY_ROWS)}
+const forward = cachedShader(
+  (
+    dim: number,
+    layout: AttentionLayout,
+  ) => /* wgsl */ `${kernel(dim, layout, ['q: read E', 'k: read E', 'v: read E', 'out: read_write E', 'lse: read_write f32'], QUERY_ROWS)}
   let qo = queryAt(r);
   let kh = kvHead(r);
   let visible = r % p.seqQ + p.seqK - p.seqQ + 1u;
@@ -105,21 +122,25 @@ const forward = cachedShader((dim: number, layout: AttentionLayout) => /* wgsl *
   let inv = 1.0 / total;
   for (var d = 0u; d < D; d++) { out[qo + d] = acc[d] * inv; }
   lse[r] = m + log(total);
-}`);
+}`,
+);
 
 /** The inputs of both gradient kernels, δ included. */
 const BACKWARD_INPUTS = ['q: read E', 'k: read E', 'v: read E', 'lse: read f32', 'dout: read E', 'delta: read f32'];
 
 /** δ = rowsum(dOut ⊙ out) of every query row, read by both gradient kernels. */
-const delta = cachedShader((dim: number, layout: AttentionLayout) => /* wgsl */ `${kernel(dim, layout, ['o: read E', 'dout: read E', 'delta: read_write f32'], QUERY_ROWS)}
+const delta = cachedShader(
+  (dim: number, layout: AttentionLayout) => /* wgsl */ `${kernel(dim, layout, ['o: read E', 'dout: read E', 'delta: read_write f32'], QUERY_ROWS)}
   let qo = queryAt(r);
   var s = 0.0;
   for (var d = 0u; d < D; d++) { s += dotE(dout[qo + d], o[qo + d]); }
   delta[r] = s;
-}`);
+}`,
+);
 
 /** dq: one thread per query row, over its visible keys. */
-const backwardDq = cachedShader((dim: number, layout: AttentionLayout) => /* wgsl */ `${kernel(dim, layout, [...BACKWARD_INPUTS, 'dq: read_write E'], QUERY_ROWS)}
+const backwardDq = cachedShader(
+  (dim: number, layout: AttentionLayout) => /* wgsl */ `${kernel(dim, layout, [...BACKWARD_INPUTS, 'dq: read_write E'], QUERY_ROWS)}
   let qo = queryAt(r);
   let kh = kvHead(r);
   let visible = r % p.seqQ + p.seqK - p.seqQ + 1u;
@@ -138,10 +159,15 @@ const backwardDq = cachedShader((dim: number, layout: AttentionLayout) => /* wgs
     for (var d = 0u; d < D; d++) { acc[d] += ds * k[ko + d]; }
   }
   for (var d = 0u; d < D; d++) { dq[qo + d] = p.scale * acc[d]; }
-}`);
+}`,
+);
 
 /** dk and dv: one thread per key row, over the query rows of every head in its group that see it. */
-const backwardDkv = cachedShader((dim: number, layout: AttentionLayout) => /* wgsl */ `${kernel(dim, layout, [...BACKWARD_INPUTS, 'dk: read_write E', 'dv: read_write E'], 'p.batch * p.kvHeads * p.seqK')}
+const backwardDkv = cachedShader(
+  (
+    dim: number,
+    layout: AttentionLayout,
+  ) => /* wgsl */ `${kernel(dim, layout, [...BACKWARD_INPUTS, 'dk: read_write E', 'dv: read_write E'], 'p.batch * p.kvHeads * p.seqK')}
   let j = r % p.seqK;
   let bk = r / p.seqK;
   let ko = keyAt(bk, j);
@@ -167,7 +193,8 @@ const backwardDkv = cachedShader((dim: number, layout: AttentionLayout) => /* wg
     }
   }
   for (var d = 0u; d < D; d++) { dk[ko + d] = p.scale * accK[d]; dv[ko + d] = accV[d]; }
-}`);
+}`,
+);
 
 function uniforms(g: AttentionGeometry): UniformValue[] {
   return [g.batch, g.heads, g.kvHeads, g.group, g.seqQ, g.seqK, g.dim, f32(g.scale)];

@@ -90,7 +90,12 @@ export class KernelContext {
   }
 
   /** Encodes a dispatch of `code` over `workgroups` workgroups. */
-  run(code: string, buffers: readonly GPUBuffer[], uniforms: readonly UniformValue[] | undefined, workgroups: number | readonly [number, number, number]): void {
+  run(
+    code: string,
+    buffers: readonly GPUBuffer[],
+    uniforms: readonly UniformValue[] | undefined,
+    workgroups: number | readonly [number, number, number],
+  ): void {
     this.queue.dispatch({ pipeline: this.pipelines.get(code), buffers, uniforms: uniforms && uniformWords(uniforms), workgroups });
   }
 

@@ -52,7 +52,14 @@ interface MapOptions {
   readonly vector?: boolean;
 }
 
-function map(ctx: KernelContext, body: string, inputs: readonly DeviceTensor[], shape: readonly number[], size: number, options: MapOptions = {}): DeviceTensor[] {
+function map(
+  ctx: KernelContext,
+  body: string,
+  inputs: readonly DeviceTensor[],
+  shape: readonly number[],
+  size: number,
+  options: MapOptions = {},
+): DeviceTensor[] {
   const { outputs = 1, extra = [0, f32(0)] } = options;
   const vector = options.vector === true && size % 4 === 0;
   const elements = vector ? size / 4 : size;
@@ -86,7 +93,9 @@ export function silu(ctx: KernelContext, x: DeviceTensor): DeviceTensor {
 /** {@link Kernels.siluBackward}. */
 export function siluBackward(ctx: KernelContext, x: DeviceTensor, dy: DeviceTensor): DeviceTensor {
   const g = elementwiseGeometry('siluBackward', x, dy);
-  return map(ctx, 'let x = x0[i]; y0[i] = select(x1[i] * sigmoid(x) * (1.0 + x * sigmoidComplement(x)), x, nanAt(x));', [x, dy], g.shape, g.size, { vector: true })[0];
+  return map(ctx, 'let x = x0[i]; y0[i] = select(x1[i] * sigmoid(x) * (1.0 + x * sigmoidComplement(x)), x, nanAt(x));', [x, dy], g.shape, g.size, {
+    vector: true,
+  })[0];
 }
 
 /** {@link Kernels.swiglu}. */

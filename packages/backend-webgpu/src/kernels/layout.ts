@@ -56,13 +56,20 @@ ${MAIN_1D}
 export function permute(ctx: KernelContext, x: DeviceTensor, axes: readonly number[]): DeviceTensor {
   const g = permuteGeometry(x, axes);
   if (g.shape.length > MAX_RANK) {
-    throw new LoraFuseError('INVALID_OPTION', `permute: the webgpu backend permutes up to ${MAX_RANK} dimensions, got ${g.shape.length}.`, { details: { kernel: 'permute' } });
+    throw new LoraFuseError('INVALID_OPTION', `permute: the webgpu backend permutes up to ${MAX_RANK} dimensions, got ${g.shape.length}.`, {
+      details: { kernel: 'permute' },
+    });
   }
   const source = ctx.buffer(x);
   const [out, target] = ctx.output(g.shape, x.dtype);
   const size = shapeSize(g.shape);
   const pad = (values: readonly number[]) => Array.from({ length: MAX_RANK }, (_, i) => values[i] ?? 1);
   const elementBytes = ELEMENT_BYTES[x.dtype];
-  ctx.run(permuteShader(elementBytes, g.shape.length), [source, target], [size, g.shape.length, 0, 0, ...pad(g.shape), ...pad(g.strides)], groupsFor(Math.ceil(size / (4 / elementBytes))));
+  ctx.run(
+    permuteShader(elementBytes, g.shape.length),
+    [source, target],
+    [size, g.shape.length, 0, 0, ...pad(g.shape), ...pad(g.strides)],
+    groupsFor(Math.ceil(size / (4 / elementBytes))),
+  );
   return out;
 }

@@ -171,7 +171,10 @@ const directMatmulShader = cachedShader((transA: boolean, transB: boolean, bDtyp
   } else {
     aBlock = elements('aAt', transA ? 'off + (k + c) * p.m + base + i' : 'off + (base + i) * p.k + k + c', 'base + i < p.m && k + c < p.k');
     // For B the outer index is the column j = i of op(B) and the inner one the step c; column c of the block is op(B)[k + c, ...].
-    bBlock = elements('bAt', transB ? 'off + (base + i) * p.k + k + c' : 'off + (k + c) * p.n + base + i', 'base + i < p.n && k + c < p.k').replace('return m;', 'return transpose(m);');
+    bBlock = elements('bAt', transB ? 'off + (base + i) * p.k + k + c' : 'off + (k + c) * p.n + base + i', 'base + i < p.n && k + c < p.k').replace(
+      'return m;',
+      'return transpose(m);',
+    );
   }
   return /* wgsl */ `
 ${bindings(vector, bDtype)}
@@ -242,16 +245,19 @@ export function encodeMatmul(ctx: KernelContext, c: MatmulCall): void {
   const vector = c.bDtype === 'f32' && (c.transA ? c.m : c.k) % 4 === 0 && (c.transB ? c.k : c.n) % 4 === 0;
   // The direct kernel steps k by 4 with whole vec4 reads, so K must be a multiple of 4 as well.
   const narrow = c.n < c.m && c.n <= TILE / 2;
-  const code = ctx.cpuKernels ? directMatmulShader(c.transA, c.transB, c.bDtype, vector && c.k % 4 === 0, narrow) : matmulShader(c.transA, c.transB, c.bDtype, vector);
+  const code = ctx.cpuKernels
+    ? directMatmulShader(c.transA, c.transB, c.bDtype, vector && c.k % 4 === 0, narrow)
+    : matmulShader(c.transA, c.transB, c.bDtype, vector);
   // Without an addend, `a` stands in for it: a read-only binding may repeat.
   const buffers = [c.a, c.b, c.addend ?? c.a, c.y];
   // The z dimension of a dispatch is limited; larger batches go in slices.
   for (let base = 0; base < c.batch; base += MAX_BATCH_PER_DISPATCH) {
-    ctx.run(code, buffers, [c.m, c.k, c.n, c.aBatchStride, c.bBatchStride, f32(c.alpha), c.addend ? 1 : 0, base], [
-      Math.ceil(c.n / TILE),
-      Math.ceil(c.m / TILE),
-      Math.min(MAX_BATCH_PER_DISPATCH, c.batch - base),
-    ]);
+    ctx.run(
+      code,
+      buffers,
+      [c.m, c.k, c.n, c.aBatchStride, c.bBatchStride, f32(c.alpha), c.addend ? 1 : 0, base],
+      [Math.ceil(c.n / TILE), Math.ceil(c.m / TILE), Math.min(MAX_BATCH_PER_DISPATCH, c.batch - base)],
+    );
   }
 }
 

@@ -113,7 +113,13 @@ const NORMAL = /* wgsl */ `${BINDINGS}${PHILOX}${MATH}${MAIN_1D}
   y[i] = p.mean + p.spread * (rho * turn(u2, (lo & 1u) == 1u));
 }`;
 
-function stream(ctx: KernelContext, code: string, g: { size: number; shape: Shape; seed: number; stream: number; offset: number }, mean = 0, std = 1): DeviceTensor {
+function stream(
+  ctx: KernelContext,
+  code: string,
+  g: { size: number; shape: Shape; seed: number; stream: number; offset: number },
+  mean = 0,
+  std = 1,
+): DeviceTensor {
   const [out, y] = ctx.output(g.shape, 'f32');
   const offLo = g.offset % 2 ** 32;
   const offHi = Math.floor(g.offset / 2 ** 32);

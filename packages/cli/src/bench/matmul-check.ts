@@ -27,7 +27,10 @@ export function randomMatrix(length: number, seed: number): Float32Array {
  * `BENCH_WRONG_RESULT` naming the implementation and the first bad entry.
  */
 export function checkMatmulSample(impl: string, a: Float32Array, b: Float32Array, c: Float32Array, m: number, k: number, n: number): void {
-  const fail = (why: string) => new LoraFuseError('BENCH_WRONG_RESULT', `bench matmul: ${impl} gave a wrong ${m}×${k}×${n} product: ${why}; its timing is discarded.`, { details: { impl, m, k, n } });
+  const fail = (why: string) =>
+    new LoraFuseError('BENCH_WRONG_RESULT', `bench matmul: ${impl} gave a wrong ${m}×${k}×${n} product: ${why}; its timing is discarded.`, {
+      details: { impl, m, k, n },
+    });
   if (c.length !== m * n) throw fail(`${c.length} values instead of ${m * n}`);
   for (let s = 0; s < SAMPLES && m * n > 0; s++) {
     const index = s === SAMPLES - 1 ? m * n - 1 : Math.floor((s * m * n) / SAMPLES + s * 7919) % (m * n);

@@ -78,7 +78,14 @@ export function simdPeakModule(relaxed: boolean): Uint8Array<ArrayBuffer> {
   body.push(...F32X4_EXTRACT_LANE_0, 0x0b);
   const name = [...ENCODER.encode('run')];
   return new Uint8Array([
-    0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
+    0x00,
+    0x61,
+    0x73,
+    0x6d,
+    0x01,
+    0x00,
+    0x00,
+    0x00,
     ...section(1, [0x01, 0x60, 0x01, 0x7f, 0x01, 0x7d]), // type (i32) -> f32
     ...section(3, [0x01, 0x00]),
     ...section(7, [0x01, name.length, ...name, 0x00, 0x00]),
@@ -121,7 +128,10 @@ export async function measureSimdPeak(threads: number, relaxed: boolean): Promis
   // Word 0: the round that may start; word 1: rounds × threads finished.
   const control = new SharedArrayBuffer(8);
   const word = new Int32Array(control);
-  const workers = Array.from({ length: threads }, () => new Worker(WORKER, { eval: true, workerData: { bytes, iterations: ITERATIONS, rounds: ROUNDS, control } }));
+  const workers = Array.from(
+    { length: threads },
+    () => new Worker(WORKER, { eval: true, workerData: { bytes, iterations: ITERATIONS, rounds: ROUNDS, control } }),
+  );
   try {
     await Promise.all(workers.map((worker) => new Promise((resolve, reject) => worker.once('message', resolve).once('error', reject))));
     let best = 0;

@@ -28,7 +28,16 @@ export const TRAIN_BENCH_CONFIGS: Readonly<Record<string, TrainBenchConfig>> = {
   },
   // SmolLM2-135M's shapes.
   smol: {
-    model: llama({ hidden_size: 576, num_hidden_layers: 30, num_attention_heads: 9, num_key_value_heads: 3, intermediate_size: 1536, vocab_size: 49152, rope_theta: 100000, max_position_embeddings: 8192 }),
+    model: llama({
+      hidden_size: 576,
+      num_hidden_layers: 30,
+      num_attention_heads: 9,
+      num_key_value_heads: 3,
+      intermediate_size: 1536,
+      vocab_size: 49152,
+      rope_theta: 100000,
+      max_position_embeddings: 8192,
+    }),
     batch: 1,
     seq: 256,
   },

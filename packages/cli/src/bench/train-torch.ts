@@ -135,7 +135,9 @@ export async function startTorchTrainer(python: string, job: TorchTrainJob, time
   const ask = async (command: string | undefined): Promise<Record<string, unknown>> => {
     if (command !== undefined) child.stdin.write(`${command}\n`);
     let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, fail) => (timer = setTimeout(() => fail(new Error(`${python} gave no answer within ${timeoutMs / 1000} s`)), timeoutMs)));
+    const timeout = new Promise<never>(
+      (_, fail) => (timer = setTimeout(() => fail(new Error(`${python} gave no answer within ${timeoutMs / 1000} s`)), timeoutMs)),
+    );
     try {
       const next = await Promise.race([answers.next(), exited, timeout]);
       if (typeof next === 'string' || next.done) throw new Error(await exited);

@@ -133,7 +133,8 @@ ${DATA_USAGE.replace('(default 8)', `(default ${p.batchSize})`)}
     }
     const int = (name: string, fallback: number) => numberOption('adapt', parsed, name, fallback, { min: 1, integer: true });
     const ratios = ratioGrid(parsed);
-    if (ratios.length > 1 && valPath === undefined) throw new LoraFuseError('CLI_USAGE', 'adapt: a grid of --prune-ratio values needs --val <jsonl>, the dev pairs that choose among them.');
+    if (ratios.length > 1 && valPath === undefined)
+      throw new LoraFuseError('CLI_USAGE', 'adapt: a grid of --prune-ratio values needs --val <jsonl>, the dev pairs that choose among them.');
     const options = {
       ratio: ratios[0],
       metric,
@@ -160,15 +161,41 @@ ${DATA_USAGE.replace('(default 8)', `(default ${p.batchSize})`)}
       const examples = await readExamples('adapt', parsed, trainPath, tokenizer, model);
       const validation = valPath === undefined ? undefined : await readExamples('adapt', parsed, valPath, tokenizer, model);
       const { epochs, lr, epochDecay, accumulation, batchSize, weightDecay, grouping, refresh } = options;
-      const run = { train: examples, validation, padId: tokenizer.pad, plugins, seed, metric, grouping, refresh, schedule: scheduleFor(parsed, scheduleName, examples.length, options), epochs, lr, epochDecay, accumulation, batchSize, weightDecay };
+      const run = {
+        train: examples,
+        validation,
+        padId: tokenizer.pad,
+        plugins,
+        seed,
+        metric,
+        grouping,
+        refresh,
+        schedule: scheduleFor(parsed, scheduleName, examples.length, options),
+        epochs,
+        lr,
+        epochDecay,
+        accumulation,
+        batchSize,
+        weightDecay,
+      };
       const report = parsed.values.json || parsed.values.quiet ? undefined : stepReporter(io);
       if (ratios.length > 1) {
         // The method's ratio choice: one run per ratio, kept by dev ROUGE-L; each run's progress is tracked apart.
         const runs = new Map(ratios.map((r): [number, typeof progress] => [r, { ...progress }]));
         const dev = (await readJsonl(await fileSource(valPath!))).filter((r) => r.kind === 'pair');
-        const maxLength = numberOption('adapt', parsed, 'max-length', model.config.maxPositionEmbeddings, { min: 2, max: model.config.maxPositionEmbeddings, integer: true });
+        const maxLength = numberOption('adapt', parsed, 'max-length', model.config.maxPositionEmbeddings, {
+          min: 2,
+          max: model.config.maxPositionEmbeddings,
+          integer: true,
+        });
         const found = await searchPruneRatio(backend, model, {
-          ...run, adapters: hosts, ratios, dev, tokenizer, maxLength, template: typeof parsed.values.template === 'string' ? parsed.values.template : undefined,
+          ...run,
+          adapters: hosts,
+          ratios,
+          dev,
+          tokenizer,
+          maxLength,
+          template: typeof parsed.values.template === 'string' ? parsed.values.template : undefined,
           maxNewTokens: numberOption('adapt', parsed, 'max-new-tokens', 64, { min: 1, integer: true }),
           onProgress: (event, ratio) => {
             track(event, runs.get(ratio)!);
@@ -206,12 +233,22 @@ ${DATA_USAGE.replace('(default 8)', `(default ${p.batchSize})`)}
       ...(await hashInputs('train', [trainPath])),
       ...(await hashInputs('val', valPath === undefined ? [] : [valPath])),
     ];
-    const provenance = buildAdaptProvenance({ inputs, options: grid ? { ...options, ratioGrid: grid } : options, seed, versions: versions(), steps: progress.steps, trainLoss: progress.train, valLoss: progress.val, tensors: progress.tensors });
+    const provenance = buildAdaptProvenance({
+      inputs,
+      options: grid ? { ...options, ratioGrid: grid } : options,
+      seed,
+      versions: versions(),
+      steps: progress.steps,
+      trainLoss: progress.train,
+      valLoss: progress.val,
+      tensors: progress.tensors,
+    });
     await folder.write(ADAPT_PROVENANCE_FILE, [new TextEncoder().encode(JSON.stringify(provenance, null, 2) + '\n')]);
     if (typeof parsed.values['merged-out'] === 'string') await writeMergedModel(modelDir, merged, parsed.values['merged-out']);
     const summary: AdaptSummary = { out, steps: progress.steps, loss: provenance.loss, sparsity: provenance.sparsity, ...(grid && { grid }) };
     if (parsed.values.json) io.out(jsonLine(summary));
-    else if (!parsed.values.quiet) io.err(`wrote ${out}: ${progress.steps} steps, rank ${merged.modules[0]?.a.shape[0] ?? 0}, loss ${progress.train?.toFixed(4) ?? '-'}\n`);
+    else if (!parsed.values.quiet)
+      io.err(`wrote ${out}: ${progress.steps} steps, rank ${merged.modules[0]?.a.shape[0] ?? 0}, loss ${progress.train?.toFixed(4) ?? '-'}\n`);
     return 0;
   },
 };
@@ -229,7 +266,9 @@ async function writeMergedModel(modelDir: string, adapter: LoraAdapter, out: str
 function ratioGrid(parsed: ParsedCommand): number[] {
   const raw = parsed.values['prune-ratio'];
   if (raw === undefined) return [0.5];
-  const ratios = String(raw).split(',').map((w) => (w.trim() === '' ? NaN : Number(w)));
+  const ratios = String(raw)
+    .split(',')
+    .map((w) => (w.trim() === '' ? NaN : Number(w)));
   if (ratios.length > 8 || !ratios.every((r) => r >= 0 && r <= 1)) {
     throw new LoraFuseError('CLI_USAGE', `adapt: --prune-ratio must be a number in [0, 1], or up to 8 of them separated by commas; got ${String(raw)}.`);
   }
@@ -241,7 +280,12 @@ function ratioGrid(parsed: ParsedCommand): number[] {
  * with this run's `--ramp-steps`/`--every` (a ramp defaults to the run's
  * optimizer steps), any other name resolved in the registry.
  */
-function scheduleFor(parsed: ParsedCommand, name: string, examples: number, o: { epochs: number; batchSize: number; accumulation: number }): SchedulePlugin | string {
+function scheduleFor(
+  parsed: ParsedCommand,
+  name: string,
+  examples: number,
+  o: { epochs: number; batchSize: number; accumulation: number },
+): SchedulePlugin | string {
   const runSteps = o.epochs * Math.ceil(Math.ceil(examples / o.batchSize) / o.accumulation);
   const steps = numberOption('adapt', parsed, 'ramp-steps', runSteps, { min: 0, integer: true });
   if (name === 'linear') return linearSchedule({ steps });
@@ -274,8 +318,20 @@ function stepReporter(io: CliIO): (event: AdaptEvent) => void {
 async function hashInputs(role: ProvenanceFile['role'], paths: readonly string[]): Promise<ProvenanceFile[]> {
   const files: ProvenanceFile[] = [];
   for (const path of paths) {
-    const names = (await stat(path)).isDirectory() ? (await readdir(path, { withFileTypes: true })).filter((e) => e.isFile()).map((e) => join(path, e.name)).sort() : [path];
-    for (const file of names) files.push({ role, path: file, sha256: createHash('sha256').update(await readFile(file)).digest('hex') });
+    const names = (await stat(path)).isDirectory()
+      ? (await readdir(path, { withFileTypes: true }))
+          .filter((e) => e.isFile())
+          .map((e) => join(path, e.name))
+          .sort()
+      : [path];
+    for (const file of names)
+      files.push({
+        role,
+        path: file,
+        sha256: createHash('sha256')
+          .update(await readFile(file))
+          .digest('hex'),
+      });
   }
   return files;
 }

@@ -62,12 +62,18 @@ interface Measurement {
 
 /** Runs `lorafuse bench matmul`. */
 export async function benchMatmul(argv: string[], io: CliIO, hooks: BenchMatmulHooks = {}): Promise<number> {
-  const { values } = parseCommand('bench matmul', argv, { simd: { type: 'string' }, shapes: { type: 'string' }, repeats: { type: 'string' }, threads: { type: 'string' } });
+  const { values } = parseCommand('bench matmul', argv, {
+    simd: { type: 'string' },
+    shapes: { type: 'string' },
+    repeats: { type: 'string' },
+    threads: { type: 'string' },
+  });
   const usage = (why: string) => new LoraFuseError('CLI_USAGE', `bench matmul: ${why} See \`lorafuse bench matmul --help\`.`);
   const backendName = typeof values.backend === 'string' ? values.backend : 'wasm';
   if (!(backendName in MATMUL_PEERS)) throw usage(`--backend must be ${Object.keys(MATMUL_PEERS).join(', ')}, got ${backendName}.`);
   const simd = typeof values.simd === 'string' ? values.simd : undefined;
-  if (simd !== undefined && (backendName !== 'wasm' || !['plain', 'relaxed'].includes(simd))) throw usage(`--simd takes plain or relaxed, with --backend wasm only.`);
+  if (simd !== undefined && (backendName !== 'wasm' || !['plain', 'relaxed'].includes(simd)))
+    throw usage(`--simd takes plain or relaxed, with --backend wasm only.`);
   const threads = values.threads === undefined ? 1 : Number(values.threads);
   if (!Number.isSafeInteger(threads) || threads < 1) throw usage(`--threads must be an integer ≥ 1, got ${String(values.threads)}.`);
   if (threads > 1 && backendName !== 'wasm') throw usage(`--threads takes more than 1 with --backend wasm only.`);
@@ -87,7 +93,9 @@ export async function benchMatmul(argv: string[], io: CliIO, hooks: BenchMatmulH
       impls.push(impl);
     } catch (error) {
       const missing = (error as { code?: string }).code === 'ERR_MODULE_NOT_FOUND';
-      io.err(`bench matmul: skipped ${peer.impl}: ${missing ? `not installed (npm install -D ${peer.packages.join(' ')})` : (error as Error).message.split('\n')[0]}\n`);
+      io.err(
+        `bench matmul: skipped ${peer.impl}: ${missing ? `not installed (npm install -D ${peer.packages.join(' ')})` : (error as Error).message.split('\n')[0]}\n`,
+      );
     }
   }
 
@@ -102,7 +110,18 @@ export async function benchMatmul(argv: string[], io: CliIO, hooks: BenchMatmulH
       const [ours, ...peers] = measured;
       const ratio = Object.fromEntries(peers.map((p) => [p.impl.impl, p.ms / ours.ms]));
       for (const { impl, ms } of measured) {
-        const line = { bench: 'matmul', impl: impl.impl, backend: impl.backend, threads: impl.threads, m, k, n, median_ms: ms, gflops: gflops(ms), ...(impl === ours.impl ? { ...(simd ? { simd } : {}), ...(impl.device ? { device: impl.device } : {}), ratio } : {}) };
+        const line = {
+          bench: 'matmul',
+          impl: impl.impl,
+          backend: impl.backend,
+          threads: impl.threads,
+          m,
+          k,
+          n,
+          median_ms: ms,
+          gflops: gflops(ms),
+          ...(impl === ours.impl ? { ...(simd ? { simd } : {}), ...(impl.device ? { device: impl.device } : {}), ratio } : {}),
+        };
         if (values.json) io.out(jsonLine(line));
         rows.push([`${m}×${k}×${n}`, impl.impl, impl.backend, ms.toFixed(2), gflops(ms).toFixed(2), impl === ours.impl ? '' : `${(ms / ours.ms).toFixed(2)}×`]);
       }
@@ -111,7 +130,10 @@ export async function benchMatmul(argv: string[], io: CliIO, hooks: BenchMatmulH
     for (const impl of impls) await impl.dispose();
   }
   if (!values.json) {
-    io.out(`Matmul a·b, f32, ${threads === 1 ? '1 thread' : `${threads} threads`}, median of ${repeats} rounds after ${WARMUP} warm-up rounds${simd ? `, wasm ${simd} SIMD` : ''}\n\n` + table(['M×K×N', 'impl', 'backend', 'median ms', 'GFLOP/s', 'lorafuse ÷ peer'], rows));
+    io.out(
+      `Matmul a·b, f32, ${threads === 1 ? '1 thread' : `${threads} threads`}, median of ${repeats} rounds after ${WARMUP} warm-up rounds${simd ? `, wasm ${simd} SIMD` : ''}\n\n` +
+        table(['M×K×N', 'impl', 'backend', 'median ms', 'GFLOP/s', 'lorafuse ÷ peer'], rows),
+    );
   }
   return 0;
 }
@@ -133,7 +155,15 @@ async function createOurs(name: string, simd: string | undefined, threads: numbe
  * returns each one's timed runs. Alternating within a round spreads load
  * from elsewhere on the machine over all implementations alike.
  */
-async function timeRounds(impls: readonly MatmulImpl[], a: Float32Array, b: Float32Array, m: number, k: number, n: number, repeats: number): Promise<number[][]> {
+async function timeRounds(
+  impls: readonly MatmulImpl[],
+  a: Float32Array,
+  b: Float32Array,
+  m: number,
+  k: number,
+  n: number,
+  repeats: number,
+): Promise<number[][]> {
   const prepared = [];
   try {
     for (const impl of impls) prepared.push(await impl.prepare(a, b, m, k, n));
@@ -152,4 +182,3 @@ async function timeRounds(impls: readonly MatmulImpl[], a: Float32Array, b: Floa
     for (const p of prepared) p.free();
   }
 }
-

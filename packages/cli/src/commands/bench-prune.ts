@@ -7,8 +7,20 @@ import { median } from '../bench/stats.js';
 
 /** LoRA r=8 on q_proj and v_proj of the DESIGN §6 benchmark configs: [in, out] per module. */
 const CONFIGS: Readonly<Record<string, { layers: number; shapes: readonly (readonly [number, number])[] }>> = {
-  tiny: { layers: 4, shapes: [[256, 256], [256, 128]] },
-  smol: { layers: 30, shapes: [[576, 576], [576, 192]] },
+  tiny: {
+    layers: 4,
+    shapes: [
+      [256, 256],
+      [256, 128],
+    ],
+  },
+  smol: {
+    layers: 30,
+    shapes: [
+      [576, 576],
+      [576, 192],
+    ],
+  },
 };
 const RANK = 8;
 const METRICS = ['lora', 'magnitude'] as const;
@@ -39,7 +51,12 @@ interface HostModule {
 
 /** Runs `lorafuse bench prune`. */
 export async function benchPrune(argv: string[], io: CliIO): Promise<number> {
-  const { values } = parseCommand('bench prune', argv, { config: { type: 'string' }, metric: { type: 'string' }, ratio: { type: 'string' }, repeats: { type: 'string' } });
+  const { values } = parseCommand('bench prune', argv, {
+    config: { type: 'string' },
+    metric: { type: 'string' },
+    ratio: { type: 'string' },
+    repeats: { type: 'string' },
+  });
   const usage = (why: string) => new LoraFuseError('CLI_USAGE', `bench prune: ${why} See \`lorafuse bench prune --help\`.`);
   const configName = typeof values.config === 'string' ? values.config : 'tiny';
   const config = CONFIGS[configName];
@@ -81,7 +98,13 @@ export async function benchPrune(argv: string[], io: CliIO): Promise<number> {
       `Pruning step, ${configName} (${modules.length} modules, r=${RANK}, ${params} parameters), metric ${metric}, ratio ${ratio}, median of ${repeats}\n\n` +
         table(
           ['impl', 'backend', 'median ms', 'ms / Mparam', 'vs sort'],
-          rows.map((r) => [r.impl, r.backend, (r.median_ms as number).toFixed(3), (r.ms_per_mparam as number).toFixed(2), r.vs_sort_baseline === undefined ? '1' : `${(r.vs_sort_baseline as number).toFixed(2)}×`]),
+          rows.map((r) => [
+            r.impl,
+            r.backend,
+            (r.median_ms as number).toFixed(3),
+            (r.ms_per_mparam as number).toFixed(2),
+            r.vs_sort_baseline === undefined ? '1' : `${(r.vs_sort_baseline as number).toFixed(2)}×`,
+          ]),
         ),
     );
   }
@@ -93,7 +116,14 @@ function hostModules(config: (typeof CONFIGS)[string], seed: number): HostModule
   const next = () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32) * 2 - 1;
   const fill = (n: number, scale: number) => Float32Array.from({ length: n }, () => next() * scale);
   return Array.from({ length: config.layers }).flatMap(() =>
-    config.shapes.map(([inF, out]) => ({ r: RANK, inF, out, a: fill(RANK * inF, 0.1), b: fill(out * RANK, 0.05), n: Float32Array.from(fill(inF, 3), Math.abs) })),
+    config.shapes.map(([inF, out]) => ({
+      r: RANK,
+      inF,
+      out,
+      a: fill(RANK * inF, 0.1),
+      b: fill(out * RANK, 0.05),
+      n: Float32Array.from(fill(inF, 3), Math.abs),
+    })),
   );
 }
 
@@ -106,7 +136,14 @@ function timed(repeats: number, run: () => void): number[] {
   });
 }
 
-async function timeBackend(backend: Backend, plugins: ReturnType<typeof cliPlugins>, host: readonly HostModule[], metric: string, ratio: number, repeats: number): Promise<number> {
+async function timeBackend(
+  backend: Backend,
+  plugins: ReturnType<typeof cliPlugins>,
+  host: readonly HostModule[],
+  metric: string,
+  ratio: number,
+  repeats: number,
+): Promise<number> {
   const modules: PrunableModule[] = host.map((m, i) => ({
     name: `m${i}`,
     a: backend.upload(Tensor.f32([m.r, m.inF], m.a)),
@@ -143,7 +180,8 @@ function productT(x: Float64Array, y: Float64Array, rows: number, cols: number, 
   return out;
 }
 
-const transpose = (x: Float64Array, rows: number, cols: number) => Float64Array.from({ length: rows * cols }, (_, i) => x[(i % rows) * cols + Math.floor(i / rows)]);
+const transpose = (x: Float64Array, rows: number, cols: number) =>
+  Float64Array.from({ length: rows * cols }, (_, i) => x[(i % rows) * cols + Math.floor(i / rows)]);
 
 /** The method's importance as a dense re-implementation computes it: the full sign matrix of `W = B·A`, then two products. */
 function loraScores(a: Float64Array, b: Float64Array, { r, inF, out, n }: HostModule): [Float64Array, Float64Array] {

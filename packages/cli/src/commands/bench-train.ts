@@ -102,7 +102,18 @@ export async function benchTrain(argv: string[], io: CliIO, hooks: BenchTrainHoo
   const tokens = spec.batch * spec.seq;
   const shape = representativeMatmul(config, spec.batch, spec.seq);
   const [m, k, n] = shape;
-  const common = { bench: 'train', threads, config: options.configName, targets: options.targets.join(','), batch: spec.batch, seq: spec.seq, r: RANK, alpha: ALPHA, steps, warmup };
+  const common = {
+    bench: 'train',
+    threads,
+    config: options.configName,
+    targets: options.targets.join(','),
+    batch: spec.batch,
+    seq: spec.seq,
+    r: RANK,
+    alpha: ALPHA,
+    steps,
+    warmup,
+  };
 
   const torch = await startTorch(options, shape, hooks, io);
   let timings: Map<string, Timing>;
@@ -126,10 +137,30 @@ export async function benchTrain(argv: string[], io: CliIO, hooks: BenchTrainHoo
   // Measured once the training has stopped, on as many threads, with the backend's build.
   const peak = backendName === 'wasm' ? await simdPeak(() => (hooks.simdPeak ?? measureSimdPeak)(threads, relaxed), io) : undefined;
   const gflops = (ms: number) => flops.total / (ms * 1e6);
-  const matmulLine = (impl: string, backend: string, ms: number, lineThreads: number) => ({ bench: 'matmul', impl, backend, threads: lineThreads, m, k, n, median_ms: ms, gflops: (2 * m * k * n) / (ms * 1e6) });
+  const matmulLine = (impl: string, backend: string, ms: number, lineThreads: number) => ({
+    bench: 'matmul',
+    impl,
+    backend,
+    threads: lineThreads,
+    m,
+    k,
+    n,
+    median_ms: ms,
+    gflops: (2 * m * k * n) / (ms * 1e6),
+  });
   const our = timings.get('lorafuse')!;
   const ourMatmul = matmulLine('lorafuse', backendName, our.matmulMs, threads);
-  const ours = { ...common, impl: 'lorafuse', backend: backendName, device, ...(options.simd ? { simd: options.simd } : {}), ...rates(tokens, our.stepMs, gflops), step_gflop: flops.total / 1e9, vs_matmul: gflops(our.stepMs) / ourMatmul.gflops, ...(peak === undefined ? {} : { simd_peak_gflops: peak, vs_simd_peak: gflops(our.stepMs) / peak }) };
+  const ours = {
+    ...common,
+    impl: 'lorafuse',
+    backend: backendName,
+    device,
+    ...(options.simd ? { simd: options.simd } : {}),
+    ...rates(tokens, our.stepMs, gflops),
+    step_gflop: flops.total / 1e9,
+    vs_matmul: gflops(our.stepMs) / ourMatmul.gflops,
+    ...(peak === undefined ? {} : { simd_peak_gflops: peak, vs_simd_peak: gflops(our.stepMs) / peak }),
+  };
   const peer = timings.get('torch');
   if (!torch || !peer) return report([ourMatmul], [ours], io, options.json, flops.total);
   const { info } = torch;
@@ -145,7 +176,14 @@ export async function benchTrain(argv: string[], io: CliIO, hooks: BenchTrainHoo
 }
 
 function parseOptions(argv: string[], configs: Readonly<Record<string, TrainBenchConfig>>): Options {
-  const { values } = parseCommand('bench train', argv, { config: { type: 'string' }, simd: { type: 'string' }, targets: { type: 'string' }, threads: { type: 'string' }, steps: { type: 'string' }, warmup: { type: 'string' } });
+  const { values } = parseCommand('bench train', argv, {
+    config: { type: 'string' },
+    simd: { type: 'string' },
+    targets: { type: 'string' },
+    threads: { type: 'string' },
+    steps: { type: 'string' },
+    warmup: { type: 'string' },
+  });
   const usage = (why: string) => new LoraFuseError('CLI_USAGE', `bench train: ${why} See \`lorafuse bench train --help\`.`);
   const configName = typeof values.config === 'string' ? values.config : 'tiny';
   const spec = configs[configName];
@@ -153,10 +191,17 @@ function parseOptions(argv: string[], configs: Readonly<Record<string, TrainBenc
   const backendName = typeof values.backend === 'string' ? values.backend : 'wasm';
   if (!BACKENDS.includes(backendName)) throw usage(`--backend must be ${BACKENDS.join(', ')}, got ${backendName}.`);
   const simd = typeof values.simd === 'string' ? values.simd : undefined;
-  if (simd !== undefined && (backendName !== 'wasm' || !['plain', 'relaxed'].includes(simd))) throw usage('--simd takes plain or relaxed, with --backend wasm only.');
-  const targets = values.targets === 'all' ? [...LORA_PROJECTIONS] : typeof values.targets === 'string' ? values.targets.split(',').map((t) => t.trim()) : ['q_proj', 'v_proj'];
+  if (simd !== undefined && (backendName !== 'wasm' || !['plain', 'relaxed'].includes(simd)))
+    throw usage('--simd takes plain or relaxed, with --backend wasm only.');
+  const targets =
+    values.targets === 'all'
+      ? [...LORA_PROJECTIONS]
+      : typeof values.targets === 'string'
+        ? values.targets.split(',').map((t) => t.trim())
+        : ['q_proj', 'v_proj'];
   const unknown = targets.filter((t) => !(LORA_PROJECTIONS as readonly string[]).includes(t));
-  if (unknown.length > 0 || targets.length === 0) throw usage(`--targets takes all or projections among ${LORA_PROJECTIONS.join(', ')}; got ${String(values.targets)}.`);
+  if (unknown.length > 0 || targets.length === 0)
+    throw usage(`--targets takes all or projections among ${LORA_PROJECTIONS.join(', ')}; got ${String(values.targets)}.`);
   const count = (name: string, fallback: number, min: number) => {
     const value = values[name] === undefined ? fallback : Number(values[name]);
     if (!Number.isSafeInteger(value) || value < min) throw usage(`--${name} must be an integer ≥ ${min}, got ${String(values[name])}.`);
@@ -164,7 +209,19 @@ function parseOptions(argv: string[], configs: Readonly<Record<string, TrainBenc
   };
   const threads = count('threads', 1, 1);
   if (threads > 1 && backendName !== 'wasm') throw usage('--threads takes more than 1 with --backend wasm only.');
-  return { configName, spec, backendName, simd, targets, threads, steps: count('steps', 5, 1), warmup: count('warmup', 2, 0), seed: parseSeed(values.seed), quiet: values.quiet === true, json: values.json === true };
+  return {
+    configName,
+    spec,
+    backendName,
+    simd,
+    targets,
+    threads,
+    steps: count('steps', 5, 1),
+    warmup: count('warmup', 2, 0),
+    seed: parseSeed(values.seed),
+    quiet: values.quiet === true,
+    json: values.json === true,
+  };
 }
 
 const rates = (tokens: number, ms: number, gflops: (ms: number) => number) => ({ tokens_per_s: (tokens * 1000) / ms, median_step_ms: ms, gflops: gflops(ms) });
@@ -205,7 +262,8 @@ interface Timing {
  */
 async function withOurs<T>(backend: Backend, config: ModelConfig, options: Options, io: CliIO, use: (ours: Contender) => Promise<T>): Promise<T> {
   const { spec, warmup, steps, seed } = options;
-  if (!options.quiet) io.err(`bench train: initialising ${options.configName} on ${backend.name} (${options.threads} thread${options.threads === 1 ? '' : 's'})…\n`);
+  if (!options.quiet)
+    io.err(`bench train: initialising ${options.configName} on ${backend.name} (${options.threads} thread${options.threads === 1 ? '' : 's'})…\n`);
   const [m, k, n] = representativeMatmul(config, spec.batch, spec.seq);
   const a = randomMatrix(m * k, seed * 2 + 1);
   const b = randomMatrix(k * n, seed * 2 + 2);
@@ -322,11 +380,19 @@ function report(matmul: readonly Line[], training: readonly Line[], io: CliIO, j
   const fixed = (x: unknown, digits: number) => (x as number).toFixed(digits);
   io.out(
     `LoRA training, ${ours.config} (batch ${ours.batch} × ${ours.seq}, r=${RANK} on ${ours.targets}), ${ours.threads} thread(s), median of ${ours.steps} steps after ${ours.warmup} warm-up; ${humanCount(stepFlops)} FLOP per step\n\n` +
-      table(['impl', 'backend', 'tokens/s', 'median step ms', 'GFLOP/s'], training.map((l) => [l.impl, l.backend, fixed(l.tokens_per_s, 1), fixed(l.median_step_ms, 1), fixed(l.gflops, 2)])) +
+      table(
+        ['impl', 'backend', 'tokens/s', 'median step ms', 'GFLOP/s'],
+        training.map((l) => [l.impl, l.backend, fixed(l.tokens_per_s, 1), fixed(l.median_step_ms, 1), fixed(l.gflops, 2)]),
+      ) +
       `\nMatmul ${matmul[0].m}×${matmul[0].k}×${matmul[0].n}\n\n` +
-      table(['impl', 'backend', 'median ms', 'GFLOP/s'], matmul.map((l) => [l.impl, l.backend, fixed(l.median_ms, 2), fixed(l.gflops, 2)])) +
+      table(
+        ['impl', 'backend', 'median ms', 'GFLOP/s'],
+        matmul.map((l) => [l.impl, l.backend, fixed(l.median_ms, 2), fixed(l.gflops, 2)]),
+      ) +
       `\nTraining runs at ${fixed((ours.vs_matmul as number) * 100, 0)} % of our matmul GFLOP/s` +
-      (ours.vs_simd_peak === undefined ? '' : `, ${fixed((ours.vs_simd_peak as number) * 100, 0)} % of the SIMD peak (${fixed(ours.simd_peak_gflops, 1)} GFLOP/s: multiply-adds on registers alone, ${ours.threads} thread(s))`) +
+      (ours.vs_simd_peak === undefined
+        ? ''
+        : `, ${fixed((ours.vs_simd_peak as number) * 100, 0)} % of the SIMD peak (${fixed(ours.simd_peak_gflops, 1)} GFLOP/s: multiply-adds on registers alone, ${ours.threads} thread(s))`) +
       (ours.vs_torch === undefined ? '.\n' : `, at ${fixed(ours.vs_torch, 2)}× PyTorch + PEFT's tokens/s.\n`),
   );
   return 0;

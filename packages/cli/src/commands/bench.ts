@@ -22,7 +22,11 @@ export const benchCommand: Command = {
   async run(argv, io) {
     const [name, ...rest] = argv;
     const suite = name === undefined ? undefined : SUITES[name];
-    if (!suite) throw new LoraFuseError('CLI_USAGE', `bench: ${name === undefined ? 'name a suite' : `unknown suite "${name}"`}; suites: ${Object.keys(SUITES).join(', ')}.`);
+    if (!suite)
+      throw new LoraFuseError(
+        'CLI_USAGE',
+        `bench: ${name === undefined ? 'name a suite' : `unknown suite "${name}"`}; suites: ${Object.keys(SUITES).join(', ')}.`,
+      );
     return suite.run(rest, io);
   },
 };

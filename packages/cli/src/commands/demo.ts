@@ -1,7 +1,16 @@
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { nodeFolder } from '@lorafuse/core/node';
-import { DEMO_ADAPTER_DIR, DEMO_PLOT_FILE, DEMO_RESULTS_FILE, FULL_DEMO_SETTINGS, QUICK_DEMO_SETTINGS, runDemo, type DemoResult, type DemoStage } from '@lorafuse/demo';
+import {
+  DEMO_ADAPTER_DIR,
+  DEMO_PLOT_FILE,
+  DEMO_RESULTS_FILE,
+  FULL_DEMO_SETTINGS,
+  QUICK_DEMO_SETTINGS,
+  runDemo,
+  type DemoResult,
+  type DemoStage,
+} from '@lorafuse/demo';
 import { parseCommand } from '../args.js';
 import { jsonLine, table } from '../format.js';
 import type { CliIO } from '../io.js';
@@ -31,7 +40,15 @@ const STAGE_NAMES: Readonly<Record<DemoStage, string>> = {
 /** The result as a text table, with what the columns mean. */
 export function demoTable(result: DemoResult): string {
   const f = (x: number, digits = 3) => x.toFixed(digits);
-  const rows = result.rows.map((r) => [r.method, f(r.loss, 4), f(r.rougeL), f(r.rougeLEn), f(r.rougeLJa), r.sparsity === null ? '-' : f(r.sparsity), r.rank ?? '-']);
+  const rows = result.rows.map((r) => [
+    r.method,
+    f(r.loss, 4),
+    f(r.rougeL),
+    f(r.rougeLEn),
+    f(r.rougeLJa),
+    r.sparsity === null ? '-' : f(r.sparsity),
+    r.rank ?? '-',
+  ]);
   return (
     `Target: train-service updates, ${result.data.targetTrain} training pairs, ${result.data.targetTest} test pairs (English + Japanese); ` +
     `${result.settings} demo, seed ${result.seed}, ${result.backend} backend.\n` +
@@ -89,7 +106,13 @@ export const demoCommand: Command = {
         seed,
         cache: cacheDir === undefined ? undefined : (key) => nodeFolder(join(cacheDir, key)),
         versions: versions(),
-        onProgress: (p) => progress.update(`${STAGE_NAMES[p.stage]}${p.stage === 'related' ? ` ${p.label}` : ''}`, p.done, p.total, p.loss === undefined ? undefined : `loss ${p.loss.toFixed(3)}`),
+        onProgress: (p) =>
+          progress.update(
+            `${STAGE_NAMES[p.stage]}${p.stage === 'related' ? ` ${p.label}` : ''}`,
+            p.done,
+            p.total,
+            p.loss === undefined ? undefined : `loss ${p.loss.toFixed(3)}`,
+          ),
       });
     } finally {
       progress.end();
@@ -109,5 +132,7 @@ function report(io: CliIO, result: DemoResult, out: string, json: boolean, quiet
   if (quiet) return;
   const cached = result.cached.base ? `; base model${result.cached.related > 0 ? ` and ${result.cached.related} related LoRAs` : ''} from the cache` : '';
   const total = Object.values(result.seconds).reduce((a, b) => a + b, 0);
-  io.err(`${total.toFixed(0)} s${cached}. Wrote ${join(out, DEMO_ADAPTER_DIR)} (PEFT adapter + lorafuse.json), ${join(out, DEMO_PLOT_FILE)} and ${join(out, DEMO_RESULTS_FILE)}.\n`);
+  io.err(
+    `${total.toFixed(0)} s${cached}. Wrote ${join(out, DEMO_ADAPTER_DIR)} (PEFT adapter + lorafuse.json), ${join(out, DEMO_PLOT_FILE)} and ${join(out, DEMO_RESULTS_FILE)}.\n`,
+  );
 }

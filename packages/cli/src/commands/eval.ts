@@ -13,14 +13,28 @@ import type { Command } from './types.js';
  * in the training template, a summary generated (greedy, up to
  * `--max-new-tokens`, stopping at eos) and scored against the reference.
  */
-async function rougeReport(command: string, parsed: ParsedCommand, dataPath: string, model: CausalLM, tokenizer: Tokenizer, adapters: readonly DeviceAdapter[]) {
-  const maxLength = numberOption(command, parsed, 'max-length', model.config.maxPositionEmbeddings, { min: 2, max: model.config.maxPositionEmbeddings, integer: true });
+async function rougeReport(
+  command: string,
+  parsed: ParsedCommand,
+  dataPath: string,
+  model: CausalLM,
+  tokenizer: Tokenizer,
+  adapters: readonly DeviceAdapter[],
+) {
+  const maxLength = numberOption(command, parsed, 'max-length', model.config.maxPositionEmbeddings, {
+    min: 2,
+    max: model.config.maxPositionEmbeddings,
+    integer: true,
+  });
   const maxNewTokens = Math.min(numberOption(command, parsed, 'max-new-tokens', DEFAULT_MAX_NEW_TOKENS, { min: 1, integer: true }), maxLength - 1);
   const template = typeof parsed.values.template === 'string' ? parsed.values.template : undefined;
   const records = await readJsonl(await fileSource(dataPath));
   if (records.length === 0) throw new LoraFuseError('DATA_INVALID', `${dataPath} holds no records.`);
   const pairs = records.map((record, line) => {
-    if (record.kind !== 'pair') throw new LoraFuseError('DATA_INVALID', `${dataPath} record ${line + 1} is {"text"}; --metric rouge needs {"source","summary"} pairs.`, { details: { record: line + 1 } });
+    if (record.kind !== 'pair')
+      throw new LoraFuseError('DATA_INVALID', `${dataPath} record ${line + 1} is {"text"}; --metric rouge needs {"source","summary"} pairs.`, {
+        details: { record: line + 1 },
+      });
     return record;
   });
   const { predictions: _, ...scores } = await evaluateRouge(model, tokenizer, pairs, { adapters, template, maxLength, maxNewTokens });
@@ -50,7 +64,14 @@ ${DATA_USAGE}
                 {"rouge1","rouge2","rougeL","tokenization","n"}
 `,
   async run(argv, io) {
-    const parsed = parseCommand('eval', argv, { model: { type: 'string' }, adapter: { type: 'string' }, data: { type: 'string' }, metric: { type: 'string' }, 'max-new-tokens': { type: 'string' }, ...DATA_OPTIONS });
+    const parsed = parseCommand('eval', argv, {
+      model: { type: 'string' },
+      adapter: { type: 'string' },
+      data: { type: 'string' },
+      metric: { type: 'string' },
+      'max-new-tokens': { type: 'string' },
+      ...DATA_OPTIONS,
+    });
     const modelDir = required('eval', parsed, 'model');
     const dataPath = required('eval', parsed, 'data');
     const metric = parsed.values.metric ?? 'loss';
@@ -62,12 +83,20 @@ ${DATA_USAGE}
       if (metric === 'rouge') {
         const scores = await rougeReport('eval', parsed, dataPath, model, tokenizer, adapters);
         const f = (x: number) => x.toFixed(4);
-        io.out(parsed.values.json ? jsonLine(scores) : `rouge1 ${f(scores.rouge1)}  rouge2 ${f(scores.rouge2)}  rougeL ${f(scores.rougeL)}  (${scores.tokenization}, ${scores.n} pairs, ${backend.name})\n`);
+        io.out(
+          parsed.values.json
+            ? jsonLine(scores)
+            : `rouge1 ${f(scores.rouge1)}  rouge2 ${f(scores.rouge2)}  rougeL ${f(scores.rougeL)}  (${scores.tokenization}, ${scores.n} pairs, ${backend.name})\n`,
+        );
         return 0;
       }
       const examples = await readExamples('eval', parsed, dataPath, tokenizer, model);
       const report = await evaluateLoss(backend, model, examples, { adapters, padId: tokenizer.pad, batchSize });
-      io.out(parsed.values.json ? jsonLine(report) : `loss ${report.loss.toFixed(6)}  perplexity ${report.perplexity.toFixed(4)}  tokens ${report.tokens}  (${backend.name})\n`);
+      io.out(
+        parsed.values.json
+          ? jsonLine(report)
+          : `loss ${report.loss.toFixed(6)}  perplexity ${report.perplexity.toFixed(4)}  tokens ${report.tokens}  (${backend.name})\n`,
+      );
     } finally {
       await runtime.dispose();
     }

@@ -14,7 +14,8 @@ export const DEFAULT_MAX_NEW_TOKENS = 64;
 function decodingOption(parsed: ParsedCommand): Decoding {
   const numBeams = numberOption('generate', parsed, 'num-beams', 1, { min: 1, max: 64, integer: true });
   const sampling = ['temperature', 'top-k', 'top-p'].some((name) => parsed.values[name] !== undefined);
-  if (numBeams > 1 && sampling) throw new LoraFuseError('CLI_USAGE', 'generate: --num-beams is deterministic beam search; it cannot be combined with --temperature, --top-k or --top-p.');
+  if (numBeams > 1 && sampling)
+    throw new LoraFuseError('CLI_USAGE', 'generate: --num-beams is deterministic beam search; it cannot be combined with --temperature, --top-k or --top-p.');
   if (numBeams > 1) return { kind: 'beam', numBeams, lengthPenalty: numberOption('generate', parsed, 'length-penalty', 1, { min: -Infinity }) };
   if (!sampling) return { kind: 'greedy' };
   return {
@@ -67,7 +68,8 @@ export const generateCommand: Command = {
     const modelDir = parsed.values.model;
     if (typeof modelDir !== 'string') throw new LoraFuseError('CLI_USAGE', 'generate: --model is required. See `lorafuse generate --help`.');
     const { prompt, source } = parsed.values;
-    if ((typeof prompt === 'string') === (typeof source === 'string')) throw new LoraFuseError('CLI_USAGE', 'generate: give exactly one of --prompt and --source. See `lorafuse generate --help`.');
+    if ((typeof prompt === 'string') === (typeof source === 'string'))
+      throw new LoraFuseError('CLI_USAGE', 'generate: give exactly one of --prompt and --source. See `lorafuse generate --help`.');
     const input: TextPrompt = typeof source === 'string' ? { source } : { text: prompt as string };
     const maxNewTokens = numberOption('generate', parsed, 'max-new-tokens', DEFAULT_MAX_NEW_TOKENS, { min: 1, integer: true });
     const decoding = decodingOption(parsed);

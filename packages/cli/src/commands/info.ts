@@ -58,9 +58,13 @@ async function describePath(path: string): Promise<Description> {
     return describeModel(await openModelFolder(folder));
   }
   if (isDirectory) {
-    throw new LoraFuseError('FILE_NOT_FOUND', `${path} holds neither adapter_config.json (a PEFT adapter) nor config.json (a model); pass one of those folders or a .safetensors file.`, {
-      details: { path },
-    });
+    throw new LoraFuseError(
+      'FILE_NOT_FOUND',
+      `${path} holds neither adapter_config.json (a PEFT adapter) nor config.json (a model); pass one of those folders or a .safetensors file.`,
+      {
+        details: { path },
+      },
+    );
   }
   if (name.endsWith('.index.json')) return describeSafetensors(await openCheckpoint(folder, { file: name }));
   return describeSafetensors(await SafetensorsFile.open(await fileSource(path)));

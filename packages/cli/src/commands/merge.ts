@@ -67,7 +67,8 @@ function number(values: Record<string, unknown>, key: string): number | undefine
   const raw = values[key];
   if (raw === undefined) return undefined;
   const value = Number(raw);
-  if (typeof raw !== 'string' || raw.trim() === '' || !Number.isFinite(value)) throw new LoraFuseError('CLI_USAGE', `--${key} must be a number, got ${JSON.stringify(raw)}.`);
+  if (typeof raw !== 'string' || raw.trim() === '' || !Number.isFinite(value))
+    throw new LoraFuseError('CLI_USAGE', `--${key} must be a number, got ${JSON.stringify(raw)}.`);
   return value;
 }
 
@@ -77,7 +78,8 @@ function weightsOf(raw: unknown): number[] | undefined {
     .split(',')
     .map((w) => {
       const value = Number(w);
-      if (w.trim() === '' || !Number.isFinite(value)) throw new LoraFuseError('CLI_USAGE', `--weights must be comma-separated numbers, got ${JSON.stringify(raw)}.`);
+      if (w.trim() === '' || !Number.isFinite(value))
+        throw new LoraFuseError('CLI_USAGE', `--weights must be comma-separated numbers, got ${JSON.stringify(raw)}.`);
       return value;
     });
 }
@@ -85,7 +87,7 @@ function weightsOf(raw: unknown): number[] | undefined {
 /** `lorafuse merge <adapter-dir>... --method m --out dir`: merges PEFT adapters into one. */
 export const mergeCommand: Command = {
   name: 'merge',
-  summary: 'Merge PEFT adapters (cat, factored, or one of PEFT\'s combination types)',
+  summary: "Merge PEFT adapters (cat, factored, or one of PEFT's combination types)",
   usage: usage(cliPlugins()),
   async run(argv, io) {
     const parsed = parseCommand('merge', argv, {
@@ -104,8 +106,10 @@ export const mergeCommand: Command = {
     if (positionals.length === 0) throw new LoraFuseError('CLI_USAGE', 'merge needs at least one adapter folder. See `lorafuse merge --help`.');
     if (typeof values.method !== 'string') throw new LoraFuseError('CLI_USAGE', 'merge needs --method. See `lorafuse merge --help`.');
     if (typeof values.out !== 'string') throw new LoraFuseError('CLI_USAGE', 'merge needs --out <dir>, the folder to write the merged adapter to.');
-    if ((values.model === undefined) !== (values.data === undefined)) throw new LoraFuseError('CLI_USAGE', 'merge: --model and --data go together (the weight search). See `lorafuse merge --help`.');
-    if (values.model !== undefined && values.weights !== undefined) throw new LoraFuseError('CLI_USAGE', 'merge: give either --weights or --model/--data (which searches the weights), not both.');
+    if ((values.model === undefined) !== (values.data === undefined))
+      throw new LoraFuseError('CLI_USAGE', 'merge: --model and --data go together (the weight search). See `lorafuse merge --help`.');
+    if (values.model !== undefined && values.weights !== undefined)
+      throw new LoraFuseError('CLI_USAGE', 'merge: give either --weights or --model/--data (which searches the weights), not both.');
     const sign = values['majority-sign'];
     if (sign !== undefined && sign !== 'total' && sign !== 'frequency') {
       throw new LoraFuseError('CLI_USAGE', `--majority-sign must be total or frequency, got ${JSON.stringify(sign)}.`);
@@ -152,7 +156,14 @@ export const mergeCommand: Command = {
 };
 
 /** Runs the LoraHub weight search for `--model`/`--data` on the CLI's backend. */
-async function searchWeights(parsed: ParsedCommand, modelDir: string, adapters: readonly LoraAdapter[], merger: MergerPlugin, seed: number, io: CliIO): Promise<MergeWeightSearchResult> {
+async function searchWeights(
+  parsed: ParsedCommand,
+  modelDir: string,
+  adapters: readonly LoraAdapter[],
+  merger: MergerPlugin,
+  seed: number,
+  io: CliIO,
+): Promise<MergeWeightSearchResult> {
   const budget = numberOption('merge', parsed, 'budget', 40, { min: 1, integer: true });
   const runtime = await cliRuntime(cliPlugins(seed));
   try {
@@ -164,7 +175,11 @@ async function searchWeights(parsed: ParsedCommand, modelDir: string, adapters: 
       const batchSize = numberOption('merge', parsed, 'batch-size', 8, { min: 1, integer: true });
       const quiet = parsed.values.quiet || parsed.values.json || !io.isTTY;
       return await searchMergeWeights(backend, model, adapters, examples, {
-        merger, padId: tokenizer.pad, budget, seed, batchSize,
+        merger,
+        padId: tokenizer.pad,
+        budget,
+        seed,
+        batchSize,
         onProgress: quiet ? undefined : ({ done, total, best }) => io.err(`\rsearching weights ${done}/${total}  best ${best.toFixed(4)}`),
       });
     } finally {
@@ -178,7 +193,9 @@ async function searchWeights(parsed: ParsedCommand, modelDir: string, adapters: 
 function render(s: MergeSummary): string {
   return (
     `Merged ${s.inputs.length} adapters with ${s.method} into ${s.out}: r=${s.r}, ${s.parameters} parameters\n` +
-    (s.search ? `weights ${s.options.weights.map((w) => w.toFixed(4)).join(', ')} from ${s.search.evaluations} evaluations: loss ${s.search.loss.toFixed(4)}, objective ${s.search.objective.toFixed(4)}\n` : '') +
+    (s.search
+      ? `weights ${s.options.weights.map((w) => w.toFixed(4)).join(', ')} from ${s.search.evaluations} evaluations: loss ${s.search.loss.toFixed(4)}, objective ${s.search.objective.toFixed(4)}\n`
+      : '') +
     '\n' +
     table(
       ['module', 'r', 'scaling'],

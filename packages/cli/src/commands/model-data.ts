@@ -1,4 +1,14 @@
-import { ByteTokenizer, HF_TOKENIZER_FILE, HfTokenizer, LoraFuseError, encodeRecord, readJsonl, type CausalLM, type Example, type Tokenizer } from '@lorafuse/core';
+import {
+  ByteTokenizer,
+  HF_TOKENIZER_FILE,
+  HfTokenizer,
+  LoraFuseError,
+  encodeRecord,
+  readJsonl,
+  type CausalLM,
+  type Example,
+  type Tokenizer,
+} from '@lorafuse/core';
 import { fileSource, nodeFolder } from '@lorafuse/core/node';
 import type { ParsedCommand } from '../args.js';
 
@@ -26,7 +36,13 @@ export function required(command: string, parsed: ParsedCommand, name: string): 
 }
 
 /** Parses an optional number option within `[min, max]` (integers when `integer`), or throws `CLI_USAGE`. */
-export function numberOption(command: string, parsed: ParsedCommand, name: string, fallback: number, { min = 0, max = Infinity, integer = false } = {}): number {
+export function numberOption(
+  command: string,
+  parsed: ParsedCommand,
+  name: string,
+  fallback: number,
+  { min = 0, max = Infinity, integer = false } = {},
+): number {
   const raw = parsed.values[name];
   if (raw === undefined) return fallback;
   const value = Number(raw);
@@ -45,16 +61,24 @@ export async function modelTokenizer(modelDir: string, model: CausalLM): Promise
   const folder = nodeFolder(modelDir);
   const tokenizer = (await folder.exists(HF_TOKENIZER_FILE)) ? await HfTokenizer.load(folder) : new ByteTokenizer();
   if (model.config.vocabSize < tokenizer.vocabSize) {
-    throw new LoraFuseError('MODEL_UNSUPPORTED', `${modelDir} has ${model.config.vocabSize} token ids, fewer than the ${tokenizer.vocabSize} of its tokenizer (${tokenizer.name}); add the model's tokenizer.json to the folder.`, {
-      details: { vocabSize: model.config.vocabSize, tokenizerVocabSize: tokenizer.vocabSize },
-    });
+    throw new LoraFuseError(
+      'MODEL_UNSUPPORTED',
+      `${modelDir} has ${model.config.vocabSize} token ids, fewer than the ${tokenizer.vocabSize} of its tokenizer (${tokenizer.name}); add the model's tokenizer.json to the folder.`,
+      {
+        details: { vocabSize: model.config.vocabSize, tokenizerVocabSize: tokenizer.vocabSize },
+      },
+    );
   }
   return tokenizer;
 }
 
 /** Reads a JSONL file and encodes every record for `model` with the command line's template and context. */
 export async function readExamples(command: string, parsed: ParsedCommand, path: string, tokenizer: Tokenizer, model: CausalLM): Promise<Example[]> {
-  const maxLength = numberOption(command, parsed, 'max-length', model.config.maxPositionEmbeddings, { min: 2, max: model.config.maxPositionEmbeddings, integer: true });
+  const maxLength = numberOption(command, parsed, 'max-length', model.config.maxPositionEmbeddings, {
+    min: 2,
+    max: model.config.maxPositionEmbeddings,
+    integer: true,
+  });
   const template = typeof parsed.values.template === 'string' ? parsed.values.template : undefined;
   const records = await readJsonl(await fileSource(path));
   if (records.length === 0) throw new LoraFuseError('DATA_INVALID', `${path} holds no records.`);

@@ -106,33 +106,54 @@ function pruneArgs({ values, positionals }: ParsedCommand): PruneArgs {
   if (positionals.length !== 1) throw usage(`takes exactly one adapter folder, got ${positionals.length}.`);
   if (typeof values.metric !== 'string') throw usage('--metric is required (magnitude, wanda, lora, random).');
   if (typeof values.out !== 'string') throw usage('--out <dir> is required.');
-  if ((values.model === undefined) !== (values.calib === undefined)) throw usage('--model and --calib go together: the model folder and the JSONL calibration data.');
+  if ((values.model === undefined) !== (values.calib === undefined))
+    throw usage('--model and --calib go together: the model folder and the JSONL calibration data.');
   if (values.model !== undefined && values.norms !== undefined) throw usage('give either --norms or --model with --calib, not both.');
   let ratio: number | undefined;
   if (values.ratio !== undefined) {
     ratio = Number(values.ratio);
-    if (typeof values.ratio !== 'string' || values.ratio.trim() === '' || !Number.isFinite(ratio)) throw usage(`--ratio must be a number in [0, 1], got ${String(values.ratio)}.`);
+    if (typeof values.ratio !== 'string' || values.ratio.trim() === '' || !Number.isFinite(ratio))
+      throw usage(`--ratio must be a number in [0, 1], got ${String(values.ratio)}.`);
   }
   const calibration = typeof values.model === 'string' && typeof values.calib === 'string' ? { model: values.model, data: values.calib } : undefined;
-  return { adapter: positionals[0], metric: values.metric, ratio, group: typeof values.group === 'string' ? values.group : 'module', norms: values.norms as string | undefined, calibration, out: values.out };
+  return {
+    adapter: positionals[0],
+    metric: values.metric,
+    ratio,
+    group: typeof values.group === 'string' ? values.group : 'module',
+    norms: values.norms as string | undefined,
+    calibration,
+    out: values.out,
+  };
 }
 
 /** Fails early, saying what to pass, when the metric needs statistics or gradients the command line cannot give. */
 function checkStatistics(metric: ImportancePlugin, { norms, calibration }: PruneArgs): void {
   const needs = metric.requires ?? [];
   if (needs.includes('gradients')) {
-    throw new LoraFuseError('PRUNE_INPUT_MISSING', `prune: metric "${metric.name}" needs gradients, which exist only while training; use it with lorafuse adapt, or pick magnitude, wanda, lora or random.`);
+    throw new LoraFuseError(
+      'PRUNE_INPUT_MISSING',
+      `prune: metric "${metric.name}" needs gradients, which exist only while training; use it with lorafuse adapt, or pick magnitude, wanda, lora or random.`,
+    );
   }
   if (calibration && needs.includes('hiddenNorms')) {
-    throw new LoraFuseError('PRUNE_INPUT_MISSING', `prune: metric "${metric.name}" needs the norms of A·x (B's input), which --model/--calib does not collect; pass --norms <file.safetensors> with <module>.hidden_norms [r], or use the lora metric.`, {
-      details: { metric: metric.name, needs },
-    });
+    throw new LoraFuseError(
+      'PRUNE_INPUT_MISSING',
+      `prune: metric "${metric.name}" needs the norms of A·x (B's input), which --model/--calib does not collect; pass --norms <file.safetensors> with <module>.hidden_norms [r], or use the lora metric.`,
+      {
+        details: { metric: metric.name, needs },
+      },
+    );
   }
   if (!norms && !calibration && (needs.includes('inputNorms') || needs.includes('hiddenNorms'))) {
     const tensors = needs.includes('hiddenNorms') ? '<module>.input_norms [in] and <module>.hidden_norms [r]' : '<module>.input_norms [in]';
-    throw new LoraFuseError('PRUNE_INPUT_MISSING', `prune: metric "${metric.name}" needs activation statistics: pass --model <dir> --calib <jsonl>, or --norms <file.safetensors> holding ${tensors} for every LoRA module.`, {
-      details: { metric: metric.name, needs },
-    });
+    throw new LoraFuseError(
+      'PRUNE_INPUT_MISSING',
+      `prune: metric "${metric.name}" needs activation statistics: pass --model <dir> --calib <jsonl>, or --norms <file.safetensors> holding ${tensors} for every LoRA module.`,
+      {
+        details: { metric: metric.name, needs },
+      },
+    );
   }
 }
 
@@ -148,7 +169,9 @@ async function readNorms(path: string, adapter: LoraAdapter, metric: ImportanceP
       const name = m.name + NORM_SUFFIXES[key];
       if (names.has(name)) entry[key] = await file.read(name);
       else if (needs.includes(key)) {
-        throw new LoraFuseError('PRUNE_INPUT_MISSING', `${path} has no tensor "${name}", which metric "${metric.name}" needs for module ${m.name}.`, { details: { file: path, tensor: name } });
+        throw new LoraFuseError('PRUNE_INPUT_MISSING', `${path} has no tensor "${name}", which metric "${metric.name}" needs for module ${m.name}.`, {
+          details: { file: path, tensor: name },
+        });
       }
     }
     norms.set(m.name, entry);
@@ -157,7 +180,12 @@ async function readNorms(path: string, adapter: LoraAdapter, metric: ImportanceP
 }
 
 /** The input norms of every adapter module over the `--calib` records, from the `--model` model with the adapter applied. */
-async function calibrationNorms(backend: Backend, adapter: LoraAdapter, { model: dir, data }: { model: string; data: string }, parsed: ParsedCommand): Promise<Map<string, ModuleNorms>> {
+async function calibrationNorms(
+  backend: Backend,
+  adapter: LoraAdapter,
+  { model: dir, data }: { model: string; data: string },
+  parsed: ParsedCommand,
+): Promise<Map<string, ModuleNorms>> {
   const model = await CausalLM.load(backend, nodeFolder(dir));
   const device = uploadAdapter(backend, adapter);
   try {

@@ -1,5 +1,17 @@
 import { mkdir } from 'node:fs/promises';
-import { CausalLM, LoraFuseError, downloadAdapter, isLoraFuseError, initLoraAdapter, loadCheckpoint, saveAdapter, train, uploadAdapter, type LrSchedule, type TrainEvent } from '@lorafuse/core';
+import {
+  CausalLM,
+  LoraFuseError,
+  downloadAdapter,
+  isLoraFuseError,
+  initLoraAdapter,
+  loadCheckpoint,
+  saveAdapter,
+  train,
+  uploadAdapter,
+  type LrSchedule,
+  type TrainEvent,
+} from '@lorafuse/core';
 import { nodeFolder } from '@lorafuse/core/node';
 import { parseCommand, type ParsedCommand } from '../args.js';
 import { jsonLine } from '../format.js';
@@ -78,13 +90,26 @@ ${DATA_USAGE}
       const tokenizer = await modelTokenizer(modelDir, model);
       const examples = await readExamples('train', parsed, trainPath, tokenizer, model);
       const validation = typeof parsed.values.val === 'string' ? await readExamples('train', parsed, parsed.values.val, tokenizer, model) : undefined;
-      const targets = typeof parsed.values.targets === 'string' ? parsed.values.targets.split(',').map((t) => t.trim()).filter(Boolean) : undefined;
-      const fresh = initLoraAdapter(model.weights, { r: rank, alpha: numberOption('train', parsed, 'alpha', 2 * rank, { min: Number.MIN_VALUE }), targets, seed });
+      const targets =
+        typeof parsed.values.targets === 'string'
+          ? parsed.values.targets
+              .split(',')
+              .map((t) => t.trim())
+              .filter(Boolean)
+          : undefined;
+      const fresh = initLoraAdapter(model.weights, {
+        r: rank,
+        alpha: numberOption('train', parsed, 'alpha', 2 * rank, { min: Number.MIN_VALUE }),
+        targets,
+        seed,
+      });
       const adapter = uploadAdapter(backend, fresh);
-      const maxGradNorm = parsed.values['max-grad-norm'] === undefined ? undefined : numberOption('train', parsed, 'max-grad-norm', 1, { min: Number.MIN_VALUE });
+      const maxGradNorm =
+        parsed.values['max-grad-norm'] === undefined ? undefined : numberOption('train', parsed, 'max-grad-norm', 1, { min: Number.MIN_VALUE });
       const patience = parsed.values.patience === undefined ? undefined : int('patience', 1);
       const checkpointDir = typeof parsed.values.checkpoint === 'string' ? parsed.values.checkpoint : undefined;
-      if (parsed.values.resume && !checkpointDir) throw new LoraFuseError('CLI_USAGE', 'train: --resume needs --checkpoint <dir>. See `lorafuse train --help`.');
+      if (parsed.values.resume && !checkpointDir)
+        throw new LoraFuseError('CLI_USAGE', 'train: --resume needs --checkpoint <dir>. See `lorafuse train --help`.');
       if (checkpointDir) await mkdir(checkpointDir, { recursive: true });
       const every = parsed.values['checkpoint-every'] === undefined ? undefined : int('checkpoint-every', 1);
       const events = train(backend, model, {
@@ -139,7 +164,10 @@ function scheduleOf(parsed: ParsedCommand): LrSchedule {
 function report(event: TrainEvent, io: CliIO, json: boolean, quiet: boolean): void {
   if (json) return io.out(jsonLine(event));
   if (quiet) return;
-  if (event.type === 'step') io.err(`step ${event.step}  epoch ${event.epoch}  loss ${event.loss.toFixed(4)}  lr ${event.lr.toExponential(2)}  ${Math.round(event.tokensPerSecond)} tok/s\n`);
+  if (event.type === 'step')
+    io.err(
+      `step ${event.step}  epoch ${event.epoch}  loss ${event.loss.toFixed(4)}  lr ${event.lr.toExponential(2)}  ${Math.round(event.tokensPerSecond)} tok/s\n`,
+    );
   else if (event.type === 'eval') io.err(`epoch ${event.epoch}  validation loss ${event.loss.toFixed(4)}\n`);
   else io.err(`done: ${event.steps} steps, ${event.epochs} epochs (${event.reason})\n`);
 }

@@ -121,7 +121,14 @@ export async function* adapt(backend: Backend, model: CausalLM, options: AdaptOp
   if (options.adapters.length === 0) throw new LoraFuseError('INVALID_OPTION', 'adapt needs at least the target adapter.');
   const refresh = options.refresh ?? p.refresh;
   if (refresh !== 'step' && refresh !== 'epoch') throw new LoraFuseError('INVALID_OPTION', `refresh must be 'step' or 'epoch', got ${String(refresh)}.`);
-  const pruner = new Pruner({ backend, metric: options.metric ?? p.metric, grouping: options.grouping ?? p.grouping, schedule: options.schedule, plugins: options.plugins, ratio: options.ratio });
+  const pruner = new Pruner({
+    backend,
+    metric: options.metric ?? p.metric,
+    grouping: options.grouping ?? p.grouping,
+    schedule: options.schedule,
+    plugins: options.plugins,
+    ratio: options.ratio,
+  });
   const owners = options.adapters.flatMap((adapter, i) => adapter.modules.map((m) => ({ adapter: i, m })));
   const names = [...new Set(owners.map((o) => o.m.name))];
   const needsNorms = pruner.metric.requires?.includes('inputNorms') ?? false;
@@ -139,7 +146,12 @@ export async function* adapt(backend: Backend, model: CausalLM, options: AdaptOp
   const pruneAfter = async (step: number, epoch: number) => {
     // train() is suspended at its yield and does not run ahead, so the next step sees the pruned factors.
     if (needsNorms && (refresh === 'step' || epoch !== normsEpoch)) {
-      const host = await collectInputNorms(backend, model, { modules: names, examples: options.calibration ?? options.train, adapters: options.adapters, signal: options.signal });
+      const host = await collectInputNorms(backend, model, {
+        modules: names,
+        examples: options.calibration ?? options.train,
+        adapters: options.adapters,
+        signal: options.signal,
+      });
       freeNorms();
       for (const [name, t] of host) norms.set(name, backend.upload(t));
       normsEpoch = epoch;

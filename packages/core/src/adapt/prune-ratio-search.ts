@@ -57,7 +57,9 @@ export interface PruneRatioSearchResult {
 export async function searchPruneRatio(backend: Backend, model: CausalLM, options: PruneRatioSearchOptions): Promise<PruneRatioSearchResult> {
   const { ratios, dev, tokenizer } = options;
   if (ratios.length === 0 || ratios.length > 8 || !ratios.every((r) => r >= 0 && r <= 1)) {
-    throw new LoraFuseError('INVALID_OPTION', `The pruning-ratio grid needs 1 to 8 ratios in [0, 1]; got [${ratios.join(', ')}].`, { details: { ratios: [...ratios] } });
+    throw new LoraFuseError('INVALID_OPTION', `The pruning-ratio grid needs 1 to 8 ratios in [0, 1]; got [${ratios.join(', ')}].`, {
+      details: { ratios: [...ratios] },
+    });
   }
   if (dev.length === 0) throw new LoraFuseError('INVALID_OPTION', 'Choosing the pruning ratio needs dev pairs to score.');
   const maxNewTokens = options.maxNewTokens ?? 64;
@@ -67,7 +69,13 @@ export async function searchPruneRatio(backend: Backend, model: CausalLM, option
     const devices = options.adapters.map((a) => uploadAdapter(backend, a));
     try {
       for await (const event of adapt(backend, model, { ...options, adapters: devices, ratio, onProgress: undefined })) options.onProgress?.(event, ratio);
-      const scores = await evaluateRouge(model, tokenizer, dev, { adapters: devices, template: options.template, maxLength: options.maxLength, maxNewTokens, signal: options.signal });
+      const scores = await evaluateRouge(model, tokenizer, dev, {
+        adapters: devices,
+        template: options.template,
+        maxLength: options.maxLength,
+        maxNewTokens,
+        signal: options.signal,
+      });
       candidates.push({ ratio, rouge1: scores.rouge1, rouge2: scores.rouge2, rougeL: scores.rougeL });
       if (!best || scores.rougeL > best.rougeL) {
         const trained: LoraAdapter[] = [];

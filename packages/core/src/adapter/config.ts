@@ -32,7 +32,11 @@ type FileKey = keyof typeof KNOWN;
  */
 const UNSUPPORTED: ReadonlyArray<{ key: string; flag: boolean; feature: string }> = [
   { key: 'use_dora', flag: true, feature: 'DoRA (use_dora: true) adds a learned magnitude vector per module' },
-  { key: 'fan_in_fan_out', flag: true, feature: 'fan_in_fan_out: true (Conv1D layers, as in GPT-2) stores weights transposed; Llama-family models use nn.Linear' },
+  {
+    key: 'fan_in_fan_out',
+    flag: true,
+    feature: 'fan_in_fan_out: true (Conv1D layers, as in GPT-2) stores weights transposed; Llama-family models use nn.Linear',
+  },
   { key: 'lora_bias', flag: true, feature: 'lora_bias: true adds a trained bias to lora_B' },
   { key: 'use_qalora', flag: true, feature: 'QALoRA (use_qalora: true) targets quantized base models' },
   { key: 'modules_to_save', flag: false, feature: 'modules_to_save stores fully fine-tuned copies of whole modules' },
@@ -49,7 +53,9 @@ function refuseUnsupported(json: Record<string, unknown>): void {
     const value = json[key] ?? null;
     if (flag && value !== null && typeof value !== 'boolean') throw invalid(key, 'true or false', value);
     if (flag ? value === true : nonEmpty(value)) {
-      throw new LoraFuseError('ADAPTER_UNSUPPORTED', `${WHAT}: ${feature}, which LoRAFuse does not support. Use a plain LoRA adapter.`, { details: { key, value } });
+      throw new LoraFuseError('ADAPTER_UNSUPPORTED', `${WHAT}: ${feature}, which LoRAFuse does not support. Use a plain LoRA adapter.`, {
+        details: { key, value },
+      });
     }
   }
 }
@@ -126,7 +132,10 @@ const isRank = (v: unknown): v is number => isInt(v) && v >= 1;
  */
 export function parseAdapterConfig(json: unknown): AdapterConfig {
   if (!isJsonObject(json)) {
-    throw new LoraFuseError('ADAPTER_CONFIG_INVALID', `${WHAT} must hold a JSON object; got ${Array.isArray(json) ? 'an array' : json === null ? 'null' : typeof json}.`);
+    throw new LoraFuseError(
+      'ADAPTER_CONFIG_INVALID',
+      `${WHAT} must hold a JSON object; got ${Array.isArray(json) ? 'an array' : json === null ? 'null' : typeof json}.`,
+    );
   }
   const peftType = json.peft_type;
   if (typeof peftType !== 'string') throw invalid('peft_type', 'a string such as "LORA"', peftType);
@@ -139,7 +148,11 @@ export function parseAdapterConfig(json: unknown): AdapterConfig {
 
   const targetModules = stringsOrRegex(json, 'target_modules', true)!;
   const layersToTransform = json.layers_to_transform ?? null;
-  if (layersToTransform !== null && !(isInt(layersToTransform) && layersToTransform >= 0) && !(Array.isArray(layersToTransform) && layersToTransform.every((i) => isInt(i) && i >= 0))) {
+  if (
+    layersToTransform !== null &&
+    !(isInt(layersToTransform) && layersToTransform >= 0) &&
+    !(Array.isArray(layersToTransform) && layersToTransform.every((i) => isInt(i) && i >= 0))
+  ) {
     throw invalid('layers_to_transform', 'a layer index, a list of layer indices or null', layersToTransform);
   }
   const layersPattern = stringsOrRegex(json, 'layers_pattern', false);
@@ -153,7 +166,10 @@ export function parseAdapterConfig(json: unknown): AdapterConfig {
   }
   // Compile every regular expression now, so a bad one fails here rather than mid-load.
   const excludeModules = stringsOrRegex(json, 'exclude_modules', false);
-  for (const [field, value] of [['target_modules', targetModules], ['exclude_modules', excludeModules]] as const) {
+  for (const [field, value] of [
+    ['target_modules', targetModules],
+    ['exclude_modules', excludeModules],
+  ] as const) {
     if (typeof value === 'string') fullMatchRegex(value, field);
   }
   for (const p of typeof layersPattern === 'string' ? [layersPattern] : (layersPattern ?? [])) layerIndexRegex(p);
@@ -193,7 +209,11 @@ export function parseAdapterConfig(json: unknown): AdapterConfig {
 export function adapterConfigToJson(config: AdapterConfig): Record<string, unknown> {
   const merged: Record<string, unknown> = { ...config.extra };
   for (const [fileKey, field] of Object.entries(KNOWN) as Array<[FileKey, keyof AdapterConfig]>) merged[fileKey] = config[field];
-  return Object.fromEntries(Object.keys(merged).sort().map((k) => [k, merged[k]]));
+  return Object.fromEntries(
+    Object.keys(merged)
+      .sort()
+      .map((k) => [k, merged[k]]),
+  );
 }
 
 /** What {@link createAdapterConfig} needs: the rank, alpha and targets; everything else has PEFT's default. */

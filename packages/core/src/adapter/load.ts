@@ -23,9 +23,13 @@ export interface LoadAdapterOptions {
 /** Reads and validates `adapter_config.json` of an adapter folder (`ADAPTER_CONFIG_MISSING` when absent). */
 export async function loadAdapterConfig(folder: Folder, options: Pick<LoadAdapterOptions, 'jsonLimits' | 'signal'> = {}): Promise<AdapterConfig> {
   if (!(await folder.exists(ADAPTER_CONFIG_FILE))) {
-    throw new LoraFuseError('ADAPTER_CONFIG_MISSING', `${folder.name} has no ${ADAPTER_CONFIG_FILE}; a PEFT adapter folder holds ${ADAPTER_CONFIG_FILE} and ${ADAPTER_WEIGHTS_FILE}.`, {
-      details: { folder: folder.name },
-    });
+    throw new LoraFuseError(
+      'ADAPTER_CONFIG_MISSING',
+      `${folder.name} has no ${ADAPTER_CONFIG_FILE}; a PEFT adapter folder holds ${ADAPTER_CONFIG_FILE} and ${ADAPTER_WEIGHTS_FILE}.`,
+      {
+        details: { folder: folder.name },
+      },
+    );
   }
   return parseAdapterConfig(await readJsonFile(folder, ADAPTER_CONFIG_FILE, options.jsonLimits, options.signal));
 }
@@ -46,7 +50,9 @@ export async function loadAdapter(folder: Folder, options: LoadAdapterOptions = 
   const { adapterName = 'default', limits, signal } = options;
   const config = await loadAdapterConfig(folder, options);
   if (!(await folder.exists(ADAPTER_WEIGHTS_FILE))) {
-    const hint = (await folder.exists('adapter_model.bin')) ? ' It has adapter_model.bin (PyTorch pickle), which LoRAFuse does not read: resave the adapter with safe_serialization=True.' : '';
+    const hint = (await folder.exists('adapter_model.bin'))
+      ? ' It has adapter_model.bin (PyTorch pickle), which LoRAFuse does not read: resave the adapter with safe_serialization=True.'
+      : '';
     throw new LoraFuseError('ADAPTER_WEIGHTS_MISSING', `${folder.name} has no ${ADAPTER_WEIGHTS_FILE}.${hint}`, { details: { folder: folder.name } });
   }
   const file = await SafetensorsFile.open(await folder.open(ADAPTER_WEIGHTS_FILE), limits, signal);
@@ -80,9 +86,13 @@ function pairFactors(tensors: readonly TensorInfo[], config: AdapterConfig, adap
       );
     }
     if (key.module.length > REGEX_LIMITS.maxNameLength) {
-      throw new LoraFuseError('ADAPTER_UNKNOWN_TENSOR', `${where}: tensor "${info.name.slice(0, 80)}…" names a module of ${key.module.length} characters, over the limit of ${REGEX_LIMITS.maxNameLength}; no model has such module names.`, {
-        details: { tensor: info.name, maxNameLength: REGEX_LIMITS.maxNameLength },
-      });
+      throw new LoraFuseError(
+        'ADAPTER_UNKNOWN_TENSOR',
+        `${where}: tensor "${info.name.slice(0, 80)}…" names a module of ${key.module.length} characters, over the limit of ${REGEX_LIMITS.maxNameLength}; no model has such module names.`,
+        {
+          details: { tensor: info.name, maxNameLength: REGEX_LIMITS.maxNameLength },
+        },
+      );
     }
     if (!isTargetModule(config, key.module)) {
       throw new LoraFuseError(
@@ -93,9 +103,13 @@ function pairFactors(tensors: readonly TensorInfo[], config: AdapterConfig, adap
     }
     const entry = found.get(key.module) ?? {};
     if (entry[key.factor]) {
-      throw new LoraFuseError('ADAPTER_UNKNOWN_TENSOR', `${where}: lora_${key.factor} of ${key.module} appears twice ("${entry[key.factor]!.name}" and "${info.name}").`, {
-        details: { tensor: info.name, module: key.module },
-      });
+      throw new LoraFuseError(
+        'ADAPTER_UNKNOWN_TENSOR',
+        `${where}: lora_${key.factor} of ${key.module} appears twice ("${entry[key.factor]!.name}" and "${info.name}").`,
+        {
+          details: { tensor: info.name, module: key.module },
+        },
+      );
     }
     entry[key.factor] = info;
     found.set(key.module, entry);

@@ -15,16 +15,27 @@ export interface FactorInfo {
  * `SHAPE_MISMATCH` or `ADAPTER_RANK_MISMATCH`; `where` names the file.
  */
 export function checkFactors(module: string, a: FactorInfo, b: FactorInfo, rank: number, where: string): void {
-  for (const [factor, info] of [['A', a], ['B', b]] as const) {
+  for (const [factor, info] of [
+    ['A', a],
+    ['B', b],
+  ] as const) {
     if (info.dtype === undefined || !isFloatDType(info.dtype)) {
-      throw new LoraFuseError('UNSUPPORTED_DTYPE', `${where}: lora_${factor} of ${module} is ${info.dtype ?? 'of a dtype LoRAFuse cannot load'}; LoRA factors must be f32, f16 or bf16.`, {
-        details: { module, factor, dtype: info.dtype },
-      });
+      throw new LoraFuseError(
+        'UNSUPPORTED_DTYPE',
+        `${where}: lora_${factor} of ${module} is ${info.dtype ?? 'of a dtype LoRAFuse cannot load'}; LoRA factors must be f32, f16 or bf16.`,
+        {
+          details: { module, factor, dtype: info.dtype },
+        },
+      );
     }
     if (info.shape.length !== 2) {
-      throw new LoraFuseError('SHAPE_MISMATCH', `${where}: lora_${factor} of ${module} has shape [${info.shape.join(', ')}]; LoRA factors are matrices (A [r, in], B [out, r]).`, {
-        details: { module, factor, shape: [...info.shape] },
-      });
+      throw new LoraFuseError(
+        'SHAPE_MISMATCH',
+        `${where}: lora_${factor} of ${module} has shape [${info.shape.join(', ')}]; LoRA factors are matrices (A [r, in], B [out, r]).`,
+        {
+          details: { module, factor, shape: [...info.shape] },
+        },
+      );
     }
   }
   const [rankA] = a.shape;

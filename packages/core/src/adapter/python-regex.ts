@@ -16,10 +16,14 @@ export function pythonRegex(pattern: string, template: (p: string) => string, fi
   try {
     return new RegExp(template(translated));
   } catch (cause) {
-    throw new LoraFuseError('ADAPTER_CONFIG_INVALID', `adapter_config.json: ${field} holds the regular expression ${JSON.stringify(pattern)}, which cannot be compiled: ${(cause as Error).message}`, {
-      cause,
-      details: { field, pattern },
-    });
+    throw new LoraFuseError(
+      'ADAPTER_CONFIG_INVALID',
+      `adapter_config.json: ${field} holds the regular expression ${JSON.stringify(pattern)}, which cannot be compiled: ${(cause as Error).message}`,
+      {
+        cause,
+        details: { field, pattern },
+      },
+    );
   }
 }
 
@@ -31,7 +35,11 @@ export function pythonRegex(pattern: string, template: (p: string) => string, fi
 export function checkRegexComplexity(pattern: string, field: string): void {
   const why = regexHazard(pattern, { ...REGEX_LIMITS, quantifierScope: 'pattern' });
   if (why === undefined) return;
-  throw new LoraFuseError('ADAPTER_CONFIG_INVALID', `adapter_config.json: ${field} holds the regular expression ${JSON.stringify(pattern.slice(0, 80))}, which is refused: ${why}. Simplify the pattern or list the module names.`, {
-    details: { field, pattern, reason: 'regex-too-complex' },
-  });
+  throw new LoraFuseError(
+    'ADAPTER_CONFIG_INVALID',
+    `adapter_config.json: ${field} holds the regular expression ${JSON.stringify(pattern.slice(0, 80))}, which is refused: ${why}. Simplify the pattern or list the module names.`,
+    {
+      details: { field, pattern, reason: 'regex-too-complex' },
+    },
+  );
 }

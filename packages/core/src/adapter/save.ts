@@ -24,9 +24,13 @@ export function configForSave(adapter: LoraAdapter): AdapterConfig {
   const alphaOverrides: Record<string, number> = {};
   for (const m of adapter.modules) {
     if (!isTargetModule(config, m.name)) {
-      throw new LoraFuseError('INVALID_OPTION', `Module ${m.name} is not selected by the adapter's target_modules; PEFT would not load it. Add it to target_modules.`, {
-        details: { module: m.name },
-      });
+      throw new LoraFuseError(
+        'INVALID_OPTION',
+        `Module ${m.name} is not selected by the adapter's target_modules; PEFT would not load it. Add it to target_modules.`,
+        {
+          details: { module: m.name },
+        },
+      );
     }
     const expected = loraScaling(m.alpha, m.rank, config.useRslora);
     if (!(Math.abs(m.scaling - expected) <= 1e-12 * Math.abs(expected))) {

@@ -81,7 +81,8 @@ export class AdamW {
    */
   step(grads: ReadonlyMap<DeviceTensor, DeviceTensor>, options: AdamWStepOptions = {}): void {
     for (const key of grads.keys()) {
-      if (!this.#params.has(key)) throw new LoraFuseError('INVALID_OPTION', `AdamW.step got a gradient for a tensor [${key.shape.join(', ')}] that is not one of its parameters.`);
+      if (!this.#params.has(key))
+        throw new LoraFuseError('INVALID_OPTION', `AdamW.step got a gradient for a tensor [${key.shape.join(', ')}] that is not one of its parameters.`);
     }
     const { beta1, beta2, eps, weightDecay } = this.options;
     const lr = options.lr ?? this.options.lr;
@@ -93,7 +94,16 @@ export class AdamW {
       const slot = this.#slots.get(param) ?? this.#newSlot(param);
       slot.step++;
       this.#stepped.push(slot);
-      this.#backend.kernels.adamwStep(param, grad, slot.m, slot.v, { lr, beta1, beta2, eps, weightDecay, step: slot.step, gradScale, ...(guard ? { guard } : {}) });
+      this.#backend.kernels.adamwStep(param, grad, slot.m, slot.v, {
+        lr,
+        beta1,
+        beta2,
+        eps,
+        weightDecay,
+        step: slot.step,
+        gradScale,
+        ...(guard ? { guard } : {}),
+      });
     }
   }
 
@@ -125,8 +135,10 @@ export class AdamW {
    */
   importState(state: AdamWState): void {
     const params = [...this.#params];
-    const fits = state.length === params.length && state.every((s, i) => !s || (sameShape(s.m.shape, params[i].shape) && sameShape(s.v.shape, params[i].shape)));
-    if (!fits) throw new LoraFuseError('SHAPE_MISMATCH', `The AdamW state holds ${state.length} entries that do not match the ${params.length} parameters' shapes.`);
+    const fits =
+      state.length === params.length && state.every((s, i) => !s || (sameShape(s.m.shape, params[i].shape) && sameShape(s.v.shape, params[i].shape)));
+    if (!fits)
+      throw new LoraFuseError('SHAPE_MISMATCH', `The AdamW state holds ${state.length} entries that do not match the ${params.length} parameters' shapes.`);
     this.dispose();
     for (const [i, s] of state.entries()) {
       if (!s) continue;

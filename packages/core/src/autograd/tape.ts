@@ -64,7 +64,10 @@ export class Tape {
   watch(...tensors: DeviceTensor[]): void {
     this.#assertOpen();
     for (const t of tensors) {
-      if (t.dtype !== 'f32') throw new LoraFuseError('DTYPE_MISMATCH', `Only f32 tensors can be trained; got ${t.dtype} [${t.shape.join(', ')}] (cast it first).`, { details: { dtype: t.dtype } });
+      if (t.dtype !== 'f32')
+        throw new LoraFuseError('DTYPE_MISMATCH', `Only f32 tensors can be trained; got ${t.dtype} [${t.shape.join(', ')}] (cast it first).`, {
+          details: { dtype: t.dtype },
+        });
       this.#watched.add(t);
       this.#tracked.add(t);
     }
@@ -138,7 +141,8 @@ export class Tape {
    */
   backward(loss: DeviceTensor, options: BackwardOptions = {}): Map<DeviceTensor, DeviceTensor> {
     this.#assertOpen();
-    if (loss.size !== 1) throw new LoraFuseError('SHAPE_MISMATCH', `backward needs a scalar loss; got shape [${loss.shape.join(', ')}].`, { details: { shape: [...loss.shape] } });
+    if (loss.size !== 1)
+      throw new LoraFuseError('SHAPE_MISMATCH', `backward needs a scalar loss; got shape [${loss.shape.join(', ')}].`, { details: { shape: [...loss.shape] } });
     const uses = new Map<DeviceTensor, number>();
     for (const node of this.#nodes) for (const t of node.saved) uses.set(t, (uses.get(t) ?? 0) + 1);
     // Forward intermediates no rule reads are dead already.

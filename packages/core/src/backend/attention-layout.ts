@@ -31,13 +31,21 @@ export function headsFirstAttention(host: AttentionLayoutHost, attention: Kernel
 }
 
 /** {@link Kernels.attentionBackward} the same way as {@link headsFirstAttention}. */
-export function headsFirstAttentionBackward(host: AttentionLayoutHost, backward: Kernels['attentionBackward'], ...args: Parameters<Kernels['attentionBackward']>): AttentionGrads {
+export function headsFirstAttentionBackward(
+  host: AttentionLayoutHost,
+  backward: Kernels['attentionBackward'],
+  ...args: Parameters<Kernels['attentionBackward']>
+): AttentionGrads {
   const [q, k, v, out, lse, dOut, options = {}] = args;
   if (attentionBackwardGeometry(q, k, v, out, lse, dOut, options).layout === 'bhsd') return backward(q, k, v, out, lse, dOut, options);
   const [sq, sk, sv, so, sd] = [q, k, v, out, dOut].map((t) => host.kernels.permute(t, SWAP_MIDDLE));
   try {
     const grads = backward(sq, sk, sv, so, lse, sd, { ...options, layout: 'bhsd' });
-    const result = { dq: host.kernels.permute(grads.dq, SWAP_MIDDLE), dk: host.kernels.permute(grads.dk, SWAP_MIDDLE), dv: host.kernels.permute(grads.dv, SWAP_MIDDLE) };
+    const result = {
+      dq: host.kernels.permute(grads.dq, SWAP_MIDDLE),
+      dk: host.kernels.permute(grads.dk, SWAP_MIDDLE),
+      dv: host.kernels.permute(grads.dv, SWAP_MIDDLE),
+    };
     for (const t of [grads.dq, grads.dk, grads.dv]) host.free(t);
     return result;
   } finally {

@@ -21,9 +21,13 @@ export function uploadDType(tensor: Tensor): DeviceDType {
     throw new LoraFuseError('INVALID_OPTION', 'upload expects a Tensor { dtype, shape, data }.');
   }
   if (!(DEVICE_DTYPES as readonly string[]).includes(tensor.dtype)) {
-    throw new LoraFuseError('UNSUPPORTED_DTYPE', `Backends store ${DEVICE_DTYPES.join(', ')}; convert the ${tensor.dtype} tensor first (i64 ids to i32, bool masks to u8).`, {
-      details: { dtype: tensor.dtype },
-    });
+    throw new LoraFuseError(
+      'UNSUPPORTED_DTYPE',
+      `Backends store ${DEVICE_DTYPES.join(', ')}; convert the ${tensor.dtype} tensor first (i64 ids to i32, bool masks to u8).`,
+      {
+        details: { dtype: tensor.dtype },
+      },
+    );
   }
   if ((tensor.data as ArrayLike<unknown>).length !== shapeSize(tensor.shape)) {
     throw new LoraFuseError('SHAPE_MISMATCH', `Tensor of shape [${tensor.shape.join(', ')}] holds ${(tensor.data as ArrayLike<unknown>).length} elements.`);

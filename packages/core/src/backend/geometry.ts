@@ -4,7 +4,17 @@
 
 import { LoraFuseError } from '../errors/index.js';
 import { checkShape, shapeSize, type DType, type Shape } from '../tensor/index.js';
-import type { AdamwGuard, AdamwOptions, AttentionLayout, AttentionOptions, KernelName, Kernels, MatmulOptions, NormalOptions, RandomOptions } from './kernels.js';
+import type {
+  AdamwGuard,
+  AdamwOptions,
+  AttentionLayout,
+  AttentionOptions,
+  KernelName,
+  Kernels,
+  MatmulOptions,
+  NormalOptions,
+  RandomOptions,
+} from './kernels.js';
 
 /** What the checks need to know of a tensor (a `DeviceTensor` or a host `Tensor`). */
 export interface OperandInfo {
@@ -43,7 +53,11 @@ function requireRank(kernel: KernelName, name: string, t: OperandInfo, rank: num
 
 function requireShape(kernel: KernelName, name: string, t: OperandInfo, expected: Shape): void {
   if (!sameShape(t.shape, expected)) {
-    throw shapeError(kernel, `${name} must have shape ${fmt(expected)}, got ${fmt(t.shape)}.`, { argument: name, shape: [...t.shape], expected: [...expected] });
+    throw shapeError(kernel, `${name} must have shape ${fmt(expected)}, got ${fmt(t.shape)}.`, {
+      argument: name,
+      shape: [...t.shape],
+      expected: [...expected],
+    });
   }
 }
 
@@ -257,15 +271,27 @@ export interface AttentionGeometry {
 }
 
 /** Checks {@link Kernels.attention}'s arguments. */
-export function attentionGeometry(q: OperandInfo, k: OperandInfo, v: OperandInfo, options: AttentionOptions = {}, kernel: KernelName = 'attention'): AttentionGeometry {
-  for (const [name, t] of [['q', q], ['k', k], ['v', v]] as const) {
+export function attentionGeometry(
+  q: OperandInfo,
+  k: OperandInfo,
+  v: OperandInfo,
+  options: AttentionOptions = {},
+  kernel: KernelName = 'attention',
+): AttentionGeometry {
+  for (const [name, t] of [
+    ['q', q],
+    ['k', k],
+    ['v', v],
+  ] as const) {
     requireDtype(kernel, name, t);
     requireRank(kernel, name, t, 4);
   }
   const layout = options.layout ?? 'bhsd';
-  if (layout !== 'bhsd' && layout !== 'bshd') throw new LoraFuseError('INVALID_OPTION', `${kernel}: layout must be 'bhsd' or 'bshd'; got ${String(layout)}.`, { details: { layout } });
+  if (layout !== 'bhsd' && layout !== 'bshd')
+    throw new LoraFuseError('INVALID_OPTION', `${kernel}: layout must be 'bhsd' or 'bshd'; got ${String(layout)}.`, { details: { layout } });
   // Named as in the heads-first layout; the sequence-first one swaps the middle axes.
-  const axes = (shape: Shape): [number, number, number, number] => (layout === 'bhsd' ? [shape[0], shape[1], shape[2], shape[3]] : [shape[0], shape[2], shape[1], shape[3]]);
+  const axes = (shape: Shape): [number, number, number, number] =>
+    layout === 'bhsd' ? [shape[0], shape[1], shape[2], shape[3]] : [shape[0], shape[2], shape[1], shape[3]];
   const [batch, heads, seqQ, dim] = axes(q.shape);
   const [kb, kvHeads, seqK, kd] = axes(k.shape);
   if (kb !== batch || kd !== dim) throw shapeError(kernel, `k ${fmt(k.shape)} does not match q ${fmt(q.shape)} in batch or head dimension.`);
@@ -275,7 +301,17 @@ export function attentionGeometry(q: OperandInfo, k: OperandInfo, v: OperandInfo
   }
   if (seqQ > seqK) throw shapeError(kernel, `queries (${seqQ}) cannot outnumber keys (${seqK}).`, { seqQ, seqK });
   if (options.scale !== undefined) requireFinite(kernel, 'scale', options.scale);
-  return { batch, heads, kvHeads, group: kvHeads === 0 ? 1 : heads / kvHeads, seqQ, seqK, dim, scale: options.scale ?? (dim > 0 ? 1 / Math.sqrt(dim) : 1), layout };
+  return {
+    batch,
+    heads,
+    kvHeads,
+    group: kvHeads === 0 ? 1 : heads / kvHeads,
+    seqQ,
+    seqK,
+    dim,
+    scale: options.scale ?? (dim > 0 ? 1 / Math.sqrt(dim) : 1),
+    layout,
+  };
 }
 
 /** Checks {@link Kernels.attentionBackward}'s arguments. */
@@ -380,8 +416,19 @@ export function globalNormGeometry(tensors: readonly OperandInfo[]): void {
 }
 
 /** Checks {@link Kernels.adamwStep}'s arguments; returns the element count and the gradient scale. */
-export function adamwGeometry(param: OperandInfo, grad: OperandInfo, m: OperandInfo, v: OperandInfo, options: AdamwOptions): { size: number; gradScale: number } {
-  for (const [name, t] of [['param', param], ['grad', grad], ['m', m], ['v', v]] as const) {
+export function adamwGeometry(
+  param: OperandInfo,
+  grad: OperandInfo,
+  m: OperandInfo,
+  v: OperandInfo,
+  options: AdamwOptions,
+): { size: number; gradScale: number } {
+  for (const [name, t] of [
+    ['param', param],
+    ['grad', grad],
+    ['m', m],
+    ['v', v],
+  ] as const) {
     requireDtype('adamwStep', name, t);
     requireShape('adamwStep', name, t, param.shape);
   }
@@ -391,7 +438,8 @@ export function adamwGeometry(param: OperandInfo, grad: OperandInfo, m: OperandI
   requireFinite('adamwStep', 'weightDecay', options.weightDecay, 0);
   for (const name of ['beta1', 'beta2'] as const) {
     const beta = options[name];
-    if (!(typeof beta === 'number' && beta >= 0 && beta < 1)) throw optionError('adamwStep', `${name} must be in [0, 1), got ${String(beta)}.`, { option: name, value: beta });
+    if (!(typeof beta === 'number' && beta >= 0 && beta < 1))
+      throw optionError('adamwStep', `${name} must be in [0, 1), got ${String(beta)}.`, { option: name, value: beta });
   }
   requireInteger('adamwStep', 'step', options.step, 1, Number.MAX_SAFE_INTEGER);
   const gradScale = options.gradScale ?? 1;
@@ -405,7 +453,8 @@ function checkGuard(guard: AdamwGuard): void {
   for (const name of ['norm', 'loss'] as const) {
     const t = guard[name];
     requireDtype('adamwStep', `guard.${name}`, t);
-    if (shapeSize(t.shape) !== 1) throw shapeError('adamwStep', `guard.${name} must hold one element, got ${fmt(t.shape)}.`, { argument: `guard.${name}`, shape: [...t.shape] });
+    if (shapeSize(t.shape) !== 1)
+      throw shapeError('adamwStep', `guard.${name} must hold one element, got ${fmt(t.shape)}.`, { argument: `guard.${name}`, shape: [...t.shape] });
   }
   if (guard.maxNorm !== undefined && !(Number.isFinite(guard.maxNorm) && guard.maxNorm > 0)) {
     throw optionError('adamwStep', `guard.maxNorm must be finite and > 0; got ${String(guard.maxNorm)}.`, { option: 'guard.maxNorm', value: guard.maxNorm });
@@ -469,7 +518,10 @@ export function maskApplyGeometry(param: OperandInfo, mask: OperandInfo, init?: 
   requireDtype('maskApply', 'mask', mask, ['u8']);
   const size = shapeSize(param.shape);
   if (shapeSize(mask.shape) !== size) {
-    throw shapeError('maskApply', `mask ${fmt(mask.shape)} must have as many elements as param ${fmt(param.shape)}.`, { param: [...param.shape], mask: [...mask.shape] });
+    throw shapeError('maskApply', `mask ${fmt(mask.shape)} must have as many elements as param ${fmt(param.shape)}.`, {
+      param: [...param.shape],
+      mask: [...mask.shape],
+    });
   }
   if (init) {
     requireDtype('maskApply', 'init', init);
@@ -561,7 +613,9 @@ export function concatGeometry(a: OperandInfo, b: OperandInfo, axis: number): Co
     throw optionError('concat', `axis ${String(axis)} must be an integer in [0, ${rank - 1}] for ${fmt(a.shape)}.`, { axis });
   }
   if (a.dtype !== b.dtype) {
-    throw new LoraFuseError('DTYPE_MISMATCH', `concat: a is ${a.dtype} but b is ${b.dtype}; both must have one dtype.`, { details: { kernel: 'concat', a: a.dtype, b: b.dtype } });
+    throw new LoraFuseError('DTYPE_MISMATCH', `concat: a is ${a.dtype} but b is ${b.dtype}; both must have one dtype.`, {
+      details: { kernel: 'concat', a: a.dtype, b: b.dtype },
+    });
   }
   if (b.shape.length !== rank || a.shape.some((d, i) => i !== axis && d !== b.shape[i])) {
     throw shapeError('concat', `${fmt(a.shape)} and ${fmt(b.shape)} must agree on every dimension but ${axis}.`, { a: [...a.shape], b: [...b.shape], axis });

@@ -27,7 +27,9 @@ export interface Example {
 function splitTemplate(template: string): [string, string] {
   const parts = template.split('{source}');
   if (parts.length !== 2) {
-    throw new LoraFuseError('INVALID_OPTION', `The prompt template must contain {source} exactly once; got ${JSON.stringify(template)}.`, { details: { template } });
+    throw new LoraFuseError('INVALID_OPTION', `The prompt template must contain {source} exactly once; got ${JSON.stringify(template)}.`, {
+      details: { template },
+    });
   }
   return [parts[0], parts[1]];
 }
@@ -63,9 +65,13 @@ export function encodeRecord(record: DataRecord, tokenizer: Tokenizer, options: 
   }
   const room = maxLength - prefix.length - suffix.length - summary.length;
   if (room < 0 || summary.length === 0) {
-    throw new LoraFuseError('DATA_INVALID', `A summary of ${summary.length} tokens does not fit a context of ${maxLength} with the ${prefix.length + suffix.length}-token prompt template (or is empty).`, {
-      details: { summaryTokens: summary.length, maxLength },
-    });
+    throw new LoraFuseError(
+      'DATA_INVALID',
+      `A summary of ${summary.length} tokens does not fit a context of ${maxLength} with the ${prefix.length + suffix.length}-token prompt template (or is empty).`,
+      {
+        details: { summaryTokens: summary.length, maxLength },
+      },
+    );
   }
   const prompt = [...prefix, ...tokenizer.encode(record.source).slice(0, room), ...suffix];
   const ids = [...prompt, ...summary];

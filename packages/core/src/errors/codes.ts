@@ -145,9 +145,15 @@ export const ErrorCodes = {
   // Data and training
   /** A JSONL data line is malformed or lacks the expected fields (the message names the line number). */
   DATA_INVALID: 'Data record is invalid',
-  /** A `tokenizer.json` cannot be used: not a tokenizer the library reads, an empty vocabulary, or a split/replace regular expression that could backtrack catastrophically. */
+  /**
+   * A `tokenizer.json` cannot be used: not a tokenizer the library reads, an empty vocabulary, or a split/replace
+   * regular expression that could backtrack catastrophically.
+   */
   TOKENIZER_INVALID: 'Tokenizer file is invalid',
-  /** Training gave a NaN or infinite loss or gradient norm for `badSteps.maxConsecutive` steps in a row; the last good parameters are kept (and checkpointed when a folder is configured). */
+  /**
+   * Training gave a NaN or infinite loss or gradient norm for `badSteps.maxConsecutive` steps in a row; the last good
+   * parameters are kept (and checkpointed when a folder is configured).
+   */
   TRAINING_DIVERGED: 'Training diverged',
 
   // Web Workers

@@ -83,7 +83,10 @@ export function rouge(prediction: string, reference: string, tokenization: Rouge
  */
 export function rougeCorpus(predictions: readonly string[], references: readonly string[], tokenization?: RougeTokenization): RougeScores {
   if (predictions.length !== references.length || references.length === 0) {
-    throw new LoraFuseError('INVALID_OPTION', `ROUGE needs equally many predictions and references (at least one); got ${predictions.length} and ${references.length}.`);
+    throw new LoraFuseError(
+      'INVALID_OPTION',
+      `ROUGE needs equally many predictions and references (at least one); got ${predictions.length} and ${references.length}.`,
+    );
   }
   const mode = tokenization ?? (references.some((r) => detectRougeTokenization(r) === 'chars') ? 'chars' : 'words');
   const scores = predictions.map((p, i) => rouge(p, references[i], mode));

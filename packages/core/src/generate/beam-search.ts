@@ -28,8 +28,10 @@ export interface BeamSearchRun {
 /** Checks a {@link BeamDecoding}, or throws `INVALID_OPTION`; returns it with its defaults. */
 export function beamParameters(d: BeamDecoding): Required<Omit<BeamDecoding, 'kind'>> {
   const { numBeams, lengthPenalty = 1, earlyStopping = false } = d;
-  if (!Number.isInteger(numBeams) || numBeams < 1) throw new LoraFuseError('INVALID_OPTION', `numBeams must be an integer ≥ 1; got ${String(numBeams)}.`, { details: { numBeams } });
-  if (!Number.isFinite(lengthPenalty)) throw new LoraFuseError('INVALID_OPTION', `lengthPenalty must be finite; got ${String(lengthPenalty)}.`, { details: { lengthPenalty } });
+  if (!Number.isInteger(numBeams) || numBeams < 1)
+    throw new LoraFuseError('INVALID_OPTION', `numBeams must be an integer ≥ 1; got ${String(numBeams)}.`, { details: { numBeams } });
+  if (!Number.isFinite(lengthPenalty))
+    throw new LoraFuseError('INVALID_OPTION', `lengthPenalty must be finite; got ${String(lengthPenalty)}.`, { details: { lengthPenalty } });
   if (earlyStopping !== true && earlyStopping !== false && earlyStopping !== 'never') {
     throw new LoraFuseError('INVALID_OPTION', `earlyStopping must be true, false or 'never'; got ${String(earlyStopping)}.`, { details: { earlyStopping } });
   }
@@ -83,7 +85,10 @@ export async function beamSearch(model: CausalLM, run: BeamSearchRun, decoding: 
       const token = index % vocab;
       return { beam, tokens: [...running[beam].tokens, token], score: accumulated[index], hits: stopTokens.has(token) || curLength + 1 >= maxLength };
     });
-    const next = topK(candidates.map((c) => c.score + (c.hits ? NEG : 0)), numBeams).map((j) => candidates[j]);
+    const next = topK(
+      candidates.map((c) => c.score + (c.hits ? NEG : 0)),
+      numBeams,
+    ).map((j) => candidates[j]);
     const normaliser = (curLength + 1 - promptLength) ** lengthPenalty;
     const full = finished.every((h) => h.finished) && earlyStopping === true;
     const fresh = candidates.map((c, j): Hypothesis => {
@@ -92,7 +97,10 @@ export async function beamSearch(model: CausalLM, run: BeamSearchRun, decoding: 
       return { tokens: c.tokens, score, finished: accepted };
     });
     const merged = [...finished, ...fresh];
-    finished = topK(merged.map((h) => h.score), numBeams).map((j) => merged[j]);
+    finished = topK(
+      merged.map((h) => h.score),
+      numBeams,
+    ).map((j) => merged[j]);
     running = next.map((c) => ({ tokens: c.tokens, score: c.score + (c.hits ? NEG : 0), finished: false }));
     curLength++;
     const bestLength = earlyStopping === 'never' && lengthPenalty > 0 ? maxLength - promptLength : curLength - promptLength;

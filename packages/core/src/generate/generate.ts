@@ -11,16 +11,28 @@ function checkRequest(model: CausalLM, promptIds: readonly number[], options: Ge
   const vocab = model.config.vocabSize;
   if (promptIds.length === 0) throw new LoraFuseError('INVALID_OPTION', 'The prompt is empty; generation needs at least one token to continue.');
   const bad = promptIds.find((id) => !Number.isInteger(id) || id < 0 || id >= vocab);
-  if (bad !== undefined) throw new LoraFuseError('INVALID_OPTION', `Prompt token ${String(bad)} is not an id of this model's vocabulary [0, ${vocab}).`, { details: { id: bad, vocabSize: vocab } });
+  if (bad !== undefined)
+    throw new LoraFuseError('INVALID_OPTION', `Prompt token ${String(bad)} is not an id of this model's vocabulary [0, ${vocab}).`, {
+      details: { id: bad, vocabSize: vocab },
+    });
   if (!Number.isInteger(options.maxNewTokens) || options.maxNewTokens < 1) {
-    throw new LoraFuseError('INVALID_OPTION', `maxNewTokens must be an integer ≥ 1; got ${String(options.maxNewTokens)}.`, { details: { maxNewTokens: options.maxNewTokens } });
+    throw new LoraFuseError('INVALID_OPTION', `maxNewTokens must be an integer ≥ 1; got ${String(options.maxNewTokens)}.`, {
+      details: { maxNewTokens: options.maxNewTokens },
+    });
   }
   const badStop = (options.stopTokens ?? []).find((id) => !Number.isInteger(id) || id < 0 || id >= vocab);
-  if (badStop !== undefined) throw new LoraFuseError('INVALID_OPTION', `Stop token ${String(badStop)} is not an id of this model's vocabulary [0, ${vocab}).`, { details: { id: badStop } });
-  if (promptIds.length >= capacity) {
-    throw new LoraFuseError('CONTEXT_EXCEEDED', `A prompt of ${promptIds.length} tokens leaves no room for new tokens in the model's context of ${capacity}; shorten the prompt (for a {source} record, truncate the source).`, {
-      details: { promptTokens: promptIds.length, capacity },
+  if (badStop !== undefined)
+    throw new LoraFuseError('INVALID_OPTION', `Stop token ${String(badStop)} is not an id of this model's vocabulary [0, ${vocab}).`, {
+      details: { id: badStop },
     });
+  if (promptIds.length >= capacity) {
+    throw new LoraFuseError(
+      'CONTEXT_EXCEEDED',
+      `A prompt of ${promptIds.length} tokens leaves no room for new tokens in the model's context of ${capacity}; shorten the prompt (for a {source} record, truncate the source).`,
+      {
+        details: { promptTokens: promptIds.length, capacity },
+      },
+    );
   }
   return Math.min(options.maxNewTokens, capacity - promptIds.length);
 }
@@ -39,11 +51,17 @@ function checkRequest(model: CausalLM, promptIds: readonly number[], options: Ge
  * `INVALID_OPTION`. An aborted `signal` ends generation between steps with
  * `aborted`.
  */
-export async function* generateTokens(model: CausalLM, promptIds: readonly number[], options: GenerateOptions): AsyncGenerator<number, FinishReason, undefined> {
+export async function* generateTokens(
+  model: CausalLM,
+  promptIds: readonly number[],
+  options: GenerateOptions,
+): AsyncGenerator<number, FinishReason, undefined> {
   const room = checkRequest(model, promptIds, options, contextLength(model.config));
   const decoding = options.decoding ?? { kind: 'greedy' };
   if (!['greedy', 'sample', 'beam'].includes(decoding.kind)) {
-    throw new LoraFuseError('INVALID_OPTION', `decoding.kind must be greedy, sample or beam; got ${String(decoding.kind)}.`, { details: { kind: decoding.kind } });
+    throw new LoraFuseError('INVALID_OPTION', `decoding.kind must be greedy, sample or beam; got ${String(decoding.kind)}.`, {
+      details: { kind: decoding.kind },
+    });
   }
   const sampling = decoding.kind === 'sample' ? samplingParameters(decoding, model.config.vocabSize) : undefined;
   const stopTokens = new Set(options.stopTokens ?? []);

@@ -8,7 +8,8 @@ export const SAMPLING_STREAM = rngStreamId('generate.sample');
 /** Checks a {@link SampleDecoding}'s numbers, or throws `INVALID_OPTION`; returns them with their defaults. */
 export function samplingParameters(d: SampleDecoding, vocabSize: number): Required<Omit<SampleDecoding, 'kind'>> {
   const { temperature = 1, topK = 0, topP = 1, seed = 0 } = d;
-  const bad = (what: string, value: unknown) => new LoraFuseError('INVALID_OPTION', `Sampling ${what}; got ${String(value)}.`, { details: { [what.split(' ')[0]]: value } });
+  const bad = (what: string, value: unknown) =>
+    new LoraFuseError('INVALID_OPTION', `Sampling ${what}; got ${String(value)}.`, { details: { [what.split(' ')[0]]: value } });
   if (!(Number.isFinite(temperature) && temperature > 0)) throw bad('temperature must be a finite number > 0 (use greedy decoding for 0)', temperature);
   if (!Number.isInteger(topK) || topK < 0) throw bad(`topK must be an integer ≥ 0 (0 = all ${vocabSize} tokens)`, topK);
   if (!(topP > 0 && topP <= 1)) throw bad('topP must be in (0, 1]', topP);

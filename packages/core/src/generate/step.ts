@@ -9,7 +9,12 @@ import { Tensor } from '../tensor/index.js';
  * one length) through `model` after `cache`, and returns each row's logits
  * for the next token, read back to the host. Every intermediate is freed.
  */
-export async function nextTokenLogits(model: CausalLM, cache: KVCache, rows: readonly (readonly number[])[], adapters: readonly DeviceAdapter[]): Promise<Float32Array[]> {
+export async function nextTokenLogits(
+  model: CausalLM,
+  cache: KVCache,
+  rows: readonly (readonly number[])[],
+  adapters: readonly DeviceAdapter[],
+): Promise<Float32Array[]> {
   const tape = new Tape(model.backend);
   try {
     const ids = tape.constant(new Tensor('i32', [rows.length, rows[0].length], Int32Array.from(rows.flat())));

@@ -37,7 +37,12 @@ export interface GeneratedRouge extends RougeScores {
  * with {@link rougeCorpus} (the mean F1 over pairs). Throws `INVALID_OPTION`
  * for no pairs, and what {@link generate} throws.
  */
-export async function evaluateRouge(model: CausalLM, tokenizer: Tokenizer, pairs: readonly { readonly source: string; readonly summary: string }[], options: EvaluateRougeOptions): Promise<GeneratedRouge> {
+export async function evaluateRouge(
+  model: CausalLM,
+  tokenizer: Tokenizer,
+  pairs: readonly { readonly source: string; readonly summary: string }[],
+  options: EvaluateRougeOptions,
+): Promise<GeneratedRouge> {
   if (pairs.length === 0) throw new LoraFuseError('INVALID_OPTION', 'ROUGE needs at least one {source, summary} pair.');
   const { maxLength, maxNewTokens, template } = options;
   const stopTokens = tokenizer.eos === undefined ? [] : [tokenizer.eos];
@@ -49,5 +54,12 @@ export async function evaluateRouge(model: CausalLM, tokenizer: Tokenizer, pairs
     predictions.push(tokenizer.decode(tokens));
     options.onProgress?.(predictions.length, pairs.length);
   }
-  return { ...rougeCorpus(predictions, pairs.map((p) => p.summary), options.tokenization), predictions };
+  return {
+    ...rougeCorpus(
+      predictions,
+      pairs.map((p) => p.summary),
+      options.tokenization,
+    ),
+    predictions,
+  };
 }

@@ -27,14 +27,21 @@ export interface PromptOptions {
 export function promptForSource(tokenizer: Tokenizer, source: string, options: PromptOptions): number[] {
   const template = options.template ?? DEFAULT_PROMPT_TEMPLATE;
   const parts = template.split('{source}');
-  if (parts.length !== 2) throw new LoraFuseError('INVALID_OPTION', `The prompt template must contain {source} exactly once; got ${JSON.stringify(template)}.`, { details: { template } });
+  if (parts.length !== 2)
+    throw new LoraFuseError('INVALID_OPTION', `The prompt template must contain {source} exactly once; got ${JSON.stringify(template)}.`, {
+      details: { template },
+    });
   const prefix = tokenizer.encode(parts[0]);
   const suffix = tokenizer.encode(parts[1]);
   const room = options.maxLength - options.maxNewTokens - prefix.length - suffix.length;
   if (room < 0) {
-    throw new LoraFuseError('CONTEXT_EXCEEDED', `The ${prefix.length + suffix.length}-token prompt template and ${options.maxNewTokens} new tokens do not fit a context of ${options.maxLength}; ask for fewer new tokens.`, {
-      details: { templateTokens: prefix.length + suffix.length, maxNewTokens: options.maxNewTokens, maxLength: options.maxLength },
-    });
+    throw new LoraFuseError(
+      'CONTEXT_EXCEEDED',
+      `The ${prefix.length + suffix.length}-token prompt template and ${options.maxNewTokens} new tokens do not fit a context of ${options.maxLength}; ask for fewer new tokens.`,
+      {
+        details: { templateTokens: prefix.length + suffix.length, maxNewTokens: options.maxNewTokens, maxLength: options.maxLength },
+      },
+    );
   }
   return [...prefix, ...tokenizer.encode(source).slice(0, room), ...suffix];
 }
@@ -63,9 +70,17 @@ export interface GenerateTextResult extends GenerateResult {
  * `maxNewTokens` (as {@link encodeRecord}). The return value has the whole
  * text, the tokens and the finish reason.
  */
-export async function* generateText(model: CausalLM, tokenizer: Tokenizer, prompt: TextPrompt, options: GenerateTextOptions): AsyncGenerator<string, GenerateTextResult, undefined> {
+export async function* generateText(
+  model: CausalLM,
+  tokenizer: Tokenizer,
+  prompt: TextPrompt,
+  options: GenerateTextOptions,
+): AsyncGenerator<string, GenerateTextResult, undefined> {
   const maxNewTokens = Math.min(options.maxNewTokens, contextLength(model.config) - 1);
-  const ids = 'source' in prompt ? promptForSource(tokenizer, prompt.source, { template: options.template, maxLength: contextLength(model.config), maxNewTokens }) : tokenizer.encode(prompt.text);
+  const ids =
+    'source' in prompt
+      ? promptForSource(tokenizer, prompt.source, { template: options.template, maxLength: contextLength(model.config), maxNewTokens })
+      : tokenizer.encode(prompt.text);
   const tokens: number[] = [];
   let emitted = '';
   const iterator = generateTokens(model, ids, options);

@@ -46,7 +46,10 @@ export function fileNotFound(path: string, folder: string): LoraFuseError {
 }
 
 /** A writable folder held in memory (tests, browsers without OPFS). */
-export function memoryFolder(files: Record<string, Uint8Array> | Map<string, Uint8Array> = new Map(), name = '<memory>'): WritableFolder & { readonly files: Map<string, Uint8Array> } {
+export function memoryFolder(
+  files: Record<string, Uint8Array> | Map<string, Uint8Array> = new Map(),
+  name = '<memory>',
+): WritableFolder & { readonly files: Map<string, Uint8Array> } {
   const map = files instanceof Map ? files : new Map(Object.entries(files));
   return {
     name,

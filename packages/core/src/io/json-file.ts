@@ -12,9 +12,13 @@ export async function readJsonFile(folder: Folder, path: string, limits: JsonLim
   const where = `${folder.name}/${path}`;
   const maxBytes = limits.maxBytes ?? DEFAULT_JSON_LIMITS.maxBytes;
   if (source.size > maxBytes) {
-    throw new LoraFuseError('JSON_LIMIT_EXCEEDED', `${where} is ${source.size} bytes, over the ${maxBytes}-byte limit for JSON; raise the JSON maxBytes limit only if you trust it.`, {
-      details: { file: where, bytes: source.size, maxBytes },
-    });
+    throw new LoraFuseError(
+      'JSON_LIMIT_EXCEEDED',
+      `${where} is ${source.size} bytes, over the ${maxBytes}-byte limit for JSON; raise the JSON maxBytes limit only if you trust it.`,
+      {
+        details: { file: where, bytes: source.size, maxBytes },
+      },
+    );
   }
   return parseJsonBytes(await source.read(0, source.size, signal), where, limits);
 }

@@ -5,7 +5,10 @@ import { directoryHandleFolder, safeRelativePath, type WritableFolder } from './
 async function opfsRoot(): Promise<FileSystemDirectoryHandle> {
   const storage = (globalThis as { navigator?: { storage?: StorageManager } }).navigator?.storage;
   if (typeof storage?.getDirectory !== 'function') {
-    throw new LoraFuseError('FILE_WRITE_FAILED', 'This environment has no origin private file system (navigator.storage.getDirectory); keep the state in a memoryFolder instead.');
+    throw new LoraFuseError(
+      'FILE_WRITE_FAILED',
+      'This environment has no origin private file system (navigator.storage.getDirectory); keep the state in a memoryFolder instead.',
+    );
   }
   try {
     return await storage.getDirectory();

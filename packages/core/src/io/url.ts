@@ -17,15 +17,21 @@ async function request(fetchFn: typeof fetch, url: string, init: RequestInit, si
     return await fetchFn(url, { ...init, signal });
   } catch (cause) {
     throwIfAborted(signal);
-    throw new LoraFuseError('NETWORK_ERROR', `Could not fetch ${url}: ${(cause as Error)?.message ?? String(cause)}. Check that the server is up and, for another origin, that it sends CORS headers.`, {
-      cause,
-      details: { url },
-    });
+    throw new LoraFuseError(
+      'NETWORK_ERROR',
+      `Could not fetch ${url}: ${(cause as Error)?.message ?? String(cause)}. Check that the server is up and, for another origin, that it sends CORS headers.`,
+      {
+        cause,
+        details: { url },
+      },
+    );
   }
 }
 
 function httpError(url: string, response: Response): LoraFuseError {
-  return new LoraFuseError('HTTP_ERROR', `GET ${url} answered ${response.status} ${response.statusText}`.trimEnd() + '.', { details: { url, status: response.status } });
+  return new LoraFuseError('HTTP_ERROR', `GET ${url} answered ${response.status} ${response.statusText}`.trimEnd() + '.', {
+    details: { url, status: response.status },
+  });
 }
 
 /** The body as bytes, with `signal` honoured while it streams in. */
@@ -65,13 +71,19 @@ export async function urlSource(url: string | URL, options: UrlOptions = {}): Pr
       const response = await request(fetchFn, href, { headers: { Range: `bytes=${offset}-${offset + count - 1}` } }, signal);
       if (response.status !== 206) {
         if (!response.ok) throw httpError(href, response);
-        throw new LoraFuseError('HTTP_ERROR', `${href} advertised byte ranges but answered a range request with ${response.status}; serve it with range support or without Accept-Ranges.`, {
-          details: { url: href, status: response.status },
-        });
+        throw new LoraFuseError(
+          'HTTP_ERROR',
+          `${href} advertised byte ranges but answered a range request with ${response.status}; serve it with range support or without Accept-Ranges.`,
+          {
+            details: { url: href, status: response.status },
+          },
+        );
       }
       const bytes = await body(response, signal);
       if (bytes.byteLength !== count) {
-        throw new LoraFuseError('HTTP_ERROR', `${href} sent ${bytes.byteLength} bytes for a range of ${count}; the file may have changed on the server.`, { details: { url: href, offset, length: count } });
+        throw new LoraFuseError('HTTP_ERROR', `${href} sent ${bytes.byteLength} bytes for a range of ${count}; the file may have changed on the server.`, {
+          details: { url: href, offset, length: count },
+        });
       }
       return bytes;
     },

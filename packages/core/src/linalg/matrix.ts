@@ -18,7 +18,9 @@ export function matrix(rows: number, cols: number, values?: ArrayLike<number>): 
   const data = new Float64Array(rows * cols);
   if (values !== undefined) {
     if (values.length !== data.length) {
-      throw new LoraFuseError('SHAPE_MISMATCH', `A ${rows} × ${cols} matrix needs ${data.length} values; got ${values.length}.`, { details: { rows, cols, length: values.length } });
+      throw new LoraFuseError('SHAPE_MISMATCH', `A ${rows} × ${cols} matrix needs ${data.length} values; got ${values.length}.`, {
+        details: { rows, cols, length: values.length },
+      });
     }
     data.set(values);
   }

@@ -104,9 +104,16 @@ export function combineTensors(kind: Combination, tensors: readonly Float64Array
     case 'linear':
       return weightedSum(tensors, weights);
     case 'magnitude_prune':
-      return weightedSum(tensors.map((t) => magnitudePrune(t, density)), weights);
+      return weightedSum(
+        tensors.map((t) => magnitudePrune(t, density)),
+        weights,
+      );
     case 'ties':
-      return disjointMerge(tensors.map((t) => magnitudePrune(t, density)), weights, majoritySignMethod);
+      return disjointMerge(
+        tensors.map((t) => magnitudePrune(t, density)),
+        weights,
+        majoritySignMethod,
+      );
     case 'dare_linear':
       return weightedSum(tensors.map(dare), weights);
     case 'dare_ties':

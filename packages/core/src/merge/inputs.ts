@@ -75,7 +75,9 @@ function groupModules(adapters: readonly LoraAdapter[], equalRanks: boolean): Mo
     const missing = names.filter((n) => !modules.has(n));
     const extra = [...modules.keys()].filter((n) => !byName[0].has(n));
     if (missing.length || extra.length) {
-      const what = missing.length ? `lacks ${missing.slice(0, 3).join(', ')}${missing.length > 3 ? ', …' : ''}` : `has ${extra.slice(0, 3).join(', ')}${extra.length > 3 ? ', …' : ''}`;
+      const what = missing.length
+        ? `lacks ${missing.slice(0, 3).join(', ')}${missing.length > 3 ? ', …' : ''}`
+        : `has ${extra.slice(0, 3).join(', ')}${extra.length > 3 ? ', …' : ''}`;
       throw incompatible(`Adapter ${i + 1} ${what}, unlike adapter 1; merged adapters must target the same modules.`, { adapter: i, missing, extra });
     }
   });
@@ -85,17 +87,23 @@ function groupModules(adapters: readonly LoraAdapter[], equalRanks: boolean): Mo
     const cols = members[0].a.shape[1];
     members.forEach((m, i) => {
       if (m.b.shape[0] !== rows || m.a.shape[1] !== cols) {
-        throw incompatible(`${name}: adapter ${i + 1} adapts a ${m.b.shape[0]} × ${m.a.shape[1]} weight, adapter 1 a ${rows} × ${cols} one; were they trained on the same base model?`, {
-          module: name,
-          adapter: i,
-        });
+        throw incompatible(
+          `${name}: adapter ${i + 1} adapts a ${m.b.shape[0]} × ${m.a.shape[1]} weight, adapter 1 a ${rows} × ${cols} one; were they trained on the same base model?`,
+          {
+            module: name,
+            adapter: i,
+          },
+        );
       }
       if (equalRanks && m.rank !== members[0].rank) {
-        throw incompatible(`${name}: adapter ${i + 1} has rank ${m.rank}, adapter 1 rank ${members[0].rank}; this method needs equal ranks (use cat or an *_svd method).`, {
-          module: name,
-          adapter: i,
-          ranks: members.map((x) => x.rank),
-        });
+        throw incompatible(
+          `${name}: adapter ${i + 1} has rank ${m.rank}, adapter 1 rank ${members[0].rank}; this method needs equal ranks (use cat or an *_svd method).`,
+          {
+            module: name,
+            adapter: i,
+            ranks: members.map((x) => x.rank),
+          },
+        );
       }
     });
     return { name, rows, cols, members };

@@ -26,9 +26,13 @@ function mergedTargets(configs: readonly AdapterConfig[]): readonly string[] | s
   const lists = configs.filter((c) => typeof c.targetModules !== 'string');
   if (lists.length === configs.length) return [...new Set(lists.flatMap((c) => c.targetModules as readonly string[]))].sort();
   if (lists.length === 0) return configs.map((c) => `(${c.targetModules as string})`).join('|');
-  throw new LoraFuseError('MERGE_INCOMPATIBLE', 'Some adapters give target_modules as a list and others as a regular expression; PEFT cannot merge that mix. Re-save them with lists.', {
-    details: {},
-  });
+  throw new LoraFuseError(
+    'MERGE_INCOMPATIBLE',
+    'Some adapters give target_modules as a list and others as a regular expression; PEFT cannot merge that mix. Re-save them with lists.',
+    {
+      details: {},
+    },
+  );
 }
 
 /**

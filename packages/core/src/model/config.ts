@@ -68,7 +68,8 @@ export function parseModelConfig(json: unknown): ModelConfig {
     throw unsupported('the checkpoint is quantized (quantization_config); LoRAFuse needs f32, f16 or bf16 weights.', { key: 'quantization_config' });
   }
   const act = json.hidden_act ?? 'silu';
-  if (act !== 'silu' && act !== 'swish') throw unsupported(`hidden_act "${String(act)}" is not supported; Llama-family models use "silu".`, { hidden_act: act });
+  if (act !== 'silu' && act !== 'swish')
+    throw unsupported(`hidden_act "${String(act)}" is not supported; Llama-family models use "silu".`, { hidden_act: act });
 
   const f = fields(json);
   const hiddenSize = f.positiveInt('hidden_size');
@@ -119,7 +120,9 @@ function parseArchitecture(architectures: unknown, expected: string): string {
     throw invalid('architectures', `a list of class names such as ["${expected}"]`, architectures);
   }
   if (architectures[0] !== expected) {
-    throw unsupported(`architecture ${architectures[0]} is not supported; LoRAFuse runs ${expected} (a causal language model).`, { architecture: architectures[0] });
+    throw unsupported(`architecture ${architectures[0]} is not supported; LoRAFuse runs ${expected} (a causal language model).`, {
+      architecture: architectures[0],
+    });
   }
   return expected;
 }
@@ -132,7 +135,10 @@ function parseRope(json: Record<string, unknown>): { ropeTheta: number; ropeScal
   const thetaHolder = params.rope_theta !== undefined ? fields(params, `${key}.`) : fields(json);
   const ropeTheta = thetaHolder.positiveNumber('rope_theta', 10000);
   const partial = params.partial_rotary_factor ?? json.partial_rotary_factor ?? 1;
-  if (partial !== 1) throw unsupported(`partial_rotary_factor ${JSON.stringify(partial)} is not supported; LoRAFuse rotates the whole head.`, { partial_rotary_factor: partial });
+  if (partial !== 1)
+    throw unsupported(`partial_rotary_factor ${JSON.stringify(partial)} is not supported; LoRAFuse rotates the whole head.`, {
+      partial_rotary_factor: partial,
+    });
   const type = params.rope_type ?? params.type ?? 'default';
   if (type === 'default') return { ropeTheta, ropeScaling: Object.freeze({ type }) };
   if (type !== 'llama3') {

@@ -31,7 +31,8 @@ export async function initModelCheckpoint(config: ModelConfig, options: InitMode
   const seed = options.seed ?? 0;
   const configured = config.raw.initializer_range;
   const std = options.std ?? (typeof configured === 'number' ? configured : 0.02);
-  if (!Number.isFinite(std) || std < 0) throw new LoraFuseError('INVALID_OPTION', `The initialisation's std must be a finite number ≥ 0; got ${std}.`, { details: { std } });
+  if (!Number.isFinite(std) || std < 0)
+    throw new LoraFuseError('INVALID_OPTION', `The initialisation's std must be a finite number ≥ 0; got ${std}.`, { details: { std } });
   const tensors = expectedModelWeights(config).map(({ name, shape }) => {
     const size = shape.reduce((a, b) => a * b, 1);
     const values = new Float32Array(size);

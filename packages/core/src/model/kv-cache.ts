@@ -56,9 +56,13 @@ export class KVCache {
   checkRoom(count: number): void {
     if (this.#disposed) throw new LoraFuseError('INVALID_OPTION', 'This KV cache was disposed; start a new one.');
     if (this.#length + count > this.capacity) {
-      throw new LoraFuseError('CONTEXT_EXCEEDED', `${this.#length + count} positions exceed the model's context of ${this.capacity} tokens; shorten the prompt or generate fewer tokens.`, {
-        details: { length: this.#length, adding: count, capacity: this.capacity },
-      });
+      throw new LoraFuseError(
+        'CONTEXT_EXCEEDED',
+        `${this.#length + count} positions exceed the model's context of ${this.capacity} tokens; shorten the prompt or generate fewer tokens.`,
+        {
+          details: { length: this.#length, adding: count, capacity: this.capacity },
+        },
+      );
     }
   }
 
@@ -92,7 +96,9 @@ export class KVCache {
   select(rows: readonly number[]): void {
     const batch = this.batch;
     if (rows.some((r) => !Number.isInteger(r) || r < 0 || r >= batch)) {
-      throw new LoraFuseError('INVALID_OPTION', `KV cache rows must be integers in [0, ${batch}); got [${rows.join(', ')}].`, { details: { rows: [...rows], batch } });
+      throw new LoraFuseError('INVALID_OPTION', `KV cache rows must be integers in [0, ${batch}); got [${rows.join(', ')}].`, {
+        details: { rows: [...rows], batch },
+      });
     }
     const k = this.backend.kernels;
     const ids = this.backend.upload(new Tensor('i32', [rows.length], Int32Array.from(rows)));

@@ -135,9 +135,13 @@ export class CausalLM {
     const c = this.config;
     const [, seq] = checkIds('forward', ids);
     if (c.slidingWindow !== null && seq > c.slidingWindow) {
-      throw new LoraFuseError('MODEL_UNSUPPORTED', `Sequences of ${seq} tokens exceed the model's sliding attention window (${c.slidingWindow}), which LoRAFuse does not implement; use at most ${c.slidingWindow} tokens.`, {
-        details: { seq, slidingWindow: c.slidingWindow },
-      });
+      throw new LoraFuseError(
+        'MODEL_UNSUPPORTED',
+        `Sequences of ${seq} tokens exceed the model's sliding attention window (${c.slidingWindow}), which LoRAFuse does not implement; use at most ${c.slidingWindow} tokens.`,
+        {
+          details: { seq, slidingWindow: c.slidingWindow },
+        },
+      );
     }
     const logits = this.#run(tape, ids, options);
     return options.targets === undefined ? { logits } : { logits, loss: ops.crossEntropy(tape, logits, options.targets) };
@@ -158,7 +162,9 @@ export class CausalLM {
   decode(tape: Tape, ids: DeviceTensor, cache: KVCache, options: DecodeOptions = {}): DeviceTensor {
     const [batch, seq] = checkIds('decode', ids);
     if (cache.batch !== 0 && cache.batch !== batch) {
-      throw new LoraFuseError('SHAPE_MISMATCH', `decode: ids have ${batch} rows but the KV cache holds ${cache.batch}.`, { details: { batch, cacheBatch: cache.batch } });
+      throw new LoraFuseError('SHAPE_MISMATCH', `decode: ids have ${batch} rows but the KV cache holds ${cache.batch}.`, {
+        details: { batch, cacheBatch: cache.batch },
+      });
     }
     cache.checkRoom(seq);
     const logits = this.#run(tape, ids, options, cache);
@@ -179,7 +185,9 @@ export class CausalLM {
       options.onLinearInput?.(name, x);
       const adapted = loras.get(name) ?? [];
       const [first, ...rest] = adapted;
-      let y = first ? ops.loraLinear(tape, x, w(`${name}.weight`), first.a, first.b, first.scaling) : ops.matmul(tape, x, w(`${name}.weight`), { transB: true });
+      let y = first
+        ? ops.loraLinear(tape, x, w(`${name}.weight`), first.a, first.b, first.scaling)
+        : ops.matmul(tape, x, w(`${name}.weight`), { transB: true });
       for (const m of rest) {
         const update = ops.matmul(tape, ops.matmul(tape, x, m.a, { transB: true }), m.b, { transB: true });
         y = ops.add(tape, y, ops.scale(tape, update, m.scaling));
@@ -191,7 +199,8 @@ export class CausalLM {
     // Activations stay sequence-first, [batch, seq, heads, D], as the projections reshape: RoPE sees one
     // position per kernel row and attention reads that layout, so no permute is needed.
     const heads = (x: DeviceTensor, n: number) => ops.reshape(tape, x, [batch, seq, n, D]);
-    const rotated = (x: DeviceTensor, n: number) => ops.reshape(tape, ops.rope(tape, ops.reshape(tape, x, [batch * seq, n, 1, D]), cosT, sinT), [batch, seq, n, D]);
+    const rotated = (x: DeviceTensor, n: number) =>
+      ops.reshape(tape, ops.rope(tape, ops.reshape(tape, x, [batch * seq, n, 1, D]), cosT, sinT), [batch, seq, n, D]);
 
     let x = ops.embedding(tape, ids, w('model.embed_tokens.weight'));
     for (let l = 0; l < c.numHiddenLayers; l++) {
@@ -233,9 +242,13 @@ export class CausalLM {
     for (const adapter of adapters) {
       for (const m of adapter.modules) {
         if (!this.#isProjection(m.name)) {
-          throw new LoraFuseError('INVALID_OPTION', `LoRA module ${m.name} is not a projection of this model (q/k/v/o_proj, gate/up/down_proj of layers 0–${this.config.numHiddenLayers - 1}).`, {
-            details: { module: m.name },
-          });
+          throw new LoraFuseError(
+            'INVALID_OPTION',
+            `LoRA module ${m.name} is not a projection of this model (q/k/v/o_proj, gate/up/down_proj of layers 0–${this.config.numHiddenLayers - 1}).`,
+            {
+              details: { module: m.name },
+            },
+          );
         }
         index.set(m.name, [...(index.get(m.name) ?? []), m]);
       }
@@ -252,7 +265,9 @@ export class CausalLM {
 /** Checks that `ids` are i32 `[batch, seq]` and returns the two sizes. */
 function checkIds(method: string, ids: DeviceTensor): [number, number] {
   if (ids.shape.length !== 2 || ids.dtype !== 'i32') {
-    throw new LoraFuseError('SHAPE_MISMATCH', `${method} expects i32 token ids [batch, seq]; got ${ids.dtype} [${ids.shape.join(', ')}].`, { details: { shape: [...ids.shape] } });
+    throw new LoraFuseError('SHAPE_MISMATCH', `${method} expects i32 token ids [batch, seq]; got ${ids.dtype} [${ids.shape.join(', ')}].`, {
+      details: { shape: [...ids.shape] },
+    });
   }
   return [ids.shape[0], ids.shape[1]];
 }
@@ -260,7 +275,13 @@ function checkIds(method: string, ids: DeviceTensor): [number, number] {
 /** The hidden states of each row's last position, `[batch, 1, hidden]`: an exact gather by an embedding lookup over the flattened rows. */
 function lastPositions(tape: Tape, x: DeviceTensor): DeviceTensor {
   const [batch, seq, hidden] = x.shape;
-  const rows = tape.constant(new Tensor('i32', [batch, 1], Int32Array.from({ length: batch }, (_, b) => b * seq + seq - 1)));
+  const rows = tape.constant(
+    new Tensor(
+      'i32',
+      [batch, 1],
+      Int32Array.from({ length: batch }, (_, b) => b * seq + seq - 1),
+    ),
+  );
   return ops.embedding(tape, rows, ops.reshape(tape, x, [batch * seq, hidden]));
 }
 

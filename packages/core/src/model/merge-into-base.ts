@@ -22,19 +22,32 @@ export interface MergeIntoBaseOptions {
  * `MERGE_INCOMPATIBLE` for a module that is not a weight of the model and
  * `SHAPE_MISMATCH` for factors that do not fit it.
  */
-export async function mergeIntoBase(checkpoint: ModelCheckpoint, adapters: readonly LoraAdapter[], options: MergeIntoBaseOptions = {}): Promise<Map<string, Tensor>> {
+export async function mergeIntoBase(
+  checkpoint: ModelCheckpoint,
+  adapters: readonly LoraAdapter[],
+  options: MergeIntoBaseOptions = {},
+): Promise<Map<string, Tensor>> {
   const specs = expectedModelWeights(checkpoint.config);
   const byWeight = new Map<string, LoraModule[]>();
   for (const adapter of adapters) {
     for (const m of adapter.modules) {
       const name = `${m.name}.weight`;
       const spec = specs.find((s) => s.name === name);
-      if (!spec) throw new LoraFuseError('MERGE_INCOMPATIBLE', `Adapter module ${m.name} is not a linear layer of this model; merge adapters trained on this base model only.`, { details: { module: m.name } });
+      if (!spec)
+        throw new LoraFuseError(
+          'MERGE_INCOMPATIBLE',
+          `Adapter module ${m.name} is not a linear layer of this model; merge adapters trained on this base model only.`,
+          { details: { module: m.name } },
+        );
       const [out, inDim] = spec.shape;
       if (m.b.shape[0] !== out || m.a.shape[1] !== inDim) {
-        throw new LoraFuseError('SHAPE_MISMATCH', `Adapter module ${m.name} maps ${m.a.shape[1]} → ${m.b.shape[0]} features but the model's weight is [${out}, ${inDim}].`, {
-          details: { module: m.name, a: [...m.a.shape], b: [...m.b.shape], weight: [...spec.shape] },
-        });
+        throw new LoraFuseError(
+          'SHAPE_MISMATCH',
+          `Adapter module ${m.name} maps ${m.a.shape[1]} → ${m.b.shape[0]} features but the model's weight is [${out}, ${inDim}].`,
+          {
+            details: { module: m.name, a: [...m.a.shape], b: [...m.b.shape], weight: [...spec.shape] },
+          },
+        );
       }
       byWeight.set(name, [...(byWeight.get(name) ?? []), m]);
     }

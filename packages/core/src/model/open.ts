@@ -23,7 +23,9 @@ export interface OpenModelOptions {
 /** Reads and validates `config.json` of a model folder (`MODEL_CONFIG_MISSING` when absent). */
 export async function loadModelConfig(folder: Folder, options: Pick<OpenModelOptions, 'jsonLimits' | 'signal'> = {}): Promise<ModelConfig> {
   if (!(await folder.exists(MODEL_CONFIG_FILE))) {
-    throw new LoraFuseError('MODEL_CONFIG_MISSING', `${folder.name} has no ${MODEL_CONFIG_FILE}; point to a Hugging Face model folder.`, { details: { folder: folder.name } });
+    throw new LoraFuseError('MODEL_CONFIG_MISSING', `${folder.name} has no ${MODEL_CONFIG_FILE}; point to a Hugging Face model folder.`, {
+      details: { folder: folder.name },
+    });
   }
   return parseModelConfig(await readJsonFile(folder, MODEL_CONFIG_FILE, options.jsonLimits, options.signal));
 }
@@ -44,7 +46,9 @@ export async function openModelFolder(folder: Folder, options: OpenModelOptions 
   if (!(await folder.exists(MODEL_WEIGHTS_FILE)) && !(await folder.exists(index))) {
     const bin = (await folder.exists('pytorch_model.bin')) || (await folder.exists('pytorch_model.bin.index.json'));
     const hint = bin ? ' It has pytorch_model.bin (PyTorch pickle), which LoRAFuse does not read: resave the model with safe_serialization=True.' : '';
-    throw new LoraFuseError('MODEL_WEIGHTS_MISSING', `${folder.name} has neither ${MODEL_WEIGHTS_FILE} nor ${index}.${hint}`, { details: { folder: folder.name } });
+    throw new LoraFuseError('MODEL_WEIGHTS_MISSING', `${folder.name} has neither ${MODEL_WEIGHTS_FILE} nor ${index}.${hint}`, {
+      details: { folder: folder.name },
+    });
   }
   const weights = await openCheckpoint(folder, { file: MODEL_WEIGHTS_FILE, limits: options.limits, signal: options.signal });
   checkModelWeights(weights, config, folder.name);

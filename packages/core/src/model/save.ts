@@ -20,16 +20,24 @@ export async function saveModelFolder(folder: WritableFolder, config: ModelConfi
   const specs = expectedModelWeights(config);
   const missing = specs.filter((s) => !weights.has(s.name)).map((s) => s.name);
   if (missing.length > 0) {
-    throw new LoraFuseError('MODEL_WEIGHTS_MISSING', `Cannot save the model: ${missing.length} weight(s) that its config requires are missing: ${missing.slice(0, 5).join(', ')}${missing.length > 5 ? ', …' : ''}.`, {
-      details: { missing },
-    });
+    throw new LoraFuseError(
+      'MODEL_WEIGHTS_MISSING',
+      `Cannot save the model: ${missing.length} weight(s) that its config requires are missing: ${missing.slice(0, 5).join(', ')}${missing.length > 5 ? ', …' : ''}.`,
+      {
+        details: { missing },
+      },
+    );
   }
   const tensors = specs.map((spec) => {
     const t = weights.get(spec.name)!;
     if (t.shape.length !== spec.shape.length || t.shape.some((d, i) => d !== spec.shape[i])) {
-      throw new LoraFuseError('SHAPE_MISMATCH', `Cannot save the model: ${spec.name} has shape [${t.shape.join(', ')}] but its config implies [${spec.shape.join(', ')}].`, {
-        details: { tensor: spec.name, shape: [...t.shape], expected: [...spec.shape] },
-      });
+      throw new LoraFuseError(
+        'SHAPE_MISMATCH',
+        `Cannot save the model: ${spec.name} has shape [${t.shape.join(', ')}] but its config implies [${spec.shape.join(', ')}].`,
+        {
+          details: { tensor: spec.name, shape: [...t.shape], expected: [...spec.shape] },
+        },
+      );
     }
     return [spec.name, t] as const;
   });

@@ -51,16 +51,24 @@ export function checkModelWeights(weights: TensorStore, config: ModelConfig, whe
   const missing = specs.filter((s) => !weights.has(s.name)).map((s) => s.name);
   if (missing.length > 0) {
     const some = missing.slice(0, 5).join(', ');
-    throw new LoraFuseError('MODEL_WEIGHTS_MISSING', `${where} lacks ${missing.length} weight(s) that config.json requires: ${some}${missing.length > 5 ? ', …' : ''}.`, {
-      details: { missing },
-    });
+    throw new LoraFuseError(
+      'MODEL_WEIGHTS_MISSING',
+      `${where} lacks ${missing.length} weight(s) that config.json requires: ${some}${missing.length > 5 ? ', …' : ''}.`,
+      {
+        details: { missing },
+      },
+    );
   }
   for (const spec of specs) {
     const info = weights.info(spec.name);
     if (info.shape.length !== spec.shape.length || info.shape.some((d, i) => d !== spec.shape[i])) {
-      throw new LoraFuseError('SHAPE_MISMATCH', `${where}: ${spec.name} has shape [${info.shape.join(', ')}] but config.json implies [${spec.shape.join(', ')}].`, {
-        details: { tensor: spec.name, shape: [...info.shape], expected: [...spec.shape] },
-      });
+      throw new LoraFuseError(
+        'SHAPE_MISMATCH',
+        `${where}: ${spec.name} has shape [${info.shape.join(', ')}] but config.json implies [${spec.shape.join(', ')}].`,
+        {
+          details: { tensor: spec.name, shape: [...info.shape], expected: [...spec.shape] },
+        },
+      );
     }
     if (info.dtype === undefined || !isFloatDType(info.dtype)) {
       throw new LoraFuseError('UNSUPPORTED_DTYPE', `${where}: ${spec.name} is ${info.fileDtype}; model weights must be F32, F16 or BF16.`, {

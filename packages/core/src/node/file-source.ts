@@ -42,9 +42,13 @@ export async function fileSource(path: string): Promise<ByteSource> {
           throwIfAborted(signal);
           const { bytesRead } = await handle.read(out, done, Math.min(length - done, 1 << 30), offset + done);
           if (bytesRead === 0) {
-            throw new LoraFuseError('READ_OUT_OF_BOUNDS', `${path} ended after ${offset + done} bytes while reading ${length} at ${offset}; it changed while being read.`, {
-              details: { path, offset, length },
-            });
+            throw new LoraFuseError(
+              'READ_OUT_OF_BOUNDS',
+              `${path} ended after ${offset + done} bytes while reading ${length} at ${offset}; it changed while being read.`,
+              {
+                details: { path, offset, length },
+              },
+            );
           }
           done += bytesRead;
         }

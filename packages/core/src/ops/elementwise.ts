@@ -6,7 +6,10 @@ import { sumToShape, withScratch } from './scratch.js';
 export function add(tape: Tape, a: DeviceTensor, b: DeviceTensor): DeviceTensor {
   const k = tape.backend.kernels;
   const y = tape.own(k.add(a, b));
-  tape.record([a, b], [y], [], ([dy], [needA, needB]) => [needA ? dy : undefined, needB ? (needA || b.shape.length !== a.shape.length ? sumToShape(tape, dy!, b.shape) : dy) : undefined]);
+  tape.record([a, b], [y], [], ([dy], [needA, needB]) => [
+    needA ? dy : undefined,
+    needB ? (needA || b.shape.length !== a.shape.length ? sumToShape(tape, dy!, b.shape) : dy) : undefined,
+  ]);
   return y;
 }
 

@@ -40,7 +40,8 @@ export async function pruneAdapter(pruner: Pruner, adapter: LoraAdapter, options
   const owned: DeviceTensor[] = [];
   const up = (t: Tensor | undefined, what: string): DeviceTensor | undefined => {
     if (!t) return undefined;
-    if (!isFloatDType(t.dtype)) throw new LoraFuseError('UNSUPPORTED_DTYPE', `${what} is ${t.dtype}; norms must be float tensors.`, { details: { tensor: what, dtype: t.dtype } });
+    if (!isFloatDType(t.dtype))
+      throw new LoraFuseError('UNSUPPORTED_DTYPE', `${what} is ${t.dtype}; norms must be float tensors.`, { details: { tensor: what, dtype: t.dtype } });
     const d = backend.upload(f32(t));
     owned.push(d);
     return d;

@@ -7,7 +7,8 @@ import type { SelectionGroup } from './types.js';
  * `PLUGIN_INVALID`, since a bad layout is the plugin's fault.
  */
 export function checkGroups(grouping: string, groups: readonly SelectionGroup[], sizes: readonly number[]): void {
-  const bad = (why: string) => new LoraFuseError('PLUGIN_INVALID', `Grouping "${grouping}" returned an invalid layout: ${why}.`, { details: { grouping, why } });
+  const bad = (why: string) =>
+    new LoraFuseError('PLUGIN_INVALID', `Grouping "${grouping}" returned an invalid layout: ${why}.`, { details: { grouping, why } });
   if (!Array.isArray(groups)) throw bad('groups() must return an array of { members, groupSize }');
   const used = new Set<number>();
   for (const g of groups) {
@@ -20,6 +21,7 @@ export function checkGroups(grouping: string, groups: readonly SelectionGroup[],
       total += sizes[m];
     }
     if (total === 0) continue;
-    if (!Number.isInteger(g.groupSize) || g.groupSize < 1 || total % g.groupSize !== 0) throw bad(`groupSize ${g.groupSize} does not divide the members' ${total} entries`);
+    if (!Number.isInteger(g.groupSize) || g.groupSize < 1 || total % g.groupSize !== 0)
+      throw bad(`groupSize ${g.groupSize} does not divide the members' ${total} entries`);
   }
 }

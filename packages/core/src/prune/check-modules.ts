@@ -13,9 +13,14 @@ const fmt = (shape: readonly number[]) => `[${shape.join(', ')}]`;
 
 function requireTensor(module: string, what: string, t: DeviceTensor | undefined, shape: readonly number[], missing: string): void {
   if (!t) throw new LoraFuseError('PRUNE_INPUT_MISSING', `${module}: ${what} is missing; ${missing}.`, { details: { module, input: what } });
-  if (t.dtype !== 'f32') throw new LoraFuseError('DTYPE_MISMATCH', `${module}: ${what} is ${t.dtype}; the pruner works on f32 tensors.`, { details: { module, input: what, dtype: t.dtype } });
+  if (t.dtype !== 'f32')
+    throw new LoraFuseError('DTYPE_MISMATCH', `${module}: ${what} is ${t.dtype}; the pruner works on f32 tensors.`, {
+      details: { module, input: what, dtype: t.dtype },
+    });
   if (t.shape.length !== shape.length || t.shape.some((d, i) => d !== shape[i])) {
-    throw new LoraFuseError('SHAPE_MISMATCH', `${module}: ${what} has shape ${fmt(t.shape)}, expected ${fmt(shape)}.`, { details: { module, input: what, shape: [...t.shape], expected: [...shape] } });
+    throw new LoraFuseError('SHAPE_MISMATCH', `${module}: ${what} has shape ${fmt(t.shape)}, expected ${fmt(shape)}.`, {
+      details: { module, input: what, shape: [...t.shape], expected: [...shape] },
+    });
   }
 }
 
@@ -30,7 +35,10 @@ export function checkModules(modules: readonly PrunableModule[], needs: { readon
   const names = new Set<string>();
   for (const m of modules) {
     if (typeof m?.name !== 'string') throw new LoraFuseError('INVALID_OPTION', 'Every module needs a string name.');
-    if (names.has(m.name)) throw new LoraFuseError('INVALID_OPTION', `Module ${m.name} is given twice; names key the masks and metric state, so they must be unique.`, { details: { module: m.name } });
+    if (names.has(m.name))
+      throw new LoraFuseError('INVALID_OPTION', `Module ${m.name} is given twice; names key the masks and metric state, so they must be unique.`, {
+        details: { module: m.name },
+      });
     names.add(m.name);
     if (m.a?.shape.length !== 2 || m.b?.shape.length !== 2) {
       throw new LoraFuseError('SHAPE_MISMATCH', `${m.name}: A and B must be matrices (A [r, in], B [out, r]).`, { details: { module: m.name } });
@@ -53,7 +61,10 @@ export function checkModules(modules: readonly PrunableModule[], needs: { readon
     }
     if (needs.moments) {
       const why = 'resetMoments zeroes the Adam moments of pruned entries; pass momentsA and momentsB';
-      for (const [factor, moments, shape] of [['A', m.momentsA, m.a.shape], ['B', m.momentsB, m.b.shape]] as const) {
+      for (const [factor, moments, shape] of [
+        ['A', m.momentsA, m.a.shape],
+        ['B', m.momentsB, m.b.shape],
+      ] as const) {
         requireTensor(m.name, `moments${factor}.m`, moments?.m, shape, why);
         requireTensor(m.name, `moments${factor}.v`, moments?.v, shape, why);
       }

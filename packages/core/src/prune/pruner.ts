@@ -187,9 +187,18 @@ export class Pruner {
     return found;
   }
 
-  async #select(targets: readonly Target[], ratio: number, step: number, options: Pick<PruneCallOptions, 'signal' | 'onProgress'>): Promise<Map<number, MemberMask>> {
+  async #select(
+    targets: readonly Target[],
+    ratio: number,
+    step: number,
+    options: Pick<PruneCallOptions, 'signal' | 'onProgress'>,
+  ): Promise<Map<number, MemberMask>> {
     const groups = this.grouping.groups(targets.map((t): GroupableTensor => ({ module: t.module.name, factor: t.factor, shape: t.param.shape })));
-    checkGroups(this.grouping.name, groups, targets.map((t) => t.param.size));
+    checkGroups(
+      this.grouping.name,
+      groups,
+      targets.map((t) => t.param.size),
+    );
     const scores = await this.#score(targets, step, options);
     const masks = new Map<number, MemberMask>();
     try {
@@ -280,31 +289,45 @@ function target(module: PrunableModule, factor: Factor): Target {
 function targetRatio(ratio: number | undefined, grouping: GroupingPlugin): number {
   const implied = grouping.impliedRatio;
   if (ratio === undefined) {
-    if (implied === undefined) throw new LoraFuseError('INVALID_OPTION', 'ratio is required: the share of entries to prune, in [0, 1] (e.g. 0.5).', { details: { option: 'ratio' } });
+    if (implied === undefined)
+      throw new LoraFuseError('INVALID_OPTION', 'ratio is required: the share of entries to prune, in [0, 1] (e.g. 0.5).', { details: { option: 'ratio' } });
     return implied;
   }
   checkRatio('ratio', ratio);
   if (implied !== undefined && Math.abs(ratio - implied) > 1e-12) {
-    throw new LoraFuseError('INVALID_OPTION', `grouping "${grouping.name}" prunes exactly ${implied} of every group; pass ratio ${implied} or leave it out (got ${ratio}).`, {
-      details: { option: 'ratio', ratio, implied },
-    });
+    throw new LoraFuseError(
+      'INVALID_OPTION',
+      `grouping "${grouping.name}" prunes exactly ${implied} of every group; pass ratio ${implied} or leave it out (got ${ratio}).`,
+      {
+        details: { option: 'ratio', ratio, implied },
+      },
+    );
   }
   return ratio;
 }
 
 function oneOf<T extends string>(option: string, value: T, allowed: readonly T[]): T {
   if (!allowed.includes(value)) {
-    throw new LoraFuseError('INVALID_OPTION', `${option} must be ${allowed.map((v) => `"${v}"`).join(' or ')}, got ${JSON.stringify(value)}.`, { details: { option, value, allowed } });
+    throw new LoraFuseError('INVALID_OPTION', `${option} must be ${allowed.map((v) => `"${v}"`).join(' or ')}, got ${JSON.stringify(value)}.`, {
+      details: { option, value, allowed },
+    });
   }
   return value;
 }
 
 function checkScores(metric: string, module: PrunableModule, scores: FactorScores): void {
-  for (const [factor, s, p] of [['A', scores?.a, module.a], ['B', scores?.b, module.b]] as const) {
+  for (const [factor, s, p] of [
+    ['A', scores?.a, module.a],
+    ['B', scores?.b, module.b],
+  ] as const) {
     if (!s || s.dtype !== 'f32' || shapeSize(s.shape) !== p.size || s.shape.length !== p.shape.length || s.shape.some((d, i) => d !== p.shape[i])) {
-      throw new LoraFuseError('SHAPE_MISMATCH', `Metric "${metric}" returned ${s ? `a ${s.dtype} [${s.shape.join(', ')}] tensor` : 'nothing'} for ${factor} of ${module.name}; scores must be f32 [${p.shape.join(', ')}].`, {
-        details: { metric, module: module.name, factor },
-      });
+      throw new LoraFuseError(
+        'SHAPE_MISMATCH',
+        `Metric "${metric}" returned ${s ? `a ${s.dtype} [${s.shape.join(', ')}] tensor` : 'nothing'} for ${factor} of ${module.name}; scores must be f32 [${p.shape.join(', ')}].`,
+        {
+          details: { metric, module: module.name, factor },
+        },
+      );
     }
   }
 }

@@ -11,18 +11,26 @@ import type { PluginRegistry } from '../plugin/registry.js';
 export function resolvePlugin<P extends Plugin>(kind: PluginKind, given: P | string, registry: PluginRegistry | undefined, option: string): P {
   if (typeof given === 'string') {
     if (!registry) {
-      throw new LoraFuseError('INVALID_OPTION', `${option} "${given}" is a plugin name, but no plugin registry was given to look it up; pass \`plugins\` (e.g. runtime.plugins with @lorafuse/plugins registered) or the plugin object.`, {
-        details: { option, name: given },
-      });
+      throw new LoraFuseError(
+        'INVALID_OPTION',
+        `${option} "${given}" is a plugin name, but no plugin registry was given to look it up; pass \`plugins\` (e.g. runtime.plugins with @lorafuse/plugins registered) or the plugin object.`,
+        {
+          details: { option, name: given },
+        },
+      );
     }
     return registry.get(kind, given) as unknown as P;
   }
   const p = given as Partial<Plugin> & Record<string, unknown>;
   const hook = REQUIRED_HOOKS[kind][0];
   if (typeof given !== 'object' || given === null || p.kind !== kind || typeof p[hook] !== 'function') {
-    throw new LoraFuseError('PLUGIN_INVALID', `${option} must be a ${kind} plugin (kind "${kind}" with a ${hook}() function) or its name; got ${describe(given)}.`, {
-      details: { option, expected: kind, kinds: PLUGIN_KINDS },
-    });
+    throw new LoraFuseError(
+      'PLUGIN_INVALID',
+      `${option} must be a ${kind} plugin (kind "${kind}" with a ${hook}() function) or its name; got ${describe(given)}.`,
+      {
+        details: { option, expected: kind, kinds: PLUGIN_KINDS },
+      },
+    );
   }
   return given;
 }

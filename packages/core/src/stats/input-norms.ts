@@ -36,7 +36,8 @@ export interface CollectInputNormsOptions {
 export async function collectInputNorms(backend: Backend, model: CausalLM, options: CollectInputNormsOptions): Promise<Map<string, Tensor>> {
   const { examples, signal } = options;
   const wanted = new Set(options.modules);
-  if (examples.length === 0 || examples.every((e) => e.ids.length === 0)) throw new LoraFuseError('INVALID_OPTION', 'Activation statistics need at least one non-empty calibration sequence.');
+  if (examples.length === 0 || examples.every((e) => e.ids.length === 0))
+    throw new LoraFuseError('INVALID_OPTION', 'Activation statistics need at least one non-empty calibration sequence.');
   const sums = new Map<string, DeviceTensor>();
   try {
     for (const [i, example] of examples.entries()) {
@@ -58,12 +59,23 @@ export async function collectInputNorms(backend: Backend, model: CausalLM, optio
     }
     const missing = [...wanted].filter((name) => !sums.has(name));
     if (missing.length > 0) {
-      throw new LoraFuseError('INVALID_OPTION', `No projection named ${missing.join(', ')} runs in this model; name modules as model.layers.<i>.self_attn.q_proj etc.`, { details: { modules: missing } });
+      throw new LoraFuseError(
+        'INVALID_OPTION',
+        `No projection named ${missing.join(', ')} runs in this model; name modules as model.layers.<i>.self_attn.q_proj etc.`,
+        { details: { modules: missing } },
+      );
     }
     const norms = new Map<string, Tensor>();
     for (const [name, sum] of sums) {
       const squares = (await backend.read(sum)).toFloat32();
-      norms.set(name, new Tensor('f32', [squares.length], Float32Array.from(squares, (s) => Math.sqrt(s))));
+      norms.set(
+        name,
+        new Tensor(
+          'f32',
+          [squares.length],
+          Float32Array.from(squares, (s) => Math.sqrt(s)),
+        ),
+      );
     }
     return norms;
   } finally {

@@ -35,7 +35,16 @@ export interface ConformanceCase {
 }
 
 /** What a kernel call returns, as the cases see it (in-place calls return the tensors they changed). */
-type Outputs = DeviceTensor | readonly DeviceTensor[] | SwigluGrads | RmsNormGrads | AttentionResult | AttentionGrads | CrossEntropyResult | LoraImportanceResult | void;
+type Outputs =
+  | DeviceTensor
+  | readonly DeviceTensor[]
+  | SwigluGrads
+  | RmsNormGrads
+  | AttentionResult
+  | AttentionGrads
+  | CrossEntropyResult
+  | LoraImportanceResult
+  | void;
 
 /** A case that runs one call on both backends and compares every output. */
 export interface KernelCaseSpec {

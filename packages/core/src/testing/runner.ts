@@ -89,12 +89,26 @@ export async function runConformance(createBackend: () => Promise<Backend>, opti
     for (const c of ordered) {
       const elapsed = now() - start;
       if (elapsed >= budget) {
-        results.push({ name: c.name, kernel: c.kernel, status: 'skipped', ok: false, ms: 0, error: `time budget of ${budget} ms used up after ${Math.round(elapsed)} ms` });
+        results.push({
+          name: c.name,
+          kernel: c.kernel,
+          status: 'skipped',
+          ok: false,
+          ms: 0,
+          error: `time budget of ${budget} ms used up after ${Math.round(elapsed)} ms`,
+        });
         continue;
       }
       const t0 = now();
       const error = await runCase(c, backend, reference, createBackend);
-      const result: ConformanceCaseResult = { name: c.name, kernel: c.kernel, status: error ? 'failed' : 'passed', ok: !error, ms: now() - t0, ...(error ? { error } : {}) };
+      const result: ConformanceCaseResult = {
+        name: c.name,
+        kernel: c.kernel,
+        status: error ? 'failed' : 'passed',
+        ok: !error,
+        ms: now() - t0,
+        ...(error ? { error } : {}),
+      };
       results.push(result);
       options.onCase?.(result);
     }

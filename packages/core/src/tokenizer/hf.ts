@@ -42,7 +42,8 @@ function checkAddedTokens(added: unknown, model: Json, invalid: (why: string) =>
   const maxId = entries + added.length + MAX_ID_GAP;
   for (const [i, token] of added.entries()) {
     const { id, content } = (token ?? {}) as Json;
-    if (!Number.isSafeInteger(id) || (id as number) < 0 || (id as number) >= maxId) throw invalid(`has added_tokens[${i}] with id ${JSON.stringify(id)}; ids are integers in [0, ${maxId}) for this vocabulary.`);
+    if (!Number.isSafeInteger(id) || (id as number) < 0 || (id as number) >= maxId)
+      throw invalid(`has added_tokens[${i}] with id ${JSON.stringify(id)}; ids are integers in [0, ${maxId}) for this vocabulary.`);
     if (typeof content !== 'string' || content.length === 0 || content.length > MAX_ADDED_TOKEN_LENGTH) {
       throw invalid(`has added_tokens[${i}] whose content is not a string of 1–${MAX_ADDED_TOKEN_LENGTH} characters.`);
     }
@@ -90,7 +91,13 @@ export class HfTokenizer implements Tokenizer {
    */
   constructor(tokenizerJson: Json, tokenizerConfig: Json = {}, name = 'tokenizer.json', regexLimits: RegexLimits = TOKENIZER_REGEX_LIMITS) {
     const invalid = (why: string, cause?: unknown) => new LoraFuseError('TOKENIZER_INVALID', `${name} ${why}`, { cause, details: { file: name } });
-    if (typeof tokenizerJson !== 'object' || tokenizerJson === null || Array.isArray(tokenizerJson) || typeof tokenizerJson.model !== 'object' || tokenizerJson.model === null) {
+    if (
+      typeof tokenizerJson !== 'object' ||
+      tokenizerJson === null ||
+      Array.isArray(tokenizerJson) ||
+      typeof tokenizerJson.model !== 'object' ||
+      tokenizerJson.model === null
+    ) {
       throw invalid('is not a Hugging Face tokenizer: it needs a "model" object (BPE, WordPiece or Unigram).');
     }
     checkAddedTokens(tokenizerJson.added_tokens, tokenizerJson.model as Json, invalid);
@@ -143,7 +150,10 @@ export class HfTokenizer implements Tokenizer {
     try {
       return call();
     } catch (cause) {
-      throw new LoraFuseError('TOKENIZER_INVALID', `${this.name} failed to ${what}: ${(cause as Error)?.message ?? String(cause)}`, { cause, details: { file: this.name } });
+      throw new LoraFuseError('TOKENIZER_INVALID', `${this.name} failed to ${what}: ${(cause as Error)?.message ?? String(cause)}`, {
+        cause,
+        details: { file: this.name },
+      });
     }
   }
 }

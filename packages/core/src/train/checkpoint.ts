@@ -50,7 +50,12 @@ export interface TrainCheckpoint {
  * Copies `params` and the optimizer state to the host, with `progress`: the
  * run's whole state, to write with {@link writeCheckpoint} or to resume from.
  */
-export async function captureCheckpoint(backend: Backend, params: readonly DeviceTensor[], optimizer: AdamWState, progress: TrainProgress): Promise<TrainCheckpoint> {
+export async function captureCheckpoint(
+  backend: Backend,
+  params: readonly DeviceTensor[],
+  optimizer: AdamWState,
+  progress: TrainProgress,
+): Promise<TrainCheckpoint> {
   const values: Tensor[] = [];
   for (const p of params) values.push(await backend.read(p));
   return { params: values, optimizer, progress };
@@ -76,7 +81,13 @@ export async function writeCheckpoint(folder: WritableFolder, checkpoint: TrainC
 }
 
 /** Reads `params` and the optimizer state from the backend and writes them with `progress` ({@link writeCheckpoint}). */
-export async function saveCheckpoint(folder: WritableFolder, backend: Backend, params: readonly DeviceTensor[], optimizer: AdamWState, progress: TrainProgress): Promise<void> {
+export async function saveCheckpoint(
+  folder: WritableFolder,
+  backend: Backend,
+  params: readonly DeviceTensor[],
+  optimizer: AdamWState,
+  progress: TrainProgress,
+): Promise<void> {
   await writeCheckpoint(folder, await captureCheckpoint(backend, params, optimizer, progress));
 }
 
@@ -90,7 +101,8 @@ export async function loadCheckpoint(folder: Folder): Promise<TrainCheckpoint> {
   } catch (cause) {
     throw new LoraFuseError('DATA_INVALID', `${folder.name}/${CHECKPOINT_FILE} is not a LoRAFuse trainer checkpoint.`, { cause });
   }
-  if (meta.version !== 1) throw new LoraFuseError('DATA_INVALID', `${folder.name}/${CHECKPOINT_FILE} has checkpoint version ${String(meta.version)}; this LoRAFuse reads version 1.`);
+  if (meta.version !== 1)
+    throw new LoraFuseError('DATA_INVALID', `${folder.name}/${CHECKPOINT_FILE} has checkpoint version ${String(meta.version)}; this LoRAFuse reads version 1.`);
   const params: Tensor[] = [];
   const optimizer = [];
   for (let i = 0; i < meta.params; i++) {
@@ -102,8 +114,10 @@ export async function loadCheckpoint(folder: Folder): Promise<TrainCheckpoint> {
 
 /** Overwrites device tensors in place with host values (the handles the caller holds stay valid). */
 export function restoreParams(backend: Backend, params: readonly DeviceTensor[], values: readonly Tensor[]): void {
-  const fits = values.length === params.length && values.every((t, i) => t.shape.length === params[i].shape.length && t.shape.every((n, j) => n === params[i].shape[j]));
-  if (!fits) throw new LoraFuseError('SHAPE_MISMATCH', `The checkpoint holds ${values.length} tensors that do not match the ${params.length} trained tensors' shapes.`);
+  const fits =
+    values.length === params.length && values.every((t, i) => t.shape.length === params[i].shape.length && t.shape.every((n, j) => n === params[i].shape[j]));
+  if (!fits)
+    throw new LoraFuseError('SHAPE_MISMATCH', `The checkpoint holds ${values.length} tensors that do not match the ${params.length} trained tensors' shapes.`);
   for (const [i, param] of params.entries()) {
     const all = backend.upload(new Tensor('u8', [param.size], new Uint8Array(param.size).fill(1)));
     const value = backend.upload(new Tensor('f32', values[i].shape, values[i].toFloat32()));

@@ -37,11 +37,16 @@ export function initLoraAdapter(weights: ReadonlyMap<string, { readonly shape: r
       const rank = moduleHyperparameters(config, name).rank;
       const bound = 1 / Math.sqrt(inFeatures);
       const stream = rngStreamId(`${name}.lora_A`);
-      const a = Tensor.f32([rank, inFeatures], Float32Array.from({ length: rank * inFeatures }, (_, i) => (2 * philoxUniform(seed, stream, i) - 1) * bound));
+      const a = Tensor.f32(
+        [rank, inFeatures],
+        Float32Array.from({ length: rank * inFeatures }, (_, i) => (2 * philoxUniform(seed, stream, i) - 1) * bound),
+      );
       return createLoraModule(config, name, a, new Tensor('f32', [out, rank]));
     });
   if (modules.length === 0) {
-    throw new LoraFuseError('INVALID_OPTION', `No linear layer of the model matches the LoRA targets ${JSON.stringify(config.targetModules)}.`, { details: { targets: config.targetModules } });
+    throw new LoraFuseError('INVALID_OPTION', `No linear layer of the model matches the LoRA targets ${JSON.stringify(config.targetModules)}.`, {
+      details: { targets: config.targetModules },
+    });
   }
   return { config, modules };
 }

@@ -25,7 +25,7 @@ export interface LrSchedule {
 export function learningRate(schedule: LrSchedule, step: number, epoch = 0): number {
   const { kind = 'constant', lr, warmupSteps = 0, totalSteps, epochDecay = 1 } = schedule;
   const decay = epochDecay ** epoch;
-  if (step < warmupSteps) return (lr * step) / Math.max(1, warmupSteps) * decay;
+  if (step < warmupSteps) return ((lr * step) / Math.max(1, warmupSteps)) * decay;
   if (kind === 'constant') return lr * decay;
   if (totalSteps === undefined) throw new LoraFuseError('INVALID_OPTION', `A ${kind} schedule needs totalSteps.`);
   const span = Math.max(1, totalSteps - warmupSteps);

@@ -100,15 +100,18 @@ export interface BadStepOptions {
 function checkOptions(options: TrainOptions): void {
   const positive = { batchSize: options.batchSize, accumulation: options.accumulation, epochs: options.epochs };
   for (const [name, value] of Object.entries(positive)) {
-    if (value !== undefined && (!Number.isInteger(value) || value < 1)) throw new LoraFuseError('INVALID_OPTION', `${name} must be a positive integer; got ${value}.`);
+    if (value !== undefined && (!Number.isInteger(value) || value < 1))
+      throw new LoraFuseError('INVALID_OPTION', `${name} must be a positive integer; got ${value}.`);
   }
   if (options.train.length === 0) throw new LoraFuseError('INVALID_OPTION', 'The training data is empty.');
-  if (options.maxGradNorm !== undefined && !(options.maxGradNorm > 0)) throw new LoraFuseError('INVALID_OPTION', `maxGradNorm must be > 0; got ${options.maxGradNorm}.`);
+  if (options.maxGradNorm !== undefined && !(options.maxGradNorm > 0))
+    throw new LoraFuseError('INVALID_OPTION', `maxGradNorm must be > 0; got ${options.maxGradNorm}.`);
   const { maxConsecutive, lrBackoff } = options.badSteps ?? {};
   if (maxConsecutive !== undefined && (!Number.isInteger(maxConsecutive) || maxConsecutive < 1)) {
     throw new LoraFuseError('INVALID_OPTION', `badSteps.maxConsecutive must be a positive integer; got ${maxConsecutive}.`);
   }
-  if (lrBackoff !== undefined && !(lrBackoff > 0 && lrBackoff <= 1)) throw new LoraFuseError('INVALID_OPTION', `badSteps.lrBackoff must be in (0, 1]; got ${lrBackoff}.`);
+  if (lrBackoff !== undefined && !(lrBackoff > 0 && lrBackoff <= 1))
+    throw new LoraFuseError('INVALID_OPTION', `badSteps.lrBackoff must be in (0, 1]; got ${lrBackoff}.`);
 }
 
 const nullable = (x: number) => (Number.isFinite(x) ? x : null);
@@ -192,7 +195,8 @@ export async function* trainSteps(
     return event;
   };
   const start = options.resume?.progress;
-  if (start && start.seed !== seed) throw new LoraFuseError('INVALID_OPTION', `The checkpoint was made with seed ${start.seed}, not ${seed}; resume with the same seed.`);
+  if (start && start.seed !== seed)
+    throw new LoraFuseError('INVALID_OPTION', `The checkpoint was made with seed ${start.seed}, not ${seed}; resume with the same seed.`);
   let step = start?.step ?? 0;
   let best = start?.best ?? Infinity;
   let lowest = start?.lowest ?? Infinity;
@@ -206,7 +210,18 @@ export async function* trainSteps(
     restoreParams(backend, params, options.resume.params);
     optimizer.importState(options.resume.optimizer);
   }
-  const progress = (stepInEpoch: number): TrainProgress => ({ step, epoch, stepInEpoch, seed, best: nullable(best), lowest: nullable(lowest), stale, skippedSteps, badInARow, lrScale });
+  const progress = (stepInEpoch: number): TrainProgress => ({
+    step,
+    epoch,
+    stepInEpoch,
+    seed,
+    best: nullable(best),
+    lowest: nullable(lowest),
+    stale,
+    skippedSteps,
+    badInARow,
+    lrScale,
+  });
   let reason: 'completed' | 'early-stopped' = 'completed';
   // Tensors of the step being prepared that outlive its tape: its losses and gradient norm.
   const held: DeviceTensor[] = [];

@@ -31,7 +31,8 @@ interface WorkerEvents {
   terminate(): void;
 }
 
-const isWorker = (endpoint: MessageEndpoint): endpoint is MessageEndpoint & WorkerEvents => typeof (endpoint as { terminate?: unknown }).terminate === 'function';
+const isWorker = (endpoint: MessageEndpoint): endpoint is MessageEndpoint & WorkerEvents =>
+  typeof (endpoint as { terminate?: unknown }).terminate === 'function';
 
 /**
  * The page's side of the worker protocol: typed calls into a worker that
@@ -57,7 +58,11 @@ export class WorkerClient<Api extends WorkerApi> {
   }
 
   /** Calls `method` with `input` (mark buffers to move with `withTransfer`); resolves to the handler's result. */
-  call<M extends keyof Api & string>(method: M, input: Api[M]['input'] | Transferring<Api[M]['input']>, options: WorkerCallOptions<Api[M]['progress']> = {}): Promise<Api[M]['output']> {
+  call<M extends keyof Api & string>(
+    method: M,
+    input: Api[M]['input'] | Transferring<Api[M]['input']>,
+    options: WorkerCallOptions<Api[M]['progress']> = {},
+  ): Promise<Api[M]['output']> {
     if (this.failure) return Promise.reject(this.failure);
     try {
       throwIfAborted(options.signal);
@@ -106,7 +111,8 @@ export class WorkerClient<Api extends WorkerApi> {
       this.pending.delete(message.id);
       if (message.type === 'result') call.resolve(message.value);
       else if (message.type === 'error') call.reject(deserializeError(message.error));
-      else call.reject(new LoraFuseError('WORKER_PROTOCOL', `The worker answered with an unknown message type "${String((message as { type: unknown }).type)}".`));
+      else
+        call.reject(new LoraFuseError('WORKER_PROTOCOL', `The worker answered with an unknown message type "${String((message as { type: unknown }).type)}".`));
     }
   }
 

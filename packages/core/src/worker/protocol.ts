@@ -56,7 +56,8 @@ export function buffersOf(value: unknown, found = new Set<ArrayBuffer>()): Array
   } else if (value instanceof ArrayBuffer) found.add(value);
   else if (Array.isArray(value)) for (const item of value) buffersOf(item, found);
   else if (value instanceof Map) for (const item of value.values()) buffersOf(item, found);
-  else if (typeof value === 'object' && value !== null && Object.getPrototypeOf(value) === Object.prototype) for (const item of Object.values(value)) buffersOf(item, found);
+  else if (typeof value === 'object' && value !== null && Object.getPrototypeOf(value) === Object.prototype)
+    for (const item of Object.values(value)) buffersOf(item, found);
   return [...found];
 }
 

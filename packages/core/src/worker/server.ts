@@ -21,7 +21,10 @@ export interface WorkerCallContext<Progress> {
 
 /** One async function per method of `Api`; returning `withTransfer(value, buffers)` moves the buffers to the page. */
 export type WorkerHandlers<Api extends WorkerApi> = {
-  readonly [M in keyof Api]: (input: Api[M]['input'], context: WorkerCallContext<Api[M]['progress']>) => Promise<Api[M]['output'] | Transferring<Api[M]['output']>>;
+  readonly [M in keyof Api]: (
+    input: Api[M]['input'],
+    context: WorkerCallContext<Api[M]['progress']>,
+  ) => Promise<Api[M]['output'] | Transferring<Api[M]['output']>>;
 };
 
 /**
@@ -42,7 +45,9 @@ export function serveWorker<Api extends WorkerApi>(endpoint: MessageEndpoint, ha
     try {
       const handler = Object.hasOwn(handlers, method) ? handlers[method] : undefined;
       if (typeof handler !== 'function') {
-        throw new LoraFuseError('WORKER_PROTOCOL', `The worker serves no method "${method}"; it serves ${Object.keys(handlers).join(', ') || 'nothing'}.`, { details: { method } });
+        throw new LoraFuseError('WORKER_PROTOCOL', `The worker serves no method "${method}"; it serves ${Object.keys(handlers).join(', ') || 'nothing'}.`, {
+          details: { method },
+        });
       }
       const progress = (value: unknown) => {
         if (!controller.signal.aborted) post({ protocol: PROTOCOL, type: 'progress', id, value: unwrapTransfer(value)[0] }, unwrapTransfer(value)[1]);

@@ -52,4 +52,14 @@ const nonJsonTokens: JsonMutation = (json, rng) => {
 const notAnObject: JsonMutation = (_json, rng) => encode(rng.pick(['[]', 'null', '1', '"x"', '', ' ', '{', '\ufeff{}']));
 
 /** Every JSON mutation, by name. */
-export const JSON_MUTATIONS: Readonly<Record<string, JsonMutation>> = { replaceValue, deleteKey, addKey, duplicateKey, deepNesting, hugeJson, invalidUtf8, nonJsonTokens, notAnObject };
+export const JSON_MUTATIONS: Readonly<Record<string, JsonMutation>> = {
+  replaceValue,
+  deleteKey,
+  addKey,
+  duplicateKey,
+  deepNesting,
+  hugeJson,
+  invalidUtf8,
+  nonJsonTokens,
+  notAnObject,
+};

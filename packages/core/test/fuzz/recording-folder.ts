@@ -12,7 +12,10 @@ export interface ReadStats {
   totalRead: number;
 }
 
-/** A read-only folder over `files` whose sources record every read's length before serving it, so an over-read shows even when the range check then refuses it. */
+/**
+ * A read-only folder over `files` whose sources record every read's length before serving it, so an over-read shows even
+ * when the range check then refuses it.
+ */
 export function recordingFolder(files: ReadonlyMap<string, Uint8Array>, stats: ReadStats, name = '<fuzz>'): Folder {
   const wrap = (path: string, bytes: Uint8Array): ByteSource => ({
     name: `${name}/${path}`,

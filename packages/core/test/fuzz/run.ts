@@ -65,7 +65,20 @@ const TIMEOUT = Symbol('timeout');
 /** Runs the cases; never throws for a case, it records it. */
 export async function runFuzz(options: FuzzOptions): Promise<FuzzTally> {
   const tally: FuzzTally = {
-    cases: 0, outcomes: {}, byTarget: {}, pastHeader: 0, crashes: 0, hangs: 0, untyped: 0, catchAll: 0, overReads: 0, slowestMs: 0, maxReadRatio: 0, maxTotalReadRatio: 0, wallMs: 0, bad: [],
+    cases: 0,
+    outcomes: {},
+    byTarget: {},
+    pastHeader: 0,
+    crashes: 0,
+    hangs: 0,
+    untyped: 0,
+    catchAll: 0,
+    overReads: 0,
+    slowestMs: 0,
+    maxReadRatio: 0,
+    maxTotalReadRatio: 0,
+    wallMs: 0,
+    bad: [],
   };
   const start = performance.now();
   const indices = options.only ?? Array.from({ length: options.cases }, (_, i) => i);
@@ -115,7 +128,11 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzTally> {
 
 /** The tally as a short report. */
 export function formatTally(t: FuzzTally, seed: number): string {
-  const sorted = (r: Record<string, number>) => Object.entries(r).sort((a, b) => b[1] - a[1]).map(([k, v]) => `  ${k}: ${v}`).join('\n');
+  const sorted = (r: Record<string, number>) =>
+    Object.entries(r)
+      .sort((a, b) => b[1] - a[1])
+      .map(([k, v]) => `  ${k}: ${v}`)
+      .join('\n');
   return [
     `fuzz seed ${seed}: ${t.cases} cases in ${(t.wallMs / 1000).toFixed(1)} s (slowest case ${t.slowestMs.toFixed(0)} ms)`,
     `crashes ${t.crashes}, hangs ${t.hangs}, untyped ${t.untyped}, catch-all ${t.catchAll}, over-reads ${t.overReads}`,

@@ -3,8 +3,21 @@
 import { readFileSync } from 'node:fs';
 import * as core from '@lorafuse/core';
 import {
-  HfTokenizer, SafetensorsFile, bytesSource, concatBytes, decodeUtf8, encodeSafetensors, loadAdapter, loadAdapterConfig, loadModelConfig, openCheckpoint, openModelFolder, readJsonFile, readJsonl,
-  type Folder, type Tensor,
+  HfTokenizer,
+  SafetensorsFile,
+  bytesSource,
+  concatBytes,
+  decodeUtf8,
+  encodeSafetensors,
+  loadAdapter,
+  loadAdapterConfig,
+  loadModelConfig,
+  openCheckpoint,
+  openModelFolder,
+  readJsonFile,
+  readJsonl,
+  type Folder,
+  type Tensor,
 } from '@lorafuse/core';
 import { FIXTURES } from '../fixtures/index.js';
 import { BYTE_MUTATIONS } from './mutate-bytes.js';
@@ -64,7 +77,12 @@ async function tensorsOf(bytes: Uint8Array): Promise<Array<[string, Tensor]>> {
 }
 
 /** Re-encodes `tensors` after `change`: a well-formed file whose contents are wrong for the loader. */
-async function rewrite(files: Files, path: string, mutation: string, change: (tensors: Array<[string, Tensor]>) => Array<[string, Tensor]>): Promise<FuzzInput> {
+async function rewrite(
+  files: Files,
+  path: string,
+  mutation: string,
+  change: (tensors: Array<[string, Tensor]>) => Array<[string, Tensor]>,
+): Promise<FuzzInput> {
   const tensors = change(await tensorsOf(files.get(path)!));
   return { mutation: `${path}:${mutation}`, files: new Map(files).set(path, concatBytes(encodeSafetensors(tensors))) };
 }
@@ -78,7 +96,19 @@ function shrink(t: Tensor, axis: 0 | 1): Tensor {
 }
 
 /** Regular expressions that must be refused or run fast: ReDoS shapes, bad syntax, ordinary ones. */
-const REGEXES = ['(a+)+$', '(.*)*y', '(.*a){20}', '.*.*.*.*x', '(\\w+\\.?)+$', '(a|a)*b', '[', '(?P<x>q)_proj', '.*\\.(q|v)_proj', 'x'.repeat(2000), 'q_proj|v_proj'];
+const REGEXES = [
+  '(a+)+$',
+  '(.*)*y',
+  '(.*a){20}',
+  '.*.*.*.*x',
+  '(\\w+\\.?)+$',
+  '(a|a)*b',
+  '[',
+  '(?P<x>q)_proj',
+  '.*\\.(q|v)_proj',
+  'x'.repeat(2000),
+  'q_proj|v_proj',
+];
 
 const ADAPTERS = ['lora-qv-r8', 'lora-patterns', 'lora-regex', 'lora-rslora', 'lora-all7'].map((name) => {
   const files: Files = new Map([
@@ -118,7 +148,8 @@ const adapterTarget: FuzzTarget = {
           const i = rng.int(tensors.length);
           const [name, t] = tensors[i];
           if (kind === 'dropTensor') return tensors.filter((_, j) => j !== i);
-          if (kind === 'renameTensor') return tensors.map((e, j) => (j === i ? [name.replace(/lora_[AB]/, rng.pick(['lora_C', 'lora_magnitude_vector', 'lora_embedding_A'])), t] : e));
+          if (kind === 'renameTensor')
+            return tensors.map((e, j) => (j === i ? [name.replace(/lora_[AB]/, rng.pick(['lora_C', 'lora_magnitude_vector', 'lora_embedding_A'])), t] : e));
           if (kind === 'longName') return tensors.map((e, j) => (j === i ? [name.replace('base_model.model.', `base_model.model.${'x.'.repeat(100)}`), t] : e));
           if (kind === 'toI32') return tensors.map((e, j) => (j === i ? [name, new core.Tensor('i32', t.shape, new Int32Array(t.size))] : e));
           const isA = name.includes('lora_A');
@@ -184,7 +215,18 @@ const modelTarget: FuzzTarget = {
 const SHARDED: Files = new Map(
   ['model.safetensors.index.json', 'model-00001-of-00002.safetensors', 'model-00002-of-00002.safetensors'].map((f) => [f, read(`llama-tiny-sharded/${f}`)]),
 );
-const ESCAPES = ['../model-00001-of-00002.safetensors', '/etc/passwd', 'C:\\Windows\\x', 'a/../../b.safetensors', 'shard\0.safetensors', '', '.', 'missing.safetensors', 'pytorch_model-00001.bin', 'model-00002-of-00002.safetensors'];
+const ESCAPES = [
+  '../model-00001-of-00002.safetensors',
+  '/etc/passwd',
+  'C:\\Windows\\x',
+  'a/../../b.safetensors',
+  'shard\0.safetensors',
+  '',
+  '.',
+  'missing.safetensors',
+  'pytorch_model-00001.bin',
+  'model-00002-of-00002.safetensors',
+];
 
 const shardedTarget: FuzzTarget = {
   name: 'sharded',
@@ -196,7 +238,10 @@ const shardedTarget: FuzzTarget = {
         const parsed = json(SHARDED.get(index)!) as { weight_map: Record<string, unknown> };
         const key = rng.pick(Object.keys(parsed.weight_map));
         const value = rng.chance(0.8) ? rng.pick(ESCAPES) : rng.pick([null, 1, ['x']]);
-        return { mutation: `${index}:weight_map value`, files: new Map(SHARDED).set(index, encode({ ...parsed, weight_map: { ...parsed.weight_map, [key]: value } })) };
+        return {
+          mutation: `${index}:weight_map value`,
+          files: new Map(SHARDED).set(index, encode({ ...parsed, weight_map: { ...parsed.weight_map, [key]: value } })),
+        };
       }
       case 1:
         return damageJson(SHARDED, index, rng, [{}, [], { a: '../x' }]);
@@ -211,7 +256,11 @@ const shardedTarget: FuzzTarget = {
   },
 };
 
-const SAFETENSORS = [...ADAPTERS.map((f) => f.get('adapter_model.safetensors')!), MODEL.get('model.safetensors')!, SHARDED.get('model-00002-of-00002.safetensors')!];
+const SAFETENSORS = [
+  ...ADAPTERS.map((f) => f.get('adapter_model.safetensors')!),
+  MODEL.get('model.safetensors')!,
+  SHARDED.get('model-00002-of-00002.safetensors')!,
+];
 
 const safetensorsTarget: FuzzTarget = {
   name: 'safetensors',
@@ -239,7 +288,16 @@ const jsonlTarget: FuzzTarget = {
   async generate(rng) {
     if (rng.chance(0.6)) return damage(new Map([['data.jsonl', JSONL]]), 'data.jsonl', rng);
     const line = rng.pick([
-      '[]', 'null', '{"text": 1}', '{"source": "x"}', '{"source": "x", "summary": null}', `{"text": ${'['.repeat(100_000)}}`, '{"text": "\\ud800"}', '{"a":1,"a":2}', 'NaN', '{"text": "x"',
+      '[]',
+      'null',
+      '{"text": 1}',
+      '{"source": "x"}',
+      '{"source": "x", "summary": null}',
+      `{"text": ${'['.repeat(100_000)}}`,
+      '{"text": "\\ud800"}',
+      '{"a":1,"a":2}',
+      'NaN',
+      '{"text": "x"',
     ]);
     return { mutation: 'data.jsonl:bad line', files: new Map([['data.jsonl', new TextEncoder().encode(`${JSONL_LINES[0]}\n${line}\n`)]]) };
   },
@@ -268,7 +326,10 @@ const TOKENIZER_LIES: Readonly<Record<string, (json: Record<string, unknown>, rn
   'empty vocab': (j) => ({ ...j, model: { ...(j.model as object), vocab: {} } }),
   'junk merges': (j, rng) => ({ ...j, model: { ...(j.model as object), merges: rng.pick([[['zz', 'qq']], ['a'], [5], 'merges', [['a b c']]]) } }),
   'model type': (j, rng) => ({ ...j, model: { ...(j.model as object), type: rng.pick(['Nonsense', '', 7, null]) } }),
-  'added tokens': (j, rng) => ({ ...j, added_tokens: [{ id: rng.pick([1e9, -5, 0.5, 'x']), content: rng.pick(['<s>', '', 'a'.repeat(10_000)]), special: true }] }),
+  'added tokens': (j, rng) => ({
+    ...j,
+    added_tokens: [{ id: rng.pick([1e9, -5, 0.5, 'x']), content: rng.pick(['<s>', '', 'a'.repeat(10_000)]), special: true }],
+  }),
   'no model': (j) => Object.fromEntries(Object.entries(j).filter(([k]) => k !== 'model')),
 };
 
@@ -280,7 +341,10 @@ const tokenizerTarget: FuzzTarget = {
     if (roll < 4) return damage(TOKENIZER, rng.chance(0.8) ? 'tokenizer.json' : 'tokenizer_config.json', rng);
     if (roll < 6) return damageJson(TOKENIZER, rng.chance(0.8) ? 'tokenizer.json' : 'tokenizer_config.json', rng, [{ Regex: '(a+)+$' }, { type: 'Split' }, {}]);
     const lie = rng.pick(Object.keys(TOKENIZER_LIES));
-    return { mutation: `tokenizer.json:${lie}`, files: new Map(TOKENIZER).set('tokenizer.json', encode(TOKENIZER_LIES[lie](json(TOKENIZER.get('tokenizer.json')!), rng))) };
+    return {
+      mutation: `tokenizer.json:${lie}`,
+      files: new Map(TOKENIZER).set('tokenizer.json', encode(TOKENIZER_LIES[lie](json(TOKENIZER.get('tokenizer.json')!), rng))),
+    };
   },
   async run(folder, pastHeader) {
     for (const file of TOKENIZER.keys()) await readJsonFile(folder, file);

@@ -34,10 +34,10 @@ const DESCRIPTIONS: Record<FactorwiseType | SvdType, string> = {
   dare_ties: 'PEFT dare_ties: DARE random drop and rescale, then TIES on the factors',
   magnitude_prune: 'PEFT magnitude_prune: magnitude pruning, then weighted sums of the factors',
   svd: 'PEFT svd: truncated SVD of Σ w·s·B·A, computed from the factors',
-  ties_svd: 'PEFT ties_svd: TIES on each module\'s ΔW, then truncated SVD',
-  dare_linear_svd: 'PEFT dare_linear_svd: DARE on each module\'s ΔW, weighted sum, then truncated SVD',
-  dare_ties_svd: 'PEFT dare_ties_svd: DARE then TIES on each module\'s ΔW, then truncated SVD',
-  magnitude_prune_svd: 'PEFT magnitude_prune_svd: magnitude pruning of each module\'s ΔW, weighted sum, then truncated SVD',
+  ties_svd: "PEFT ties_svd: TIES on each module's ΔW, then truncated SVD",
+  dare_linear_svd: "PEFT dare_linear_svd: DARE on each module's ΔW, weighted sum, then truncated SVD",
+  dare_ties_svd: "PEFT dare_ties_svd: DARE then TIES on each module's ΔW, then truncated SVD",
+  magnitude_prune_svd: "PEFT magnitude_prune_svd: magnitude pruning of each module's ΔW, weighted sum, then truncated SVD",
 };
 
 const maskSource = (options: MergeOptions): DareMaskSource => options.dareMasks ?? philoxDareMasks(options.seed ?? 0);
@@ -92,16 +92,24 @@ function mergeSvd(kind: SvdType, adapters: readonly LoraAdapter[], options: Merg
   }
   const tooSmall = inputs.modules.find((g) => rank > Math.min(g.rows, g.cols));
   if (tooSmall) {
-    throw new LoraFuseError('INVALID_OPTION', `rank ${rank} exceeds the size of ${tooSmall.name} (${tooSmall.rows} × ${tooSmall.cols}); choose a rank of at most ${Math.min(tooSmall.rows, tooSmall.cols)}.`, {
-      details: { rank, module: tooSmall.name },
-    });
+    throw new LoraFuseError(
+      'INVALID_OPTION',
+      `rank ${rank} exceeds the size of ${tooSmall.name} (${tooSmall.rows} × ${tooSmall.cols}); choose a rank of at most ${Math.min(tooSmall.rows, tooSmall.cols)}.`,
+      {
+        details: { rank, module: tooSmall.name },
+      },
+    );
   }
   const source = maskSource(options);
   const combination = kind.slice(0, -'_svd'.length) as Combination;
   return mergeEachModule(adapters, inputs.modules, context, (group) => {
     const { members } = group;
     if (kind === 'svd') {
-      const { a, b } = lowRankFromFactors(members.map((m, i) => factorMatrix(m.b, weights[i] * m.scaling)), members.map((m) => factorMatrix(m.a)), rank);
+      const { a, b } = lowRankFromFactors(
+        members.map((m, i) => factorMatrix(m.b, weights[i] * m.scaling)),
+        members.map((m) => factorMatrix(m.a)),
+        rank,
+      );
       return { name: group.name, a, b, scaling: 1 };
     }
     const deltas = members.map((m) => flat(matmul(factorMatrix(m.b, m.scaling), factorMatrix(m.a))));
@@ -113,7 +121,10 @@ function mergeSvd(kind: SvdType, adapters: readonly LoraAdapter[], options: Merg
 }
 
 /** A merger plugin named `name` running `run`; PEFT merges a single adapter with `linear`, whatever the type asked. */
-function peftMerger(name: FactorwiseType | SvdType, run: (adapters: readonly LoraAdapter[], options: MergeOptions, context?: MergeContext) => Promise<LoraAdapter>): MergerPlugin {
+function peftMerger(
+  name: FactorwiseType | SvdType,
+  run: (adapters: readonly LoraAdapter[], options: MergeOptions, context?: MergeContext) => Promise<LoraAdapter>,
+): MergerPlugin {
   return defineMerger(name, DESCRIPTIONS[name], async (adapters, options, context) =>
     adapters.length === 1 ? mergeFactorwise('linear', adapters, options, context) : run(adapters, options, context),
   );

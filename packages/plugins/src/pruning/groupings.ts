@@ -50,9 +50,13 @@ export function nmGrouping(n: number, m: number): GroupingPlugin {
       tensors.map((t, i) => {
         const dim = t.shape[t.shape.length - 1];
         if (dim % m !== 0) {
-          throw new LoraFuseError('SHAPE_MISMATCH', `${name} sparsity needs input dimensions that are multiples of ${m}, but lora_${t.factor} of ${t.module} has shape [${t.shape.join(', ')}].`, {
-            details: { grouping: name, module: t.module, factor: t.factor, shape: [...t.shape] },
-          });
+          throw new LoraFuseError(
+            'SHAPE_MISMATCH',
+            `${name} sparsity needs input dimensions that are multiples of ${m}, but lora_${t.factor} of ${t.module} has shape [${t.shape.join(', ')}].`,
+            {
+              details: { grouping: name, module: t.module, factor: t.factor, shape: [...t.shape] },
+            },
+          );
         }
         return { members: [i], groupSize: m };
       }),

@@ -26,7 +26,13 @@ export const constantSchedule: SchedulePlugin = Object.freeze<SchedulePlugin>({
 
 function ramp(name: 'linear' | 'cubic', description: string, shape: (p: number) => number, options: RampOptions): SchedulePlugin {
   const p = progress(name, options);
-  return Object.freeze({ name, kind: 'schedule', apiVersion: PLUGIN_API_VERSION, description, ratio: (step, target) => target * shape(p(step)) } satisfies SchedulePlugin);
+  return Object.freeze({
+    name,
+    kind: 'schedule',
+    apiVersion: PLUGIN_API_VERSION,
+    description,
+    ratio: (step, target) => target * shape(p(step)),
+  } satisfies SchedulePlugin);
 }
 
 /** `linear`: `target · p` with `p = clamp((step − start) / steps, 0, 1)`. */

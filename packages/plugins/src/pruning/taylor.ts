@@ -38,7 +38,9 @@ function smoothed(backend: Backend, state: ImportanceState, key: string, param: 
 export function taylorMetric(options: TaylorOptions = {}): ImportancePlugin {
   const beta = options.smoothing ?? 0.85;
   if (typeof beta !== 'number' || !(beta >= 0 && beta < 1)) {
-    throw new LoraFuseError('INVALID_OPTION', `taylor: smoothing must be in [0, 1), got ${beta}.`, { details: { plugin: 'taylor', option: 'smoothing', value: beta } });
+    throw new LoraFuseError('INVALID_OPTION', `taylor: smoothing must be in [0, 1), got ${beta}.`, {
+      details: { plugin: 'taylor', option: 'smoothing', value: beta },
+    });
   }
   return Object.freeze({
     name: 'taylor',

@@ -25,9 +25,13 @@ const PICKLE = /\.(bin|pt|pth|ckpt|pkl|pickle)(\.index\.json)?$/i;
 
 function refusePickle(file: string): void {
   if (!PICKLE.test(file)) return;
-  throw new LoraFuseError('UNSAFE_FILE_FORMAT', `${file} is a PyTorch pickle file, which can run code when loaded; LoRAFuse reads safetensors only. Convert it with safetensors (e.g. save_pretrained(..., safe_serialization=True)).`, {
-    details: { file },
-  });
+  throw new LoraFuseError(
+    'UNSAFE_FILE_FORMAT',
+    `${file} is a PyTorch pickle file, which can run code when loaded; LoRAFuse reads safetensors only. Convert it with safetensors (e.g. save_pretrained(..., safe_serialization=True)).`,
+    {
+      details: { file },
+    },
+  );
 }
 
 /**

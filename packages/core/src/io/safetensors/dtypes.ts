@@ -1,22 +1,7 @@
 import type { DType } from '../../tensor/index.js';
 
 /** safetensors dtype names as they appear in files. */
-export type SafetensorsDType =
-  | 'F64'
-  | 'F32'
-  | 'F16'
-  | 'BF16'
-  | 'I64'
-  | 'I32'
-  | 'I16'
-  | 'I8'
-  | 'U64'
-  | 'U32'
-  | 'U16'
-  | 'U8'
-  | 'BOOL'
-  | 'F8_E4M3'
-  | 'F8_E5M2';
+export type SafetensorsDType = 'F64' | 'F32' | 'F16' | 'BF16' | 'I64' | 'I32' | 'I16' | 'I8' | 'U64' | 'U32' | 'U16' | 'U8' | 'BOOL' | 'F8_E4M3' | 'F8_E5M2';
 
 /** Bytes per element of each file dtype, and the LoRAFuse dtype it loads as (if any). */
 const FILE_DTYPES: Readonly<Record<SafetensorsDType, { bytes: number; dtype?: DType }>> = {

@@ -34,7 +34,9 @@ export function encodeSafetensors(tensors: NamedTensors, metadata?: Readonly<Rec
     seen.add(name);
     const dtype = fileDType(tensor.dtype);
     if (dtype === undefined) {
-      throw new LoraFuseError('UNSUPPORTED_DTYPE', `Tensor "${name}" has dtype "${String(tensor.dtype)}", which cannot be written to safetensors.`, { details: { tensor: name } });
+      throw new LoraFuseError('UNSUPPORTED_DTYPE', `Tensor "${name}" has dtype "${String(tensor.dtype)}", which cannot be written to safetensors.`, {
+        details: { tensor: name },
+      });
     }
     const bytes = storageBytes(tensor.data);
     entries.push(`${JSON.stringify(name)}:${JSON.stringify({ dtype, shape: tensor.shape, data_offsets: [offset, offset + bytes.byteLength] })}`);
@@ -59,7 +61,9 @@ function checkMetadata(metadata: Readonly<Record<string, string>>): Readonly<Rec
   if (!isJsonObject(metadata)) throw new LoraFuseError('INVALID_OPTION', `safetensors metadata must be an object of strings; ${fix}.`);
   for (const [key, value] of Object.entries(metadata)) {
     if (typeof value !== 'string') {
-      throw new LoraFuseError('INVALID_OPTION', `safetensors metadata "${key}" is a ${value === null ? 'null' : typeof value}, not a string; ${fix}.`, { details: { key } });
+      throw new LoraFuseError('INVALID_OPTION', `safetensors metadata "${key}" is a ${value === null ? 'null' : typeof value}, not a string; ${fix}.`, {
+        details: { key },
+      });
     }
   }
   return metadata;

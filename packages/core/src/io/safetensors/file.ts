@@ -36,9 +36,13 @@ export class SafetensorsFile implements TensorStore {
     const resolved = resolveLimits(limits);
     throwIfAborted(signal);
     if (source.size < 8) {
-      throw new LoraFuseError('SAFETENSORS_TOO_SMALL', `${source.name}: ${source.size} bytes is too small for a safetensors file (at least the 8-byte header length). The file is truncated or not safetensors.`, {
-        details: { file: source.name, size: source.size },
-      });
+      throw new LoraFuseError(
+        'SAFETENSORS_TOO_SMALL',
+        `${source.name}: ${source.size} bytes is too small for a safetensors file (at least the 8-byte header length). The file is truncated or not safetensors.`,
+        {
+          details: { file: source.name, size: source.size },
+        },
+      );
     }
     const n = headerLength(await source.read(0, 8, signal), source.name, source.size, resolved);
     const header = parseHeader(await source.read(8, n, signal), source.name, source.size - 8 - n, resolved);
@@ -61,9 +65,13 @@ export class SafetensorsFile implements TensorStore {
   async read(name: string, signal?: AbortSignal): Promise<Tensor> {
     const info = this.info(name);
     if (info.dtype === undefined) {
-      throw new LoraFuseError('UNSUPPORTED_DTYPE', `${this.source.name}: tensor "${name}" is ${info.fileDtype}, which LoRAFuse cannot load; convert it to F32, F16 or BF16.`, {
-        details: { file: this.source.name, tensor: name, dtype: info.fileDtype },
-      });
+      throw new LoraFuseError(
+        'UNSUPPORTED_DTYPE',
+        `${this.source.name}: tensor "${name}" is ${info.fileDtype}, which LoRAFuse cannot load; convert it to F32, F16 or BF16.`,
+        {
+          details: { file: this.source.name, tensor: name, dtype: info.fileDtype },
+        },
+      );
     }
     const bytes = await this.source.read(this.dataOffset + info.begin, info.end - info.begin, signal);
     return new Tensor(info.dtype, info.shape, copyStorage(info.dtype, bytes));
@@ -72,7 +80,12 @@ export class SafetensorsFile implements TensorStore {
 
 /** The `TENSOR_NOT_FOUND` error for `name`, naming a few tensors that do exist. */
 export function tensorNotFound(name: string, where: string, tensors: readonly TensorInfo[]): LoraFuseError {
-  const some = tensors.slice(0, 5).map((t) => `"${t.name}"`).join(', ');
+  const some = tensors
+    .slice(0, 5)
+    .map((t) => `"${t.name}"`)
+    .join(', ');
   const hint = tensors.length === 0 ? 'it holds no tensors' : `it holds ${tensors.length} tensors, e.g. ${some}`;
-  return new LoraFuseError('TENSOR_NOT_FOUND', `Tensor "${name}" is not in ${where}; ${hint}. Check the tensor name.`, { details: { tensor: name, file: where } });
+  return new LoraFuseError('TENSOR_NOT_FOUND', `Tensor "${name}" is not in ${where}; ${hint}. Check the tensor name.`, {
+    details: { tensor: name, file: where },
+  });
 }

@@ -25,7 +25,9 @@ export function resolveLimits(limits: SafetensorsLimits = {}): Required<Safetens
   for (const key of ['maxHeaderBytes', 'maxTensors', 'maxRank'] as const) {
     const value = limits[key] ?? resolved[key];
     if (!Number.isSafeInteger(value) || value < 0) {
-      throw new LoraFuseError('INVALID_OPTION', `safetensors limit ${key} must be a non-negative integer, got ${String(value)}.`, { details: { [key]: value } });
+      throw new LoraFuseError('INVALID_OPTION', `safetensors limit ${key} must be a non-negative integer, got ${String(value)}.`, {
+        details: { [key]: value },
+      });
     }
     resolved[key] = value;
   }
@@ -40,12 +42,19 @@ export function resolveLimits(limits: SafetensorsLimits = {}): Required<Safetens
 export function headerLength(prefix: Uint8Array, file: string, fileSize: number, limits: Required<SafetensorsLimits>): number {
   const n = new DataView(prefix.buffer, prefix.byteOffset, 8).getBigUint64(0, true);
   if (n > BigInt(limits.maxHeaderBytes)) {
-    throw new LoraFuseError('SAFETENSORS_HEADER_TOO_LARGE', `${file}: the header claims ${n} bytes, over the ${limits.maxHeaderBytes}-byte limit. Raise limits.maxHeaderBytes only if you trust the file.`, {
-      details: { file, headerBytes: n.toString(), maxHeaderBytes: limits.maxHeaderBytes },
-    });
+    throw new LoraFuseError(
+      'SAFETENSORS_HEADER_TOO_LARGE',
+      `${file}: the header claims ${n} bytes, over the ${limits.maxHeaderBytes}-byte limit. Raise limits.maxHeaderBytes only if you trust the file.`,
+      {
+        details: { file, headerBytes: n.toString(), maxHeaderBytes: limits.maxHeaderBytes },
+      },
+    );
   }
   if (n > BigInt(fileSize - 8)) {
-    throw fail('SAFETENSORS_HEADER_TRUNCATED', file, `the header claims ${n} bytes but only ${fileSize - 8} follow the length prefix`, { headerBytes: Number(n), fileSize });
+    throw fail('SAFETENSORS_HEADER_TRUNCATED', file, `the header claims ${n} bytes but only ${fileSize - 8} follow the length prefix`, {
+      headerBytes: Number(n),
+      fileSize,
+    });
   }
   return Number(n);
 }
@@ -64,7 +73,11 @@ export function parseHeader(bytes: Uint8Array, file: string, dataSize: number, l
   const what = `${file} (safetensors header)`;
   const json = parseJsonBytes(bytes, what, limits.json);
   if (!isJsonObject(json)) {
-    throw fail('SAFETENSORS_HEADER_INVALID', file, `the header is ${json === null ? 'null' : Array.isArray(json) ? 'an array' : `a ${typeof json}`}, not a JSON object`);
+    throw fail(
+      'SAFETENSORS_HEADER_INVALID',
+      file,
+      `the header is ${json === null ? 'null' : Array.isArray(json) ? 'an array' : `a ${typeof json}`}, not a JSON object`,
+    );
   }
   // The text was decoded fine by parseJsonBytes, so decoding again cannot fail.
   const keys = topLevelKeys(new TextDecoder().decode(bytes));
@@ -75,9 +88,13 @@ export function parseHeader(bytes: Uint8Array, file: string, dataSize: number, l
   }
   const names = keys.filter((k) => k !== METADATA_KEY);
   if (names.length > limits.maxTensors) {
-    throw new LoraFuseError('SAFETENSORS_TOO_MANY_TENSORS', `${file}: the header lists ${names.length} tensors, over the limit of ${limits.maxTensors}. Raise limits.maxTensors only if you trust the file.`, {
-      details: { file, tensors: names.length, maxTensors: limits.maxTensors },
-    });
+    throw new LoraFuseError(
+      'SAFETENSORS_TOO_MANY_TENSORS',
+      `${file}: the header lists ${names.length} tensors, over the limit of ${limits.maxTensors}. Raise limits.maxTensors only if you trust the file.`,
+      {
+        details: { file, tensors: names.length, maxTensors: limits.maxTensors },
+      },
+    );
   }
   const tensors = names.map((name) => parseEntry(json[name], name, file, dataSize, limits.maxRank));
   checkTiling(tensors, file, dataSize);
@@ -88,24 +105,28 @@ function parseMetadata(value: unknown, file: string): Readonly<Record<string, st
   if (value === undefined) return Object.freeze({});
   if (!isJsonObject(value)) throw fail('SAFETENSORS_HEADER_INVALID', file, `"${METADATA_KEY}" must be an object of strings`);
   for (const [key, v] of Object.entries(value)) {
-    if (typeof v !== 'string') throw fail('SAFETENSORS_HEADER_INVALID', file, `"${METADATA_KEY}" entry "${key}" is a ${v === null ? 'null' : typeof v}, not a string`, { key });
+    if (typeof v !== 'string')
+      throw fail('SAFETENSORS_HEADER_INVALID', file, `"${METADATA_KEY}" entry "${key}" is a ${v === null ? 'null' : typeof v}, not a string`, { key });
   }
   return Object.freeze(value as Record<string, string>);
 }
 
 function parseEntry(entry: unknown, name: string, file: string, dataSize: number, maxRank: number): TensorInfo {
-  const bad = (code: ErrorCode, problem: string, details: Record<string, unknown> = {}) => fail(code, file, `tensor "${name}" ${problem}`, { tensor: name, ...details });
+  const bad = (code: ErrorCode, problem: string, details: Record<string, unknown> = {}) =>
+    fail(code, file, `tensor "${name}" ${problem}`, { tensor: name, ...details });
   if (!isJsonObject(entry)) throw bad('SAFETENSORS_HEADER_INVALID', 'is not an object of {dtype, shape, data_offsets}');
   const { dtype, shape, data_offsets: offsets } = entry;
   if (typeof dtype !== 'string') throw bad('SAFETENSORS_HEADER_INVALID', 'has no string "dtype"');
   if (!isSafetensorsDType(dtype)) throw bad('SAFETENSORS_UNKNOWN_DTYPE', `has dtype "${dtype}", which safetensors does not define`, { dtype });
   if (!Array.isArray(shape) || !shape.every((d) => typeof d === 'number')) throw bad('SAFETENSORS_HEADER_INVALID', 'has no "shape" array of numbers');
   if (shape.length > maxRank) throw bad('SAFETENSORS_INVALID_SHAPE', `has ${shape.length} dimensions, over the limit of ${maxRank}`, { rank: shape.length });
-  if (!shape.every((d) => Number.isSafeInteger(d) && d >= 0)) throw bad('SAFETENSORS_INVALID_SHAPE', `has shape [${shape.join(', ')}]; dimensions must be non-negative integers`, { shape });
+  if (!shape.every((d) => Number.isSafeInteger(d) && d >= 0))
+    throw bad('SAFETENSORS_INVALID_SHAPE', `has shape [${shape.join(', ')}]; dimensions must be non-negative integers`, { shape });
   // BigInt keeps the products exact however large the dimensions are.
   const elements = shape.reduce((n: bigint, d: number) => n * BigInt(d), 1n);
   const bytes = elements * BigInt(fileDTypeBytes(dtype));
-  if (bytes > BigInt(Number.MAX_SAFE_INTEGER)) throw bad('SAFETENSORS_INVALID_SHAPE', `has shape [${shape.join(', ')}], too large to address (${elements} elements)`, { shape });
+  if (bytes > BigInt(Number.MAX_SAFE_INTEGER))
+    throw bad('SAFETENSORS_INVALID_SHAPE', `has shape [${shape.join(', ')}], too large to address (${elements} elements)`, { shape });
   if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every((o) => typeof o === 'number')) {
     throw bad('SAFETENSORS_HEADER_INVALID', 'has no "data_offsets" pair [begin, end]');
   }
@@ -113,7 +134,12 @@ function parseEntry(entry: unknown, name: string, file: string, dataSize: number
   if (!Number.isSafeInteger(begin) || !Number.isSafeInteger(end) || begin < 0 || end < begin) {
     throw bad('SAFETENSORS_INVALID_OFFSETS', `has data_offsets [${begin}, ${end}]; they must be integers with 0 <= begin <= end`, { begin, end });
   }
-  if (end > dataSize) throw bad('SAFETENSORS_OFFSETS_OUT_OF_BOUNDS', `ends at byte ${end} but the data section holds ${dataSize} bytes (truncated file?)`, { begin, end, dataSize });
+  if (end > dataSize)
+    throw bad('SAFETENSORS_OFFSETS_OUT_OF_BOUNDS', `ends at byte ${end} but the data section holds ${dataSize} bytes (truncated file?)`, {
+      begin,
+      end,
+      dataSize,
+    });
   if (end - begin !== Number(bytes)) {
     throw bad('SAFETENSORS_SIZE_MISMATCH', `spans ${end - begin} bytes but ${dtype}[${shape.join(', ')}] needs ${bytes}`, { dtype, shape, begin, end });
   }
@@ -125,13 +151,21 @@ function checkTiling(tensors: readonly TensorInfo[], file: string, dataSize: num
   let at = 0;
   for (const t of sorted) {
     if (t.begin !== at) {
-      const problem = t.begin > at ? `leaves bytes ${at}..${t.begin} unused before it` : `starts at byte ${t.begin}, overlapping the tensor before it (which ends at ${at})`;
-      throw fail('SAFETENSORS_INVALID_OFFSETS', file, `tensor "${t.name}" ${problem}; tensors must tile the data section`, { tensor: t.name, begin: t.begin, end: t.end });
+      const problem =
+        t.begin > at ? `leaves bytes ${at}..${t.begin} unused before it` : `starts at byte ${t.begin}, overlapping the tensor before it (which ends at ${at})`;
+      throw fail('SAFETENSORS_INVALID_OFFSETS', file, `tensor "${t.name}" ${problem}; tensors must tile the data section`, {
+        tensor: t.name,
+        begin: t.begin,
+        end: t.end,
+      });
     }
     at = t.end;
   }
   if (at !== dataSize) {
-    throw fail('SAFETENSORS_INVALID_OFFSETS', file, `the tensors cover ${at} bytes but the data section holds ${dataSize}; trailing bytes are not allowed`, { covered: at, dataSize });
+    throw fail('SAFETENSORS_INVALID_OFFSETS', file, `the tensors cover ${at} bytes but the data section holds ${dataSize}; trailing bytes are not allowed`, {
+      covered: at,
+      dataSize,
+    });
   }
 }
 

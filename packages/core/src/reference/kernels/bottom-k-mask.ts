@@ -17,7 +17,7 @@ export function kthSmallestKey(keys: Uint32Array, k: number): number {
   for (let shift = 24; shift >= 0; shift -= 8) {
     histogram.fill(0);
     for (const key of keys) {
-      if (((key & fixedBits) >>> 0) === prefix) histogram[(key >>> shift) & 0xff]++;
+      if ((key & fixedBits) >>> 0 === prefix) histogram[(key >>> shift) & 0xff]++;
     }
     let digit = 0;
     while (rank > histogram[digit]) rank -= histogram[digit++];

@@ -23,7 +23,15 @@ function binaryCases(kernel: 'add' | 'mul'): ConformanceCase[] {
       inputs: (rng) => {
         const a = uniformF32(rng, aShape, -3, 3);
         const b = uniformF32(rng, bShape, -3, 3);
-        return special ? [withValues(a, SPECIALS), withValues(b, [[1, -Infinity], [4, NaN]])] : [a, b];
+        return special
+          ? [
+              withValues(a, SPECIALS),
+              withValues(b, [
+                [1, -Infinity],
+                [4, NaN],
+              ]),
+            ]
+          : [a, b];
       },
       call: (k, [a, b]) => k[kernel](a, b),
     });
@@ -62,7 +70,13 @@ function unaryCases(kernel: 'silu' | 'scale' | 'abs', call: (k: Kernels, x: Devi
       kernelCase({
         kernel,
         name: n === 11 ? 'NaN propagates' : 'NaN propagates, [12]',
-        inputs: (rng) => [withValues(uniformF32(rng, [n]), [[0, NaN], [5, NaN], [6, Infinity]])],
+        inputs: (rng) => [
+          withValues(uniformF32(rng, [n]), [
+            [0, NaN],
+            [5, NaN],
+            [6, Infinity],
+          ]),
+        ],
         call: (k, [x]) => call(k, x),
       }),
     ),
@@ -95,7 +109,22 @@ function castTiesCase(to: 'f16' | 'bf16'): ConformanceCase {
     name: `f32 -> ${to} rounding ties and limits`,
     inputs: () => {
       const step = to === 'f16' ? 2 ** -10 : 2 ** -7;
-      const values = [1 + step / 2, 1 + (3 * step) / 2, -(1 + step / 2), 65504, 65520, 65519.99, 2 ** -24, 2 ** -25, 2 ** -25 * 1.5, 3e38, -0, 0, 2 ** -149, -(2 ** -140)];
+      const values = [
+        1 + step / 2,
+        1 + (3 * step) / 2,
+        -(1 + step / 2),
+        65504,
+        65520,
+        65519.99,
+        2 ** -24,
+        2 ** -25,
+        2 ** -25 * 1.5,
+        3e38,
+        -0,
+        0,
+        2 ** -149,
+        -(2 ** -140),
+      ];
       return [f32([values.length], Float32Array.from(values))];
     },
     call: (k, [x]) => k.cast(x, to),
@@ -131,8 +160,19 @@ export function elementwiseCases(): ConformanceCase[] {
     ...binaryCases('add'),
     ...binaryCases('mul'),
     ...scale,
-    kernelCase({ kernel: 'scale', name: 'factor 0 keeps NaN', inputs: (rng) => [withValues(uniformF32(rng, [5]), [[2, NaN]])], call: (k, [x]) => k.scale(x, 0) }),
-    rejectionCase({ kernel: 'scale', name: 'a NaN factor', code: 'INVALID_OPTION', inputs: (rng) => [uniformF32(rng, [3])], call: (k, [x]) => k.scale(x, NaN) }),
+    kernelCase({
+      kernel: 'scale',
+      name: 'factor 0 keeps NaN',
+      inputs: (rng) => [withValues(uniformF32(rng, [5]), [[2, NaN]])],
+      call: (k, [x]) => k.scale(x, 0),
+    }),
+    rejectionCase({
+      kernel: 'scale',
+      name: 'a NaN factor',
+      code: 'INVALID_OPTION',
+      inputs: (rng) => [uniformF32(rng, [3])],
+      call: (k, [x]) => k.scale(x, NaN),
+    }),
     ...abs,
     kernelCase({
       kernel: 'abs',

@@ -9,11 +9,23 @@ function anyTensor(rng: InputRandom, dtype: 'f32' | 'bf16' | 'i32' | 'u8', shape
     case 'f32':
       return new Tensor('f32', shape, rng.bitPatterns(n));
     case 'bf16':
-      return new Tensor('bf16', shape, Uint16Array.from({ length: n }, () => rng.u32() & 0xffff));
+      return new Tensor(
+        'bf16',
+        shape,
+        Uint16Array.from({ length: n }, () => rng.u32() & 0xffff),
+      );
     case 'i32':
-      return new Tensor('i32', shape, Int32Array.from({ length: n }, () => rng.u32() | 0));
+      return new Tensor(
+        'i32',
+        shape,
+        Int32Array.from({ length: n }, () => rng.u32() | 0),
+      );
     case 'u8':
-      return new Tensor('u8', shape, Uint8Array.from({ length: n }, () => rng.u32() & 0xff));
+      return new Tensor(
+        'u8',
+        shape,
+        Uint8Array.from({ length: n }, () => rng.u32() & 0xff),
+      );
   }
 }
 
@@ -24,7 +36,13 @@ export function layoutCases(): ConformanceCase[] {
   const resh = (name: string, dtype: 'f32' | 'bf16' | 'i32' | 'u8', from: Shape, to: Shape) =>
     kernelCase({ kernel: 'reshape', name, inputs: (rng) => [anyTensor(rng, dtype, from)], call: (k, [x]) => k.reshape(x, to) });
   const cat = (name: string, dtype: 'f32' | 'bf16' | 'i32' | 'u8', a: Shape, b: Shape, axis: number, large = false) =>
-    kernelCase({ kernel: 'concat', name, large, inputs: (rng) => [anyTensor(rng, dtype, a), anyTensor(rng, dtype, b)], call: (k, [x, y]) => k.concat(x, y, axis) });
+    kernelCase({
+      kernel: 'concat',
+      name,
+      large,
+      inputs: (rng) => [anyTensor(rng, dtype, a), anyTensor(rng, dtype, b)],
+      call: (k, [x, y]) => k.concat(x, y, axis),
+    });
   return [
     perm('[B, S, H, D] -> [B, H, S, D] f32', 'f32', [2, 5, 3, 4], [0, 2, 1, 3]),
     perm('matrix transpose bf16', 'bf16', [7, 3], [1, 0]),
@@ -42,10 +60,40 @@ export function layoutCases(): ConformanceCase[] {
     cat('empty a', 'f32', [2, 0, 3], [2, 4, 3], 1),
     cat('empty b', 'bf16', [1, 3, 5], [1, 3, 0], 2),
     cat('large f32 cache', 'f32', [1, 8, 1000, 64], [1, 8, 999, 64], 2, true),
-    rejectionCase({ kernel: 'concat', name: 'shapes that differ off the axis', code: 'SHAPE_MISMATCH', inputs: (rng) => [anyTensor(rng, 'f32', [2, 3]), anyTensor(rng, 'f32', [3, 3])], call: (k, [x, y]) => k.concat(x, y, 1) }),
-    rejectionCase({ kernel: 'concat', name: 'two dtypes', code: 'DTYPE_MISMATCH', inputs: (rng) => [anyTensor(rng, 'f32', [2, 3]), anyTensor(rng, 'i32', [2, 3])], call: (k, [x, y]) => k.concat(x, y, 0) }),
-    rejectionCase({ kernel: 'concat', name: 'an axis out of range', code: 'INVALID_OPTION', inputs: (rng) => [anyTensor(rng, 'f32', [2, 3]), anyTensor(rng, 'f32', [2, 3])], call: (k, [x, y]) => k.concat(x, y, 2) }),
-    rejectionCase({ kernel: 'permute', name: 'a repeated axis', code: 'INVALID_OPTION', inputs: (rng) => [anyTensor(rng, 'f32', [2, 3])], call: (k, [x]) => k.permute(x, [0, 0]) }),
-    rejectionCase({ kernel: 'reshape', name: 'a different element count', code: 'SHAPE_MISMATCH', inputs: (rng) => [anyTensor(rng, 'f32', [2, 3])], call: (k, [x]) => k.reshape(x, [7]) }),
+    rejectionCase({
+      kernel: 'concat',
+      name: 'shapes that differ off the axis',
+      code: 'SHAPE_MISMATCH',
+      inputs: (rng) => [anyTensor(rng, 'f32', [2, 3]), anyTensor(rng, 'f32', [3, 3])],
+      call: (k, [x, y]) => k.concat(x, y, 1),
+    }),
+    rejectionCase({
+      kernel: 'concat',
+      name: 'two dtypes',
+      code: 'DTYPE_MISMATCH',
+      inputs: (rng) => [anyTensor(rng, 'f32', [2, 3]), anyTensor(rng, 'i32', [2, 3])],
+      call: (k, [x, y]) => k.concat(x, y, 0),
+    }),
+    rejectionCase({
+      kernel: 'concat',
+      name: 'an axis out of range',
+      code: 'INVALID_OPTION',
+      inputs: (rng) => [anyTensor(rng, 'f32', [2, 3]), anyTensor(rng, 'f32', [2, 3])],
+      call: (k, [x, y]) => k.concat(x, y, 2),
+    }),
+    rejectionCase({
+      kernel: 'permute',
+      name: 'a repeated axis',
+      code: 'INVALID_OPTION',
+      inputs: (rng) => [anyTensor(rng, 'f32', [2, 3])],
+      call: (k, [x]) => k.permute(x, [0, 0]),
+    }),
+    rejectionCase({
+      kernel: 'reshape',
+      name: 'a different element count',
+      code: 'SHAPE_MISMATCH',
+      inputs: (rng) => [anyTensor(rng, 'f32', [2, 3])],
+      call: (k, [x]) => k.reshape(x, [7]),
+    }),
   ];
 }

@@ -4,14 +4,24 @@ import type { MatmulOptions } from '../../backend/kernels.js';
 import type { Shape } from '../../tensor/index.js';
 import { normalF32, uniformF32, withValues } from './host.js';
 
-function matmulCase(name: string, aShape: Shape, bShape: Shape, options: MatmulOptions = {}, extra: { large?: boolean; bDtype?: 'f16' | 'bf16'; nan?: boolean } = {}): ConformanceCase {
+function matmulCase(
+  name: string,
+  aShape: Shape,
+  bShape: Shape,
+  options: MatmulOptions = {},
+  extra: { large?: boolean; bDtype?: 'f16' | 'bf16'; nan?: boolean } = {},
+): ConformanceCase {
   return kernelCase({
     kernel: 'matmul',
     name,
     large: extra.large,
     inputs: (rng) => {
       let a = uniformF32(rng, aShape);
-      if (extra.nan) a = withValues(a, [[3, NaN], [a.size - 1, Infinity]]);
+      if (extra.nan)
+        a = withValues(a, [
+          [3, NaN],
+          [a.size - 1, Infinity],
+        ]);
       const b = uniformF32(rng, bShape);
       return [a, extra.bDtype ? b.castFloat(extra.bDtype) : b];
     },

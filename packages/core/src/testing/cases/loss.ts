@@ -59,7 +59,11 @@ function embeddingCases(): ConformanceCase[] {
       kernel: 'embedding',
       name,
       inputs: (rng) => {
-        const ids = rng.ints(idsShape.reduce((a, b) => a * b, 1), 0, vocab);
+        const ids = rng.ints(
+          idsShape.reduce((a, b) => a * b, 1),
+          0,
+          vocab,
+        );
         if (outOfRange) ids.set([vocab, -1], 0);
         const table = normalF32(rng, [vocab, dim]);
         return [i32(idsShape, ids), dtype === 'f32' ? table : table.castFloat(dtype)];
@@ -73,7 +77,11 @@ function embeddingCases(): ConformanceCase[] {
       large: opts.large,
       inputs: (rng) => {
         // Few distinct ids, so that most rows collide in the scatter-add.
-        const ids = rng.ints(idsShape.reduce((a, b) => a * b, 1), 0, Math.min(vocab, 7));
+        const ids = rng.ints(
+          idsShape.reduce((a, b) => a * b, 1),
+          0,
+          Math.min(vocab, 7),
+        );
         if (opts.outOfRange) ids.set([vocab, -1], 0);
         return [i32(idsShape, ids), normalF32(rng, [...idsShape, dim])];
       },
@@ -100,7 +108,12 @@ export function lossCases(): ConformanceCase[] {
     ...crossEntropyCases('rank 3 [2, 3, 17]', { shape: [2, 3], vocab: 17, range: 5 }),
     ...crossEntropyCases('logits up to ±120 stay stable', { shape: [6], vocab: 9, range: 120 }),
     ...crossEntropyCases('every target ignored', { shape: [4], vocab: 5, range: 2, targets: (v) => v.map(() => IGNORE) }),
-    ...crossEntropyCases('out-of-range targets give NaN', { shape: [5], vocab: 6, range: 2, targets: (v) => v.map((x, i) => (i === 1 ? 6 : i === 3 ? -1 : x)) }),
+    ...crossEntropyCases('out-of-range targets give NaN', {
+      shape: [5],
+      vocab: 6,
+      range: 2,
+      targets: (v) => v.map((x, i) => (i === 1 ? 6 : i === 3 ? -1 : x)),
+    }),
     ...crossEntropyCases('NaN logit', { shape: [3], vocab: 4, range: 2, nan: true }),
     ...crossEntropyCases('one class, one row', { shape: [1], vocab: 1, range: 2 }),
     ...crossEntropyCases('no rows', { shape: [0], vocab: 7, range: 2 }),

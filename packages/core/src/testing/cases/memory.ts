@@ -14,10 +14,26 @@ function everyDtype(rng: InputRandom): Tensor[] {
   const n = 67;
   return [
     new Tensor('f32', [n], rng.bitPatterns(n)),
-    new Tensor('f16', [n], Uint16Array.from({ length: n }, () => rng.u32() & 0xffff)),
-    new Tensor('bf16', [n], Uint16Array.from({ length: n }, () => rng.u32() & 0xffff)),
-    new Tensor('i32', [n], Int32Array.from({ length: n }, () => rng.u32() | 0)),
-    new Tensor('u8', [n], Uint8Array.from({ length: n }, () => rng.u32() & 0xff)),
+    new Tensor(
+      'f16',
+      [n],
+      Uint16Array.from({ length: n }, () => rng.u32() & 0xffff),
+    ),
+    new Tensor(
+      'bf16',
+      [n],
+      Uint16Array.from({ length: n }, () => rng.u32() & 0xffff),
+    ),
+    new Tensor(
+      'i32',
+      [n],
+      Int32Array.from({ length: n }, () => rng.u32() | 0),
+    ),
+    new Tensor(
+      'u8',
+      [n],
+      Uint8Array.from({ length: n }, () => rng.u32() & 0xff),
+    ),
     new Tensor('f32', [3, 0, 2]),
   ];
 }
@@ -56,14 +72,27 @@ export function memoryCases(): ConformanceCase[] {
       }
     }),
     memoryCase('read captures the value when called, before the tensor is freed and its memory reused', async (backend) => {
-      const x = backend.upload(Tensor.f32([256], Float32Array.from({ length: 256 }, (_, i) => i + 0.5)));
+      const x = backend.upload(
+        Tensor.f32(
+          [256],
+          Float32Array.from({ length: 256 }, (_, i) => i + 0.5),
+        ),
+      );
       const y = backend.kernels.scale(x, 2);
       const pending = backend.read(y);
       // The trainer frees a loss right after asking for it; new work may land in the freed memory.
       backend.free(y);
       const reuse = [0, 1, 2].map(() => backend.kernels.scale(x, -1));
       try {
-        compareTensors(await pending, Tensor.f32([256], Float32Array.from({ length: 256 }, (_, i) => 2 * i + 1)), 0, 'memory/read then free');
+        compareTensors(
+          await pending,
+          Tensor.f32(
+            [256],
+            Float32Array.from({ length: 256 }, (_, i) => 2 * i + 1),
+          ),
+          0,
+          'memory/read then free',
+        );
       } finally {
         for (const t of [x, ...reuse]) backend.free(t);
       }

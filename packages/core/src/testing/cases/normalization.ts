@@ -24,7 +24,11 @@ function rmsCases(): ConformanceCase[] {
     const inputs = (rng: InputRandom) => {
       let x = uniformF32(rng, shape, -3, 3);
       if (opts.nan) x = withValues(x, [[1, NaN]]);
-      if (opts.zeroRow) x = withValues(x, Array.from({ length: dim }, (_, d) => [d, 0] as const));
+      if (opts.zeroRow)
+        x = withValues(
+          x,
+          Array.from({ length: dim }, (_, d) => [d, 0] as const),
+        );
       return [x, uniformF32(rng, [dim], 0.5, 1.5), uniformF32(rng, shape, -1, 1)];
     };
     return [

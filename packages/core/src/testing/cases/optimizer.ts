@@ -31,9 +31,21 @@ export function optimizerCases(): ConformanceCase[] {
     kernelCase({
       kernel: 'adamwStep',
       name: `guard: ${name}`,
-      inputs: (rng) => [normalF32(rng, [9, 7]), normalF32(rng, [9, 7], 0.1), normalF32(rng, [9, 7], 0.01), uniformF32(rng, [9, 7], 0, 1e-3), f32([], Float32Array.of(norm)), f32([], Float32Array.of(loss))],
+      inputs: (rng) => [
+        normalF32(rng, [9, 7]),
+        normalF32(rng, [9, 7], 0.1),
+        normalF32(rng, [9, 7], 0.01),
+        uniformF32(rng, [9, 7], 0, 1e-3),
+        f32([], Float32Array.of(norm)),
+        f32([], Float32Array.of(loss)),
+      ],
       call: (k, [param, grad, m, v, n, l]) => {
-        k.adamwStep(param, grad, m, v, { ...TORCH_DEFAULTS, step: 4, ...(gradScale === undefined ? {} : { gradScale }), guard: { norm: n, loss: l, ...(maxNorm === undefined ? {} : { maxNorm }) } });
+        k.adamwStep(param, grad, m, v, {
+          ...TORCH_DEFAULTS,
+          step: 4,
+          ...(gradScale === undefined ? {} : { gradScale }),
+          guard: { norm: n, loss: l, ...(maxNorm === undefined ? {} : { maxNorm }) },
+        });
         return [param, m, v];
       },
     });

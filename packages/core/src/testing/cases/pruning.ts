@@ -24,7 +24,14 @@ function importanceCase(name: string, r: number, inF: number, outF: number, larg
   });
 }
 
-function maskCase(name: string, groups: number, n: number, k: number, values: (rng: InputRandom, size: number) => Float32Array, large = false): ConformanceCase {
+function maskCase(
+  name: string,
+  groups: number,
+  n: number,
+  k: number,
+  values: (rng: InputRandom, size: number) => Float32Array,
+  large = false,
+): ConformanceCase {
   return kernelCase({
     kernel: 'bottomKMask',
     name,

@@ -25,7 +25,19 @@ export function randomCases(): ConformanceCase[] {
     normal('counter crosses 2^32', [10], { seed: 5, stream: 1, offset: 2 ** 32 - 3 }),
     normal('one element', [1], { seed: 8, stream: 8 }),
     normal('large [1048583]', [1_048_583], { seed: 9, stream: 3 }, true),
-    rejectionCase({ kernel: 'randomUniform', name: 'a negative seed', code: 'INVALID_OPTION', inputs: () => [], call: (k) => k.randomUniform([4], { seed: -1, stream: 0 }) }),
-    rejectionCase({ kernel: 'randomNormal', name: 'a fractional stream', code: 'INVALID_OPTION', inputs: () => [], call: (k) => k.randomNormal([4], { seed: 1, stream: 0.5 }) }),
+    rejectionCase({
+      kernel: 'randomUniform',
+      name: 'a negative seed',
+      code: 'INVALID_OPTION',
+      inputs: () => [],
+      call: (k) => k.randomUniform([4], { seed: -1, stream: 0 }),
+    }),
+    rejectionCase({
+      kernel: 'randomNormal',
+      name: 'a fractional stream',
+      code: 'INVALID_OPTION',
+      inputs: () => [],
+      call: (k) => k.randomNormal([4], { seed: 1, stream: 0.5 }),
+    }),
   ];
 }

@@ -13,7 +13,13 @@ export function reductionCases(): ConformanceCase[] {
   const sum = (name: string, shape: Shape, specials: [number, number][] = [], large = false) =>
     kernelCase({ kernel: 'sum', name, large, inputs: (rng) => [withValues(uniformF32(rng, shape, -0.5, 1.5), specials)], call: (k, [x]) => k.sum(x) });
   const cols = (name: string, shape: Shape, specials: [number, number][] = [], large = false) =>
-    kernelCase({ kernel: 'columnSumSquares', name, large, inputs: (rng) => [withValues(uniformF32(rng, shape, -2, 2), specials)], call: (k, [x]) => k.columnSumSquares(x) });
+    kernelCase({
+      kernel: 'columnSumSquares',
+      name,
+      large,
+      inputs: (rng) => [withValues(uniformF32(rng, shape, -2, 2), specials)],
+      call: (k, [x]) => k.columnSumSquares(x),
+    });
   const norm = (name: string, shapes: Shape[], specials: [number, number][] = [], large = false, specialsAt = 0) =>
     kernelCase({
       kernel: 'globalNorm',
