@@ -65,7 +65,7 @@ export async function readCorpus(dir: string): Promise<PageRecord[]> {
 }
 
 /** `items` in a seeded random order (Fisher–Yates over a named Philox stream). */
-export function shuffled<T>(items: readonly T[], seed: number, name: string): T[] {
+function shuffled<T>(items: readonly T[], seed: number, name: string): T[] {
   const out = [...items];
   const random = new SeededRandom(seed, name);
   for (let i = out.length - 1; i > 0; i--) {

@@ -39,7 +39,7 @@ export interface SplitScores {
 }
 
 /** Source tokens every encoded pair keeps: a longer summary is cut (from its end) to leave them room. */
-export const MIN_SOURCE_TOKENS = 32;
+const MIN_SOURCE_TOKENS = 32;
 
 /** `summary` cut by whole characters to at most `budget` tokens. */
 function fitSummary(summary: string, tokenizer: Tokenizer, budget: number): string {

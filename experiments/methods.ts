@@ -56,7 +56,7 @@ export interface MethodResult {
 }
 
 /** What one target-and-seed run needs. */
-export interface TargetRun {
+interface TargetRun {
   readonly backend: Backend;
   readonly model: CausalLM;
   readonly settings: ExperimentSettings;

@@ -40,26 +40,7 @@ export const USAGE = `npm run experiment -- [options]
 
 /** Parses `argv` (the arguments after `--`); throws `CLI_USAGE` on a bad option. */
 export function parseExperimentOptions(argv: readonly string[], root: string): ExperimentOptions {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: [...argv],
-      options: {
-        data: { type: 'string' },
-        target: { type: 'string', multiple: true },
-        seeds: { type: 'string' },
-        stage: { type: 'string' },
-        cache: { type: 'string' },
-        out: { type: 'string' },
-        quick: { type: 'boolean' },
-        threads: { type: 'string' },
-        help: { type: 'boolean' },
-      },
-      strict: true,
-    }));
-  } catch (cause) {
-    throw new LoraFuseError('CLI_USAGE', `${(cause as Error).message}\n\n${USAGE}`, { cause });
-  }
+  const values = parseValues(argv);
   const seeds = (values.seeds ?? '0,1,2').split(',').map(Number);
   if (seeds.some((s) => !Number.isInteger(s) || s < 0))
     throw new LoraFuseError('CLI_USAGE', `--seeds must be comma-separated non-negative integers; got ${values.seeds}.`);
@@ -80,4 +61,26 @@ export function parseExperimentOptions(argv: readonly string[], root: string): E
     threads,
     help: values.help ?? false,
   };
+}
+
+function parseValues(argv: readonly string[]) {
+  try {
+    return parseArgs({
+      args: [...argv],
+      options: {
+        data: { type: 'string' },
+        target: { type: 'string', multiple: true },
+        seeds: { type: 'string' },
+        stage: { type: 'string' },
+        cache: { type: 'string' },
+        out: { type: 'string' },
+        quick: { type: 'boolean' },
+        threads: { type: 'string' },
+        help: { type: 'boolean' },
+      },
+      strict: true,
+    }).values;
+  } catch (cause) {
+    throw new LoraFuseError('CLI_USAGE', `${(cause as Error).message}\n\n${USAGE}`, { cause });
+  }
 }

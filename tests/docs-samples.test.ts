@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { runCli } from '../packages/cli/src/main.js';
+import { cli } from '../packages/cli/test/cli-helpers.js';
 import { writeByteModel } from '../packages/cli/test/byte-model.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -130,9 +130,7 @@ describe('guides: command lines run', () => {
       // The README's samples run from the repository root on the fixtures; the guides' in the scratch folder.
       process.chdir(sample.file === 'README.md' ? ROOT : scratch);
       const run = heavy.has(command) ? [command, '--help'] : [...argv, ...(argv.includes('--backend') ? [] : ['--backend', 'wasm'])];
-      let out = '';
-      let err = '';
-      const code = await runCli(run, { out: (t) => void (out += t), err: (t) => void (err += t), isTTY: false });
+      const { code, out, err } = await cli(...run);
       expect(err + out, `exit ${code}`).not.toMatch(/error/i);
       expect(code).toBe(0);
       if (heavy.has(command)) for (const flag of argv.filter((w) => w.startsWith('--'))) expect(out, `${flag} is documented in --help`).toContain(flag);

@@ -34,7 +34,7 @@ import {
 import { nodeFolder } from '@lorafuse/core/node';
 import { wasmBackend } from '@lorafuse/backend-wasm';
 import { acquireDawnDevice } from '../packages/backend-webgpu/test/acquire-device.js';
-import { runCli } from '../packages/cli/src/main.js';
+import { cli } from '../packages/cli/test/cli-helpers.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const DATA = join(ROOT, '../shared/data/manpages/en.jsonl');
@@ -75,13 +75,6 @@ const config = parseModelConfig({
 /** Pages of a section in file order (the file's order is fixed), skipping `skip`; summaries that leave room for some source only. */
 function section(pages: readonly Page[], domain: string, count: number, skip = 0): Page[] {
   return pages.filter((p) => p.domain === domain && p.summary.length > 0 && Buffer.byteLength(p.summary) <= MAX_LENGTH / 2).slice(skip, skip + count);
-}
-
-async function run(argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const code = await runCli(argv, { out: (t) => void (out += t), err: (t) => void (err += t), isTTY: false });
-  return { code, out, err };
 }
 
 describe.skipIf(!available)('lorafuse adapt on manual pages (man1, man3 → man7)', () => {
@@ -177,7 +170,7 @@ describe.skipIf(!available)('lorafuse adapt on manual pages (man1, man3 → man7
       out,
       '--json',
     ];
-    const r = await run(argv);
+    const r = await cli(...argv);
     expect(r.err).toBe('');
     expect(r.code).toBe(0);
     // Every factor of every input holds exactly ⌊ratio·size⌋ zeros after the last step; the written cat merge keeps each input's block.

@@ -16,7 +16,10 @@ async function rowNormalisedMagnitude(backend, factor) {
   /** @type {import('@lorafuse/core').DeviceTensor[]} */
   const temporaries = [];
   /** @param {import('@lorafuse/core').DeviceTensor} t */
-  const temporary = (t) => (temporaries.push(t), t);
+  const temporary = (t) => {
+    temporaries.push(t);
+    return t;
+  };
   try {
     // mul broadcasts over leading dimensions only, so work on the transpose [cols, rows].
     const transposed = temporary(k.permute(factor, [1, 0]));

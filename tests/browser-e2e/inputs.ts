@@ -8,11 +8,12 @@ import { join } from 'node:path';
 import { Tensor, createAdapterConfig, createLoraModule, loadAdapter, saveAdapter } from '@lorafuse/core';
 import { nodeFolder } from '@lorafuse/core/node';
 import { writeByteModel } from '../../packages/cli/test/byte-model.js';
+import { lcg } from '../../packages/cli/test/lcg.js';
 
 /** A small linear congruential stream in [-1, 1): fixed inputs, not a statistical claim. */
 function stream(seed: number): () => number {
-  let s = seed;
-  return () => ((s = (Math.imul(s, 1103515245) + 12345) >>> 0) / 2 ** 32) * 2 - 1;
+  const u = lcg(seed);
+  return () => u() * 2 - 1;
 }
 
 /** Folder paths of the written inputs. */

@@ -4,15 +4,13 @@
 import { SafetensorsFile, bytesSource, memoryFolder } from '@lorafuse/core';
 import { WasmBackend } from '@lorafuse/backend-wasm';
 import { DEMO_ADAPTER_DIR, QUICK_DEMO_SETTINGS, runDemo } from '@lorafuse/demo';
-import { runCli } from '../../packages/cli/src/index.js';
+import { cli as cliRun } from '../../packages/cli/test/cli-helpers.js';
 
 export { writeFlowInputs } from './inputs.js';
 
 /** Runs the `lorafuse` command line in this process; rejects with its standard error when it fails. */
 export async function cli(argv: readonly string[]): Promise<string> {
-  let out = '';
-  let err = '';
-  const code = await runCli(argv, { out: (text) => void (out += text), err: (text) => void (err += text), isTTY: false });
+  const { code, out, err } = await cliRun(...argv);
   if (code !== 0) throw new Error(`lorafuse ${argv.join(' ')} exited ${code}: ${err}`);
   return out;
 }

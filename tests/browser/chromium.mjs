@@ -23,7 +23,7 @@ const executable = (path) => {
 };
 
 /** `$CHROMIUM_PATH`, or `chromium`/`chromium-browser` on PATH, or undefined. */
-export function chromiumPath() {
+function chromiumPath() {
   const given = process.env.CHROMIUM_PATH;
   if (given) return executable(given) ? given : undefined;
   const dirs = (process.env.PATH ?? '').split(delimiter).filter(Boolean);

@@ -103,7 +103,9 @@ describe('guidedRanges', () => {
     // 100 units of 8 on 2 threads: 25, 19, 14, 11, 8, then the minimum of 6, and a rest of 5 joins the last.
     const ranges = guidedRanges(800, 2, 6, 8);
     expect(ranges.map(([a, b]) => (b - a) / 8)).toEqual([25, 19, 14, 11, 8, 6, 6, 11]);
-    ranges.forEach(([start], i) => expect(start).toBe(i === 0 ? 0 : ranges[i - 1][1]));
+    ranges.forEach(([start], i) => {
+      expect(start).toBe(i === 0 ? 0 : ranges[i - 1][1]);
+    });
     expect(ranges[ranges.length - 1][1]).toBe(800);
     // A partial last unit, and nothing to split.
     expect(guidedRanges(10, 1, 1, 4)).toEqual([
@@ -224,7 +226,9 @@ describe('wasm backend with threads', () => {
     const two = await open(2, 'relaxed');
     for (let round = 0; round < 50 && two.threadUse.byWorkers < 7; round++) {
       const threaded = run(two);
-      single.forEach((t, i) => expect(firstDifference(threaded[i], t), `output ${i}`).toBe(-1));
+      single.forEach((t, i) => {
+        expect(firstDifference(threaded[i], t), `output ${i}`).toBe(-1);
+      });
     }
     // Three products of loraLinear, attention and its backward in both layouts: workers ran parts of them.
     expect(two.threadUse.byWorkers).toBeGreaterThanOrEqual(7);
@@ -289,7 +293,9 @@ describe('wasm backend with threads', () => {
     const three = await open(3);
     for (let round = 0; round < 50 && three.threadUse.byWorkers < 21; round++) {
       const threaded = run(three);
-      single.forEach((t, i) => expect(firstDifference(threaded[i], t), `output ${i}`).toBe(-1));
+      single.forEach((t, i) => {
+        expect(firstDifference(threaded[i], t), `output ${i}`).toBe(-1);
+      });
     }
     expect(three.threadUse.byWorkers).toBeGreaterThanOrEqual(21);
   });

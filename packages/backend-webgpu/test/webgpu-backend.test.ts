@@ -40,7 +40,10 @@ async function trainingStep(
 ): Promise<number> {
   const k = backend.kernels;
   const made: DeviceTensor[] = [];
-  const keep = <T extends DeviceTensor>(t: T) => (made.push(t), t);
+  const keep = <T extends DeviceTensor>(t: T) => {
+    made.push(t);
+    return t;
+  };
   const logits = keep(k.loraLinear(state.x, state.w0, state.a, state.b, 2));
   const { loss, lse } = k.crossEntropy(logits, state.targets);
   keep(loss);
@@ -91,7 +94,10 @@ describe('BufferPool', () => {
   const fakeDevice = (created: GPUBufferDescriptor[]) =>
     ({
       limits: { maxBufferSize: 1 << 20, maxStorageBufferBindingSize: 1000 },
-      createBuffer: (d: GPUBufferDescriptor) => (created.push(d), { size: d.size, usage: d.usage, destroy() {} }),
+      createBuffer: (d: GPUBufferDescriptor) => {
+        created.push(d);
+        return { size: d.size, usage: d.usage, destroy() {} };
+      },
     }) as unknown as GPUDevice;
 
   it('reuses a released buffer of the same bucket only after recycle', () => {

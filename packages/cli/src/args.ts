@@ -2,7 +2,7 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { LoraFuseError } from '@lorafuse/core';
 
 /** Options every command accepts. */
-export const GLOBAL_OPTIONS = {
+const GLOBAL_OPTIONS = {
   json: { type: 'boolean' },
   verbose: { type: 'boolean' },
   quiet: { type: 'boolean' },
@@ -11,17 +11,6 @@ export const GLOBAL_OPTIONS = {
   seed: { type: 'string' },
   plugin: { type: 'string', multiple: true },
 } as const satisfies ParseArgsConfig['options'];
-
-/** The global options as parsed. */
-export interface GlobalOptions {
-  json: boolean;
-  verbose: boolean;
-  quiet: boolean;
-  help: boolean;
-  backend?: string;
-  seed?: string;
-  plugin?: string[];
-}
 
 /** A parsed command line: option values by name, and the positional words. */
 export interface ParsedCommand {

@@ -13,6 +13,7 @@ import { createAdapterConfig, createLoraModule, loadAdapter, saveAdapter, Tensor
 import { nodeFolder } from '@lorafuse/core/node';
 import { writeByteModel } from './byte-model.js';
 import { cli } from './cli-helpers.js';
+import { lcg } from './lcg.js';
 
 const PLUGIN = fileURLToPath(new URL('../../../examples/custom-plugin/index.mjs', import.meta.url));
 const RATIO = 0.3;
@@ -34,8 +35,8 @@ const lowest = (scores: Float64Array, ratio: number) =>
 it('lorafuse adapt --plugin examples/custom-plugin prunes what the plugin’s float64 reference says', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'lorafuse-custom-adapt-'));
   const model = await writeByteModel(join(dir, 'base'));
-  let s = 5;
-  const rand = () => ((s = (Math.imul(s, 1103515245) + 12345) >>> 0) / 2 ** 32 - 0.5) * 0.4;
+  const u = lcg(5);
+  const rand = () => (u() - 0.5) * 0.4;
   const config = createAdapterConfig({ r: 4, loraAlpha: 8, targetModules: ['q_proj'] });
   const modules = [0, 1].map((l) =>
     createLoraModule(

@@ -31,13 +31,14 @@ import { fileSource, nodeFolder } from '@lorafuse/core/node';
 import { FIXTURES } from '../../core/test/fixtures/index.js';
 import { cliPlugins } from '../src/runtime.js';
 import { cli } from './cli-helpers.js';
+import { lcg } from './lcg.js';
 
 const dir = await mkdtemp(join(tmpdir(), 'lorafuse-adapt-'));
 const VOCAB = 259;
 const target = join(FIXTURES, 'lora-qv-r8');
 
-let s = 11;
-const rand = () => ((s = (Math.imul(s, 1103515245) + 12345) >>> 0) / 2 ** 32) * 2 - 1;
+const u = lcg(11);
+const rand = () => u() * 2 - 1;
 const randomF32 = (shape: number[], scale: number) =>
   Tensor.f32(
     shape,
@@ -149,10 +150,14 @@ describe('lorafuse adapt', () => {
       const want = new Float64Array(got.length);
       for (const adapter of trained) {
         const t = adapter.modules.find((x) => x.name === m.name)!;
-        delta(t.a, t.b, t.scaling).forEach((v, i) => (want[i] += v));
+        delta(t.a, t.b, t.scaling).forEach((v, i) => {
+          want[i] += v;
+        });
       }
       const scale = Math.max(...want.map(Math.abs));
-      got.forEach((v, i) => (worst = Math.max(worst, Math.abs(v - want[i]) / scale)));
+      got.forEach((v, i) => {
+        worst = Math.max(worst, Math.abs(v - want[i]) / scale);
+      });
       // Each source block of the cat factors keeps the pruned zeros: half of every A and B.
       const a = m.a.toFloat32();
       const b = m.b.toFloat32();

@@ -6,6 +6,7 @@ import type { MatmulImpl } from '../src/bench/matmul-impl.js';
 import type { MatmulPeer } from '../src/bench/matmul-peers.js';
 import { benchMatmul } from '../src/commands/bench-matmul.js';
 import { cli } from './cli-helpers.js';
+import { captureIO } from './cli-helpers.js';
 
 /** Row-major `a·b` in float64, written here independently of the bench; `dropLast` leaves out the last k term (a broken kernel). */
 function product(a: Float32Array, b: Float32Array, m: number, k: number, n: number, dropLast = false): Float32Array {
@@ -30,14 +31,9 @@ function hostImpl(impl: string, dropLast = false): MatmulImpl {
 }
 
 const peer = (impl: string, load: () => Promise<MatmulImpl>): MatmulPeer => ({ impl, packages: [`@example/${impl}`], load });
-const capture = () => {
-  const io = { out: '', err: '', isTTY: false };
-  return { io, sink: { out: (t: string) => void (io.out += t), err: (t: string) => void (io.err += t), isTTY: false } };
-};
-
 describe('lorafuse bench matmul', () => {
   it('prints one JSON line per implementation and shape, with GFLOP/s and our ratio to each peer', async () => {
-    const { io, sink } = capture();
+    const { io: sink, text: io } = captureIO();
     const code = await benchMatmul(['--backend', 'reference', '--shapes', '8x16x4,3x5x7', '--repeats', '3', '--json'], sink, {
       peers: [peer('host-peer', async () => hostImpl('host-peer'))],
     });
@@ -66,16 +62,16 @@ describe('lorafuse bench matmul', () => {
 
   it('rejects an implementation whose product is wrong, ours or a peer', async () => {
     const args = ['--backend', 'reference', '--shapes', '4x16x6', '--repeats', '1', '--json'];
-    await expect(benchMatmul(args, capture().sink, { ours: async () => hostImpl('lorafuse', true), peers: [] })).rejects.toMatchObject({
+    await expect(benchMatmul(args, captureIO().io, { ours: async () => hostImpl('lorafuse', true), peers: [] })).rejects.toMatchObject({
       code: 'BENCH_WRONG_RESULT',
     });
-    await expect(benchMatmul(args, capture().sink, { peers: [peer('bad', async () => hostImpl('bad', true))] })).rejects.toThrow(
+    await expect(benchMatmul(args, captureIO().io, { peers: [peer('bad', async () => hostImpl('bad', true))] })).rejects.toThrow(
       /bad gave a wrong 4×16×6 product/,
     );
   });
 
   it('reports a peer that is not installed as skipped and measures the rest', async () => {
-    const { io, sink } = capture();
+    const { io: sink, text: io } = captureIO();
     const missing = peer('absent', () => import(/* @vite-ignore */ ['@tensorflow', 'not-an-installed-peer'].join('/')));
     await benchMatmul(['--backend', 'reference', '--shapes', '2x3x4', '--repeats', '1'], sink, { peers: [missing] });
     expect(io.err).toMatch(/skipped absent: not installed \(npm install -D @example\/absent\)/);

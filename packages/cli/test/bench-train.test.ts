@@ -13,6 +13,7 @@ import { trainStepFlops } from '../src/bench/train-flops.js';
 import { findPython } from '../src/bench/train-torch.js';
 import { benchTrain } from '../src/commands/bench-train.js';
 import { enableRelaxedSimd } from '../src/relaxed-simd.js';
+import { captureIO } from './cli-helpers.js';
 
 // As the command does, so that `--simd relaxed` runs on Node 20 too.
 enableRelaxedSimd();
@@ -60,11 +61,6 @@ function independentFlops(config: ModelConfig, batch: number, seq: number, targe
   return 2 * macs;
 }
 
-const capture = () => {
-  const io = { out: '', err: '' };
-  return { io, sink: { out: (t: string) => void (io.out += t), err: (t: string) => void (io.err += t), isTTY: false } };
-};
-
 /** A stand-in for Python: a shell script run with the bench's script as its argument (ignored), doing what `body` says. */
 function fakePython(body: string): string {
   const path = join(mkdtempSync(join(tmpdir(), 'bench-train-test-')), 'python');
@@ -100,7 +96,7 @@ describe('trainStepFlops', () => {
 
 describe('lorafuse bench train', () => {
   it("prints our matmul and PyTorch's, then the torch training line and ours, with tokens/s, GFLOP/s and the ratios", async () => {
-    const { io, sink } = capture();
+    const { io: sink, text: io } = captureIO();
     const code = await benchTrain(MICRO_RUN, sink, { configs, python: () => fakePython(FAKE_TORCH) });
     expect(code).toBe(0);
     const [matmul, torchMatmul, torch, ours] = lines(io.out);
@@ -132,7 +128,7 @@ describe('lorafuse bench train', () => {
   });
 
   it("on wasm, adds the SIMD peak of as many threads and the training's fraction of it", async () => {
-    const { io, sink } = capture();
+    const { io: sink, text: io } = captureIO();
     expect(
       await benchTrain(['--config', 'micro', '--backend', 'wasm', '--threads', '2', '--steps', '1', '--warmup', '0', '--json', '--quiet'], sink, {
         configs,
@@ -146,9 +142,12 @@ describe('lorafuse bench train', () => {
   }, 60_000);
 
   it("names the SIMD peak and the training's share of it in the table", async () => {
-    const { io, sink } = capture();
+    const { io: sink, text: io } = captureIO();
     const asked: Array<[number, boolean]> = [];
-    const simdPeak = (threads: number, relaxed: boolean) => (asked.push([threads, relaxed]), Promise.resolve(80));
+    const simdPeak = (threads: number, relaxed: boolean) => {
+      asked.push([threads, relaxed]);
+      return Promise.resolve(80);
+    };
     expect(
       await benchTrain(['--config', 'micro', '--backend', 'wasm', '--simd', 'relaxed', '--steps', '1', '--warmup', '0', '--quiet'], sink, {
         configs,
@@ -167,7 +166,7 @@ describe('lorafuse bench train', () => {
   }, 60_000);
 
   it('reports a SIMD peak that fails on stderr and still prints the training line without it', async () => {
-    const { io, sink } = capture();
+    const { io: sink, text: io } = captureIO();
     const simdPeak = () => Promise.reject(new Error('a round of the SIMD peak took over 20 s'));
     expect(
       await benchTrain(['--config', 'micro', '--backend', 'wasm', '--steps', '1', '--warmup', '0', '--json', '--quiet'], sink, {
@@ -195,7 +194,7 @@ describe('lorafuse bench train', () => {
       [dying, 'exited with 137: Killed'],
     ] as const;
     for (const [python, why] of cases) {
-      const { io, sink } = capture();
+      const { io: sink, text: io } = captureIO();
       expect(await benchTrain([...MICRO_RUN, '--targets', 'all'], sink, { configs, python: () => python })).toBe(0);
       expect(io.err).toContain(`skipped torch: `);
       expect(io.err).toContain(why);
@@ -212,7 +211,7 @@ describe('lorafuse bench train', () => {
   });
 
   it('rejects an unknown projection, threads or a SIMD build off wasm, and an unknown config', async () => {
-    const { sink } = capture();
+    const { io: sink } = captureIO();
     const code = (argv: string[]) =>
       benchTrain(argv, sink, { configs, python: () => undefined }).then(
         () => 'ok',
@@ -229,7 +228,7 @@ describe('lorafuse bench train', () => {
 const python = findPython(process.env, fileURLToPath(new URL('../../..', import.meta.url)));
 describe.skipIf(!python)('lorafuse bench train against PyTorch + PEFT', () => {
   it('runs the PyTorch script and reports its versions and step time', async () => {
-    const { io, sink } = capture();
+    const { io: sink, text: io } = captureIO();
     expect(await benchTrain([...MICRO_RUN, '--warmup', '0', '--steps', '1'], sink, { configs, python: () => python })).toBe(0);
     expect(io.err).not.toContain('skipped');
     const [, torchMatmul, torch, ours] = lines(io.out);

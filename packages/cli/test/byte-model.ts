@@ -2,6 +2,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Tensor, expectedModelWeights, parseModelConfig, writeSafetensors } from '@lorafuse/core';
 import { nodeFolder } from '@lorafuse/core/node';
+import { lcg } from './lcg.js';
 
 /**
  * Writes a small random byte-level Llama (vocab 259, hidden 32, 2 layers,
@@ -28,8 +29,8 @@ export async function writeByteModel(dir: string, seed = 11, poison?: string): P
     eos_token_id: 257,
     hidden_act: 'silu',
   };
-  let s = seed;
-  const rand = () => ((s = (Math.imul(s, 1103515245) + 12345) >>> 0) / 2 ** 32 - 0.5) * 0.2;
+  const u = lcg(seed);
+  const rand = () => (u() - 0.5) * 0.2;
   const tensors = expectedModelWeights(parseModelConfig(json)).map(({ name, shape }) => {
     const size = shape.reduce((a, b) => a * b, 1);
     const fill = name === poison ? () => NaN : shape.length === 1 ? () => 1 : rand;

@@ -11,11 +11,12 @@ import { createAdapterConfig, createLoraModule, loadAdapter, saveAdapter, Tensor
 import { nodeFolder } from '@lorafuse/core/node';
 import { writeByteModel } from './byte-model.js';
 import { cli } from './cli-helpers.js';
+import { lcg } from './lcg.js';
 
 const dir = await mkdtemp(join(tmpdir(), 'lorafuse-lorahub-'));
 const model = await writeByteModel(join(dir, 'model'));
-let s = 3;
-const rand = () => ((s = (Math.imul(s, 1103515245) + 12345) >>> 0) / 2 ** 32 - 0.5) * 0.4;
+const u = lcg(3);
+const rand = () => (u() - 0.5) * 0.4;
 const config = createAdapterConfig({ r: 2, loraAlpha: 4, targetModules: ['q_proj', 'v_proj'] });
 const adapters = await Promise.all(
   ['one', 'two', 'three'].map(async (name) => {

@@ -26,13 +26,14 @@ import {
 import { nodeFolder } from '@lorafuse/core/node';
 import { writeByteModel } from './byte-model.js';
 import { cli } from './cli-helpers.js';
+import { lcg } from './lcg.js';
 
 const dir = await mkdtemp(join(tmpdir(), 'lorafuse-prune-calib-'));
 const model = await writeByteModel(join(dir, 'model'));
 const R = 4;
 const names = [0, 1].flatMap((l) => [`model.layers.${l}.self_attn.q_proj`, `model.layers.${l}.self_attn.v_proj`]);
-let s = 99;
-const rand = () => ((s = (Math.imul(s, 1103515245) + 12345) >>> 0) / 2 ** 32) * 2 - 1;
+const u = lcg(99);
+const rand = () => u() * 2 - 1;
 const config = createAdapterConfig({ r: R, loraAlpha: 8, targetModules: ['q_proj', 'v_proj'] });
 const adapterDir = join(dir, 'adapter');
 await saveAdapter(nodeFolder(adapterDir), {

@@ -10,6 +10,7 @@ import { nodeFolder } from '@lorafuse/core/node';
 import { loraImportance64, mat, sortMask, groupedSortMask } from '../../plugins/test/pruning-reference.js';
 import { cliPlugins, cliRuntime } from '../src/runtime.js';
 import { cli } from './cli-helpers.js';
+import { lcg } from './lcg.js';
 
 const dir = await mkdtemp(join(tmpdir(), 'lorafuse-prune-'));
 const R = 4;
@@ -17,8 +18,8 @@ const IN = 12;
 const OUT = 8;
 const names = ['model.layers.0.self_attn.q_proj', 'model.layers.0.self_attn.v_proj'];
 
-let s = 12345;
-const rand = () => ((s = (Math.imul(s, 1103515245) + 12345) >>> 0) / 2 ** 32) * 2 - 1;
+const u = lcg(12345);
+const rand = () => u() * 2 - 1;
 const host = names.map((name) => ({
   name,
   a: Float32Array.from({ length: R * IN }, rand),

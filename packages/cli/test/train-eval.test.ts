@@ -10,12 +10,13 @@ import { Tensor, loadAdapter, writeSafetensors } from '@lorafuse/core';
 import { nodeFolder } from '@lorafuse/core/node';
 import { FIXTURES } from '../../core/test/fixtures/index.js';
 import { cli } from './cli-helpers.js';
+import { lcg } from './lcg.js';
 
 const dir = await mkdtemp(join(tmpdir(), 'lorafuse-train-'));
 const VOCAB = 259;
 
-let s = 7;
-const rand = () => ((s = (Math.imul(s, 1103515245) + 12345) >>> 0) / 2 ** 32) * 2 - 1;
+const u = lcg(7);
+const rand = () => u() * 2 - 1;
 const weight = (shape: number[], scale = 0.3) =>
   Tensor.f32(
     shape,

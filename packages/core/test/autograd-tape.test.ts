@@ -48,7 +48,9 @@ describe('Tape', () => {
     expect(calls.get('matmul')).toBe(1);
     // dx[i, :] = Σ_o w[o, :] for every row.
     const dx = Array.from(backend.readSync(grads.get(x)!).data as Float32Array);
-    [1.8, 2.2, 2.6, 1.8, 2.2, 2.6].forEach((v, i) => expect(dx[i]).toBeCloseTo(v, 6));
+    [1.8, 2.2, 2.6, 1.8, 2.2, 2.6].forEach((v, i) => {
+      expect(dx[i]).toBeCloseTo(v, 6);
+    });
     backend.free(grads.get(x)!);
     expect(backend.memory().tensors).toBe(2);
   });
@@ -112,7 +114,9 @@ describe('Tape', () => {
       return values;
     };
     const one = grad();
-    grad(0.25).forEach((v, i) => expect(v).toBeCloseTo(0.25 * one[i], 7));
+    grad(0.25).forEach((v, i) => {
+      expect(v).toBeCloseTo(0.25 * one[i], 7);
+    });
     expect(backend.memory().tensors).toBe(2);
   });
 

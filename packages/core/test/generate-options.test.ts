@@ -133,7 +133,10 @@ describe('sampling', () => {
       const p = expectedDistribution(await lastLogits([...PROMPT, ...tokens.slice(0, step)]), 0.8, 20, 0.9);
       const u = philoxUniform(7, SAMPLING_STREAM, step);
       let cumulative = 0;
-      const expected = p.findIndex((pi) => (cumulative += pi) > u);
+      const expected = p.findIndex((pi) => {
+        cumulative += pi;
+        return cumulative > u;
+      });
       expect(tokens[step], `step ${step}`).toBe(expected);
     }
   });

@@ -21,7 +21,7 @@ import { FIXTURES, fixtureFolder } from './fixtures/index.js';
 import { relL2 } from './reference-oracle.js';
 
 /** One recorded `model.generate` call. */
-export interface GenerateCase {
+interface GenerateCase {
   readonly name: string;
   readonly model: string;
   readonly adapter: string | null;
@@ -35,7 +35,7 @@ export interface GenerateCase {
 }
 
 /** The transformers cases of fixtures/generate/cases.json. */
-export const GENERATE_CASES = (JSON.parse(readFileSync(`${FIXTURES}/generate/cases.json`, 'utf8')) as { cases: GenerateCase[] }).cases;
+const GENERATE_CASES = (JSON.parse(readFileSync(`${FIXTURES}/generate/cases.json`, 'utf8')) as { cases: GenerateCase[] }).cases;
 
 /** Loads a fixture model and optional adapter; `dispose` frees both. */
 export async function loadFixtureModel(backend: Backend, model: string, adapter: string | null) {

@@ -123,7 +123,9 @@ async function forward(folder: string, tokens: number[], adapterFolder?: string,
   const seq = tokens.length;
   const emb = W('model.embed_tokens.weight');
   let x = new Float64Array(seq * h);
-  tokens.forEach((t, s) => x.set(emb.subarray(t * h, (t + 1) * h), s * h));
+  tokens.forEach((t, s) => {
+    x.set(emb.subarray(t * h, (t + 1) * h), s * h);
+  });
   const inv = inverseFrequencies(c);
   for (let l = 0; l < c.numHiddenLayers; l++) {
     const p = `model.layers.${l}`;

@@ -30,7 +30,7 @@ function findPython(): { python?: string; why: string } {
 }
 
 // Reads each job's adapter with PEFT onto its base model and prints what PEFT holds.
-const SCRIPT = String.raw`
+const SCRIPT = `
 import json, sys, torch, warnings
 warnings.filterwarnings("ignore")
 from transformers import AutoModelForCausalLM
@@ -133,7 +133,9 @@ describe.skipIf(!python)('PEFT loads what LoRAFuse writes', () => {
       jobs.push({ base: join(FIXTURES, name === 'lora-bf16' ? 'llama-tiny-bf16' : 'llama-tiny'), adapter: folder, tokens });
     }
     const views = runPeft(jobs);
-    adapters.forEach(([, adapter], i) => expectSameAdapter(views[i], adapter));
+    adapters.forEach(([, adapter], i) => {
+      expectSameAdapter(views[i], adapter);
+    });
     // The rewritten paper-setting adapter computes PyTorch's own logits again.
     expect(Math.max(...views[0].logits.map((x, i) => Math.abs(x - expectedQv[i])))).toBeLessThanOrEqual(1e-5);
   }, 300_000);

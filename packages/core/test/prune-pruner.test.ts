@@ -56,7 +56,9 @@ describe('Pruner: magnitude masks against a float64 sort', () => {
         const k = Math.floor(ratio * host.length + 1e-9);
         const mask = sortMask(Array.from(host, Math.abs), k);
         const after = readF32(backend, dev);
-        host.forEach((v, j) => expect(Object.is(after[j], mask[j] ? 0 : v), `${m.name} ${factor}[${j}]`).toBe(true));
+        host.forEach((v, j) => {
+          expect(Object.is(after[j], mask[j] ? 0 : v), `${m.name} ${factor}[${j}]`).toBe(true);
+        });
         const entry = report.tensors.find((t) => t.module === m.name && t.factor === factor)!;
         expect(entry.pruned).toBe(k);
         expect(entry.sparsity).toBe(k / host.length);

@@ -113,7 +113,9 @@ describe('searchPruneRatio', () => {
       for await (const _ of adapt(backend, model, { ...adaptOptions, adapters: devices, ratio }));
       const { rougeL } = await evaluateRouge(model, tokenizer, dev, { adapters: devices, ...scoring });
       byHand.push({ ratio, rougeL, trained: await Promise.all(devices.map((d, i) => downloadAdapter(backend, d, adapters[i].config))) });
-      devices.forEach((d) => freeAdapter(backend, d));
+      devices.forEach((d) => {
+        freeAdapter(backend, d);
+      });
     }
     expect(found.candidates.map((c) => [c.ratio, c.rougeL])).toEqual(byHand.map((h) => [h.ratio, h.rougeL]));
     const best = byHand.reduce((b, h) => (h.rougeL > b.rougeL ? h : b));

@@ -25,7 +25,9 @@ describe('minimizeOnePlusOne', () => {
 
   it('finds the minimum of a scaled quadratic inside the box', async () => {
     const found = await minimizeOnePlusOne(quadratic, { start: [0, 0, 0], budget: 400, lower: -1.5, upper: 1.5, seed: 3 });
-    found.point.forEach((v, i) => expect(Math.abs(v - target[i])).toBeLessThan(1e-2));
+    found.point.forEach((v, i) => {
+      expect(Math.abs(v - target[i])).toBeLessThan(1e-2);
+    });
     expect(found.value).toBeCloseTo(quadratic(found.point), 12);
     expect(found.evaluations).toBe(400);
   });

@@ -30,13 +30,13 @@ export interface SoakModel {
 }
 
 /** The CI soak model (issue 9: hidden 64, 2 layers) and the design's `tiny` benchmark config. */
-export const SOAK_MODELS = {
+const SOAK_MODELS = {
   small: { hidden: 64, layers: 2, heads: 4, kvHeads: 2, ffn: 172, vocab: 256 },
   tiny: { hidden: 256, layers: 4, heads: 4, kvHeads: 2, ffn: 688, vocab: 4096 },
 } as const satisfies Record<string, SoakModel>;
 
 /** A model folder (config.json + model.safetensors, tied embeddings) with matrices uniform of standard deviation 0.02, as transformers initialises Llama. */
-export function randomModelFolder(m: SoakModel, seed = 1): WritableFolder {
+function randomModelFolder(m: SoakModel, seed = 1): WritableFolder {
   const rand = seeded(seed);
   const headDim = m.hidden / m.heads;
   const matrix = (rows: number, cols: number) =>
@@ -98,7 +98,7 @@ export interface SoakOptions {
 }
 
 /** One memory sample. */
-export interface SoakSample {
+interface SoakSample {
   readonly step: number;
   readonly device: number;
   readonly heap: number;

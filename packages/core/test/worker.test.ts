@@ -13,7 +13,11 @@ type Api = {
 };
 
 const cleanups: (() => void)[] = [];
-afterEach(() => cleanups.splice(0).forEach((f) => f()));
+afterEach(() =>
+  cleanups.splice(0).forEach((f) => {
+    f();
+  }),
+);
 
 function connect(): { client: WorkerClient<Api>; started: string[] } {
   const channel = new MessageChannel();

@@ -17,7 +17,11 @@ beforeAll(async () => {
 /** `Σ_i w_i · s_i·B_i·A_i` in float64. */
 function exactSum(members: readonly LoraModule[], weights: readonly number[]): Float64Array {
   const out = new Float64Array(members[0].b.shape[0] * members[0].a.shape[1]);
-  members.forEach((m, i) => denseDelta(m).forEach((v, j) => (out[j] += weights[i] * v)));
+  members.forEach((m, i) => {
+    denseDelta(m).forEach((v, j) => {
+      out[j] += weights[i] * v;
+    });
+  });
   return out;
 }
 
@@ -29,8 +33,12 @@ function factoredProduct(members: readonly LoraModule[], weights: readonly numbe
   const b = new Float64Array(out * r);
   const a = new Float64Array(r * inDim);
   members.forEach((m, i) => {
-    m.b.toFloat32().forEach((v, j) => (b[j] += v));
-    m.a.toFloat32().forEach((v, j) => (a[j] += (weights[i] * m.scaling * v) / s1));
+    m.b.toFloat32().forEach((v, j) => {
+      b[j] += v;
+    });
+    m.a.toFloat32().forEach((v, j) => {
+      a[j] += (weights[i] * m.scaling * v) / s1;
+    });
   });
   const d = new Float64Array(out * inDim);
   for (let i = 0; i < out; i++) for (let j = 0; j < inDim; j++) for (let k = 0; k < r; k++) d[i * inDim + j] += s1 * b[i * r + k] * a[k * inDim + j];
@@ -90,8 +98,12 @@ describe('lorahub', () => {
       const b = new Float64Array(out * r);
       const a = new Float64Array(r * inDim);
       members.forEach((x, i) => {
-        x.b.toFloat32().forEach((v, j) => (b[j] += WEIGHTS[i] * v));
-        x.a.toFloat32().forEach((v, j) => (a[j] += (WEIGHTS[i] * x.scaling * v) / s1));
+        x.b.toFloat32().forEach((v, j) => {
+          b[j] += WEIGHTS[i] * v;
+        });
+        x.a.toFloat32().forEach((v, j) => {
+          a[j] += (WEIGHTS[i] * x.scaling * v) / s1;
+        });
       });
       const expected = new Float64Array(out * inDim);
       for (let i = 0; i < out; i++) for (let j = 0; j < inDim; j++) for (let k = 0; k < r; k++) expected[i * inDim + j] += s1 * b[i * r + k] * a[k * inDim + j];

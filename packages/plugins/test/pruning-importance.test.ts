@@ -86,7 +86,9 @@ describe('lora importance vs PyTorch autograd of Σ|B·A|⊙n', () => {
     };
     for (const [grouping, masks] of Object.entries(expected)) {
       const got = await prunerMasks(loaded, grouping, ratio);
-      got.forEach((g, i) => expect(Array.from(g), `${grouping} tensor ${i}`).toEqual(Array.from(masks[i])));
+      got.forEach((g, i) => {
+        expect(Array.from(g), `${grouping} tensor ${i}`).toEqual(Array.from(masks[i]));
+      });
     }
   });
 
@@ -97,17 +99,26 @@ describe('lora importance vs PyTorch autograd of Σ|B·A|⊙n', () => {
     const paper = loaded.filter((c) => c.name === 'paper');
     const got = await prunerMasks(paper, grouping, 1 - n / m);
     const expected = [paper[0].gradA, paper[0].gradB].map((g) => groupedSortMask(g, m, m - n));
-    got.forEach((g, i) => expect(Array.from(g), `tensor ${i}`).toEqual(Array.from(expected[i])));
+    got.forEach((g, i) => {
+      expect(Array.from(g), `tensor ${i}`).toEqual(Array.from(expected[i]));
+    });
   });
 });
 
 function concat(parts: readonly Float32Array[]): Float32Array {
   const out = new Float32Array(parts.reduce((s, p) => s + p.length, 0));
-  parts.reduce((o, p) => (out.set(p, o), o + p.length), 0);
+  let offset = 0;
+  for (const p of parts) {
+    out.set(p, offset);
+    offset += p.length;
+  }
   return out;
 }
 
 function split(mask: Uint8Array, sizes: readonly number[]): Uint8Array[] {
   let o = 0;
-  return sizes.map((s) => mask.slice(o, (o += s)));
+  return sizes.map((s) => {
+    o += s;
+    return mask.slice(o - s, o);
+  });
 }

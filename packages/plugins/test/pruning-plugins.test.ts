@@ -42,7 +42,9 @@ describe('schedules', () => {
   it('cubic follows Zhu & Gupta: target·(1 − (1 − p)³)', () => {
     // p = 1/4: 1 − 27/64 = 37/64; p = 1/2: 7/8; p = 3/4: 63/64.
     const got = at(cubicSchedule({ steps: 4 }), [0, 1, 2, 3, 4, 5], 0.64) as number[];
-    [0, 0.37, 0.56, 0.63, 0.64, 0.64].forEach((e, i) => expect(got[i]).toBeCloseTo(e, 14));
+    [0, 0.37, 0.56, 0.63, 0.64, 0.64].forEach((e, i) => {
+      expect(got[i]).toBeCloseTo(e, 14);
+    });
   });
 
   it('every-n-steps prunes on offset, offset + n, … and skips the rest', () => {
@@ -80,7 +82,14 @@ describe('schedules', () => {
 describe('metrics', () => {
   function mapState(backend: ReferenceBackend): ImportanceState {
     const m = new Map<string, DeviceTensor>();
-    return { get: (k) => m.get(k), set: (k, t) => (m.get(k) && m.get(k) !== t && backend.free(m.get(k)!), void m.set(k, t)) };
+    return {
+      get: (k) => m.get(k),
+      set: (k, t) => {
+        const old = m.get(k);
+        if (old && old !== t) backend.free(old);
+        m.set(k, t);
+      },
+    };
   }
 
   it('taylor smooths |θ·g| exponentially across calls', async () => {
@@ -98,7 +107,9 @@ describe('metrics', () => {
     expect(await score(g1, 0)).toEqual([0.5, 2, 0.75, 0]);
     const second = await score(g2, 1);
     const expected = theta.map((t, i) => 0.75 * Math.abs(t * g1[i]) + 0.25 * Math.abs(t * g2[i]));
-    second.forEach((v, i) => expect(v).toBeCloseTo(expected[i], 6));
+    second.forEach((v, i) => {
+      expect(v).toBeCloseTo(expected[i], 6);
+    });
   });
 
   it('random is reproducible by seed, fresh at every step, and prunes the exact share', async () => {

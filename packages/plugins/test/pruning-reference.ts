@@ -42,11 +42,6 @@ export function loraImportance64(a: Mat, b: Mat, n: ArrayLike<number>): { a: Flo
   return { a: ia, b: ib };
 }
 
-/** |w|·norm of its column: Wanda on a factor whose input-feature norms are `norms` (one per column). */
-export function wanda64(w: Mat, norms: ArrayLike<number>): Float64Array {
-  return w.data.map((v, i) => Math.abs(v) * norms[i % w.cols]);
-}
-
 /**
  * The mask that prunes the `k` lowest of `scores` by a full sort: NaN lowest,
  * then ascending value (−0 = +0), ties by lower index first.

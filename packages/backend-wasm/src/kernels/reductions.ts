@@ -24,7 +24,9 @@ export function globalNorm(ctx: WasmContext, tensors: readonly DeviceTensor[]): 
   globalNormGeometry(tensors);
   const addresses = tensors.map((t) => ctx.address(t));
   let total = 0;
-  tensors.forEach((t, i) => (total += ctx.exports.sumSquaresF64(addresses[i], t.size)));
+  tensors.forEach((t, i) => {
+    total += ctx.exports.sumSquaresF64(addresses[i], t.size);
+  });
   const out = ctx.output([], 'f32');
   new Float32Array(ctx.exports.memory.buffer, out.address, 1)[0] = Math.sqrt(total);
   return out.handle;

@@ -110,7 +110,9 @@ export class ThreadPool {
    */
   run(name: string, calls: readonly (readonly number[])[], runHere: (call: readonly number[]) => void): void {
     const job = this.#job;
-    calls.forEach((call, i) => this.#calls.set(call, i * MAX_ARGS));
+    calls.forEach((call, i) => {
+      this.#calls.set(call, i * MAX_ARGS);
+    });
     job[JOB.kernel] = this.#names.indexOf(name);
     job[JOB.calls] = calls.length;
     job[JOB.argc] = calls[0].length;

@@ -31,7 +31,7 @@ export type UniformValue = number | { readonly f32: number };
 export const f32 = (value: number): UniformValue => ({ f32: value });
 
 /** Packs uniform values into u32 words, padded to 16 bytes as uniform buffers require. */
-export function uniformWords(values: readonly UniformValue[]): Uint32Array {
+function uniformWords(values: readonly UniformValue[]): Uint32Array {
   const words = new Uint32Array(Math.max(4, Math.ceil(values.length / 4) * 4));
   values.forEach((v, i) => {
     if (typeof v === 'number') words[i] = v >>> 0;
@@ -44,7 +44,7 @@ export function uniformWords(values: readonly UniformValue[]): Uint32Array {
 }
 
 /** Threads per workgroup of the one-dimensional kernels. */
-export const WORKGROUP = 256;
+const WORKGROUP = 256;
 
 /**
  * What a WGSL kernel needs from the backend: the buffers behind handles,

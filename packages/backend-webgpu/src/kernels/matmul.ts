@@ -220,7 +220,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid:
 });
 
 /** The operands and sizes of one encoded matrix product `y = alpha · op(a)·op(b) (+ addend)`. */
-export interface MatmulCall {
+interface MatmulCall {
   readonly a: GPUBuffer;
   readonly b: GPUBuffer;
   readonly bDtype: DeviceDType;
@@ -238,7 +238,7 @@ export interface MatmulCall {
 }
 
 /** Encodes one (batched) tiled matrix product. */
-export function encodeMatmul(ctx: KernelContext, c: MatmulCall): void {
+function encodeMatmul(ctx: KernelContext, c: MatmulCall): void {
   // vec4 reads need each operand's contiguous dimension to be a multiple of
   // 4. Both operands switch together: every variant is one more pipeline to
   // compile, which takes seconds on CPU adapters.

@@ -22,11 +22,6 @@ export function cachedShader<A extends ReadonlyArray<string | number | boolean>>
   };
 }
 
-/** Flat thread index of a one-dimensional kernel dispatched over x and y. */
-export const FLAT_INDEX = /* wgsl */ `
-fn flatIndex(wid: vec3u, nwg: vec3u, lid: u32, size: u32) -> u32 { return (wid.y * nwg.x + wid.x) * size + lid; }
-`;
-
 /** The entry point header of a one-dimensional kernel with 256 threads per workgroup; `i` is the thread index. */
 export const MAIN_1D = /* wgsl */ `
 @compute @workgroup_size(256)

@@ -26,6 +26,7 @@ const JAX = '@jax-js/jax';
 const DAWN = 'webgpu';
 
 /** A module imported at run time, typed loosely: its types are not available to the published build. */
+// biome-ignore lint/suspicious/noExplicitAny: the peers' modules are untyped here by design (see above).
 type LooseModule = Record<string, any>;
 
 const importOptional = (specifier: string) => import(/* @vite-ignore */ specifier) as Promise<LooseModule>;
@@ -95,7 +96,7 @@ async function tfjsImpl(tf: LooseModule, backend: string, impl: string, threads:
  * finds browser Web Workers and shared memory, so under Node it computes on
  * one thread whatever is asked; its `threads` reports what it got.
  */
-export const tfjsWasmPeer: MatmulPeer = {
+const tfjsWasmPeer: MatmulPeer = {
   impl: 'tfjs-wasm',
   packages: [TFJS_CORE, TFJS_WASM],
   async load(threads) {
@@ -111,7 +112,7 @@ export const tfjsWasmPeer: MatmulPeer = {
 };
 
 /** `@tensorflow/tfjs-backend-webgpu` on the adapter of {@link sharedGpu}. */
-export const tfjsWebgpuPeer: MatmulPeer = {
+const tfjsWebgpuPeer: MatmulPeer = {
   impl: 'tfjs-webgpu',
   packages: [TFJS_CORE, TFJS_WEBGPU],
   async load() {
@@ -130,7 +131,7 @@ interface JaxArray {
 }
 
 /** `@jax-js/jax` on its wasm device (single-threaded). */
-export const jaxWasmPeer: MatmulPeer = {
+const jaxWasmPeer: MatmulPeer = {
   impl: 'jax-js',
   packages: [JAX],
   async load() {

@@ -23,7 +23,7 @@ export interface TorchTrainJob {
 }
 
 /** What the PyTorch process reports once it is ready. */
-export interface TorchTrainInfo {
+interface TorchTrainInfo {
   /** `torch.get_num_threads()` during the run. */
   readonly threads: number;
   /** transformers' attention implementation (`sdpa` or `eager`). */

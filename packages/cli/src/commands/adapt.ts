@@ -39,7 +39,7 @@ import { DATA_OPTIONS, DATA_USAGE, modelTokenizer, numberOption, readExamples, r
 import type { Command } from './types.js';
 
 /** What `lorafuse adapt --json` prints. */
-export interface AdaptSummary {
+interface AdaptSummary {
   /** The folder written. */
   readonly out: string;
   /** Optimizer steps taken. */

@@ -10,7 +10,7 @@ import { parseSeed } from '../runtime.js';
 import { median } from '../bench/stats.js';
 
 /** M×K×N of the backend issues: two large projections, the skinny LoRA products (rank 8) and the smol config's FFN-like shapes. */
-export const MATMUL_SHAPES: readonly (readonly [number, number, number])[] = [
+const MATMUL_SHAPES: readonly (readonly [number, number, number])[] = [
   [256, 1024, 1024],
   [1024, 1024, 1024],
   [2048, 576, 8],

@@ -74,7 +74,10 @@ export async function benchPrune(argv: string[], io: CliIO): Promise<number> {
   const common = { bench: 'prune', config: configName, metric, grouping: 'module', ratio, modules: modules.length, r: RANK, params, repeats };
   const baselineMs = median(timed(repeats, () => sortBaseline(modules, metric, ratio)));
   const rows: Record<string, unknown>[] = [];
-  const emit = (row: Record<string, unknown>) => (rows.push(row), values.json && io.out(jsonLine(row)));
+  const emit = (row: Record<string, unknown>) => {
+    rows.push(row);
+    if (values.json) io.out(jsonLine(row));
+  };
   emit({ ...common, impl: 'sort-baseline', backend: 'host', median_ms: baselineMs, ms_per_mparam: baselineMs / (params / 1e6) });
 
   const plugins = cliPlugins(seed);
@@ -113,7 +116,10 @@ export async function benchPrune(argv: string[], io: CliIO): Promise<number> {
 
 function hostModules(config: (typeof CONFIGS)[string], seed: number): HostModule[] {
   let s = seed >>> 0 || 1;
-  const next = () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32) * 2 - 1;
+  const next = () => {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    return (s / 2 ** 32) * 2 - 1;
+  };
   const fill = (n: number, scale: number) => Float32Array.from({ length: n }, () => next() * scale);
   return Array.from({ length: config.layers }).flatMap(() =>
     config.shapes.map(([inF, out]) => ({

@@ -38,7 +38,7 @@ const STAGE_NAMES: Readonly<Record<DemoStage, string>> = {
 };
 
 /** The result as a text table, with what the columns mean. */
-export function demoTable(result: DemoResult): string {
+function demoTable(result: DemoResult): string {
   const f = (x: number, digits = 3) => x.toFixed(digits);
   const rows = result.rows.map((r) => [
     r.method,

@@ -6,7 +6,7 @@ import {
   type MergeWeightSearchResult,
   loadAdapter,
   LoraFuseError,
-  PluginRegistry,
+  type PluginRegistry,
   saveAdapter,
   type MajoritySignMethod,
   type MergeOptions,
@@ -21,7 +21,7 @@ import type { CliIO } from '../io.js';
 import type { Command } from './types.js';
 
 /** What `lorafuse merge --json` prints. */
-export interface MergeSummary {
+interface MergeSummary {
   /** The merger used. */
   readonly method: string;
   /** The input adapter folders, in order. */

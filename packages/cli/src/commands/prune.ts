@@ -24,7 +24,7 @@ import { modelTokenizer, readExamples } from './model-data.js';
 import type { Command } from './types.js';
 
 /** Tensor-name suffixes of a `--norms` file: `<module>.input_norms` `[in]`, `<module>.hidden_norms` `[r]`. */
-export const NORM_SUFFIXES = Object.freeze({ inputNorms: '.input_norms', hiddenNorms: '.hidden_norms' });
+const NORM_SUFFIXES = Object.freeze({ inputNorms: '.input_norms', hiddenNorms: '.hidden_norms' });
 
 /** `lorafuse prune <adapter-dir> --metric m --ratio r --out dir`: one pruning pass over a PEFT adapter. */
 export const pruneCommand: Command = {

@@ -162,7 +162,10 @@ function scheduleOf(parsed: ParsedCommand): LrSchedule {
 }
 
 function report(event: TrainEvent, io: CliIO, json: boolean, quiet: boolean): void {
-  if (json) return io.out(jsonLine(event));
+  if (json) {
+    io.out(jsonLine(event));
+    return;
+  }
   if (quiet) return;
   if (event.type === 'step')
     io.err(

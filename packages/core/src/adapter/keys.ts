@@ -4,7 +4,7 @@ export const ADAPTER_CONFIG_FILE = 'adapter_config.json';
 export const ADAPTER_WEIGHTS_FILE = 'adapter_model.safetensors';
 
 /** The prefix PEFT gives every tensor of a saved adapter (`PeftModel.base_model.model`). */
-export const PEFT_PREFIX = 'base_model.model.';
+const PEFT_PREFIX = 'base_model.model.';
 
 /** A tensor name of an adapter file, classified. */
 export type AdapterKey =
@@ -13,7 +13,7 @@ export type AdapterKey =
   | { kind: 'unsupported'; module: string; feature: string }
   | { kind: 'unknown' };
 
-const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+const escapeRegex = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 /**
  * Classifies a tensor name of `adapter_model.safetensors`. PEFT saves LoRA
@@ -23,7 +23,7 @@ const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 export function parseAdapterKey(key: string, adapterName: string): AdapterKey {
   if (!key.startsWith(PEFT_PREFIX)) return { kind: 'unknown' };
   const rest = key.slice(PEFT_PREFIX.length);
-  const name = `(?:\\.${escape(adapterName)})?`;
+  const name = `(?:\\.${escapeRegex(adapterName)})?`;
   const factor = new RegExp(`^(.+)\\.lora_([AB])${name}\\.weight$`).exec(rest);
   if (factor) return { kind: 'factor', module: factor[1], factor: factor[2] as 'A' | 'B' };
   const others: Array<[RegExp, string]> = [

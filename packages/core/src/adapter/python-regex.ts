@@ -32,7 +32,7 @@ export function pythonRegex(pattern: string, template: (p: string) => string, fi
  * when {@link regexHazard} finds `pattern` of an adapter config outside
  * {@link REGEX_LIMITS}.
  */
-export function checkRegexComplexity(pattern: string, field: string): void {
+function checkRegexComplexity(pattern: string, field: string): void {
   const why = regexHazard(pattern, { ...REGEX_LIMITS, quantifierScope: 'pattern' });
   if (why === undefined) return;
   throw new LoraFuseError(

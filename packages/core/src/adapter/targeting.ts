@@ -25,7 +25,7 @@ export function layerIndexRegex(pattern: string): RegExp {
  * `name`: a key matches when it matches a whole dot-separated tail of the
  * name (Python `re.match(rf"(.*\.)?({key})$", name)`).
  */
-export function patternKey(pattern: Readonly<Record<string, number>>, name: string, field: string): string | undefined {
+function patternKey(pattern: Readonly<Record<string, number>>, name: string, field: string): string | undefined {
   return Object.keys(pattern).find((key) => patternKeyRegex(key, field).test(name));
 }
 

@@ -412,7 +412,9 @@ export function columnSumSquaresGeometry(x: OperandInfo): RowGeometry {
 /** Checks {@link Kernels.globalNorm}'s arguments. */
 export function globalNormGeometry(tensors: readonly OperandInfo[]): void {
   if (!Array.isArray(tensors)) throw optionError('globalNorm', 'expects an array of tensors.');
-  tensors.forEach((t, i) => requireDtype('globalNorm', `tensors[${i}]`, t));
+  tensors.forEach((t, i) => {
+    requireDtype('globalNorm', `tensors[${i}]`, t);
+  });
 }
 
 /** Checks {@link Kernels.adamwStep}'s arguments; returns the element count and the gradient scale. */
@@ -466,10 +468,10 @@ function checkGuard(guard: AdamwGuard): void {
  * skipped: backends that hold the guard's values on the host (reference,
  * wasm) decide with it in float64, as a trainer reading them would.
  */
-export function guardedGradScale(gradScale: number, guard: AdamwGuard | undefined, valueOf: (t: AdamwGuard['norm']) => number): number | undefined {
+export function guardedGradScale(gradScale: number, guard: AdamwGuard | undefined, readValue: (t: AdamwGuard['norm']) => number): number | undefined {
   if (guard === undefined) return gradScale;
-  const norm = valueOf(guard.norm);
-  if (!Number.isFinite(norm) || !Number.isFinite(valueOf(guard.loss))) return undefined;
+  const norm = readValue(guard.norm);
+  if (!Number.isFinite(norm) || !Number.isFinite(readValue(guard.loss))) return undefined;
   return guard.maxNorm === undefined ? gradScale : gradScale * Math.min(1, guard.maxNorm / (norm + 1e-6));
 }
 

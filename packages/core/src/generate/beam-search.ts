@@ -26,7 +26,7 @@ export interface BeamSearchRun {
 }
 
 /** Checks a {@link BeamDecoding}, or throws `INVALID_OPTION`; returns it with its defaults. */
-export function beamParameters(d: BeamDecoding): Required<Omit<BeamDecoding, 'kind'>> {
+function beamParameters(d: BeamDecoding): Required<Omit<BeamDecoding, 'kind'>> {
   const { numBeams, lengthPenalty = 1, earlyStopping = false } = d;
   if (!Number.isInteger(numBeams) || numBeams < 1)
     throw new LoraFuseError('INVALID_OPTION', `numBeams must be an integer ≥ 1; got ${String(numBeams)}.`, { details: { numBeams } });
@@ -79,7 +79,11 @@ export async function beamSearch(model: CausalLM, run: BeamSearchRun, decoding: 
   logits = new Array<Float32Array>(numBeams).fill(logits[0]);
   for (;;) {
     const accumulated = new Float64Array(numBeams * vocab);
-    running.forEach((h, b) => logSoftmax(logits[b]).forEach((lp, v) => (accumulated[b * vocab + v] = lp + h.score)));
+    running.forEach((h, b) => {
+      logSoftmax(logits[b]).forEach((lp, v) => {
+        accumulated[b * vocab + v] = lp + h.score;
+      });
+    });
     const candidates = topK(accumulated, keep).map((index) => {
       const beam = Math.floor(index / vocab);
       const token = index % vocab;

@@ -74,7 +74,10 @@ export class KVCache {
   append(layer: number, keys: DeviceTensor, values: DeviceTensor): { keys: DeviceTensor; values: DeviceTensor } {
     const join = (store: (DeviceTensor | undefined)[], fresh: DeviceTensor) => {
       const old = store[layer];
-      if (old === undefined) return (store[layer] = fresh);
+      if (old === undefined) {
+        store[layer] = fresh;
+        return fresh;
+      }
       store[layer] = this.backend.kernels.concat(old, fresh, 1);
       this.backend.free(old);
       this.backend.free(fresh);

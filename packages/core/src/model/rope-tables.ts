@@ -11,7 +11,7 @@ const f = Math.fround;
  */
 export function inverseFrequencies(config: Pick<ModelConfig, 'headDim' | 'ropeTheta' | 'ropeScaling'>): Float32Array {
   const d = config.headDim;
-  const inv = Float32Array.from({ length: d / 2 }, (_, i) => f(1 / f(Math.pow(config.ropeTheta, f((2 * i) / d)))));
+  const inv = Float32Array.from({ length: d / 2 }, (_, i) => f(1 / f(config.ropeTheta ** f((2 * i) / d))));
   const s = config.ropeScaling;
   if (s.type === 'default') return inv;
   const old = s.originalMaxPositionEmbeddings;

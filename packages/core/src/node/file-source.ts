@@ -1,4 +1,4 @@
-import { open, stat } from 'node:fs/promises';
+import { type FileHandle, open, stat } from 'node:fs/promises';
 import { LoraFuseError, throwIfAborted } from '../errors/index.js';
 import { checkRange, type ByteSource } from '../io/source.js';
 
@@ -34,7 +34,7 @@ export async function fileSource(path: string): Promise<ByteSource> {
       throwIfAborted(signal);
       checkRange(source, offset, length);
       const out = new Uint8Array(length);
-      let handle;
+      let handle: FileHandle | undefined;
       try {
         handle = await open(path, 'r');
         let done = 0;

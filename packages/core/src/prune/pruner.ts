@@ -320,7 +320,7 @@ function checkScores(metric: string, module: PrunableModule, scores: FactorScore
     ['A', scores?.a, module.a],
     ['B', scores?.b, module.b],
   ] as const) {
-    if (!s || s.dtype !== 'f32' || shapeSize(s.shape) !== p.size || s.shape.length !== p.shape.length || s.shape.some((d, i) => d !== p.shape[i])) {
+    if (s?.dtype !== 'f32' || shapeSize(s.shape) !== p.size || s.shape.length !== p.shape.length || s.shape.some((d, i) => d !== p.shape[i])) {
       throw new LoraFuseError(
         'SHAPE_MISMATCH',
         `Metric "${metric}" returned ${s ? `a ${s.dtype} [${s.shape.join(', ')}] tensor` : 'nothing'} for ${factor} of ${module.name}; scores must be f32 [${p.shape.join(', ')}].`,

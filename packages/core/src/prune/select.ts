@@ -35,7 +35,11 @@ export async function selectGroup(backend: Backend, group: SelectionGroup, score
   const parts = await Promise.all(group.members.map(async (m) => (await backend.read(scores[m])).data as Float32Array));
   const total = parts.reduce((sum, p) => sum + p.length, 0);
   const joined = new Float32Array(total);
-  parts.reduce((offset, p) => (joined.set(p, offset), offset + p.length), 0);
+  let at = 0;
+  for (const p of parts) {
+    joined.set(p, at);
+    at += p.length;
+  }
   const uploaded = backend.upload(new Tensor('f32', [total / group.groupSize, group.groupSize], joined));
   let mask: Uint8Array;
   try {

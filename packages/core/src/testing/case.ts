@@ -44,6 +44,7 @@ type Outputs =
   | AttentionGrads
   | CrossEntropyResult
   | LoraImportanceResult
+  // biome-ignore lint/suspicious/noConfusingVoidType: in-place kernels (adamwStep, maskApply) return void.
   | void;
 
 /** A case that runs one call on both backends and compares every output. */
@@ -108,7 +109,9 @@ export function kernelCase(spec: KernelCaseSpec): ConformanceCase {
       const expected = await evaluate(reference, spec, inputs);
       const actual = await evaluate(backend, spec, inputs);
       if (actual.length !== expected.length) throw new ConformanceMismatch(`${name}: ${actual.length} outputs, the reference gives ${expected.length}.`);
-      expected.forEach(([label, e], i) => compareTensors(actual[i][1], e, CONFORMANCE_TOLERANCES[spec.kernel], `${name}: ${label}`));
+      expected.forEach(([label, e], i) => {
+        compareTensors(actual[i][1], e, CONFORMANCE_TOLERANCES[spec.kernel], `${name}: ${label}`);
+      });
     },
   };
 }
@@ -137,7 +140,9 @@ export function rejectionCase(spec: Omit<KernelCaseSpec, 'large'> & { readonly c
       try {
         const handles = inputs.map((t) => scope.track(backend.upload(t)));
         await expectCode(spec.code, name, () => {
-          labelled(spec.call(backend.kernels, handles)).forEach(([, h]) => scope.track(h));
+          labelled(spec.call(backend.kernels, handles)).forEach(([, h]) => {
+            scope.track(h);
+          });
         });
       } finally {
         scope.freeAll();

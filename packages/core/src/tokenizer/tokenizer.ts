@@ -1,7 +1,6 @@
 /**
- * Text ↔ token ids. Implementations: {@link ByteTokenizer} (built in);
- * Hugging Face `tokenizer.json` support is planned through a maintained JS
- * implementation.
+ * Text ↔ token ids. Implementations: {@link ByteTokenizer} (bytes as ids)
+ * and {@link HfTokenizer} (a Hugging Face `tokenizer.json`).
  */
 export interface Tokenizer {
   /** One line for logs (`byte-level`, a model's tokenizer name...). */

@@ -76,8 +76,14 @@ export class WorkerClient<Api extends WorkerApi> {
       options.signal?.addEventListener('abort', cancel, { once: true });
       const settle = () => options.signal?.removeEventListener('abort', cancel);
       this.pending.set(id, {
-        resolve: (v) => (settle(), resolve(v as Api[M]['output'])),
-        reject: (e) => (settle(), reject(e)),
+        resolve: (v) => {
+          settle();
+          resolve(v as Api[M]['output']);
+        },
+        reject: (e) => {
+          settle();
+          reject(e);
+        },
         onProgress: options.onProgress as ((value: unknown) => void) | undefined,
       });
       try {

@@ -9,7 +9,7 @@ import { TARGETS, type FuzzTarget } from './targets.js';
  * out-of-bounds read (a lying offset reached the byte source) or a bad
  * option (an internal call got a value the loader should have refused).
  */
-export const CATCH_ALL_CODES: ReadonlySet<string> = new Set(['READ_OUT_OF_BOUNDS', 'INVALID_OPTION']);
+const CATCH_ALL_CODES: ReadonlySet<string> = new Set(['READ_OUT_OF_BOUNDS', 'INVALID_OPTION']);
 
 /** Options of {@link runFuzz}. */
 export interface FuzzOptions {
@@ -22,7 +22,7 @@ export interface FuzzOptions {
 }
 
 /** A case that ended badly, with what it takes to replay it. */
-export interface BadCase {
+interface BadCase {
   index: number;
   target: string;
   mutation: string;
@@ -55,8 +55,13 @@ export interface FuzzTally {
 function caseSetup(seed: number, index: number): { rng: Rng; target: FuzzTarget } {
   const rng = new Rng((seed ^ Math.imul(index + 1, 0x9e3779b1)) >>> 0);
   const total = TARGETS.reduce((n, t) => n + t.weight, 0);
-  let pick = rng.next() * total;
-  const target = TARGETS.find((t) => (pick -= t.weight) < 0) ?? TARGETS[TARGETS.length - 1];
+  const pick = rng.next() * total;
+  let below = 0;
+  const target =
+    TARGETS.find((t) => {
+      below += t.weight;
+      return pick - below < 0;
+    }) ?? TARGETS[TARGETS.length - 1];
   return { rng, target };
 }
 

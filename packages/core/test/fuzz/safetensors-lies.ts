@@ -10,20 +10,20 @@ interface Entry {
 }
 
 /** A safetensors file taken apart: header entries (text order) and data section. */
-export interface SplitFile {
+interface SplitFile {
   entries: Array<[string, Entry | Record<string, string>]>;
   data: Uint8Array;
 }
 
 /** Splits valid safetensors bytes. */
-export function splitSafetensors(bytes: Uint8Array): SplitFile {
+function splitSafetensors(bytes: Uint8Array): SplitFile {
   const n = Number(new DataView(bytes.buffer, bytes.byteOffset, 8).getBigUint64(0, true));
   const header = JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + n))) as Record<string, Entry>;
   return { entries: Object.entries(header), data: bytes.subarray(8 + n) };
 }
 
 /** Joins a header text and data section behind a length prefix (which lies when `lengthValue` is given). */
-export function joinSafetensors(headerText: string, data: Uint8Array, lengthValue?: bigint): Uint8Array {
+function joinSafetensors(headerText: string, data: Uint8Array, lengthValue?: bigint): Uint8Array {
   const header = new TextEncoder().encode(headerText);
   const prefix = new Uint8Array(8);
   new DataView(prefix.buffer).setBigUint64(0, lengthValue ?? BigInt(header.length), true);

@@ -26,7 +26,7 @@ import type { Rng } from './rng.js';
 import { SAFETENSORS_LIES } from './safetensors-lies.js';
 
 /** One generated input: the files of a folder and how they were damaged. */
-export interface FuzzInput {
+interface FuzzInput {
   /** Which mutation made it (for the tally and to replay a failure). */
   readonly mutation: string;
   readonly files: Map<string, Uint8Array>;

@@ -41,8 +41,12 @@ export const factoredMerger: MergerPlugin = defineMerger(
       members.slice(1).forEach((m, k) => {
         const ai = factorMatrix(m.a, (weights[k + 1] * m.scaling) / s1);
         const bi = factorMatrix(m.b);
-        ai.data.forEach((v, j) => (a.data[j] += v));
-        bi.data.forEach((v, j) => (b.data[j] += v));
+        ai.data.forEach((v, j) => {
+          a.data[j] += v;
+        });
+        bi.data.forEach((v, j) => {
+          b.data[j] += v;
+        });
       });
       return { name, a, b, scaling: s1 };
     });

@@ -18,7 +18,10 @@ export const lorahubMerger: MergerPlugin = defineMerger(
     return mergeEachModule(adapters, modules, context, ({ name, members }) => {
       const s1 = members[0].scaling;
       const sum = ([first, ...rest]: Matrix[]) => {
-        for (const m of rest) m.data.forEach((v, j) => (first.data[j] += v));
+        for (const m of rest)
+          m.data.forEach((v, j) => {
+            first.data[j] += v;
+          });
         return first;
       };
       return {

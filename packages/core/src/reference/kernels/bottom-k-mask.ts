@@ -9,7 +9,7 @@ import { floats, type HostStore } from '../host-store.js';
  * passes over 8-bit digits, most significant first, each counting only the
  * keys that share the digits fixed so far. O(n), no sort.
  */
-export function kthSmallestKey(keys: Uint32Array, k: number): number {
+function kthSmallestKey(keys: Uint32Array, k: number): number {
   let prefix = 0;
   let fixedBits = 0;
   let rank = k;

@@ -4,7 +4,7 @@ import type { CrossEntropyResult } from '../../backend/kernels.js';
 import { floats, ints, keepF32, type HostStore } from '../host-store.js';
 
 /** The target id Hugging Face uses for positions without a loss. */
-export const IGNORE_INDEX = -100;
+const IGNORE_INDEX = -100;
 
 /** Reference {@link Kernels.crossEntropy}. */
 export function crossEntropy(store: HostStore, logits: DeviceTensor, targets: DeviceTensor): CrossEntropyResult {

@@ -22,7 +22,9 @@ export function optimizerCases(): ConformanceCase[] {
       call: (k, x) => {
         const [param, ...rest] = x;
         const [m, v] = rest.slice(-2);
-        rest.slice(0, -2).forEach((grad, i) => k.adamwStep(param, grad, m, v, { ...options, step: options.step + i }));
+        rest.slice(0, -2).forEach((grad, i) => {
+          k.adamwStep(param, grad, m, v, { ...options, step: options.step + i });
+        });
         return [param, m, v];
       },
     });
