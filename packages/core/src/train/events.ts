@@ -15,7 +15,13 @@ export interface StepEvent {
   readonly skipped: boolean;
   /** Steps skipped so far in the run, this one included. */
   readonly skippedSteps: number;
-  /** Non-padding tokens processed per second in this step. */
+  /**
+   * Non-padding tokens per second of completed steps, over this step and the
+   * one before it (their tokens over the time since the step before them
+   * completed). Under run-ahead a step's values reach the host together with
+   * the next step's passes, so steps complete in pairs; the two-step window
+   * gives each its share of the device's time. Evaluation time is left out.
+   */
   readonly tokensPerSecond: number;
 }
 

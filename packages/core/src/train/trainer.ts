@@ -15,6 +15,7 @@ import { captureCheckpoint, restoreParams, writeCheckpoint, type TrainCheckpoint
 import type { TrainEvent } from './events.js';
 import { learningRate, type LrSchedule } from './schedule.js';
 import { epochOrder } from './shuffle.js';
+import { Throughput } from './throughput.js';
 
 /** Options of {@link train}. */
 export interface TrainOptions {
@@ -226,7 +227,7 @@ export async function* trainSteps(
   // Tensors of the step being prepared that outlive its tape: its losses and gradient norm.
   const held: DeviceTensor[] = [];
   let queued: QueuedStep | undefined;
-  let lastEvent = 0;
+  const throughput = new Throughput();
 
   // The queued step on the host: its loss and norm decide, as its guard did
   // on the device, whether it counted; then checkpoints and its event.
@@ -256,10 +257,8 @@ export async function* trainSteps(
       if (save) await writeCheckpoint(options.checkpoint!.folder, state);
       onState?.(state);
     }
-    const now = performance.now();
-    const seconds = (now - Math.max(q.started, lastEvent)) / 1000;
-    lastEvent = now;
-    yield emit({ type: 'step', step, epoch, loss, lr: q.lr, gradNorm, skipped, skippedSteps, tokensPerSecond: q.seen / seconds });
+    const tokensPerSecond = throughput.complete(q.started, performance.now(), q.seen);
+    yield emit({ type: 'step', step, epoch, loss, lr: q.lr, gradNorm, skipped, skippedSteps, tokensPerSecond });
     if (diverged) {
       throw new LoraFuseError(
         'TRAINING_DIVERGED',
@@ -333,6 +332,8 @@ export async function* trainSteps(
       if (options.validation?.length) {
         const { loss } = await evaluateLoss(backend, model, options.validation, { adapters: options.adapters, padId, batchSize, signal });
         yield emit({ type: 'eval', epoch, loss });
+        // Evaluation is not training time: the next step's rate starts with it.
+        throughput.restart(performance.now());
         const improved = loss < best - (options.earlyStopping?.minDelta ?? 0);
         lowest = Math.min(lowest, loss);
         if (improved) {
