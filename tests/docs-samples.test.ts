@@ -5,12 +5,13 @@
 // samples write them), and Python samples run there too when a Python with PEFT is found.
 // A guide whose sample drifts from the API or the command line fails here.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { cli } from '../packages/cli/test/cli-helpers.js';
+import { oraclePython } from '../packages/core/test/oracle-python.js';
 import { writeByteModel } from '../packages/cli/test/byte-model.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -139,9 +140,9 @@ describe('guides: command lines run', () => {
 });
 
 describe('guides: Python samples run with PEFT', () => {
-  const python = [process.env.LORAFUSE_PYTHON, join(ROOT, '.venv-oracle/bin/python')].find((p) => p && existsSync(p));
+  const { python, why } = oraclePython();
   const py = byLang('python');
-  if (!python) console.warn('docs-samples: Python samples skipped: no Python with PEFT (set LORAFUSE_PYTHON)');
+  if (!python) console.warn(`docs-samples: Python samples skipped: ${why}`);
   it.skipIf(!python)(
     `${py.length} samples run on the adapters the command-line samples wrote`,
     () => {

@@ -2,32 +2,17 @@
 // itself onto the fixture base models, and PEFT's view (ranks, alphas,
 // scalings, tensor values, logits) is compared with LoRAFuse's.
 //
-// Needs a Python with torch, transformers and peft: $LORAFUSE_PYTHON, or
-// .venv-oracle/bin/python in the repository root (`npm run fixtures`
-// creates it). Without one the suite skips with a message, also in CI.
+// Needs the oracle Python (./oracle-python.ts): without one the suite skips
+// with a message, and fails under CI=true.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { SafetensorsFile, Tensor, createAdapterConfig, createLoraModule, loadAdapter, saveAdapter, type LoraAdapter } from '@lorafuse/core';
 import { nodeFolder } from '@lorafuse/core/node';
 import { FIXTURES, checksums, fixtureFolder, type Checksums } from './fixtures/index.js';
-
-const ROOT = resolve(FIXTURES, '../../../..');
-
-const FIND_PACKAGES = "import importlib.util as u, sys; sys.exit(0 if all(u.find_spec(m) for m in ('torch', 'transformers', 'peft', 'safetensors')) else 1)";
-
-function findPython(): { python?: string; why: string } {
-  const candidates = [process.env.LORAFUSE_PYTHON, join(ROOT, '.venv-oracle/bin/python')].filter((p): p is string => !!p);
-  for (const python of candidates) {
-    if (!existsSync(python)) continue;
-    // find_spec locates the packages without importing torch (seconds saved on every run).
-    const probe = spawnSync(python, ['-c', FIND_PACKAGES], { encoding: 'utf8', timeout: 60_000 });
-    if (probe.status === 0) return { python, why: '' };
-  }
-  return { why: `no Python with torch, transformers and peft (tried ${candidates.join(', ') || 'nothing'}; set LORAFUSE_PYTHON or run \`npm run fixtures\`)` };
-}
+import { oraclePython } from './oracle-python.js';
 
 // Reads each job's adapter with PEFT onto its base model and prints what PEFT holds.
 const SCRIPT = `
@@ -59,7 +44,7 @@ interface PeftView {
   logits: number[];
 }
 
-const { python, why } = findPython();
+const { python, why } = oraclePython();
 if (!python) console.warn(`peft-interop: skipped: ${why}`);
 
 describe.skipIf(!python)('PEFT loads what LoRAFuse writes', () => {

@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { homedir, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 
@@ -99,12 +99,15 @@ for line in sys.stdin:
 `;
 
 /**
- * The Python to run PyTorch with: `$LORAFUSE_PYTHON`, else the
- * `.venv-oracle` environment (the one `npm run fixtures` makes) in the
- * working directory or its parent; `undefined` when none exists.
+ * The Python to run PyTorch with: `$LORAFUSE_PYTHON`, else a `.venv-oracle`
+ * environment in the working directory or its parent, else the cached one
+ * that the repository's `scripts/oracle-python.sh` makes
+ * (`${XDG_CACHE_HOME:-~/.cache}/lorafuse/oracle-venv`); `undefined` when
+ * none exists.
  */
 export function findPython(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): string | undefined {
-  const candidates = [env.LORAFUSE_PYTHON, join(cwd, '.venv-oracle/bin/python'), resolve(cwd, '../.venv-oracle/bin/python')];
+  const cache = env.LORAFUSE_CACHE_DIR ?? join(env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'lorafuse');
+  const candidates = [env.LORAFUSE_PYTHON, join(cwd, '.venv-oracle/bin/python'), resolve(cwd, '../.venv-oracle/bin/python'), join(cache, 'oracle-venv/bin/python')];
   return candidates.find((p): p is string => !!p && existsSync(p));
 }
 
