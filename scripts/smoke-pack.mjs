@@ -2,7 +2,8 @@
 // Tarball smoke test: `npm pack` every publishable package, install the
 // tarballs offline into three fresh projects (ESM .mjs, CommonJS .cjs and a
 // TypeScript project with moduleResolution node16, type-checked by the
-// repo's tsc) and use each package entry there. Our packages depend on each
+// repo's tsc) and use each package entry there; then install @lorafuse/cli
+// alone into a fourth and run its quick demo through the installed bin. Our packages depend on each
 // other; `overrides` pins those dependencies to the local tarballs so nothing
 // is fetched from the registry. Packages must be built first (`npm run build`).
 import { execFile } from 'node:child_process';
@@ -132,6 +133,38 @@ export const checks: [boolean, boolean, boolean] = [
 ];
 `;
 
+// The command line as a user installs it: @lorafuse/cli alone, with what it
+// depends on and without WebGPU (opt-in). The quick demo must run on wasm
+// and print its comparison table; --backend webgpu must say what to install.
+const CLI_SMOKE = `
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+
+for (const name of ['@lorafuse/backend-wasm', '@lorafuse/core', '@lorafuse/demo', '@lorafuse/plugins'])
+  assert.ok(existsSync(join('node_modules', name, 'package.json')), name + ' is installed with @lorafuse/cli');
+for (const name of ['@lorafuse/backend-webgpu', 'webgpu']) assert.ok(!existsSync(join('node_modules', name)), name + ' is not installed');
+
+const lorafuse = (...args) => spawnSync(join('node_modules', '.bin', 'lorafuse'), args, { encoding: 'utf8' });
+const demo = lorafuse('demo', '--quick', '--no-cache', '--out', 'demo-out');
+assert.equal(demo.status, 0, demo.stderr);
+assert.match(demo.stderr, /^backend: wasm \\((relaxed SIMD|SIMD128), \\d+ threads?\\)$/m);
+assert.doesNotMatch(demo.stderr, /warning/);
+assert.match(demo.stdout, /quick demo, seed 0, wasm backend\\./);
+const methods = demo.stdout.split('\\n').slice(2).filter(Boolean).map((l) => l.split(/\\s+/)[0]);
+assert.deepEqual(methods, ['base', 'target-only', 'cat-merge', 'adaptive', 'adaptive+prune'], demo.stdout);
+
+const webgpu = lorafuse('demo', '--quick', '--no-cache', '--out', 'demo-webgpu', '--backend', 'webgpu');
+assert.equal(webgpu.status, 1, webgpu.stderr);
+assert.equal(webgpu.stdout, '');
+assert.equal(
+  webgpu.stderr,
+  'lorafuse: The webgpu backend is not installed (@lorafuse/backend-webgpu cannot be imported): run \\\`npm install @lorafuse/backend-webgpu webgpu\\\`. [BACKEND_NOT_INSTALLED]\\n',
+);
+console.log('cli checks passed');
+`;
+
 const TS_CONFIG = {
   compilerOptions: {
     target: 'ES2022',
@@ -171,9 +204,9 @@ function rootDevVersion(name) {
   return JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).devDependencies[name];
 }
 
-async function makeProject(dir, { type, files, tarballs, extraDependencies = {} }) {
+async function makeProject(dir, { type, files, tarballs, dependencies = tarballs, extraDependencies = {} }) {
   mkdirSync(dir);
-  const manifest = { name: `smoke-${type}`, private: true, type, dependencies: { ...tarballs, ...extraDependencies }, overrides: tarballs };
+  const manifest = { name: `smoke-${type}`, private: true, type, dependencies: { ...dependencies, ...extraDependencies }, overrides: tarballs };
   writeFileSync(join(dir, 'package.json'), JSON.stringify(manifest, null, 2));
   for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, name), typeof text === 'string' ? text : JSON.stringify(text, null, 2));
   await run('npm', ['install', ...NPM_FLAGS], { cwd: dir, maxBuffer: 16 << 20 });
@@ -219,6 +252,11 @@ async function main() {
           extraDependencies: { '@types/node': rootDevVersion('@types/node') },
         });
         await run(process.execPath, [TSC, '-p', '.'], { cwd: join(work, 'ts') });
+      }),
+      await step('CLI project: @lorafuse/cli alone, `lorafuse demo --quick` on wasm, `--backend webgpu` says what to install', async () => {
+        const dependencies = { '@lorafuse/cli': tarballs['@lorafuse/cli'] };
+        await makeProject(join(work, 'cli'), { type: 'module', files: { 'smoke.mjs': CLI_SMOKE }, tarballs, dependencies });
+        await run(process.execPath, ['smoke.mjs'], { cwd: join(work, 'cli'), maxBuffer: 16 << 20 });
       }),
     ];
     const failed = results.filter((ok) => !ok).length;

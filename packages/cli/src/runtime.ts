@@ -2,8 +2,9 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { LoraFuseError, PLUGIN_KINDS, PluginRegistry, Runtime, type BackendFactory, type Plugin } from '@lorafuse/core';
+import { isLoraFuseError, LoraFuseError, PLUGIN_KINDS, PluginRegistry, Runtime, type BackendFactory, type Plugin } from '@lorafuse/core';
 import { registerMergerPlugins, registerPruningPlugins } from '@lorafuse/plugins';
+import { BACKEND_PACKAGES, importBackendPackage, importModule, notInstalledBackend, type ModuleImporter } from './backend-packages.js';
 
 /**
  * The plugin registry the CLI resolves names in: every built-in (`random`
@@ -65,24 +66,18 @@ function isPluginLike(value: unknown): value is Plugin {
 }
 
 /**
- * Backend packages the CLI uses when they are installed next to it; the
- * specifiers are data so that bundlers leave them as runtime imports and an
- * install without them still works on the reference backend.
+ * A runtime with `plugins` and the backend packages ({@link BACKEND_PACKAGES}):
+ * each one's factory when it can be imported, else a stand-in that says what
+ * to install ({@link notInstalledBackend}).
  */
-const OPTIONAL_BACKENDS: readonly (readonly [string, string])[] = [
-  ['@lorafuse/backend-webgpu', 'webgpuBackend'],
-  ['@lorafuse/backend-wasm', 'wasmBackend'],
-];
-
-/** A runtime with `plugins` and every backend package that can be imported here. */
-export async function cliRuntime(plugins: PluginRegistry): Promise<Runtime> {
+export async function cliRuntime(plugins: PluginRegistry, load: ModuleImporter = importModule): Promise<Runtime> {
   const backends: BackendFactory[] = [];
-  for (const [specifier, factory] of OPTIONAL_BACKENDS) {
+  for (const backend of BACKEND_PACKAGES) {
     try {
-      const module = (await import(/* @vite-ignore */ specifier)) as Record<string, () => BackendFactory>;
-      backends.push(module[factory]());
-    } catch {
-      // Not installed: the reference backend remains.
+      backends.push((await importBackendPackage(backend, load))());
+    } catch (error) {
+      if (!isLoraFuseError(error, 'BACKEND_NOT_INSTALLED')) throw error;
+      backends.push(notInstalledBackend(backend, error));
     }
   }
   return new Runtime({ backends, plugins });

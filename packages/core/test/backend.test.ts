@@ -88,6 +88,22 @@ describe('BackendRegistry', () => {
     expect(named.disposed).toBe(false);
   });
 
+  it('says what auto passed over before the backend it picked, and nothing for a named one', async () => {
+    const log: string[] = [];
+    const reg = new BackendRegistry();
+    reg.register(factory('webgpu', 300, log, 'fallback'));
+    reg.register(factory('wasm', 200, log, 'fails'));
+    reg.register(factory('reference', 100, log));
+    const { backend, attempts } = await reg.select('auto');
+    expect(backend.name).toBe('reference');
+    expect(attempts).toEqual([
+      { name: 'webgpu', outcome: 'skipped', reason: 'runs on a CPU/fallback device (webgpu on llvmpipe); ask for it by name to use it' },
+      { name: 'wasm', outcome: 'failed', reason: 'wasm: no adapter found', code: 'DEVICE_LOST' },
+    ]);
+    const named = await reg.select('webgpu');
+    expect([named.backend.name, named.attempts]).toEqual(['webgpu', []]);
+  });
+
   it('lists every attempt and why when auto finds nothing', async () => {
     const log: string[] = [];
     const reg = new BackendRegistry();
@@ -159,6 +175,16 @@ describe('Runtime', () => {
     expect(await codeOf(() => runtime.useBackend('broken'))).toBe('BACKEND_INIT_FAILED');
     expect(runtime.backend).toBe(reference);
     expect(reference.disposed).toBe(false);
+  });
+
+  it('selectBackend makes the backend active and returns what auto passed over', async () => {
+    const log: string[] = [];
+    const runtime = new Runtime({ backends: [factory('wasm', 200, log, 'fails')] });
+    const { backend, attempts } = await runtime.selectBackend();
+    expect(runtime.backend).toBe(backend);
+    expect(backend.name).toBe('reference');
+    expect(attempts.map((a) => [a.name, a.outcome, a.code])).toEqual([['wasm', 'failed', 'DEVICE_LOST']]);
+    await runtime.dispose();
   });
 
   it('keeps runtimes independent and can share a plugin registry', () => {

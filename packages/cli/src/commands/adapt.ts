@@ -34,6 +34,7 @@ import { cubicSchedule, everyNStepsSchedule, linearSchedule } from '@lorafuse/pl
 import { parseCommand, type ParsedCommand } from '../args.js';
 import { jsonLine } from '../format.js';
 import type { CliIO } from '../io.js';
+import { useCliBackend } from '../backend-choice.js';
 import { cliPlugins, cliRuntime, loadPluginModules, parseSeed } from '../runtime.js';
 import { DATA_OPTIONS, DATA_USAGE, modelTokenizer, numberOption, readExamples, required } from './model-data.js';
 import type { Command } from './types.js';
@@ -155,7 +156,7 @@ ${DATA_USAGE.replace('(default 8)', `(default ${p.batchSize})`)}
     let trained: LoraAdapter[];
     let grid: AdaptSummary['grid'];
     try {
-      const backend = await runtime.useBackend(typeof parsed.values.backend === 'string' ? parsed.values.backend : 'auto');
+      const backend = await useCliBackend(runtime, parsed.values, io);
       const model = await CausalLM.load(backend, nodeFolder(modelDir));
       const tokenizer = await modelTokenizer(modelDir, model);
       const examples = await readExamples('adapt', parsed, trainPath, tokenizer, model);

@@ -147,7 +147,7 @@ function parseShapes(text: string, usage: (why: string) => LoraFuseError): [numb
 }
 
 async function createOurs(name: string, simd: string | undefined, threads: number): Promise<MatmulImpl> {
-  return lorafuseMatmul(await createBenchBackend(name, { simd, threads, command: 'bench matmul' }), threads);
+  return lorafuseMatmul(await createBenchBackend(name, { simd, threads }), threads);
 }
 
 /**

@@ -2,6 +2,7 @@ import { LoraFuseError, Pruner, Tensor, type Backend, type PrunableModule } from
 import { parseCommand } from '../args.js';
 import { jsonLine, table } from '../format.js';
 import type { CliIO } from '../io.js';
+import { selectCliBackend } from '../backend-choice.js';
 import { cliPlugins, cliRuntime, parseSeed } from '../runtime.js';
 import { median } from '../bench/stats.js';
 
@@ -86,7 +87,7 @@ export async function benchPrune(argv: string[], io: CliIO): Promise<number> {
   for (const name of names) {
     let backend: Backend;
     try {
-      backend = await runtime.useBackend(name);
+      backend = (await selectCliBackend(runtime, name)).backend;
     } catch (error) {
       if (names.length === 1) throw error;
       io.err(`bench prune: skipping ${name}: ${(error as Error).message.split('\n')[0]}\n`);

@@ -121,7 +121,7 @@ export async function benchTrain(argv: string[], io: CliIO, hooks: BenchTrainHoo
   let device: string;
   let relaxed = false;
   try {
-    const backend = await createBenchBackend(options.backendName, { simd: options.simd, threads, command: 'bench train' });
+    const backend = await createBenchBackend(options.backendName, { simd: options.simd, threads });
     backendName = backend.name;
     device = backend.description;
     relaxed = (backend as { build?: unknown }).build === 'relaxed';

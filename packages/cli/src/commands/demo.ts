@@ -15,6 +15,7 @@ import { parseCommand } from '../args.js';
 import { jsonLine, table } from '../format.js';
 import type { CliIO } from '../io.js';
 import { progressBar } from '../progress.js';
+import { useCliBackend } from '../backend-choice.js';
 import { cliPlugins, cliRuntime, parseSeed } from '../runtime.js';
 import { versions } from './adapt.js';
 import type { Command } from './types.js';
@@ -97,8 +98,8 @@ export const demoCommand: Command = {
     const progress = progressBar(io, Boolean(values.quiet || values.json));
     let result: DemoResult;
     try {
-      const backend = await runtime.useBackend(typeof values.backend === 'string' ? values.backend : 'auto');
-      if (!values.quiet && !values.json) io.err(`lorafuse demo on ${backend.description}; writing ${out}\n`);
+      const backend = await useCliBackend(runtime, values, io);
+      if (!values.quiet && !values.json) io.err(`lorafuse demo: writing ${out}\n`);
       result = await runDemo({
         backend,
         out: nodeFolder(out),

@@ -79,7 +79,7 @@ ${DATA_USAGE}
     const batchSize = numberOption('eval', parsed, 'batch-size', 8, { min: 1, integer: true });
     const runtime = await cliRuntime(cliPlugins(parseSeed(parsed.values.seed)));
     try {
-      const { backend, model, tokenizer, adapters } = await loadModelForInference(runtime, parsed, modelDir);
+      const { backend, model, tokenizer, adapters } = await loadModelForInference(runtime, parsed, modelDir, io);
       if (metric === 'rouge') {
         const scores = await rougeReport('eval', parsed, dataPath, model, tokenizer, adapters);
         const f = (x: number) => x.toFixed(4);

@@ -75,7 +75,7 @@ export const generateCommand: Command = {
     const decoding = decodingOption(parsed);
     const runtime = await cliRuntime(cliPlugins(parseSeed(parsed.values.seed)));
     try {
-      const { model, tokenizer, adapters } = await loadModelForInference(runtime, parsed, modelDir);
+      const { model, tokenizer, adapters } = await loadModelForInference(runtime, parsed, modelDir, io);
       const stream = generateText(model, tokenizer, input, {
         maxNewTokens: Math.min(maxNewTokens, contextLength(model.config) - 1),
         adapters,

@@ -15,6 +15,7 @@ import {
 import { nodeFolder } from '@lorafuse/core/node';
 import { parseCommand, type ParsedCommand } from '../args.js';
 import { jsonLine, table } from '../format.js';
+import { useCliBackend } from '../backend-choice.js';
 import { cliPlugins, cliRuntime, loadPluginModules, parseSeed } from '../runtime.js';
 import { DATA_OPTIONS, modelTokenizer, numberOption, readExamples } from './model-data.js';
 import type { CliIO } from '../io.js';
@@ -167,7 +168,7 @@ async function searchWeights(
   const budget = numberOption('merge', parsed, 'budget', 40, { min: 1, integer: true });
   const runtime = await cliRuntime(cliPlugins(seed));
   try {
-    const backend = await runtime.useBackend(typeof parsed.values.backend === 'string' ? parsed.values.backend : 'auto');
+    const backend = await useCliBackend(runtime, parsed.values, io);
     const model = await CausalLM.load(backend, nodeFolder(modelDir));
     try {
       const tokenizer = await modelTokenizer(modelDir, model);

@@ -18,6 +18,7 @@ import {
 } from '@lorafuse/core';
 import { fileSource, nodeFolder } from '@lorafuse/core/node';
 import { parseCommand, type ParsedCommand } from '../args.js';
+import { useCliBackend } from '../backend-choice.js';
 import { cliPlugins, cliRuntime, loadPluginModules, parseSeed } from '../runtime.js';
 import { jsonLine, table } from '../format.js';
 import { modelTokenizer, readExamples } from './model-data.js';
@@ -72,7 +73,7 @@ export const pruneCommand: Command = {
     const adapter = await loadAdapter(nodeFolder(args.adapter));
     const runtime = await cliRuntime(plugins);
     try {
-      const backend = await runtime.useBackend(typeof parsed.values.backend === 'string' ? parsed.values.backend : 'auto');
+      const backend = await useCliBackend(runtime, parsed.values, io);
       const norms = args.norms
         ? await readNorms(args.norms, adapter, metric)
         : args.calibration && (await calibrationNorms(backend, adapter, args.calibration, parsed));

@@ -16,6 +16,7 @@ import { nodeFolder } from '@lorafuse/core/node';
 import { parseCommand, type ParsedCommand } from '../args.js';
 import { jsonLine } from '../format.js';
 import type { CliIO } from '../io.js';
+import { useCliBackend } from '../backend-choice.js';
 import { cliPlugins, cliRuntime, parseSeed } from '../runtime.js';
 import { DATA_OPTIONS, DATA_USAGE, modelTokenizer, numberOption, readExamples, required } from './model-data.js';
 import type { Command } from './types.js';
@@ -85,7 +86,7 @@ ${DATA_USAGE}
     const schedule = scheduleOf(parsed);
     const runtime = await cliRuntime(cliPlugins(seed));
     try {
-      const backend = await runtime.useBackend(typeof parsed.values.backend === 'string' ? parsed.values.backend : 'auto');
+      const backend = await useCliBackend(runtime, parsed.values, io);
       const model = await CausalLM.load(backend, nodeFolder(modelDir));
       const tokenizer = await modelTokenizer(modelDir, model);
       const examples = await readExamples('train', parsed, trainPath, tokenizer, model);

@@ -3,6 +3,6 @@ export { DEVICE_DTYPES, DeviceTensorTable, uploadDType, type DeviceDType, type D
 export { headsFirstAttention, headsFirstAttentionBackward, type AttentionLayoutHost } from './attention-layout.js';
 export * from './geometry.js';
 export type * from './kernels.js';
-export { BackendRegistry, type BackendAttempt } from './registry.js';
+export { BackendRegistry, type BackendAttempt, type BackendSelection } from './registry.js';
 export { Runtime, type RuntimeOptions } from './runtime.js';
 export { selectionKey } from './selection-key.js';

@@ -13,6 +13,14 @@ export interface BackendAttempt {
   readonly code?: string;
 }
 
+/** A created backend, and the backends `auto` tried and passed over before it (none for a backend asked for by name). */
+export interface BackendSelection {
+  /** The backend, initialised. */
+  readonly backend: Backend;
+  /** What happened to each backend tried before it, in the order tried. */
+  readonly attempts: readonly BackendAttempt[];
+}
+
 /**
  * The backends one runtime can create, by name and priority. Each runtime
  * has its own registry; nothing is registered globally.
@@ -47,7 +55,16 @@ export class BackendRegistry {
    * with every attempt in the message and in `details.attempts`.
    */
   async create(name = 'auto'): Promise<Backend> {
-    return name === 'auto' ? this.#createAuto() : this.#createNamed(name);
+    return (await this.select(name)).backend;
+  }
+
+  /**
+   * Like {@link BackendRegistry.create}, and also says what `auto` passed
+   * over on the way, so that a caller can tell its user why it runs on a
+   * slower backend than it could (the registry itself prints nothing).
+   */
+  async select(name = 'auto'): Promise<BackendSelection> {
+    return name === 'auto' ? this.#createAuto() : { backend: await this.#createNamed(name), attempts: [] };
   }
 
   async #createNamed(name: string): Promise<Backend> {
@@ -68,7 +85,7 @@ export class BackendRegistry {
     }
   }
 
-  async #createAuto(): Promise<Backend> {
+  async #createAuto(): Promise<BackendSelection> {
     const attempts: BackendAttempt[] = [];
     for (const factory of this.#ordered()) {
       let backend: Backend;
@@ -78,7 +95,7 @@ export class BackendRegistry {
         attempts.push({ name: factory.name, outcome: 'failed', reason: reasonOf(cause), code: codeOf(cause) });
         continue;
       }
-      if (!backend.isFallback) return backend;
+      if (!backend.isFallback) return { backend, attempts };
       attempts.push({ name: factory.name, outcome: 'skipped', reason: `runs on a CPU/fallback device (${backend.description}); ask for it by name to use it` });
       await backend.dispose();
     }

@@ -2,7 +2,7 @@ import { LoraFuseError } from '../errors/index.js';
 import { PluginRegistry } from '../plugin/registry.js';
 import { referenceBackend } from '../reference/backend.js';
 import type { Backend, BackendFactory } from './backend.js';
-import { BackendRegistry } from './registry.js';
+import { BackendRegistry, type BackendSelection } from './registry.js';
 
 /** Options of a {@link Runtime}. */
 export interface RuntimeOptions {
@@ -46,11 +46,19 @@ export class Runtime {
    * replaces. On failure the previous backend stays active.
    */
   async useBackend(name = 'auto'): Promise<Backend> {
-    const next = await this.backends.create(name);
+    return (await this.selectBackend(name)).backend;
+  }
+
+  /**
+   * {@link Runtime.useBackend}, returning also the backends `auto` tried and
+   * passed over before the one it made active ({@link BackendRegistry.select}).
+   */
+  async selectBackend(name = 'auto'): Promise<BackendSelection> {
+    const selection = await this.backends.select(name);
     const previous = this.#active;
-    this.#active = next;
-    if (previous && previous !== next) await previous.dispose();
-    return next;
+    this.#active = selection.backend;
+    if (previous && previous !== selection.backend) await previous.dispose();
+    return selection;
   }
 
   /** Disposes the active backend; `useBackend` may be called again afterwards. */

@@ -109,6 +109,8 @@ export const ErrorCodes = {
   BACKEND_DUPLICATE: 'Backend already registered',
   /** The backend failed to initialise on this machine. */
   BACKEND_INIT_FAILED: 'Backend failed to initialise',
+  /** A backend's package, or a package it needs, cannot be imported here; the message gives the `npm install` command. */
+  BACKEND_NOT_INSTALLED: 'Backend package is not installed',
   /** `auto` found no backend that initialises; the error lists each attempt. */
   BACKEND_UNAVAILABLE: 'No backend is available',
   /** A runtime was asked for its backend before one was selected with `useBackend`. */
