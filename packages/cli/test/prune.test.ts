@@ -114,7 +114,12 @@ describe('lorafuse prune', () => {
     const r = await cli('prune', adapter, ...args, '--out', join(dir, 'never'));
     expect(r.code).toBe(code === 'CLI_USAGE' ? 2 : 1);
     // Errors found once the backend is up follow auto's `backend:` line.
-    expect(r.err.trim().split('\n').filter((l) => !l.startsWith('backend: '))).toHaveLength(1);
+    expect(
+      r.err
+        .trim()
+        .split('\n')
+        .filter((l) => !l.startsWith('backend: ')),
+    ).toHaveLength(1);
     expect(r.err).toContain(`[${code}]`);
     expect(r.err).toMatch(message);
   });

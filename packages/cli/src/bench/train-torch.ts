@@ -107,7 +107,12 @@ for line in sys.stdin:
  */
 export function findPython(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): string | undefined {
   const cache = env.LORAFUSE_CACHE_DIR ?? join(env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'lorafuse');
-  const candidates = [env.LORAFUSE_PYTHON, join(cwd, '.venv-oracle/bin/python'), resolve(cwd, '../.venv-oracle/bin/python'), join(cache, 'oracle-venv/bin/python')];
+  const candidates = [
+    env.LORAFUSE_PYTHON,
+    join(cwd, '.venv-oracle/bin/python'),
+    resolve(cwd, '../.venv-oracle/bin/python'),
+    join(cache, 'oracle-venv/bin/python'),
+  ];
   return candidates.find((p): p is string => !!p && existsSync(p));
 }
 
