@@ -2,7 +2,7 @@
 // finite differences of a float64 forward pass written here. The scalar
 // differentiated is L = Σ w ⊙ op(inputs) for random weights w.
 import { describe, expect, it } from 'vitest';
-import { ReferenceBackend, Tape, Tensor, ops, type DeviceTensor, type Shape } from '@lorafuse/core';
+import { ReferenceBackend, Tape, Tensor, ops, philox4x32, type DeviceTensor, type DropoutOptions, type Shape } from '@lorafuse/core';
 import { dot, naiveAttention, naiveRmsNorm, numericGradient, randomValues, relL2, seeded } from './reference-oracle.js';
 
 type F64 = Float64Array;
@@ -56,6 +56,12 @@ function naiveCrossEntropy(logits: F64, targets: number[], V: number): F64 {
     count++;
   });
   return Float64Array.of(total / count);
+}
+
+/** Whether dropout keeps element `i`: the uniform at counter `offset + i` (Philox word 0, top 24 bits) is at least `p`. */
+function kept({ seed, stream, offset = 0, p }: DropoutOptions, i: number): boolean {
+  const c = offset + i;
+  return philox4x32([c % 2 ** 32, Math.floor(c / 2 ** 32), 0, 0], [seed, stream])[0] >>> 8 >= p * 2 ** 24;
 }
 
 /** torch.permute of a row-major tensor. */
@@ -270,5 +276,46 @@ describe('op gradients against float64 finite differences', () => {
     expect(
       gradientError({ shapes: [[3, 4]], op: (t, [x]) => ops.scale(t, ops.sum(t, ops.mul(t, x, x)), 0.5), naive: ([x]) => Float64Array.of(0.5 * dot(x, x)) }),
     ).toBeLessThan(TOL);
+  });
+});
+
+describe('dropout', () => {
+  const options: DropoutOptions = { seed: 12, stream: 3, offset: 2 ** 32 - 20, p: 0.3 };
+  const scale = Math.fround(1 / (1 - options.p));
+
+  it('has the gradient of x ↦ mask ⊙ x / (1 − p), against finite differences', () => {
+    const mask = Array.from({ length: 2 * 3 * 7 }, (_, i) => kept(options, i));
+    // Both kinds of element occur, so the test sees kept and dropped gradients.
+    expect(mask.some((m) => m) && mask.some((m) => !m)).toBe(true);
+    const err = gradientError({
+      shapes: [[2, 3, 7]],
+      op: (t, [x]) => ops.dropout(t, x, options),
+      naive: ([x]) => x.map((v, i) => (mask[i] ? v * scale : 0)),
+    });
+    expect(err).toBeLessThan(TOL);
+  });
+
+  it('passes dy · scale through the kept elements and +0 through the dropped ones, bit for bit', () => {
+    const backend = new ReferenceBackend();
+    const rand = seeded(5);
+    const n = 301;
+    const x = backend.upload(Tensor.f32([n], randomValues(rand, n)));
+    const w = Float32Array.from(randomValues(rand, n, -3, 3));
+    const tape = new Tape(backend);
+    tape.watch(x);
+    const y = ops.dropout(tape, x, options);
+    const forward = backend.readSync(y).data as Float32Array;
+    const xs = backend.readSync(x).data as Float32Array;
+    const grads = tape.backward(ops.sum(tape, ops.mul(tape, y, tape.constant(Tensor.f32([n], w)))));
+    const dx = backend.readSync(grads.get(x)!).data as Float32Array;
+    for (let i = 0; i < n; i++) {
+      expect(Object.is(forward[i], kept(options, i) ? Math.fround(xs[i] * scale) : 0), `y[${i}]`).toBe(true);
+      expect(Object.is(dx[i], kept(options, i) ? Math.fround(w[i] * scale) : 0), `dx[${i}]`).toBe(true);
+    }
+  });
+
+  it('is the identity for p = 0, in both passes', () => {
+    const err = gradientError({ shapes: [[4, 5]], op: (t, [x]) => ops.dropout(t, x, { seed: 1, stream: 1, p: 0 }), naive: ([x]) => x.slice() });
+    expect(err).toBeLessThan(TOL);
   });
 });

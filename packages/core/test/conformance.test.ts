@@ -94,6 +94,8 @@ describe('conformance suite on the reference backend', () => {
       'randomUniform',
       'randomNormal',
       'maskApply',
+      'sqrt',
+      'dropout',
     ]) {
       expect(
         cases.some((c) => c.kernel === kernel && c.large),
@@ -225,6 +227,59 @@ describe('conformance suite catches wrong kernels', () => {
     expect([...kernels]).toEqual(['attention']);
     expect(report.cases.find((c) => c.name === 'attention/GQA B2 H4 KV2 S7 D8')?.status).toBe('failed');
     expect(report.cases.find((c) => c.name === 'attention/MHA B1 H3 KV3 S5 D16')?.status).toBe('passed');
+  });
+
+  it('a sqrt that flushes subnormal inputs to zero', async () => {
+    const { report, kernels } = await failingKernels(
+      broken((ref) => ({
+        sqrt: (x) =>
+          withCopy(
+            ref,
+            x,
+            (host) =>
+              new Tensor(
+                'f32',
+                host.shape,
+                (host.data as Float32Array).map((v) => (Math.abs(v) < 2 ** -126 ? 0 * Math.sign(v) : v)),
+              ),
+            (copy) => ref.kernels.sqrt(copy),
+          ),
+      })),
+      /^sqrt\//,
+    );
+    expect([...kernels]).toEqual(['sqrt']);
+    expect(report.cases.find((c) => c.name.startsWith('sqrt/subnormals'))?.status).toBe('failed');
+    expect(report.cases.find((c) => c.name === 'sqrt/odd [9, 17]')?.status).toBe('passed');
+  });
+
+  const SMALL_DROPOUT = /^dropout\/(?!large \[|rate of)/;
+  it('a dropout that scales by the float64 1 / (1 − p), or ignores the offset', async () => {
+    const float64Scale = await failingKernels(
+      broken((ref) => ({
+        dropout: (x, options) => {
+          const y = ref.kernels.dropout(x, options);
+          const host = ref.readSync(y);
+          ref.free(y);
+          const xs = ref.readSync(x).data as Float32Array;
+          const data = (host.data as Float32Array).map((v, i) => (Object.is(v, 0) ? 0 : xs[i] * (1 / (1 - options.p))));
+          return ref.upload(new Tensor('f32', host.shape, data));
+        },
+      })),
+      SMALL_DROPOUT,
+    );
+    expect([...float64Scale.kernels]).toEqual(['dropout']);
+    expect(float64Scale.report.cases.find((c) => c.name === 'dropout/[7, 13] p 0.1')?.status).toBe('failed');
+    expect(float64Scale.report.cases.find((c) => c.name.startsWith('dropout/p = 0'))?.status).toBe('passed');
+    const noOffset = await failingKernels(
+      broken((ref) => ({ dropout: (x, options) => ref.kernels.dropout(x, { ...options, offset: 0 }) })),
+      SMALL_DROPOUT,
+    );
+    expect(noOffset.report.cases.filter((c) => c.status === 'failed').map((c) => c.name)).toEqual([
+      'dropout/offset 12345',
+      'dropout/counter crosses 2^32',
+      'dropout/largest seed and stream, offset 2^40 + 5',
+      'dropout/rejects a fractional offset',
+    ]);
   });
 
   it('a kernel that leaks a device tensor on every call', async () => {

@@ -9,6 +9,7 @@ import type {
   AdamwOptions,
   AttentionLayout,
   AttentionOptions,
+  DropoutOptions,
   KernelName,
   Kernels,
   MatmulOptions,
@@ -562,6 +563,30 @@ export function normalGeometry(shape: Shape, options: NormalOptions): RandomGeom
   requireFinite('randomNormal', 'mean', mean);
   requireFinite('randomNormal', 'std', std);
   return { ...g, mean, std };
+}
+
+/** A checked {@link Kernels.dropout} call: its mask stream and what every backend multiplies by. */
+export interface DropoutGeometry extends RandomGeometry {
+  readonly p: number;
+  /** `fround(1 / (1 − p))`: the f32 every backend multiplies a kept element by. */
+  readonly scale: number;
+  /**
+   * `ceil(p · 2²⁴)`: element `i` is kept when the top 24 bits of its Philox
+   * word (`uᵢ · 2²⁴`, an integer) reach it, which is `uᵢ ≥ p` exactly, so
+   * that a device without float64 compares the same way.
+   */
+  readonly threshold: number;
+}
+
+/** Checks {@link Kernels.dropout}'s arguments. */
+export function dropoutGeometry(x: OperandInfo, options: DropoutOptions): DropoutGeometry {
+  requireDtype('dropout', 'x', x);
+  const g = randomGeometry(x.shape, options, 'dropout');
+  const { p } = options;
+  if (typeof p !== 'number' || !(p >= 0 && p < 1)) {
+    throw optionError('dropout', `p must be a finite number in [0, 1), got ${String(p)}.`, { option: 'p', value: p });
+  }
+  return { ...g, p, scale: Math.fround(1 / (1 - p)), threshold: Math.ceil(p * 2 ** 24) };
 }
 
 /** Checks {@link Kernels.reshape}'s arguments; returns the new shape. */

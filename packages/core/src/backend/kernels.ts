@@ -66,6 +66,15 @@ export interface Kernels {
   abs(x: DeviceTensor): DeviceTensor;
 
   /**
+   * `√x`, elementwise, correctly rounded (IEEE 754 square root of an f32):
+   * bit-exact on every backend, equal to `Math.fround(Math.sqrt(x))`.
+   * `√−0 = −0`, `√+Inf = +Inf`; a negative number or NaN gives NaN (its
+   * sign and payload are not specified). Activation norms use it on the
+   * device.
+   */
+  sqrt(x: DeviceTensor): DeviceTensor;
+
+  /**
    * Converts between the float dtypes `f32`, `f16` and `bf16`, rounding to
    * nearest, ties to even. NaN stays NaN (its sign and payload are not
    * specified), infinities, signed zeros and subnormals are preserved,
@@ -250,6 +259,18 @@ export interface Kernels {
    */
   randomNormal(shape: Shape, options: NormalOptions): DeviceTensor;
 
+  /**
+   * Inverted dropout of `x` (f32, any shape; the result has its shape). With
+   * `uᵢ` the value {@link Kernels.randomUniform} gives at counter
+   * `offset + i` for key `[seed, stream]`, element `i` is kept when
+   * `uᵢ ≥ p` and becomes `fround(xᵢ · scale)` with the f32
+   * `scale = fround(1 / (1 − p))` (computed once on the host); a dropped
+   * element is `+0`, whatever `xᵢ` was (NaN included). `p = 0` copies `x`.
+   * Bit-exact on every backend. The mask depends only on the options, so
+   * the gradient is this kernel applied to `dy` with the same options.
+   */
+  dropout(x: DeviceTensor, options: DropoutOptions): DeviceTensor;
+
   /** The same elements under another shape with the same element count (any dtype). */
   reshape(x: DeviceTensor, shape: Shape): DeviceTensor;
 
@@ -391,6 +412,12 @@ export interface RandomOptions {
   readonly stream: number;
   /** Counter of the first element, a safe integer ≥ 0 (default 0), to continue a stream. */
   readonly offset?: number;
+}
+
+/** Options of {@link Kernels.dropout}: the stream of the mask and the drop probability. */
+export interface DropoutOptions extends RandomOptions {
+  /** The probability of dropping an element: a finite number in `[0, 1)`. */
+  readonly p: number;
 }
 
 /** Options of {@link Kernels.randomNormal}. */

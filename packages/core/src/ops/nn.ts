@@ -1,5 +1,5 @@
 import type { DeviceTensor } from '../backend/device-tensor.js';
-import type { AttentionOptions } from '../backend/kernels.js';
+import type { AttentionOptions, DropoutOptions } from '../backend/kernels.js';
 import type { Tape } from '../autograd/tape.js';
 import { keepNeeded } from './elementwise.js';
 import { withScratch } from './scratch.js';
@@ -9,6 +9,19 @@ export function rmsNorm(tape: Tape, x: DeviceTensor, weight: DeviceTensor, eps: 
   const k = tape.backend.kernels;
   const y = tape.own(k.rmsNorm(x, weight, eps));
   tape.record([x, weight], [y], [x, weight], ([dy], needs) => keepNeeded(tape, k.rmsNormBackward(x, weight, dy!, eps), ['dx', 'dWeight'], needs));
+  return y;
+}
+
+/**
+ * Differentiable {@link Kernels.dropout}. The mask is a function of the
+ * options alone, so the gradient is the same kernel on `dy`: `dx` is
+ * `dy · scale` where `x` was kept and `+0` where it was dropped, and nothing
+ * is saved for the backward pass.
+ */
+export function dropout(tape: Tape, x: DeviceTensor, options: DropoutOptions): DeviceTensor {
+  const k = tape.backend.kernels;
+  const y = tape.own(k.dropout(x, options));
+  tape.record([x], [y], [], ([dy]) => [k.dropout(dy!, options)]);
   return y;
 }
 

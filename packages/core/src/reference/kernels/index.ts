@@ -8,6 +8,7 @@ import { attention } from './attention.js';
 import { cast } from './cast.js';
 import { concat } from './concat.js';
 import { columnSumSquares } from './column-sum-squares.js';
+import { dropout } from './dropout.js';
 import { crossEntropy, crossEntropyBackward } from './cross-entropy.js';
 import { embedding, embeddingBackward } from './embedding.js';
 import { globalNorm } from './global-norm.js';
@@ -23,6 +24,7 @@ import { rmsNorm, rmsNormBackward } from './rms-norm.js';
 import { rope, ropeBackward } from './rope.js';
 import { scale } from './scale.js';
 import { silu, siluBackward } from './silu.js';
+import { sqrt } from './sqrt.js';
 import { sum } from './sum.js';
 import { swiglu, swigluBackward } from './swiglu.js';
 import { bottomKMask } from './bottom-k-mask.js';
@@ -36,6 +38,7 @@ export function referenceKernels(store: HostStore): Kernels {
     mul: (a, b) => mul(store, a, b),
     scale: (x, factor) => scale(store, x, factor),
     abs: (x) => abs(store, x),
+    sqrt: (x) => sqrt(store, x),
     cast: (x, dtype) => cast(store, x, dtype),
     silu: (x) => silu(store, x),
     siluBackward: (x, dy) => siluBackward(store, x, dy),
@@ -60,6 +63,7 @@ export function referenceKernels(store: HostStore): Kernels {
     maskApply: (param, mask, init) => maskApply(store, param, mask, init),
     randomUniform: (shape, options) => randomUniform(store, shape, options),
     randomNormal: (shape, options) => randomNormal(store, shape, options),
+    dropout: (x, options) => dropout(store, x, options),
     reshape: (x, shape) => reshape(store, x, shape),
     permute: (x, axes) => permute(store, x, axes),
     concat: (a, b, axis) => concat(store, a, b, axis),

@@ -1,17 +1,13 @@
 import type { DeviceTensor } from '../../backend/device-tensor.js';
 import { elementwiseGeometry } from '../../backend/geometry.js';
-import { floats, keepF32, type HostStore } from '../host-store.js';
+import { floats, keepF32, mapF32, type HostStore } from '../host-store.js';
 
 /** The logistic function in float64. */
 export const sigmoid = (x: number): number => 1 / (1 + Math.exp(-x));
 
 /** Reference {@link Kernels.silu}. */
 export function silu(store: HostStore, x: DeviceTensor): DeviceTensor {
-  const { size, shape } = elementwiseGeometry('silu', x);
-  const xv = floats(store.tensor(x));
-  const out = new Float32Array(size);
-  for (let i = 0; i < size; i++) out[i] = xv[i] * sigmoid(xv[i]);
-  return keepF32(store, shape, out);
+  return mapF32(store, 'silu', x, (v) => v * sigmoid(v));
 }
 
 /** Reference {@link Kernels.siluBackward}. */

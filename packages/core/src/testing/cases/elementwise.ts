@@ -2,7 +2,8 @@ import type { DeviceTensor } from '../../backend/device-tensor.js';
 import type { Kernels } from '../../backend/kernels.js';
 import type { ConformanceCase } from '../case.js';
 import { kernelCase, rejectionCase } from '../case.js';
-import { Tensor, type Shape } from '../../tensor/index.js';
+import { Tensor, shapeSize, type Shape } from '../../tensor/index.js';
+import type { InputRandom } from '../input-random.js';
 import { f32, uniformF32, withValues } from './host.js';
 
 const SPECIALS: readonly (readonly [number, number])[] = [
@@ -131,6 +132,44 @@ function castTiesCase(to: 'f16' | 'bf16'): ConformanceCase {
   });
 }
 
+/** `√x` of every element, correctly rounded: the float64 root of an f32 rounds to the f32 root. */
+const sqrtF64 = ([x]: readonly Tensor[]): Tensor[] => [
+  f32(
+    x.shape,
+    Float32Array.from(x.data as Float32Array, (v) => Math.fround(Math.sqrt(v))),
+  ),
+];
+
+function sqrtCases(): ConformanceCase[] {
+  const c = (name: string, shape: Shape, values: (rng: InputRandom, n: number) => Float32Array, large = false) =>
+    kernelCase({ kernel: 'sqrt', name, large, inputs: (rng) => [f32(shape, values(rng, shapeSize(shape)))], call: (k, [x]) => k.sqrt(x), expected: sqrtF64 });
+  const positive = (rng: InputRandom, n: number) => rng.floats(n, 0, 100);
+  return [
+    c('odd [9, 17]', [9, 17], positive),
+    c('one element', [1], positive),
+    c('empty', [0, 5], positive),
+    c('a multiple of 4, [6, 20]', [6, 20], positive),
+    // Every class: NaN payloads, negatives, infinities, signed zeros, subnormals, the whole exponent range.
+    c('raw bit patterns [4099]', [4099], (rng, n) => rng.bitPatterns(n)),
+    c('subnormals and their negatives [1027]', [1027], (rng, n) => new Float32Array(Uint32Array.from({ length: n }, () => rng.u32() & 0x807fffff).buffer)),
+    kernelCase({
+      kernel: 'sqrt',
+      name: 'signed zeros, infinities, NaN and negatives',
+      inputs: () => [f32([10], Float32Array.from([-0, 0, Infinity, -Infinity, NaN, -1, -(2 ** -149), 2 ** -149, 3.4028234663852886e38, 2]))],
+      call: (k, [x]) => k.sqrt(x),
+      expected: sqrtF64,
+    }),
+    c(`large [${LARGE}]`, [LARGE], (rng, n) => rng.floats(n, 0, 1e6), true),
+    rejectionCase({
+      kernel: 'sqrt',
+      name: 'an i32 input',
+      code: 'DTYPE_MISMATCH',
+      inputs: () => [new Tensor('i32', [3], Int32Array.of(1, 4, 9))],
+      call: (k, [x]) => k.sqrt(x),
+    }),
+  ];
+}
+
 /** Cases of the elementwise kernels. */
 export function elementwiseCases(): ConformanceCase[] {
   const silu = unaryCases('silu', (k, x) => k.silu(x));
@@ -174,6 +213,7 @@ export function elementwiseCases(): ConformanceCase[] {
       call: (k, [x]) => k.scale(x, NaN),
     }),
     ...abs,
+    ...sqrtCases(),
     kernelCase({
       kernel: 'abs',
       name: 'signed zeros, infinities and subnormals',
