@@ -54,6 +54,13 @@ export function abs(x: usize, out: usize, size: usize): void {
   for (; i < size; i++) store<u32>(out + (i << 2), load<u32>(x + (i << 2)) & 0x7fffffff);
 }
 
+/** `out = √x`: WebAssembly's square root is IEEE's, correctly rounded (−0 stays −0, negatives give NaN). */
+export function sqrt(x: usize, out: usize, size: usize): void {
+  let i: usize = 0;
+  for (; i + 4 <= size; i += 4) v128.store(out + (i << 2), f32x4.sqrt(v128.load(x + (i << 2))));
+  for (; i < size; i++) store<f32>(out + (i << 2), Mathf.sqrt(load<f32>(x + (i << 2))));
+}
+
 /** σ(x) = 1 / (1 + e^(−x)) on four lanes. */
 // @ts-ignore: decorator
 @inline function sigmoid4(x: v128): v128 {

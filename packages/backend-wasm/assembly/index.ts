@@ -3,11 +3,11 @@
 
 export { castFloats } from './convert';
 export { matmul, matmulScratchFloats, packedAFloats, packedBFloats, packPanelsOfA, packPanelsOfB } from './matmul';
-export { binary, scale, abs, silu, siluBackward, swiglu, swigluBackward, maskApply, copyBytes } from './elementwise';
+export { binary, scale, abs, sqrt, silu, siluBackward, swiglu, swigluBackward, maskApply, copyBytes } from './elementwise';
 export { sum, sumSquaresF64, columnSumSquares } from './reduce';
 export { adamwStep, loraImportance } from './optimizer';
 export { bottomKMask } from './selection';
-export { randomUniform, randomNormal } from './random';
+export { randomUniform, randomNormal, dropout } from './random';
 export { rmsNorm, rmsNormBackward, rmsNormWeightGrad, rope } from './normalization';
 export { attention, attentionBackward } from './attention';
 export { crossEntropyRows, crossEntropyMean, crossEntropyBackward, embedding, embeddingBackward } from './loss';

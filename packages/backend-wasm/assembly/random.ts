@@ -37,6 +37,20 @@ export function randomUniform(out: usize, size: usize, seed: u32, stream: u32, o
   for (let i: usize = 0; i < size; i++) store<f32>(out + (i << 2), <f32>uniformAt(offset + <u64>i, seed, stream));
 }
 
+/**
+ * Inverted dropout: `out[i] = x[i] · scale` where the top 24 bits of the
+ * Philox word at counter `offset + i` reach `threshold` (that is, `U ≥ p`),
+ * else +0. `offset` is an f64, exact below 2⁵³, because threaded calls
+ * carry their arguments as numbers.
+ */
+export function dropout(x: usize, out: usize, size: usize, seed: u32, stream: u32, offset: f64, threshold: u32, scale: f32): void {
+  const start = <u64>offset;
+  for (let i: usize = 0; i < size; i++) {
+    const kept = philoxWord0(start + <u64>i, seed, stream) >> 8 >= threshold;
+    store<f32>(out + (i << 2), kept ? load<f32>(x + (i << 2)) * scale : 0);
+  }
+}
+
 /** `out[i] = mean + std · N(offset + i)`, Box–Muller on consecutive pairs of the uniform stream; each pair is computed once. */
 export function randomNormal(out: usize, size: usize, seed: u32, stream: u32, offset: u64, mean: f64, std: f64): void {
   let i: usize = 0;

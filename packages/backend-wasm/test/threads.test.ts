@@ -234,7 +234,7 @@ describe('wasm backend with threads', () => {
     expect(two.threadUse.byWorkers).toBeGreaterThanOrEqual(7);
   });
 
-  it('gives bit-identical elementwise, RMSNorm, cross-entropy, reshape, permute and RoPE results for 1 and 3 threads', async () => {
+  it('gives bit-identical elementwise, dropout, RMSNorm, cross-entropy, reshape, permute and RoPE results for 1 and 3 threads', async () => {
     const run = (backend: WasmBackend): Tensor[] => {
       const up = (shape: number[], seed: number) =>
         backend.upload(
@@ -269,6 +269,9 @@ describe('wasm backend with threads', () => {
         k.add(up([75, 1], 6), up([1], 5)),
         k.scale(x, 0.3),
         k.abs(x),
+        k.sqrt(x),
+        // Each part continues the mask's stream at its own counter, across 2^32.
+        k.dropout(x, { seed: 4, stream: 9, offset: 2 ** 32 - 800, p: 0.2 }),
         k.silu(x),
         k.siluBackward(x, y),
         k.swiglu(x, y),

@@ -55,12 +55,15 @@ export function cast(ctx: WasmContext, x: DeviceTensor, dtype: 'f32' | 'f16' | '
   return out.handle;
 }
 
-/** {@link Kernels.silu} and {@link Kernels.abs}: one f32 input, one output. */
-export function unary(ctx: WasmContext, kernel: 'silu' | 'abs', x: DeviceTensor): DeviceTensor {
+/** What an element of each one-input kernel costs. */
+const UNARY_COST = { silu: UNIT_COST.exp, abs: UNIT_COST.copy, sqrt: UNIT_COST.arithmetic } as const;
+
+/** {@link Kernels.silu}, {@link Kernels.abs} and {@link Kernels.sqrt}: one f32 input, one output. */
+export function unary(ctx: WasmContext, kernel: keyof typeof UNARY_COST, x: DeviceTensor): DeviceTensor {
   const { size, shape } = elementwiseGeometry(kernel, x);
   const px = ctx.address(x);
   const out = ctx.output(shape, 'f32');
-  parallelRange(ctx, kernel, size, kernel === 'silu' ? UNIT_COST.exp : UNIT_COST.copy, VECTOR, (i, j) => [px + i * F32, out.address + i * F32, j - i]);
+  parallelRange(ctx, kernel, size, UNARY_COST[kernel], VECTOR, (i, j) => [px + i * F32, out.address + i * F32, j - i]);
   return out.handle;
 }
 

@@ -4,7 +4,7 @@ import { concat } from './concat.js';
 import { binary, cast, pairwise, scale, swigluBackward, unary } from './elementwise.js';
 import { permute, reshape } from './layout.js';
 import { loraLinear, matmul } from './linear.js';
-import { randomNormal, randomUniform } from './random.js';
+import { dropout, randomNormal, randomUniform } from './random.js';
 import { columnSumSquares, globalNorm, sum } from './reductions.js';
 import { adamwStep, bottomKMask, loraImportance, maskApply } from './training.js';
 import {
@@ -28,6 +28,7 @@ export function wasmKernels(ctx: WasmContext): Kernels {
     mul: (a, b) => binary(ctx, 'mul', a, b),
     scale: (x, factor) => scale(ctx, x, factor),
     abs: (x) => unary(ctx, 'abs', x),
+    sqrt: (x) => unary(ctx, 'sqrt', x),
     cast: (x, dtype) => cast(ctx, x, dtype),
     silu: (x) => unary(ctx, 'silu', x),
     siluBackward: (x, dy) => pairwise(ctx, 'siluBackward', x, dy),
@@ -52,6 +53,7 @@ export function wasmKernels(ctx: WasmContext): Kernels {
     maskApply: (param, mask, init) => maskApply(ctx, param, mask, init),
     randomUniform: (shape, options) => randomUniform(ctx, shape, options),
     randomNormal: (shape, options) => randomNormal(ctx, shape, options),
+    dropout: (x, options) => dropout(ctx, x, options),
     reshape: (x, shape) => reshape(ctx, x, shape),
     permute: (x, axes) => permute(ctx, x, axes),
     concat: (a, b, axis) => concat(ctx, a, b, axis),

@@ -7,9 +7,10 @@ import type { ParallelKernel } from '../wasm/exports.js';
  * unit of `minParallelWork`): rough weights, not measurements, that keep
  * small calls on one thread. A copied or added float is memory traffic, an
  * exp a few dozen vector operations, a normalised row element float64
- * arithmetic.
+ * arithmetic, a Philox block (ten rounds of scalar 64-bit products) about
+ * ten exps.
  */
-export const UNIT_COST = Object.freeze({ copy: 2, arithmetic: 4, exp: 12, float64: 16 });
+export const UNIT_COST = Object.freeze({ copy: 2, arithmetic: 4, exp: 12, float64: 16, philox: 128 });
 
 /**
  * Runs `kernel` over units `[0, total)` (elements or rows) cut into parts

@@ -37,6 +37,7 @@ export interface KernelExports {
   binary(kind: number, a: number, b: number, out: number, size: number, bSize: number): void;
   scale(x: number, out: number, size: number, factor: number): void;
   abs(x: number, out: number, size: number): void;
+  sqrt(x: number, out: number, size: number): void;
   silu(x: number, out: number, size: number): void;
   siluBackward(x: number, dy: number, out: number, size: number): void;
   swiglu(gate: number, up: number, out: number, size: number): void;
@@ -65,6 +66,7 @@ export interface KernelExports {
   bottomKMask(scores: number, groups: number, n: number, k: number, mask: number, keys: number): void;
   randomUniform(out: number, size: number, seed: number, stream: number, offset: bigint): void;
   randomNormal(out: number, size: number, seed: number, stream: number, offset: bigint, mean: number, std: number): void;
+  dropout(x: number, out: number, size: number, seed: number, stream: number, offset: number, threshold: number, scale: number): void;
   rmsNorm(x: number, weight: number, out: number, rows: number, dim: number, eps: number): void;
   rmsNormBackward(x: number, weight: number, dy: number, dx: number, rows: number, dim: number, eps: number, blockRows: number, partials: number): void;
   rmsNormWeightGrad(partials: number, blocks: number, dim: number, dWeight: number): void;
@@ -129,6 +131,7 @@ export const PARALLEL_KERNELS = [
   'binary',
   'scale',
   'abs',
+  'sqrt',
   'silu',
   'siluBackward',
   'swiglu',
@@ -140,6 +143,7 @@ export const PARALLEL_KERNELS = [
   'rope',
   'crossEntropyRows',
   'crossEntropyBackward',
+  'dropout',
 ] as const;
 
 /** One of {@link PARALLEL_KERNELS}. */
