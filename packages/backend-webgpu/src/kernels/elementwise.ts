@@ -114,21 +114,70 @@ export function swigluBackward(ctx: KernelContext, gate: DeviceTensor, up: Devic
   return { dGate, dUp };
 }
 
-// On the bits: clearing the sign is exact for every value, NaN payloads included.
-const ABS = /* wgsl */ `
+// Kernels on the bits of f32 elements (x and y bound as u32), exact for every
+// value: NaN payloads, signed zeros and subnormals included.
+const ON_BITS = /* wgsl */ `
 @group(0) @binding(0) var<storage, read> x: array<u32>;
 @group(0) @binding(1) var<storage, read_write> y: array<u32>;
 struct P { n: u32 }
 @group(0) @binding(2) var<uniform> p: P;
-${MAIN_1D}
+`;
+
+const ABS = /* wgsl */ `${ON_BITS}${MAIN_1D}
   if (i < p.n) { y[i] = x[i] & 0x7fffffffu; }
 }`;
 
-/** {@link Kernels.abs}. */
-export function abs(ctx: KernelContext, x: DeviceTensor): DeviceTensor {
-  const g = elementwiseGeometry('abs', x);
+// √x correctly rounded: WGSL lets the builtin sqrt be off by ulps and a GPU
+// flush subnormals, so the root is taken two bits at a time on integers.
+// With x = m·2^(e−150) (m normalised to 24 bits) written as M·2^F,
+// M = m·2²³ or m·2²⁴ so that F is even, M ∈ [2⁴⁶, 2⁴⁸) and its integer
+// root q has 24 bits; √M rounds up when the remainder M − q² exceeds q (a
+// tie is impossible). Negative numbers give NaN; −0, +Inf and NaN themselves.
+const SQRT = /* wgsl */ `${ON_BITS}
+fn sqrtBits(b: u32) -> u32 {
+  let magnitude = b & 0x7fffffffu;
+  if (magnitude == 0u || b == 0x7f800000u || magnitude > 0x7f800000u) { return b; }
+  if (b > 0x7fffffffu) { return 0x7fc00000u; }
+  var e = i32(b >> 23u);
+  var m = b & 0x7fffffu;
+  if (e == 0) {
+    let s = countLeadingZeros(m) - 8u;
+    m = m << s;
+    e = 1 - i32(s);
+  } else {
+    m = m | 0x800000u;
+  }
+  let sh = select(24u, 23u, (e & 1) == 1);
+  let halfF = (e - 150 - i32(sh)) / 2;
+  // M as two words: bits 32..47 and 0..31.
+  let hi = m >> (32u - sh);
+  let lo = m << sh;
+  var q = 0u;
+  var r = 0u;
+  for (var k = 0u; k < 24u; k = k + 1u) {
+    let j = 46u - 2u * k;
+    var pair = 0u;
+    if (j >= 32u) { pair = (hi >> (j - 32u)) & 3u; } else { pair = (lo >> j) & 3u; }
+    r = (r << 2u) | pair;
+    let t = (q << 2u) | 1u;
+    if (r >= t) {
+      r = r - t;
+      q = (q << 1u) | 1u;
+    } else {
+      q = q << 1u;
+    }
+  }
+  return (u32(halfF + 150) << 23u) + (q - 0x800000u) + select(0u, 1u, r > q);
+}
+${MAIN_1D}
+  if (i < p.n) { y[i] = sqrtBits(x[i]); }
+}`;
+
+/** {@link Kernels.abs} and {@link Kernels.sqrt}, bit-exact. */
+export function onBits(ctx: KernelContext, kernel: 'abs' | 'sqrt', x: DeviceTensor): DeviceTensor {
+  const g = elementwiseGeometry(kernel, x);
   const source = ctx.buffer(x);
   const [out, y] = ctx.output(g.shape, 'f32');
-  ctx.run(ABS, [source, y], [g.size], groupsFor(g.size));
+  ctx.run(kernel === 'abs' ? ABS : SQRT, [source, y], [g.size], groupsFor(g.size));
   return out;
 }

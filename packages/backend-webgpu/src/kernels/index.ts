@@ -6,12 +6,13 @@ import { cast } from './cast.js';
 import { concat } from './concat.js';
 import type { KernelContext } from './context.js';
 import { crossEntropy, crossEntropyBackward } from './cross-entropy.js';
-import { abs, broadcastBinary, scale, silu, siluBackward, swiglu, swigluBackward } from './elementwise.js';
+import { broadcastBinary, onBits, scale, silu, siluBackward, swiglu, swigluBackward } from './elementwise.js';
 import { embedding, embeddingBackward } from './embedding.js';
 import { permute, reshape } from './layout.js';
 import { loraImportance } from './lora-importance.js';
 import { maskApply } from './mask-apply.js';
 import { loraLinear, matmul } from './matmul.js';
+import { dropout } from './dropout.js';
 import { randomNormal, randomUniform } from './random.js';
 import { columnSumSquares, globalNorm, sum } from './reductions.js';
 import { rmsNorm, rmsNormBackward } from './rms-norm.js';
@@ -25,7 +26,8 @@ export function webgpuKernels(ctx: KernelContext): Kernels {
     add: (a, b) => broadcastBinary(ctx, 'add', a, b),
     mul: (a, b) => broadcastBinary(ctx, 'mul', a, b),
     scale: (x, factor) => scale(ctx, x, factor),
-    abs: (x) => abs(ctx, x),
+    abs: (x) => onBits(ctx, 'abs', x),
+    sqrt: (x) => onBits(ctx, 'sqrt', x),
     cast: (x, dtype) => cast(ctx, x, dtype),
     silu: (x) => silu(ctx, x),
     siluBackward: (x, dy) => siluBackward(ctx, x, dy),
@@ -50,6 +52,7 @@ export function webgpuKernels(ctx: KernelContext): Kernels {
     maskApply: (param, mask, init) => maskApply(ctx, param, mask, init),
     randomUniform: (shape, options) => randomUniform(ctx, shape, options),
     randomNormal: (shape, options) => randomNormal(ctx, shape, options),
+    dropout: (x, options) => dropout(ctx, x, options),
     reshape: (x, shape) => reshape(ctx, x, shape),
     permute: (x, axes) => permute(ctx, x, axes),
     concat: (a, b, axis) => concat(ctx, a, b, axis),

@@ -2,8 +2,11 @@ import { normalGeometry, randomGeometry, type DeviceTensor, type NormalOptions, 
 import { f32, groupsFor, type KernelContext } from './context.js';
 import { MAIN_1D } from './wgsl.js';
 
-/** Philox4x32-10 on u32 arithmetic, word 0 only, and the uniform of core's stream. */
-const PHILOX = /* wgsl */ `
+/**
+ * Philox4x32-10 on u32 arithmetic, word 0 only, keyed by `p.seed` and
+ * `p.stream`, and the uniform of core's stream.
+ */
+export const PHILOX = /* wgsl */ `
 fn mulHi(a: u32, b: u32) -> u32 {
   let aLo = a & 0xffffu;
   let aHi = a >> 16u;
@@ -113,6 +116,9 @@ const NORMAL = /* wgsl */ `${BINDINGS}${PHILOX}${MATH}${MAIN_1D}
   y[i] = p.mean + p.spread * (rho * turn(u2, (lo & 1u) == 1u));
 }`;
 
+/** A counter (a safe integer) as its low and high u32 words, the uniforms `offLo` and `offHi`. */
+export const counterWords = (counter: number): [number, number] => [counter % 2 ** 32, Math.floor(counter / 2 ** 32)];
+
 function stream(
   ctx: KernelContext,
   code: string,
@@ -121,9 +127,7 @@ function stream(
   std = 1,
 ): DeviceTensor {
   const [out, y] = ctx.output(g.shape, 'f32');
-  const offLo = g.offset % 2 ** 32;
-  const offHi = Math.floor(g.offset / 2 ** 32);
-  ctx.run(code, [y], [g.size, g.seed, g.stream, offLo, offHi, f32(mean), f32(std)], groupsFor(g.size));
+  ctx.run(code, [y], [g.size, g.seed, g.stream, ...counterWords(g.offset), f32(mean), f32(std)], groupsFor(g.size));
   return out;
 }
 
