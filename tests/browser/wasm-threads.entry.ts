@@ -6,9 +6,10 @@ import { assert, budgetMs, check, recordCase, runEntry } from './report.js';
 // The wasm backend with 2 threads (a Web Worker beside the page's main
 // thread, sharing one WebAssembly.Memory) in a cross-origin isolated page.
 // The main thread of a window may not Atomics.wait, so it spins while the
-// worker finishes its share. Every matmul and attention call is split
-// (minParallelWork 0), so the suite's small shapes take the thread paths.
-const SPLIT_KERNELS = /^(matmul|loraLinear|attention|attentionBackward|memory)\//;
+// worker finishes its share. Every matmul, attention and dropout call is
+// split (minParallelWork 0), so the suite's small shapes take the thread
+// paths; dropout's parts continue the mask's counter in the worker.
+const SPLIT_KERNELS = /^(matmul|loraLinear|attention|attentionBackward|dropout|memory)\//;
 const REPORTING_MARGIN_MS = 5_000;
 
 /** Deterministic values in [-1, 1). */
