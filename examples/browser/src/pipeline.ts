@@ -9,8 +9,7 @@ import {
   HfTokenizer,
   LoraFuseError,
   PUBLISHED_ADAPT_SETTINGS,
-  adapt,
-  downloadAdapter,
+  adaptiveMerge,
   encodeRecord,
   evaluateLoss,
   freeAdapter,
@@ -25,7 +24,7 @@ import {
   type DeviceAdapter,
   type Example,
   type Folder,
-  type MergerPlugin,
+  type LoraAdapter,
   type PluginRegistry,
   type TrainCheckpoint,
   type WritableFolder,
@@ -73,6 +72,16 @@ async function score(
   return { name, cells: { loss, perplexity, sparsity: null } };
 }
 
+/** Runs `work` with `hosts` copied to the backend, freeing the copies after. */
+async function withDevices<T>(backend: Backend, hosts: readonly LoraAdapter[], work: (devices: DeviceAdapter[]) => Promise<T>): Promise<T> {
+  const devices = hosts.map((h) => uploadAdapter(backend, h));
+  try {
+    return await work(devices);
+  } finally {
+    for (const d of devices) freeAdapter(backend, d);
+  }
+}
+
 /** Runs the adaptive merge on `backend` and returns the merged PEFT adapter's files and the comparison table. */
 export async function runPipeline(
   backend: Backend,
@@ -97,62 +106,53 @@ export async function runPipeline(
     const scored = validation ?? train;
     const hosts = [];
     for (const folder of inputs.adapters) hosts.push(await loadAdapter(folder));
-    const devices = hosts.map((h) => uploadAdapter(backend, h));
-    try {
-      throwIfAborted(signal);
-      const table: TableRow[] = [
-        await score('base model', backend, model, scored, [], tokenizer.pad, control),
-        await score('target adapter', backend, model, scored, devices.slice(0, 1), tokenizer.pad, control),
-        await score('cat merge, untrained', backend, model, scored, devices, tokenizer.pad, control),
-      ];
-      const { epochs, lr, accumulation, batchSize, ratio, seed } = options;
-      const stepsPerEpoch = Math.ceil(Math.ceil(train.length / batchSize) / accumulation);
-      progress({ kind: 'start', totalSteps: stepsPerEpoch * epochs, firstStep: control.resume?.progress.step ?? 0, device: backend.description });
-      let steps = control.resume?.progress.step ?? 0;
-      let loss = Number.NaN;
-      let sparsity: number | null = null;
-      const run = adapt(backend, model, {
-        adapters: devices,
-        train,
-        validation,
-        padId: tokenizer.pad,
-        plugins,
-        seed,
-        ratio,
-        metric: p.metric,
-        grouping: p.grouping,
-        refresh: p.refresh,
-        epochs,
-        lr,
-        epochDecay: p.epochDecay,
-        accumulation,
-        batchSize,
-        weightDecay: p.weightDecay,
-        checkpoint: control.checkpoint && options.checkpointEvery > 0 ? { folder: control.checkpoint, everySteps: options.checkpointEvery } : undefined,
-        resume: control.resume,
-        signal,
-      });
-      for await (const event of run) {
-        if (event.type === 'step') {
-          steps = event.step;
-          loss = event.loss;
-        } else if (event.type === 'prune') {
+    throwIfAborted(signal);
+    const table: TableRow[] = [await score('base model', backend, model, scored, [], tokenizer.pad, control)];
+    table.push(await withDevices(backend, hosts.slice(0, 1), (target) => score('target adapter', backend, model, scored, target, tokenizer.pad, control)));
+    table.push(await withDevices(backend, hosts, (all) => score('cat merge, untrained', backend, model, scored, all, tokenizer.pad, control)));
+    const { epochs, lr, accumulation, batchSize, ratio, seed } = options;
+    const stepsPerEpoch = Math.ceil(Math.ceil(train.length / batchSize) / accumulation);
+    progress({ kind: 'start', totalSteps: stepsPerEpoch * epochs, firstStep: control.resume?.progress.step ?? 0, device: backend.description });
+    let loss = Number.NaN;
+    let sparsity: number | null = null;
+    const result = await adaptiveMerge(backend, model, {
+      adapters: hosts,
+      labels: inputs.adapters.map((f) => f.name),
+      train,
+      validation,
+      padId: tokenizer.pad,
+      plugins,
+      seed,
+      ratio,
+      metric: p.metric,
+      grouping: p.grouping,
+      refresh: p.refresh,
+      epochs,
+      lr,
+      epochDecay: p.epochDecay,
+      accumulation,
+      batchSize,
+      weightDecay: p.weightDecay,
+      checkpoint: control.checkpoint && options.checkpointEvery > 0 ? { folder: control.checkpoint, everySteps: options.checkpointEvery } : undefined,
+      resume: control.resume,
+      signal,
+      onProgress: (event) => {
+        if (event.type === 'step') loss = event.loss;
+        else if (event.type === 'prune') {
           const size = event.tensors.reduce((n, t) => n + t.size, 0);
           sparsity = size === 0 ? 0 : event.tensors.reduce((n, t) => n + t.pruned, 0) / size;
           progress({ kind: 'step', step: event.step, epoch: event.epoch, loss, sparsity });
         } else if (event.type === 'eval') progress({ kind: 'eval', epoch: event.epoch, loss: event.loss });
-      }
-      const adapted = await score('adaptive merge + pruning', backend, model, scored, devices, tokenizer.pad, control);
-      table.push({ ...adapted, cells: { ...adapted.cells, sparsity } });
-      const trained = [];
-      for (const [i, d] of devices.entries()) trained.push(await downloadAdapter(backend, d, hosts[i].config));
-      const merged = await (plugins.get('merger', 'cat') as MergerPlugin).merge(trained, {});
-      const out = memoryFolder();
-      await saveAdapter(out, merged);
-      return { files: Object.fromEntries(out.files), steps, backend: backend.name, device: backend.description, table };
-    } finally {
-      for (const d of devices) freeAdapter(backend, d);
-    }
+      },
+    });
+    // The row scores the adapter the run writes: the cat merge of the trained, pruned factors.
+    const adapted = await withDevices(backend, [result.merged], (merged) =>
+      score('adaptive merge + pruning', backend, model, scored, merged, tokenizer.pad, control),
+    );
+    table.push({ ...adapted, cells: { ...adapted.cells, sparsity } });
+    const out = memoryFolder();
+    await saveAdapter(out, result.merged);
+    return { files: Object.fromEntries(out.files), steps: result.steps, backend: backend.name, device: backend.description, table };
   } finally {
     model.dispose();
   }

@@ -17,6 +17,7 @@ import {
   uploadAdapter,
   type AdaptEvent,
   type AdaptOptions,
+  type ImportancePlugin,
   type LoraAdapter,
 } from '@lorafuse/core';
 import { linearSchedule, registerPruningPlugins } from '@lorafuse/plugins';
@@ -101,33 +102,46 @@ const zeros = (t: Float32Array) => new Set([...t.keys()].filter((i) => t[i] === 
 describe('adapt (update-and-prune)', () => {
   it('prunes every factor of both adapters to exactly the ratio after every step, with the masks of a float64 sort-based reference', async () => {
     const { backend, model, adapters } = await setup();
-    const options = base(adapters);
     const owners = adapters.flatMap((d) => d.modules);
-    let before: { a: Float32Array; b: Float32Array; n: Float32Array }[] = [];
+    // The lora metric, recording the factors and norms it scores (the trained factors before the step's masks).
+    let scored: { a: Float32Array; b: Float32Array; n: Float32Array }[] = [];
+    const lora = plugins.get('importance', 'lora') as ImportancePlugin;
+    const recording: ImportancePlugin = {
+      ...lora,
+      name: 'recording-lora',
+      async score(context) {
+        const { a, b, inputNorms } = context.module;
+        scored.push({ a: (await backend.read(a)).toFloat32(), b: (await backend.read(b)).toFloat32(), n: (await backend.read(inputNorms!)).toFloat32() });
+        return lora.score(context);
+      },
+    };
     const events: AdaptEvent[] = [];
-    for await (const event of adapt(backend, model, options)) {
+    for await (const event of adapt(backend, model, { ...base(adapters), metric: recording })) {
       events.push(event);
-      if (event.type === 'step') {
-        // adapt is suspended before pruning: read the trained, not yet pruned factors and the norms they give.
-        const norms = await collectInputNorms(backend, model, { modules: owners.map((m) => m.name), examples: data, adapters });
-        before = [];
-        for (const m of owners)
-          before.push({ a: (await backend.read(m.a)).toFloat32(), b: (await backend.read(m.b)).toFloat32(), n: norms.get(m.name)!.toFloat32() });
-      }
       if (event.type !== 'prune') continue;
       expect(event.tensors).toHaveLength(2 * owners.length);
       for (const t of event.tensors) expect(t.sparsity).toBe(0.5);
+      // The norms the metric got are those of the training set through the model with the updated, unpruned adapters.
+      const updated = adapters.map((d, i) => ({
+        modules: d.modules.map((m, j) => {
+          const k = i * adapters[0].modules.length + j;
+          return { ...m, a: backend.upload(Tensor.f32(m.a.shape, scored[k].a)), b: backend.upload(Tensor.f32(m.b.shape, scored[k].b)) };
+        }),
+      }));
+      const norms = await collectInputNorms(backend, model, { modules: owners.map((m) => m.name), examples: data, adapters: updated });
       for (const [i, m] of owners.entries()) {
+        expect(scored[i].n).toEqual(norms.get(m.name)!.toFloat32());
         const r = m.a.shape[0];
-        const { ia, ib } = importance(before[i].a, before[i].b, before[i].n, r);
+        const { ia, ib } = importance(scored[i].a, scored[i].b, scored[i].n, r);
         const a = (await backend.read(m.a)).toFloat32();
         const b = (await backend.read(m.b)).toFloat32();
         expect(zeros(a)).toEqual(sortMask(ia, 0.5));
         expect(zeros(b)).toEqual(sortMask(ib, 0.5));
         // kept entries are untouched
-        for (const j of a.keys()) if (a[j] !== 0) expect(a[j]).toBe(before[i].a[j]);
-        for (const j of b.keys()) if (b[j] !== 0) expect(b[j]).toBe(before[i].b[j]);
+        for (const j of a.keys()) if (a[j] !== 0) expect(a[j]).toBe(scored[i].a[j]);
+        for (const j of b.keys()) if (b[j] !== 0) expect(b[j]).toBe(scored[i].b[j]);
       }
+      scored = [];
     }
     expect(events.map((e) => e.type)).toEqual(['step', 'prune', 'step', 'prune', 'done']);
     const prunes = events.filter((e) => e.type === 'prune');

@@ -1,7 +1,7 @@
 // searchPruneRatio against the same steps done by hand with the public API:
-// for each ratio, adapt() from fresh copies, then ROUGE-L of greedy dev
-// summaries; the search must report those scores, pick the best ratio, and
-// return that run's adapters. evaluateRouge is checked against generate()
+// for each ratio, adapt() from fresh copies and the cat merge of the result,
+// then ROUGE-L of that merge's greedy dev summaries; the search must report
+// those scores, pick the best ratio, and return that run's merge. evaluateRouge is checked against generate()
 // and rougeCorpus() called directly.
 import { describe, expect, it } from 'vitest';
 import {
@@ -10,6 +10,7 @@ import {
   PluginRegistry,
   ReferenceBackend,
   adapt,
+  catMerge,
   downloadAdapter,
   encodeRecord,
   evaluateRouge,
@@ -93,7 +94,7 @@ describe('evaluateRouge', () => {
 });
 
 describe('searchPruneRatio', () => {
-  it('reports each ratio’s dev ROUGE as adapt + evaluateRouge give it, and returns the best run’s adapters', async () => {
+  it('reports each ratio’s dev ROUGE as adapt + cat merge + evaluateRouge give it, and returns the best run’s merge', async () => {
     const { backend, model, adapters } = await setup();
     const ratios = [0, 0.5, 0.9];
     const seen = new Set<number>();
@@ -107,22 +108,22 @@ describe('searchPruneRatio', () => {
       onProgress: (_e, ratio) => seen.add(ratio),
     });
     expect([...seen]).toEqual(ratios);
-    const byHand: Array<{ ratio: number; rougeL: number; trained: LoraAdapter[] }> = [];
+    const byHand: Array<{ ratio: number; rougeL: number; merged: LoraAdapter }> = [];
     for (const ratio of ratios) {
       const devices = adapters.map((a) => uploadAdapter(backend, a));
       for await (const _ of adapt(backend, model, { ...adaptOptions, adapters: devices, ratio }));
-      const { rougeL } = await evaluateRouge(model, tokenizer, dev, { adapters: devices, ...scoring });
-      byHand.push({ ratio, rougeL, trained: await Promise.all(devices.map((d, i) => downloadAdapter(backend, d, adapters[i].config))) });
-      devices.forEach((d) => {
-        freeAdapter(backend, d);
-      });
+      const merged = await catMerge(await Promise.all(devices.map((d, i) => downloadAdapter(backend, d, adapters[i].config))));
+      for (const d of devices) freeAdapter(backend, d);
+      const device = uploadAdapter(backend, merged);
+      const { rougeL } = await evaluateRouge(model, tokenizer, dev, { adapters: [device], ...scoring });
+      freeAdapter(backend, device);
+      byHand.push({ ratio, rougeL, merged });
     }
     expect(found.candidates.map((c) => [c.ratio, c.rougeL])).toEqual(byHand.map((h) => [h.ratio, h.rougeL]));
     const best = byHand.reduce((b, h) => (h.rougeL > b.rougeL ? h : b));
     expect(found.ratio).toBe(best.ratio);
-    expect(found.adapters.map((a) => a.modules.map((m) => Array.from(m.a.toFloat32())))).toEqual(
-      best.trained.map((a) => a.modules.map((m) => Array.from(m.a.toFloat32()))),
-    );
+    expect(found.failed).toEqual([]);
+    expect(found.best.merged.modules.map((m) => Array.from(m.a.toFloat32()))).toEqual(best.merged.modules.map((m) => Array.from(m.a.toFloat32())));
   }, 120_000);
 
   it('refuses an empty grid, a ratio above 1 and no dev pairs', async () => {

@@ -94,7 +94,17 @@ describe('train (reference backend, llama-tiny + LoRA q,v r=8)', () => {
     );
     const seen: TrainEvent[] = [];
     const events = await collect(
-      train(backend, lm, { adapters: [adapter], train: data, padId: PAD, batchSize: 3, epochs: 4, schedule: { lr: 1e-2 }, onProgress: (e) => seen.push(e) }),
+      // The fixture adapter has PEFT's lora_dropout 0.05: off, so that the step's loss is the evaluated one.
+      train(backend, lm, {
+        adapters: [adapter],
+        train: data,
+        padId: PAD,
+        batchSize: 3,
+        epochs: 4,
+        schedule: { lr: 1e-2 },
+        loraDropout: 0,
+        onProgress: (e) => seen.push(e),
+      }),
     );
     const after = await score(data);
     const steps = events.filter((e): e is StepEvent => e.type === 'step');
@@ -122,7 +132,15 @@ describe('train (reference backend, llama-tiny + LoRA q,v r=8)', () => {
       const { backend, lm, adapter, params } = await setup();
       // A large eps makes AdamW's first step ≈ lr·g/eps, proportional to the gradient, not its sign.
       const events = await collect(
-        train(backend, lm, { adapters: [adapter], train: data, padId: PAD, schedule: { lr: 1 }, adamw: { eps: 10, weightDecay: 0 }, ...options }),
+        train(backend, lm, {
+          adapters: [adapter],
+          train: data,
+          padId: PAD,
+          schedule: { lr: 1 },
+          adamw: { eps: 10, weightDecay: 0 },
+          loraDropout: 0,
+          ...options,
+        }),
       );
       const step = events[0] as StepEvent;
       return { step, params: await Promise.all(params.map(async (p) => (await backend.read(p)).toFloat32())) };

@@ -2,10 +2,9 @@ import {
   ADAPT_PROVENANCE_FILE,
   ADAPTER_CONFIG_FILE,
   ADAPTER_WEIGHTS_FILE,
-  adapt,
+  adaptiveMerge,
   buildAdaptProvenance,
   ByteTokenizer,
-  downloadAdapter,
   freeAdapter,
   MODEL_CONFIG_FILE,
   MODEL_WEIGHTS_FILE,
@@ -15,7 +14,6 @@ import {
   saveModelFolder,
   throwIfAborted,
   uploadAdapter,
-  type AdaptTensorSparsity,
   type Backend,
   type LoraAdapter,
   type MergerPlugin,
@@ -268,30 +266,29 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
     });
     const adaptive = async (stage: DemoStage, ratio: number) =>
       timed(stage, async () => {
-        const inputs = [target, ...related];
-        const devices = inputs.map((h) => uploadAdapter(backend, h));
         const curve: CurvePoint[] = [];
-        let tensors: readonly AdaptTensorSparsity[] = [];
-        let last = { loss: NaN, val: null as number | null };
+        let loss = NaN;
         const total = Math.ceil(train.length / a.batchSize / a.accumulation) * a.epochs;
         const report = progress(stage, ratio === 0 ? 'no pruning' : `pruning ${ratio}`);
-        try {
-          const { schedule: _, ...o } = adaptOptions(ratio);
-          for await (const event of adapt(backend, model, { ...o, adapters: devices, train, padId: tokenizer.pad, plugins, seed, signal })) {
-            if (event.type === 'step') last = { ...last, loss: event.loss };
+        const { schedule: _, ...o } = adaptOptions(ratio);
+        const result = await adaptiveMerge(backend, model, {
+          ...o,
+          adapters: [target, ...related],
+          train,
+          padId: tokenizer.pad,
+          plugins,
+          seed,
+          signal,
+          onProgress: (event) => {
+            if (event.type === 'step') loss = event.loss;
             if (event.type === 'prune') {
-              tensors = event.tensors;
               const size = event.tensors.reduce((s, t) => s + t.size, 0);
-              curve.push({ step: event.step, loss: last.loss, sparsity: event.tensors.reduce((s, t) => s + t.pruned, 0) / Math.max(1, size) });
-              report(event.step, total, last.loss);
+              curve.push({ step: event.step, loss, sparsity: event.tensors.reduce((s, t) => s + t.pruned, 0) / Math.max(1, size) });
+              report(event.step, total, loss);
             }
-          }
-          const trained: LoraAdapter[] = [];
-          for (const [i, d] of devices.entries()) trained.push(await downloadAdapter(backend, d, inputs[i].config));
-          return { merged: await cat.merge(trained, {}), curve, tensors, trainLoss: last.loss };
-        } finally {
-          for (const d of devices) freeAdapter(backend, d);
-        }
+          },
+        });
+        return { merged: result.merged, curve, tensors: result.tensors, trainLoss: result.trainLoss ?? NaN };
       });
 
     const staticMerge = await cat.merge([target, ...related], {});

@@ -161,6 +161,27 @@ describe('registration and cancellation', () => {
 /** A copy of `adapter` with its modules changed by `edit`. */
 const withModules = (adapter: LoraAdapter, edit: (modules: LoraModule[]) => LoraModule[]): LoraAdapter => ({ ...adapter, modules: edit([...adapter.modules]) });
 
+describe('cat over adapters on different modules', () => {
+  it("merges the union, as PEFT's cat does: a module takes only the adapters that have it", async () => {
+    // Adapter 2 lacks the first module, adapter 3 the last one.
+    const [a, b, c] = sets.mixed;
+    const adapters = [a, withModules(b, (ms) => ms.slice(1)), withModules(c, (ms) => ms.slice(0, -1))];
+    const merged = await catMerger.merge(adapters, { weights: WEIGHTS });
+    expect(merged.modules.map((m) => m.name).sort()).toEqual(a.modules.map((m) => m.name).sort());
+    for (const m of merged.modules) {
+      const owners = adapters.flatMap((x, i) => (x.modules.some((y) => y.name === m.name) ? [i] : []));
+      expect(owners.length).toBeGreaterThan(0);
+      const expected = exactSum(
+        owners.map((i) => moduleOf(adapters[i], m.name)),
+        owners.map((i) => WEIGHTS[i]),
+      );
+      expect(m.rank).toBe(owners.reduce((n, i) => n + moduleOf(adapters[i], m.name).rank, 0));
+      expect(relativeError(denseDelta(m), expected)).toBeLessThan(1e-6);
+    }
+    expect(merged.modules.find((m) => m.name === a.modules[0].name)!.rank).toBe(a.modules[0].rank + moduleOf(c, a.modules[0].name).rank);
+  });
+});
+
 describe('malformed input', () => {
   const cases: Array<[string, string, () => [LoraAdapter[], MergeOptions], string]> = [
     ['no adapters', 'cat', () => [[], {}], 'INVALID_OPTION'],
@@ -174,7 +195,13 @@ describe('malformed input', () => {
     ['a DARE mask of the wrong size', 'dare_ties', () => [sets.equal, { density: 0.5, dareMasks: () => [1, 0] }], 'SHAPE_MISMATCH'],
     ['rank 0', 'svd', () => [sets.equal, { rank: 0 }], 'INVALID_OPTION'],
     ['rank above the module size', 'svd', () => [sets.equal, { rank: 17 }], 'INVALID_OPTION'],
-    ['mismatched modules', 'cat', () => [[sets.equal[0], withModules(sets.equal[1], (m) => m.slice(1))], {}], 'MERGE_INCOMPATIBLE'],
+    ['mismatched modules', 'linear', () => [[sets.equal[0], withModules(sets.equal[1], (m) => m.slice(1))], {}], 'MERGE_INCOMPATIBLE'],
+    [
+      'mismatched shapes under one name (cat)',
+      'cat',
+      () => [[sets.equal[0], withModules(sets.equal[1], (ms) => ms.map((m, i) => (i === 0 ? { ...ms[1], name: m.name } : m)))], {}],
+      'MERGE_INCOMPATIBLE',
+    ],
     [
       'mismatched shapes',
       'svd',

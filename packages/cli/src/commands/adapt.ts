@@ -7,25 +7,22 @@ import {
   CausalLM,
   LoraFuseError,
   PUBLISHED_ADAPT_SETTINGS,
-  adapt,
+  adaptiveMerge,
   buildAdaptProvenance,
-  downloadAdapter,
-  freeAdapter,
   HF_TOKENIZER_FILE,
   loadAdapter,
   mergeIntoBase,
   readJsonl,
   searchPruneRatio,
-  type PruneRatioCandidate,
   openModelFolder,
   saveAdapter,
   saveModelFolder,
-  uploadAdapter,
   type AdaptEvent,
-  type AdaptTensorSparsity,
+  type AdaptiveMergeResult,
+  type FailedPruneRatio,
   type LoraAdapter,
-  type MergerPlugin,
   type ModuleSparsity,
+  type PruneRatioCandidate,
   type ProvenanceFile,
   type SchedulePlugin,
 } from '@lorafuse/core';
@@ -49,8 +46,8 @@ interface AdaptSummary {
   readonly loss: { readonly train: number | null; readonly val: number | null };
   /** Per module, after the last pruning step. */
   readonly sparsity: readonly ModuleSparsity[];
-  /** With a grid of `--prune-ratio` values: each ratio's dev ROUGE, and the one chosen. */
-  readonly grid?: { readonly chosen: number; readonly candidates: readonly PruneRatioCandidate[] };
+  /** With a grid of `--prune-ratio` values: each ratio's dev ROUGE, the one chosen, and the ratios whose run failed. */
+  readonly grid?: { readonly chosen: number; readonly candidates: readonly PruneRatioCandidate[]; readonly failed?: readonly FailedPruneRatio[] };
 }
 
 const p = PUBLISHED_ADAPT_SETTINGS;
@@ -152,8 +149,7 @@ ${DATA_USAGE.replace('(default 8)', `(default ${p.batchSize})`)}
     const hosts: LoraAdapter[] = [];
     for (const dir of [targetDir, ...relatedDirs]) hosts.push(await loadAdapter(nodeFolder(dir)));
     const runtime = await cliRuntime(plugins);
-    const progress = { steps: 0, train: null as number | null, val: null as number | null, tensors: [] as readonly AdaptTensorSparsity[] };
-    let trained: LoraAdapter[];
+    let result: AdaptiveMergeResult;
     let grid: AdaptSummary['grid'];
     try {
       const backend = await useCliBackend(runtime, parsed.values, io);
@@ -163,6 +159,8 @@ ${DATA_USAGE.replace('(default 8)', `(default ${p.batchSize})`)}
       const validation = valPath === undefined ? undefined : await readExamples('adapt', parsed, valPath, tokenizer, model);
       const { epochs, lr, epochDecay, accumulation, batchSize, weightDecay, grouping, refresh } = options;
       const run = {
+        adapters: hosts,
+        labels: [targetDir, ...relatedDirs],
         train: examples,
         validation,
         padId: tokenizer.pad,
@@ -181,8 +179,7 @@ ${DATA_USAGE.replace('(default 8)', `(default ${p.batchSize})`)}
       };
       const report = parsed.values.json || parsed.values.quiet ? undefined : stepReporter(io);
       if (ratios.length > 1) {
-        // The method's ratio choice: one run per ratio, kept by dev ROUGE-L; each run's progress is tracked apart.
-        const runs = new Map(ratios.map((r): [number, typeof progress] => [r, { ...progress }]));
+        // The method's ratio choice: one run per ratio, kept by dev ROUGE-L.
         const dev = (await readJsonl(await fileSource(valPath!))).filter((r) => r.kind === 'pair');
         const maxLength = numberOption('adapt', parsed, 'max-length', model.config.maxPositionEmbeddings, {
           min: 2,
@@ -191,7 +188,6 @@ ${DATA_USAGE.replace('(default 8)', `(default ${p.batchSize})`)}
         });
         const found = await searchPruneRatio(backend, model, {
           ...run,
-          adapters: hosts,
           ratios,
           dev,
           tokenizer,
@@ -199,32 +195,21 @@ ${DATA_USAGE.replace('(default 8)', `(default ${p.batchSize})`)}
           template: typeof parsed.values.template === 'string' ? parsed.values.template : undefined,
           maxNewTokens: numberOption('adapt', parsed, 'max-new-tokens', 64, { min: 1, integer: true }),
           onProgress: (event, ratio) => {
-            track(event, runs.get(ratio)!);
             if (report && event.type === 'step' && event.step === 1) io.err(`prune ratio ${ratio}:\n`);
             report?.(event);
           },
         });
-        Object.assign(progress, runs.get(found.ratio));
+        for (const f of found.failed) io.err(`prune ratio ${f.ratio} failed and is left out: ${f.message} [${f.code}]\n`);
         options.ratio = found.ratio;
-        grid = { chosen: found.ratio, candidates: found.candidates };
-        trained = found.adapters;
+        grid = { chosen: found.ratio, candidates: found.candidates, ...(found.failed.length > 0 ? { failed: found.failed } : {}) };
+        result = found.best;
       } else {
-        const devices = hosts.map((h) => uploadAdapter(backend, h));
-        try {
-          for await (const event of adapt(backend, model, { ...run, adapters: devices, ratio: options.ratio })) {
-            track(event, progress);
-            report?.(event);
-          }
-          trained = [];
-          for (const [i, d] of devices.entries()) trained.push(await downloadAdapter(backend, d, hosts[i].config));
-        } finally {
-          for (const d of devices) freeAdapter(backend, d);
-        }
+        result = await adaptiveMerge(backend, model, { ...run, ratio: options.ratio, ...(report ? { onProgress: report } : {}) });
       }
     } finally {
       await runtime.dispose();
     }
-    const merged = await (plugins.get('merger', 'cat') as MergerPlugin).merge(trained, {});
+    const merged = result.merged;
     const folder = nodeFolder(out);
     await saveAdapter(folder, merged);
     const inputs = [
@@ -239,17 +224,17 @@ ${DATA_USAGE.replace('(default 8)', `(default ${p.batchSize})`)}
       options: grid ? { ...options, ratioGrid: grid } : options,
       seed,
       versions: versions(),
-      steps: progress.steps,
-      trainLoss: progress.train,
-      valLoss: progress.val,
-      tensors: progress.tensors,
+      steps: result.steps,
+      trainLoss: result.trainLoss,
+      valLoss: result.valLoss,
+      tensors: result.tensors,
     });
     await folder.write(ADAPT_PROVENANCE_FILE, [new TextEncoder().encode(JSON.stringify(provenance, null, 2) + '\n')]);
     if (typeof parsed.values['merged-out'] === 'string') await writeMergedModel(modelDir, merged, parsed.values['merged-out']);
-    const summary: AdaptSummary = { out, steps: progress.steps, loss: provenance.loss, sparsity: provenance.sparsity, ...(grid && { grid }) };
+    const summary: AdaptSummary = { out, steps: result.steps, loss: provenance.loss, sparsity: provenance.sparsity, ...(grid && { grid }) };
     if (parsed.values.json) io.out(jsonLine(summary));
     else if (!parsed.values.quiet)
-      io.err(`wrote ${out}: ${progress.steps} steps, rank ${merged.modules[0]?.a.shape[0] ?? 0}, loss ${progress.train?.toFixed(4) ?? '-'}\n`);
+      io.err(`wrote ${out}: ${result.steps} steps, rank ${merged.modules[0]?.a.shape[0] ?? 0}, loss ${result.trainLoss?.toFixed(4) ?? '-'}\n`);
     return 0;
   },
 };
@@ -293,14 +278,6 @@ function scheduleFor(
   if (name === 'cubic') return cubicSchedule({ steps });
   if (name === 'every-n-steps') return everyNStepsSchedule({ every: numberOption('adapt', parsed, 'every', 10, { min: 1, integer: true }) });
   return name;
-}
-
-function track(event: AdaptEvent, progress: { steps: number; train: number | null; val: number | null; tensors: readonly AdaptTensorSparsity[] }): void {
-  if (event.type === 'step') {
-    progress.steps = event.step;
-    progress.train = event.loss;
-  } else if (event.type === 'eval') progress.val = event.loss;
-  else if (event.type === 'prune') progress.tensors = event.tensors;
 }
 
 /** One stderr line per step, printed after its pruning so it can show the mean sparsity. */

@@ -1,18 +1,18 @@
 import type { Backend } from '../backend/backend.js';
-import type { DeviceTensor } from '../backend/device-tensor.js';
 import type { Example } from '../data/encode.js';
 import { LoraFuseError } from '../errors/index.js';
+import { oneOf } from '../errors/one-of.js';
 import type { WritableFolder } from '../io/folder.js';
-import { adapterParameters, type DeviceAdapter } from '../model/device-adapter.js';
+import type { DeviceAdapter } from '../model/device-adapter.js';
 import type { CausalLM } from '../model/llama.js';
 import type { PluginRegistry } from '../plugin/registry.js';
-import { Pruner, type TensorSparsity } from '../prune/pruner.js';
-import type { GroupingPlugin, ImportancePlugin, PrunableModule, SchedulePlugin } from '../prune/types.js';
-import { collectInputNorms } from '../stats/input-norms.js';
-import { restoreParams, type TrainCheckpoint } from '../train/checkpoint.js';
+import { Pruner } from '../prune/pruner.js';
+import type { GroupingPlugin, ImportancePlugin, SchedulePlugin } from '../prune/types.js';
+import type { TrainCheckpoint } from '../train/checkpoint.js';
 import type { TrainEvent } from '../train/events.js';
 import { train } from '../train/trainer.js';
 import { PUBLISHED_ADAPT_SETTINGS } from './preset.js';
+import { type NormSource, PruneHook, type StepPruning } from './prune-hook.js';
 
 /** Options of {@link adapt}; unset training and pruning options take {@link PUBLISHED_ADAPT_SETTINGS}. */
 export interface AdaptOptions {
@@ -32,7 +32,14 @@ export interface AdaptOptions {
   readonly padId: number;
   /** Share of the entries of each pruned tensor set to zero, in `[0, 1]`. */
   readonly ratio: number;
-  /** Importance metric or its name (default `lora`, which needs the input-feature norms). */
+  /**
+   * Importance metric or its name (default `lora`, which needs the
+   * input-feature norms). adapt gives a metric exactly the inputs its
+   * `requires` names: `inputNorms` and `hiddenNorms` from {@link AdaptOptions.normSource},
+   * and `gradients`, the step's gradient before clipping (with the factors
+   * after the update: `taylor` is `|θ·g|` with θ updated and g the
+   * accumulated gradient the update used).
+   */
   readonly metric?: ImportancePlugin | string;
   /** Grouping or its name (default `module`: each A and each B of each adapter on its own). */
   readonly grouping?: GroupingPlugin | string;
@@ -44,8 +51,23 @@ export interface AdaptOptions {
   readonly schedule?: SchedulePlugin | string;
   /** Resolves plugin names (e.g. `runtime.plugins` with `@lorafuse/plugins` registered). */
   readonly plugins?: PluginRegistry;
-  /** Recompute the input-feature norms after every optimizer step (`step`, the method's) or at each epoch's first step (`epoch`, cheaper). */
+  /** Where the activation norms come from (default `dataset`, the method's; see {@link NormSource} for the costs). */
+  readonly normSource?: NormSource;
+  /** With `dataset` norms: recompute them after every optimizer step (`step`, the method's) or at each epoch's first step (`epoch`, cheaper). */
   readonly refresh?: 'step' | 'epoch';
+  /**
+   * `regrow` (default, the method's): every step re-scores every entry, so a
+   * pruned entry may come back. `fixed`: an entry once pruned stays pruned,
+   * and its AdamW moments are zeroed each time it is masked.
+   */
+  readonly masks?: 'regrow' | 'fixed';
+  /** Pruned entries become `zero` (default, the method's) or their `initial` value (the factor's value when the run started). */
+  readonly prunedValue?: 'zero' | 'initial';
+  /**
+   * LoRA dropout in training, applied as PEFT does on the LoRA input of every
+   * adapter; default each adapter's own `lora_dropout` (see `train`).
+   */
+  readonly loraDropout?: number;
   /** Peak AdamW learning rate. */
   readonly lr?: number;
   /** AdamW weight decay. */
@@ -67,11 +89,10 @@ export interface AdaptOptions {
   readonly checkpoint?: { readonly folder: WritableFolder; readonly everySteps?: number };
   /**
    * Continue a run from its checkpoint (`loadCheckpoint(folder)`), with the
-   * same adapters, data, options and seed: the saved factors are restored,
-   * pruned as the interrupted run pruned them after the saved step, and the
-   * run goes on from the next step exactly as it would have without the
-   * interruption (with `refresh: 'epoch'` the norms are recomputed from the
-   * restored factors rather than kept from the epoch's first step).
+   * same adapters, data, options and seed: the saved factors (pruned), the
+   * optimizer, the pruning state (persistent masks, the metric's state, the
+   * norms in use) are restored, and the run goes on from the next step
+   * exactly as it would have without the interruption.
    */
   readonly resume?: TrainCheckpoint;
   /** Aborting throws `ABORTED`; the adapters hold the last completed, pruned step. */
@@ -80,47 +101,36 @@ export interface AdaptOptions {
   readonly onProgress?: (event: AdaptEvent) => void;
 }
 
-/** Sparsity of one factor after a pruning step; `adapter` indexes {@link AdaptOptions.adapters}. */
-export interface AdaptTensorSparsity extends TensorSparsity {
-  /** Index of the adapter in {@link AdaptOptions.adapters}. */
-  readonly adapter: number;
-}
-
 /** After the pruning that follows each optimizer step. */
-export interface PruneEvent {
+export interface PruneEvent extends StepPruning {
   readonly type: 'prune';
-  /** The optimizer step just taken (1-based, as in its `step` event). */
-  readonly step: number;
-  readonly epoch: number;
-  /** The ratio applied, or `null` when the schedule skipped this step. */
-  readonly ratio: number | null;
-  /** One entry per factor: A then B of each module of each adapter. */
-  readonly tensors: readonly AdaptTensorSparsity[];
 }
 
 /** What {@link adapt} yields: the training events, each `step` followed by its `prune`. */
 export type AdaptEvent = TrainEvent | PruneEvent;
 
-const key = (adapter: number, module: string) => `${adapter}/${module}`;
-
 /**
  * The method's adaptive merge (update-and-prune): trains all factors of the
  * target and related adapters together on the target data with
  * {@link train} (AdamW, per-epoch learning-rate decay, gradient
- * accumulation), and after every optimizer step refreshes the
- * input-feature norms (forward passes over the calibration data with the
- * current adapters) and prunes every factor with a {@link Pruner}: pruned
- * entries are zeroed, masks are re-scored each step (pruned entries may
- * regrow) and Adam's moments are kept. Yields each training event, and a
- * `prune` event with per-factor sparsity after each `step`. Throws what
- * {@link train}, {@link collectInputNorms} and {@link Pruner} throw, and
- * `INVALID_OPTION` for no adapters.
+ * accumulation, LoRA dropout), and after every optimizer update prunes every
+ * factor with a {@link Pruner} — a {@link PruneHook} in the trainer, so the
+ * pruning is queued on the device with the step and the trainer may run a
+ * step ahead. By default pruned entries are zeroed, masks are re-scored each
+ * step (pruned entries may regrow) and Adam's moments are kept. Yields each
+ * training event, and a `prune` event with per-factor sparsity after each
+ * `step`. Throws what {@link train} and {@link Pruner} throw, and
+ * `INVALID_OPTION` for no adapters or an unknown option value.
  */
 export async function* adapt(backend: Backend, model: CausalLM, options: AdaptOptions): AsyncGenerator<AdaptEvent, void, undefined> {
   const p = PUBLISHED_ADAPT_SETTINGS;
   if (options.adapters.length === 0) throw new LoraFuseError('INVALID_OPTION', 'adapt needs at least the target adapter.');
-  const refresh = options.refresh ?? p.refresh;
-  if (refresh !== 'step' && refresh !== 'epoch') throw new LoraFuseError('INVALID_OPTION', `refresh must be 'step' or 'epoch', got ${String(refresh)}.`);
+  const refresh = oneOf('refresh', options.refresh ?? p.refresh, ['step', 'epoch'] as const);
+  const normSource = oneOf('normSource', options.normSource ?? 'dataset', ['dataset', 'running'] as const);
+  const masks = oneOf('masks', options.masks ?? 'regrow', ['regrow', 'fixed'] as const);
+  const prunedValue = oneOf('prunedValue', options.prunedValue ?? 'zero', ['zero', 'initial'] as const);
+  const batchSize = options.batchSize ?? p.batchSize;
+  const accumulation = options.accumulation ?? p.accumulation;
   const pruner = new Pruner({
     backend,
     metric: options.metric ?? p.metric,
@@ -128,73 +138,52 @@ export async function* adapt(backend: Backend, model: CausalLM, options: AdaptOp
     schedule: options.schedule,
     plugins: options.plugins,
     ratio: options.ratio,
+    mode: prunedValue === 'initial' ? 'reset' : 'zero',
+    masks: masks === 'fixed' ? 'persistent' : 'regrow',
+    resetMoments: masks === 'fixed',
   });
-  const owners = options.adapters.flatMap((adapter, i) => adapter.modules.map((m) => ({ adapter: i, m })));
-  const names = [...new Set(owners.map((o) => o.m.name))];
-  const needsNorms = pruner.metric.requires?.includes('inputNorms') ?? false;
   const emit = (event: AdaptEvent) => {
     options.onProgress?.(event);
     return event;
   };
-  const norms = new Map<string, DeviceTensor>();
-  const freeNorms = () => {
-    for (const t of norms.values()) backend.free(t);
-    norms.clear();
-  };
-  let normsEpoch = -1;
-  /** Refreshes the norms as scheduled and prunes every factor after optimizer step `step` (1-based). */
-  const pruneAfter = async (step: number, epoch: number) => {
-    // train() is suspended at its yield and does not run ahead, so the next step sees the pruned factors.
-    if (needsNorms && (refresh === 'step' || epoch !== normsEpoch)) {
-      const host = await collectInputNorms(backend, model, {
-        modules: names,
-        examples: options.calibration ?? options.train,
-        adapters: options.adapters,
-        signal: options.signal,
-      });
-      freeNorms();
-      for (const [name, t] of host) norms.set(name, backend.upload(t));
-      normsEpoch = epoch;
-    }
-    const modules = owners.map(({ adapter, m }): PrunableModule => ({ name: key(adapter, m.name), a: m.a, b: m.b, inputNorms: norms.get(m.name) }));
-    const report = await pruner.prune(modules, { step: step - 1, signal: options.signal });
-    const tensors = report.tensors.map((t, i) => ({ ...t, adapter: owners[i >> 1].adapter, module: owners[i >> 1].m.name }));
-    return emit({ type: 'prune', step, epoch, ratio: report.ratio, tensors });
-  };
+  let hook: PruneHook | undefined;
   try {
-    let resume = options.resume;
-    if (resume && resume.progress.step > 0) {
-      // The checkpoint holds the factors as the optimizer left them, before the pruning that followed its step: replay that pruning.
-      const params = options.adapters.flatMap(adapterParameters);
-      restoreParams(backend, params, resume.params);
-      await pruneAfter(resume.progress.step, resume.progress.epoch);
-      const pruned = [];
-      for (const param of params) pruned.push(await backend.read(param));
-      resume = { ...resume, params: pruned };
-    }
+    hook = new PruneHook({
+      backend,
+      model,
+      adapters: options.adapters,
+      pruner,
+      normSource,
+      refresh,
+      calibration: options.calibration ?? options.train,
+      window: Math.ceil(Math.ceil(options.train.length / batchSize) / accumulation),
+    });
+    const statistics = hook.statistics;
     const run = train(backend, model, {
       adapters: options.adapters,
       train: options.train,
       validation: options.validation,
       padId: options.padId,
-      batchSize: options.batchSize ?? p.batchSize,
-      accumulation: options.accumulation ?? p.accumulation,
+      batchSize,
+      accumulation,
       epochs: options.epochs ?? p.epochs,
       seed: options.seed,
       schedule: { kind: 'constant', lr: options.lr ?? p.lr, epochDecay: options.epochDecay ?? p.epochDecay },
       adamw: { weightDecay: options.weightDecay ?? p.weightDecay },
       checkpoint: options.checkpoint,
-      resume,
+      resume: options.resume,
       signal: options.signal,
-      // Each step's gradients must see the factors pruned after the step before.
-      runAhead: false,
+      hooks: [hook],
+      ...(statistics ? { statistics } : {}),
+      ...(options.loraDropout === undefined ? {} : { loraDropout: options.loraDropout }),
     });
     for await (const event of run) {
       yield emit(event);
-      if (event.type === 'step') yield await pruneAfter(event.step, event.epoch);
+      const pruning = event.type === 'step' ? hook.take(event.step) : undefined;
+      if (pruning) yield emit({ type: 'prune', ...pruning });
     }
   } finally {
-    freeNorms();
+    hook?.dispose();
     pruner.dispose();
   }
 }

@@ -1,5 +1,6 @@
 // Adaptive merge: train the target and related adapters together, pruning after every step.
-export { adapt, type AdaptEvent, type AdaptOptions, type AdaptTensorSparsity, type PruneEvent } from './adapt.js';
+export { adapt, type AdaptEvent, type AdaptOptions, type PruneEvent } from './adapt.js';
+export { PruneHook, type AdaptTensorSparsity, type NormSource, type PruneHookOptions, type StepPruning } from './prune-hook.js';
 export { PUBLISHED_ADAPT_SETTINGS } from './preset.js';
 export {
   ADAPT_PROVENANCE_FILE,
@@ -10,4 +11,11 @@ export {
   type ModuleSparsity,
   type ProvenanceFile,
 } from './provenance.js';
-export { searchPruneRatio, type PruneRatioCandidate, type PruneRatioSearchOptions, type PruneRatioSearchResult } from './prune-ratio-search.js';
+export { adaptiveMerge, type AdaptiveMergeOptions, type AdaptiveMergeResult } from './adaptive-merge.js';
+export {
+  searchPruneRatio,
+  type FailedPruneRatio,
+  type PruneRatioCandidate,
+  type PruneRatioSearchOptions,
+  type PruneRatioSearchResult,
+} from './prune-ratio-search.js';

@@ -1,4 +1,4 @@
-import type { AdaptTensorSparsity } from './adapt.js';
+import type { AdaptTensorSparsity } from './prune-hook.js';
 
 /** Name of the provenance file written next to an adaptively merged adapter. */
 export const ADAPT_PROVENANCE_FILE = 'lorafuse.json';

@@ -1,17 +1,14 @@
-import type { LoraAdapter } from '../adapter/index.js';
 import type { Backend } from '../backend/backend.js';
-import { LoraFuseError } from '../errors/index.js';
+import { isLoraFuseError, LoraFuseError } from '../errors/index.js';
 import { evaluateRouge } from '../generate/summaries-rouge.js';
 import { freeAdapter, uploadAdapter } from '../model/device-adapter.js';
 import type { CausalLM } from '../model/llama.js';
 import type { Tokenizer } from '../tokenizer/tokenizer.js';
-import { downloadAdapter } from '../train/init-adapter.js';
-import { adapt, type AdaptEvent, type AdaptOptions } from './adapt.js';
+import type { AdaptEvent } from './adapt.js';
+import { type AdaptiveMergeOptions, type AdaptiveMergeResult, adaptiveMerge } from './adaptive-merge.js';
 
 /** Options of {@link searchPruneRatio}: {@link adapt}'s, with host adapters and a grid of ratios. */
-export interface PruneRatioSearchOptions extends Omit<AdaptOptions, 'adapters' | 'ratio' | 'onProgress' | 'checkpoint' | 'resume'> {
-  /** The target adapter and the related ones, on the host; every candidate starts from them. */
-  readonly adapters: readonly LoraAdapter[];
+export interface PruneRatioSearchOptions extends Omit<AdaptiveMergeOptions, 'ratio' | 'onProgress' | 'checkpoint' | 'resume'> {
   /** The candidate pruning ratios (1–8 values in `[0, 1]`), tried in order. */
   readonly ratios: readonly number[];
   /** Dev pairs whose ROUGE-L of greedy summaries picks the ratio. */
@@ -36,23 +33,36 @@ export interface PruneRatioCandidate {
   readonly rougeL: number;
 }
 
+/** A candidate of {@link searchPruneRatio} whose run failed (and was left out). */
+export interface FailedPruneRatio {
+  readonly ratio: number;
+  /** The error's code and message. */
+  readonly code: string;
+  readonly message: string;
+}
+
 /** What {@link searchPruneRatio} found. */
 export interface PruneRatioSearchResult {
   /** The ratio with the highest dev ROUGE-L (the first of equals). */
   readonly ratio: number;
-  /** Every candidate, in the order tried. */
+  /** Every candidate that ran, in the order tried. */
   readonly candidates: readonly PruneRatioCandidate[];
-  /** The adapters as the winning run left them (trained and pruned), on the host, in input order. */
-  readonly adapters: LoraAdapter[];
+  /** Candidates whose run failed with a typed error (a diverged run, say), in the order tried. */
+  readonly failed: readonly FailedPruneRatio[];
+  /** The winning run's result: its merged adapter, trained adapters and summary. */
+  readonly best: AdaptiveMergeResult;
 }
 
 /**
- * The method's choice of the pruning ratio: runs {@link adapt} once per
- * candidate ratio, each from fresh copies of `adapters`, scores each result
- * on the dev pairs by ROUGE-L of greedy summaries ({@link evaluateRouge}),
- * and returns the best ratio with its trained adapters. Throws
- * `INVALID_OPTION` for an empty or oversized grid, a ratio outside `[0, 1]`
- * or no dev pairs, and what {@link adapt} throws.
+ * The method's choice of the pruning ratio: runs {@link adaptiveMerge} once
+ * per candidate ratio, each from the same input adapters, scores each merged
+ * result on the dev pairs by ROUGE-L of greedy summaries
+ * ({@link evaluateRouge}), and returns the best ratio with its run. A
+ * candidate whose run fails with a typed error other than `ABORTED` is
+ * reported in `failed` and the others go on. Throws `INVALID_OPTION` for an
+ * empty or oversized grid, a ratio outside `[0, 1]` or no dev pairs, the
+ * first candidate's error when every one fails, and what
+ * {@link adaptiveMerge} throws before training.
  */
 export async function searchPruneRatio(backend: Backend, model: CausalLM, options: PruneRatioSearchOptions): Promise<PruneRatioSearchResult> {
   const { ratios, dev, tokenizer } = options;
@@ -64,27 +74,34 @@ export async function searchPruneRatio(backend: Backend, model: CausalLM, option
   if (dev.length === 0) throw new LoraFuseError('INVALID_OPTION', 'Choosing the pruning ratio needs dev pairs to score.');
   const maxNewTokens = options.maxNewTokens ?? 64;
   const candidates: PruneRatioCandidate[] = [];
-  let best: { ratio: number; rougeL: number; adapters: LoraAdapter[] } | undefined;
+  const failed: FailedPruneRatio[] = [];
+  let firstError: unknown;
+  let best: { ratio: number; rougeL: number; result: AdaptiveMergeResult } | undefined;
   for (const ratio of ratios) {
-    const devices = options.adapters.map((a) => uploadAdapter(backend, a));
+    let result: AdaptiveMergeResult;
     try {
-      for await (const event of adapt(backend, model, { ...options, adapters: devices, ratio, onProgress: undefined })) options.onProgress?.(event, ratio);
+      result = await adaptiveMerge(backend, model, { ...options, ratio, onProgress: (event: AdaptEvent) => options.onProgress?.(event, ratio) });
+    } catch (error) {
+      if (!isLoraFuseError(error) || error.code === 'ABORTED' || error.code === 'ADAPTER_MODEL_MISMATCH' || error.code === 'MERGE_INCOMPATIBLE') throw error;
+      firstError ??= error;
+      failed.push({ ratio, code: error.code, message: error.message });
+      continue;
+    }
+    const device = uploadAdapter(backend, result.merged);
+    try {
       const scores = await evaluateRouge(model, tokenizer, dev, {
-        adapters: devices,
+        adapters: [device],
         template: options.template,
         maxLength: options.maxLength,
         maxNewTokens,
         signal: options.signal,
       });
       candidates.push({ ratio, rouge1: scores.rouge1, rouge2: scores.rouge2, rougeL: scores.rougeL });
-      if (!best || scores.rougeL > best.rougeL) {
-        const trained: LoraAdapter[] = [];
-        for (const [i, d] of devices.entries()) trained.push(await downloadAdapter(backend, d, options.adapters[i].config));
-        best = { ratio, rougeL: scores.rougeL, adapters: trained };
-      }
+      if (!best || scores.rougeL > best.rougeL) best = { ratio, rougeL: scores.rougeL, result };
     } finally {
-      for (const d of devices) freeAdapter(backend, d);
+      freeAdapter(backend, device);
     }
   }
-  return { ratio: best!.ratio, candidates, adapters: best!.adapters };
+  if (!best) throw firstError;
+  return { ratio: best.ratio, candidates, failed, best: best.result };
 }

@@ -117,6 +117,16 @@ export class AdamW {
     this.#stepped = [];
   }
 
+  /**
+   * The first and second moments of `param` on the device (owned by the
+   * optimizer; a caller may change them in place, as fixed pruning masks
+   * do), or undefined before its first step.
+   */
+  moments(param: DeviceTensor): { readonly m: DeviceTensor; readonly v: DeviceTensor } | undefined {
+    const slot = this.#slots.get(param);
+    return slot && { m: slot.m, v: slot.v };
+  }
+
   /** Copies the moments and step counts to the host, in parameter order (for a checkpoint). */
   async exportState(): Promise<AdamWState> {
     const state: (AdamWSlotState | undefined)[] = [];

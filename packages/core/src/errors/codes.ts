@@ -132,6 +132,9 @@ export const ErrorCodes = {
   /** No plugin of that kind and name is registered. */
   PLUGIN_NOT_FOUND: 'Plugin not found',
 
+  /** An adapter does not fit the model it is applied to: a module that is not one of the model's projections, or factors of other shapes. */
+  ADAPTER_MODEL_MISMATCH: 'Adapter does not fit the model',
+
   // Merging
   /** Adapters to merge do not fit together: different modules, factor shapes or ranks where the method needs equal ones. */
   MERGE_INCOMPATIBLE: 'Adapters cannot be merged together',

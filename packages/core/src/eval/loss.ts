@@ -4,7 +4,7 @@ import { makeBatch, type Batch } from '../data/batch.js';
 import type { Example } from '../data/encode.js';
 import { LoraFuseError, throwIfAborted } from '../errors/index.js';
 import type { DeviceAdapter } from '../model/device-adapter.js';
-import type { CausalLM } from '../model/llama.js';
+import type { CausalLM, ForwardOptions } from '../model/llama.js';
 
 /** What {@link evaluateLoss} reports (the `eval --metric loss` output). */
 export interface LossReport {
@@ -40,10 +40,17 @@ export function chunks<T>(items: readonly T[], size: number): T[][] {
 
 /**
  * Mean loss of one batch on `tape` (the model's mean over the batch's counted
- * targets), as a tape tensor.
+ * targets), as a tape tensor; `forward` adds the training-only options of the
+ * forward pass (LoRA dropout, the projection-input hook).
  */
-export function batchLoss(tape: Tape, model: CausalLM, batch: Batch, adapters: readonly DeviceAdapter[] = []) {
-  const { loss } = model.forward(tape, tape.constant(batch.ids), { adapters, targets: tape.constant(batch.targets) });
+export function batchLoss(
+  tape: Tape,
+  model: CausalLM,
+  batch: Batch,
+  adapters: readonly DeviceAdapter[] = [],
+  forward: Pick<ForwardOptions, 'dropout' | 'onLinearInput'> = {},
+) {
+  const { loss } = model.forward(tape, tape.constant(batch.ids), { ...forward, adapters, targets: tape.constant(batch.targets) });
   return loss!;
 }
 

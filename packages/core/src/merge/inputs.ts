@@ -10,8 +10,10 @@ export interface ModuleGroup {
   readonly rows: number;
   /** Columns of the module's ΔW (`in`). */
   readonly cols: number;
-  /** The module in each adapter, in adapter order. */
+  /** The module in each adapter that has it, in adapter order. */
   readonly members: readonly LoraModule[];
+  /** The index of each member's adapter (every adapter, `0…n−1`, unless the merge takes the union of modules). */
+  readonly owners: readonly number[];
 }
 
 /** What {@link checkMergeInputs} requires of the options and adapters, beyond the common checks. */
@@ -20,6 +22,12 @@ export interface MergeRequirements {
   readonly density?: boolean;
   /** The method combines factors entry by entry: every adapter must have the same rank in each module. */
   readonly equalRanks?: boolean;
+  /**
+   * The method merges the union of the adapters' modules, a module that an
+   * adapter lacks taking nothing from it (PEFT's `cat` does so); otherwise
+   * every adapter must have the same modules.
+   */
+  readonly unionModules?: boolean;
 }
 
 /** Validated merge inputs: the weights (defaulted) and the modules, grouped across adapters. */
@@ -30,7 +38,7 @@ export interface MergeInputs {
   readonly density: number;
   /** The TIES sign election. */
   readonly majoritySignMethod: MajoritySignMethod;
-  /** The modules, in the first adapter's order. */
+  /** The modules, in the first adapter's order (then those only later adapters have, in their order). */
   readonly modules: readonly ModuleGroup[];
 }
 
@@ -40,7 +48,7 @@ const invalid = (message: string, details: Record<string, unknown>) => new LoraF
 /**
  * Checks that `adapters` can be merged under `options` and groups their
  * modules. Throws `MERGE_INCOMPATIBLE` when the adapters target different
- * modules, a module's `in`/`out` differ, or (with `equalRanks`) its ranks
+ * modules (unless `unionModules`), a module's `in`/`out` differ, or (with `equalRanks`) its ranks
  * differ; `INVALID_OPTION` for no adapters, a weight count that is not one
  * per adapter, a non-finite weight, a density outside [0, 1] (or missing
  * when `density` is required), a seed that is not a u32, or an unknown
@@ -65,16 +73,16 @@ export function checkMergeInputs(adapters: readonly LoraAdapter[], options: Merg
   if (majoritySignMethod !== 'total' && majoritySignMethod !== 'frequency') {
     throw invalid(`majoritySignMethod is ${JSON.stringify(majoritySignMethod)}; use "total" or "frequency".`, { majoritySignMethod });
   }
-  return { weights, density: density ?? 1, majoritySignMethod, modules: groupModules(adapters, requires.equalRanks ?? false) };
+  return { weights, density: density ?? 1, majoritySignMethod, modules: groupModules(adapters, requires) };
 }
 
-function groupModules(adapters: readonly LoraAdapter[], equalRanks: boolean): ModuleGroup[] {
+function groupModules(adapters: readonly LoraAdapter[], { equalRanks = false, unionModules = false }: MergeRequirements): ModuleGroup[] {
   const byName = adapters.map((adapter) => new Map(adapter.modules.map((m) => [m.name, m])));
-  const names = adapters[0].modules.map((m) => m.name);
+  const names = unionModules ? [...new Set(adapters.flatMap((a) => a.modules.map((m) => m.name)))] : adapters[0].modules.map((m) => m.name);
   byName.forEach((modules, i) => {
     const missing = names.filter((n) => !modules.has(n));
     const extra = [...modules.keys()].filter((n) => !byName[0].has(n));
-    if (missing.length || extra.length) {
+    if (!unionModules && (missing.length || extra.length)) {
       const what = missing.length
         ? `lacks ${missing.slice(0, 3).join(', ')}${missing.length > 3 ? ', …' : ''}`
         : `has ${extra.slice(0, 3).join(', ')}${extra.length > 3 ? ', …' : ''}`;
@@ -82,13 +90,15 @@ function groupModules(adapters: readonly LoraAdapter[], equalRanks: boolean): Mo
     }
   });
   return names.map((name) => {
-    const members = byName.map((modules) => modules.get(name)!);
+    const owners = byName.flatMap((modules, i) => (modules.has(name) ? [i] : []));
+    const members = owners.map((i) => byName[i].get(name)!);
     const [rows] = members[0].b.shape;
     const cols = members[0].a.shape[1];
-    members.forEach((m, i) => {
+    members.forEach((m, k) => {
+      const i = owners[k];
       if (m.b.shape[0] !== rows || m.a.shape[1] !== cols) {
         throw incompatible(
-          `${name}: adapter ${i + 1} adapts a ${m.b.shape[0]} × ${m.a.shape[1]} weight, adapter 1 a ${rows} × ${cols} one; were they trained on the same base model?`,
+          `${name}: adapter ${i + 1} adapts a ${m.b.shape[0]} × ${m.a.shape[1]} weight, adapter ${owners[0] + 1} a ${rows} × ${cols} one; were they trained on the same base model?`,
           {
             module: name,
             adapter: i,
@@ -97,7 +107,7 @@ function groupModules(adapters: readonly LoraAdapter[], equalRanks: boolean): Mo
       }
       if (equalRanks && m.rank !== members[0].rank) {
         throw incompatible(
-          `${name}: adapter ${i + 1} has rank ${m.rank}, adapter 1 rank ${members[0].rank}; this method needs equal ranks (use cat or an *_svd method).`,
+          `${name}: adapter ${i + 1} has rank ${m.rank}, adapter ${owners[0] + 1} rank ${members[0].rank}; this method needs equal ranks (use cat or an *_svd method).`,
           {
             module: name,
             adapter: i,
@@ -106,6 +116,6 @@ function groupModules(adapters: readonly LoraAdapter[], equalRanks: boolean): Mo
         );
       }
     });
-    return { name, rows, cols, members };
+    return { name, rows, cols, members, owners };
   });
 }

@@ -18,12 +18,20 @@ export interface DeviceLoraModule {
 /** A LoRA adapter's factors in device memory, ready for {@link CausalLM.forward} and training. */
 export interface DeviceAdapter {
   readonly modules: readonly DeviceLoraModule[];
+  /** Dropout probability on the LoRA input in training (PEFT's `lora_dropout`; default 0). */
+  readonly dropout?: number;
 }
 
-/** Uploads an adapter's factors as f32 (f16/bf16 factors are widened exactly). Free them with {@link freeAdapter}. */
+/**
+ * Uploads an adapter's factors as f32 (f16/bf16 factors are widened
+ * exactly), with its config's `lora_dropout`. Free them with {@link freeAdapter}.
+ */
 export function uploadAdapter(backend: Backend, adapter: LoraAdapter): DeviceAdapter {
   const f32 = (t: Tensor) => backend.upload(t.dtype === 'f32' ? t : new Tensor('f32', t.shape, t.toFloat32()));
-  return { modules: adapter.modules.map((m) => ({ name: m.name, a: f32(m.a), b: f32(m.b), scaling: m.scaling })) };
+  return {
+    modules: adapter.modules.map((m) => ({ name: m.name, a: f32(m.a), b: f32(m.b), scaling: m.scaling })),
+    ...(adapter.config.loraDropout > 0 ? { dropout: adapter.config.loraDropout } : {}),
+  };
 }
 
 /** The trainable tensors of an adapter (every A and B), in module order. */

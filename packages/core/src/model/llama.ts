@@ -5,6 +5,7 @@ import { LoraFuseError, throwIfAborted } from '../errors/index.js';
 import type { Folder } from '../io/index.js';
 import * as ops from '../ops/index.js';
 import { bytesPerElement, Tensor } from '../tensor/index.js';
+import { rngStreamId } from '../reference/philox.js';
 import type { DeviceAdapter, DeviceLoraModule } from './device-adapter.js';
 import type { KVCache } from './kv-cache.js';
 import { openModelFolder, type OpenModelOptions } from './open.js';
@@ -36,6 +37,24 @@ export interface ForwardOptions {
    * it is freed with the tape.
    */
   readonly onLinearInput?: (module: string, x: DeviceTensor) => void;
+  /**
+   * LoRA dropout, for training only: each adapter whose dropout probability
+   * (`p`, else its own {@link DeviceAdapter.dropout}) is above 0 sees its
+   * input through {@link Kernels.dropout} with the Philox stream of `seed`
+   * and `${key}/${adapter index}/${module}`, as PEFT applies
+   * `lora_B(lora_A(dropout(x)))`; the frozen projection sees `x` itself.
+   */
+  readonly dropout?: LoraDropout;
+}
+
+/** The LoRA dropout of one forward pass (see {@link ForwardOptions.dropout}). */
+export interface LoraDropout {
+  /** Seed of the Philox streams. */
+  readonly seed: number;
+  /** Names the pass (a step and micro-batch), so that each draws its own masks. */
+  readonly key: string;
+  /** Overrides every adapter's probability. */
+  readonly p?: number;
 }
 
 /** Outputs of {@link CausalLM.forward}; both belong to the tape (use {@link Tape.keep} to hold them longer). */
@@ -176,20 +195,23 @@ export class CausalLM {
   #run(tape: Tape, ids: DeviceTensor, options: ForwardOptions & DecodeOptions, cache?: KVCache): DeviceTensor {
     const c = this.config;
     const [batch, seq] = ids.shape;
-    const loras = this.#loraIndex(options.adapters ?? []);
+    const loras = this.#loraIndex(options.adapters ?? [], options.dropout?.p);
     const { cos, sin } = this.#ropeTables(batch, seq, cache?.length ?? 0);
     const cosT = tape.constant(cos);
     const sinT = tape.constant(sin);
     const w = (name: string) => this.#weights.get(name)!;
+    const dropout = options.dropout;
     const linear = (x: DeviceTensor, name: string) => {
       options.onLinearInput?.(name, x);
       const adapted = loras.get(name) ?? [];
-      const [first, ...rest] = adapted;
-      let y = first
-        ? ops.loraLinear(tape, x, w(`${name}.weight`), first.a, first.b, first.scaling)
+      // The fused kernel serves the first adapter when its input is x itself.
+      const fused = adapted[0] && !(dropout && adapted[0].p > 0) ? adapted[0] : undefined;
+      let y = fused
+        ? ops.loraLinear(tape, x, w(`${name}.weight`), fused.module.a, fused.module.b, fused.module.scaling)
         : ops.matmul(tape, x, w(`${name}.weight`), { transB: true });
-      for (const m of rest) {
-        const update = ops.matmul(tape, ops.matmul(tape, x, m.a, { transB: true }), m.b, { transB: true });
+      for (const { module: m, adapter, p } of fused ? adapted.slice(1) : adapted) {
+        const input = dropout && p > 0 ? ops.dropout(tape, x, { p, seed: dropout.seed, stream: rngStreamId(`${dropout.key}/${adapter}/${name}`) }) : x;
+        const update = ops.matmul(tape, ops.matmul(tape, input, m.a, { transB: true }), m.b, { transB: true });
         y = ops.add(tape, y, ops.scale(tape, update, m.scaling));
       }
       const bias = this.#weights.get(`${name}.bias`);
@@ -236,10 +258,10 @@ export class CausalLM {
     for (const t of this.#weights.values()) this.backend.free(t);
   }
 
-  /** LoRA modules by projection name, checked against the model's projections. */
-  #loraIndex(adapters: readonly DeviceAdapter[]): Map<string, DeviceLoraModule[]> {
-    const index = new Map<string, DeviceLoraModule[]>();
-    for (const adapter of adapters) {
+  /** LoRA modules by projection name, with their adapter's index and dropout probability, checked against the model's projections. */
+  #loraIndex(adapters: readonly DeviceAdapter[], p: number | undefined): Map<string, IndexedModule[]> {
+    const index = new Map<string, IndexedModule[]>();
+    for (const [i, adapter] of adapters.entries()) {
       for (const m of adapter.modules) {
         if (!this.#isProjection(m.name)) {
           throw new LoraFuseError(
@@ -250,7 +272,7 @@ export class CausalLM {
             },
           );
         }
-        index.set(m.name, [...(index.get(m.name) ?? []), m]);
+        index.set(m.name, [...(index.get(m.name) ?? []), { module: m, adapter: i, p: p ?? adapter.dropout ?? 0 }]);
       }
     }
     return index;
@@ -260,6 +282,15 @@ export class CausalLM {
     const match = /^model\.layers\.(\d+)\.(.+)$/.exec(name);
     return match !== null && Number(match[1]) < this.config.numHiddenLayers && (PROJECTIONS as readonly string[]).includes(match[2]);
   }
+}
+
+/** A LoRA module as a projection applies it. */
+interface IndexedModule {
+  readonly module: DeviceLoraModule;
+  /** Index of its adapter in the pass's adapters (keys its dropout stream). */
+  readonly adapter: number;
+  /** Its adapter's dropout probability. */
+  readonly p: number;
 }
 
 /** Checks that `ids` are i32 `[batch, seq]` and returns the two sizes. */

@@ -1,6 +1,7 @@
 import type { Backend } from '../backend/backend.js';
 import type { DeviceTensor } from '../backend/device-tensor.js';
 import { LoraFuseError, throwIfAborted } from '../errors/index.js';
+import { oneOf } from '../errors/one-of.js';
 import type { PluginRegistry } from '../plugin/registry.js';
 import { shapeSize, Tensor } from '../tensor/index.js';
 import { checkGroups } from './check-groups.js';
@@ -57,6 +58,19 @@ export interface TensorSparsity {
   readonly pruned: number;
   /** `pruned / size` (0 for an empty tensor). */
   readonly sparsity: number;
+}
+
+/**
+ * What a {@link Pruner} keeps between calls, on the host (see
+ * {@link Pruner.exportState}): its metric's state and its persistent masks.
+ */
+export interface PrunerState {
+  /** The metric's tensors, by module and key. */
+  readonly metric: ReadonlyMap<string, Tensor>;
+  /** Persistent masks (u8, 1 = pruned), by `<module>/<factor>`. */
+  readonly masks: ReadonlyMap<string, Tensor>;
+  /** The step the next call defaults to. */
+  readonly nextStep: number;
 }
 
 /** What one {@link Pruner.prune} call did. */
@@ -165,6 +179,25 @@ export class Pruner {
   /** The persistent mask of a module's factor (u8, 1 = pruned), if `masks: 'persistent'` has one. Owned by the pruner. */
   mask(module: string, factor: Factor): DeviceTensor | undefined {
     return this.#stored.get(`${module}/${factor}`)?.mask;
+  }
+
+  /** Copies the metric state and the persistent masks to the host (for a checkpoint). */
+  async exportState(): Promise<PrunerState> {
+    const masks = new Map<string, Tensor>();
+    for (const [key, { mask }] of this.#stored) masks.set(key, await this.backend.read(mask));
+    return { metric: await this.#state.export(), masks, nextStep: this.#nextStep };
+  }
+
+  /** Replaces the metric state and the persistent masks with `state` (from {@link Pruner.exportState}). */
+  importState(state: PrunerState): void {
+    this.dispose();
+    this.#state.import(state.metric);
+    for (const [key, mask] of state.masks) {
+      let pruned = 0;
+      for (const bit of mask.data as Uint8Array) pruned += bit === 0 ? 0 : 1;
+      this.#stored.set(key, { mask: this.backend.upload(mask), pruned });
+    }
+    this.#nextStep = state.nextStep;
   }
 
   /** Frees the metric state and persistent masks; the pruner starts afresh afterwards. */
@@ -304,15 +337,6 @@ function targetRatio(ratio: number | undefined, grouping: GroupingPlugin): numbe
     );
   }
   return ratio;
-}
-
-function oneOf<T extends string>(option: string, value: T, allowed: readonly T[]): T {
-  if (!allowed.includes(value)) {
-    throw new LoraFuseError('INVALID_OPTION', `${option} must be ${allowed.map((v) => `"${v}"`).join(' or ')}, got ${JSON.stringify(value)}.`, {
-      details: { option, value, allowed },
-    });
-  }
-  return value;
 }
 
 function checkScores(metric: string, module: PrunableModule, scores: FactorScores): void {

@@ -1,5 +1,6 @@
 import type { Backend } from '../backend/backend.js';
 import type { DeviceTensor } from '../backend/device-tensor.js';
+import type { Tensor } from '../tensor/index.js';
 import type { ImportanceState } from './types.js';
 
 /** The device tensors metrics keep between calls, keyed by module and key; frees what it replaces. */
@@ -19,6 +20,19 @@ export class ImportanceStateStore {
         if (previous && previous !== tensor) this.backend.free(previous);
       },
     };
+  }
+
+  /** Copies every stored tensor to the host, by its full key. */
+  async export(): Promise<Map<string, Tensor>> {
+    const out = new Map<string, Tensor>();
+    for (const [key, t] of this.#tensors) out.set(key, await this.backend.read(t));
+    return out;
+  }
+
+  /** Replaces the store with host tensors keyed as {@link ImportanceStateStore.export} gives them. */
+  import(tensors: ReadonlyMap<string, Tensor>): void {
+    this.clear();
+    for (const [key, t] of tensors) this.#tensors.set(key, this.backend.upload(t));
   }
 
   /** Frees every stored tensor. */

@@ -1,2 +1,2 @@
 // Activation statistics: input-feature norms of LoRA-targeted projections, from forward passes.
-export { collectInputNorms, type CollectInputNormsOptions } from './input-norms.js';
+export { collectActivationSquares, collectInputNorms, type CollectActivationSquaresOptions, type CollectInputNormsOptions } from './input-norms.js';

@@ -6,6 +6,7 @@ import type { Folder, WritableFolder } from '../io/folder.js';
 import { encodeSafetensors } from '../io/safetensors/encode.js';
 import { SafetensorsFile } from '../io/safetensors/file.js';
 import { Tensor } from '../tensor/index.js';
+import type { HookState } from './hooks.js';
 
 /** The file a trainer checkpoint is written to, inside its folder. */
 export const CHECKPOINT_FILE = 'trainer-state.safetensors';
@@ -44,6 +45,8 @@ export interface TrainCheckpoint {
   readonly optimizer: AdamWState;
   /** Where the run stood. */
   readonly progress: TrainProgress;
+  /** The state of each of the run's hooks ({@link TrainHook.saveState}), in order (absent in checkpoints of runs without hooks). */
+  readonly hooks?: readonly HookState[];
 }
 
 /**
@@ -55,10 +58,11 @@ export async function captureCheckpoint(
   params: readonly DeviceTensor[],
   optimizer: AdamWState,
   progress: TrainProgress,
+  hooks: readonly HookState[] = [],
 ): Promise<TrainCheckpoint> {
   const values: Tensor[] = [];
   for (const p of params) values.push(await backend.read(p));
-  return { params: values, optimizer, progress };
+  return { params: values, optimizer, progress, ...(hooks.length > 0 ? { hooks } : {}) };
 }
 
 /**
@@ -76,7 +80,12 @@ export async function writeCheckpoint(folder: WritableFolder, checkpoint: TrainC
     if (slot) tensors.push([`m.${i}`, slot.m], [`v.${i}`, slot.v]);
     return slot?.step ?? 0;
   });
-  const meta = { version: 1, progress: checkpoint.progress, steps, params: checkpoint.params.length };
+  const hooks = (checkpoint.hooks ?? []).map((hook, i) => {
+    const names = Object.keys(hook.tensors).sort();
+    for (const name of names) tensors.push([`hook.${i}.${name}`, hook.tensors[name]]);
+    return { names, meta: hook.meta ?? null };
+  });
+  const meta = { version: 1, progress: checkpoint.progress, steps, params: checkpoint.params.length, hooks };
   await folder.write(CHECKPOINT_FILE, encodeSafetensors(tensors, { [METADATA_KEY]: JSON.stringify(meta) }));
 }
 
@@ -95,7 +104,7 @@ export async function saveCheckpoint(
 export async function loadCheckpoint(folder: Folder): Promise<TrainCheckpoint> {
   const file = await SafetensorsFile.open(await folder.open(CHECKPOINT_FILE));
   const raw = file.metadata[METADATA_KEY];
-  let meta: { version: number; progress: TrainProgress; steps: number[]; params: number };
+  let meta: { version: number; progress: TrainProgress; steps: number[]; params: number; hooks?: { names: string[]; meta: unknown }[] };
   try {
     meta = JSON.parse(raw ?? '') as typeof meta;
   } catch (cause) {
@@ -109,7 +118,13 @@ export async function loadCheckpoint(folder: Folder): Promise<TrainCheckpoint> {
     params.push(await file.read(`param.${i}`));
     optimizer.push(meta.steps[i] > 0 ? { step: meta.steps[i], m: await file.read(`m.${i}`), v: await file.read(`v.${i}`) } : undefined);
   }
-  return { params, optimizer, progress: meta.progress };
+  const hooks: HookState[] = [];
+  for (const [i, hook] of (meta.hooks ?? []).entries()) {
+    const tensors: Record<string, Tensor> = {};
+    for (const name of hook.names) tensors[name] = await file.read(`hook.${i}.${name}`);
+    hooks.push({ tensors, ...(hook.meta === null ? {} : { meta: hook.meta }) });
+  }
+  return { params, optimizer, progress: meta.progress, ...(hooks.length > 0 ? { hooks } : {}) };
 }
 
 /** Overwrites device tensors in place with host values (the handles the caller holds stay valid). */

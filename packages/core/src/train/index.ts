@@ -5,3 +5,5 @@ export { train, type BadStepOptions, type TrainOptions } from './trainer.js';
 export { trainWithFailover, type FailoverOptions, type TrainSession } from './failover.js';
 export { downloadAdapter, initLoraAdapter, type InitLoraOptions } from './init-adapter.js';
 export { CHECKPOINT_FILE, captureCheckpoint, loadCheckpoint, saveCheckpoint, writeCheckpoint, type TrainCheckpoint, type TrainProgress } from './checkpoint.js';
+export { adapterModuleKey, type HookState, type StepContext, type StepStatistics, type TrainHook } from './hooks.js';
+export type { StatisticsOptions } from './step-statistics.js';

@@ -11,6 +11,8 @@ import { adapterParameters, type DeviceAdapter } from '../model/device-adapter.j
 import type { CausalLM } from '../model/llama.js';
 import type { WritableFolder } from '../io/folder.js';
 import { accumulate } from './accumulate.js';
+import type { HookState, StepContext, TrainHook } from './hooks.js';
+import { freeStatistics, type StatisticsOptions, StepStatisticsCollector } from './step-statistics.js';
 import { captureCheckpoint, restoreParams, writeCheckpoint, type TrainCheckpoint, type TrainProgress } from './checkpoint.js';
 import type { TrainEvent } from './events.js';
 import { learningRate, type LrSchedule } from './schedule.js';
@@ -77,6 +79,23 @@ export interface TrainOptions {
    * next step must see it, as `adapt()` does.
    */
   readonly runAhead?: boolean;
+  /**
+   * Work run after every optimizer update, before the next step's passes
+   * (pruning, in `adapt`): see {@link TrainHook}. Their state is saved in
+   * checkpoints and restored on resume.
+   */
+  readonly hooks?: readonly TrainHook[];
+  /** Activation statistics to gather from each step's forward passes for the hooks ({@link StepStatistics}). */
+  readonly statistics?: StatisticsOptions;
+  /**
+   * LoRA dropout probability in `[0, 1)` for every adapter, applied as PEFT
+   * does on the LoRA branch's input during training (never in evaluation);
+   * default each adapter's own ({@link DeviceAdapter.dropout}, its config's
+   * `lora_dropout`). The masks come from the Philox stream of `seed`, the
+   * step and micro-batch, the adapter and the module, so a resumed run
+   * draws the same ones.
+   */
+  readonly loraDropout?: number;
   /** Checked before each micro-batch: aborting throws `ABORTED`. */
   readonly signal?: AbortSignal;
   /** Called with every event, as it is yielded. */
@@ -113,6 +132,8 @@ function checkOptions(options: TrainOptions): void {
   }
   if (lrBackoff !== undefined && !(lrBackoff > 0 && lrBackoff <= 1))
     throw new LoraFuseError('INVALID_OPTION', `badSteps.lrBackoff must be in (0, 1]; got ${lrBackoff}.`);
+  const dropout = options.loraDropout;
+  if (dropout !== undefined && !(dropout >= 0 && dropout < 1)) throw new LoraFuseError('INVALID_OPTION', `loraDropout must be in [0, 1); got ${dropout}.`);
 }
 
 const nullable = (x: number) => (Number.isFinite(x) ? x : null);
@@ -207,10 +228,13 @@ export async function* trainSteps(
   let badInARow = start?.badInARow ?? 0;
   let lrScale = start?.lrScale ?? 1;
   const { maxConsecutive = 5, lrBackoff = 1 } = options.badSteps ?? {};
+  const hooks = options.hooks ?? [];
   if (options.resume) {
     restoreParams(backend, params, options.resume.params);
     optimizer.importState(options.resume.optimizer);
+    for (const [i, hook] of hooks.entries()) await hook.loadState?.(options.resume.hooks?.[i] ?? { tensors: {} });
   }
+  const statistics = options.statistics && StepStatisticsCollector.forAdapters(backend, options.adapters, options.statistics);
   const progress = (stepInEpoch: number): TrainProgress => ({
     step,
     epoch,
@@ -253,7 +277,9 @@ export async function* trainSteps(
     const every = options.checkpoint?.everySteps;
     const save = options.checkpoint && (diverged || q.lastOfEpoch || (every !== undefined && step % every === 0));
     if (save || onState) {
-      const state = await captureCheckpoint(backend, params, await optimizer.exportState(), progress(q.stepInEpoch + 1));
+      const hookStates: HookState[] = [];
+      for (const hook of hooks) hookStates.push((await hook.saveState?.()) ?? { tensors: {} });
+      const state = await captureCheckpoint(backend, params, await optimizer.exportState(), progress(q.stepInEpoch + 1), hookStates);
       if (save) await writeCheckpoint(options.checkpoint!.folder, state);
       onState?.(state);
     }
@@ -290,12 +316,17 @@ export async function* trainSteps(
         const losses: Array<[Promise<Tensor>, number]> = [];
         const lossTensors: DeviceTensor[] = [];
         try {
-          for (const batch of batches) {
+          for (const [m, batch] of batches.entries()) {
             throwIfAborted(signal);
             if (batch.tokens === 0) continue;
             const tape = new Tape(backend);
             tape.watch(...params);
-            const value = tape.keep(batchLoss(tape, model, batch, options.adapters));
+            const onLinearInput = statistics?.beginBatch(
+              group[m].map((e) => e.ids.length),
+              batch.ids.shape[1],
+            );
+            const dropout = { seed, key: `lora_dropout/${epoch}/${g}/${m}`, ...(options.loraDropout === undefined ? {} : { p: options.loraDropout }) };
+            const value = tape.keep(batchLoss(tape, model, batch, options.adapters, { dropout, onLinearInput }));
             held.push(value);
             lossTensors.push(value);
             const weight = batch.tokens / counted;
@@ -307,6 +338,7 @@ export async function* trainSteps(
           // The previous step completes, as it would have before this one began.
           freeAll(backend, grads);
           release();
+          if (statistics) freeStatistics(backend, statistics.take());
           yield* settle();
           throw error;
         }
@@ -324,8 +356,23 @@ export async function* trainSteps(
         // Only the finiteness of the summed losses counts, not their weights.
         const loss = sumOnDevice(backend, lossTensors, held);
         optimizer.step(grads, { lr, ...(loss ? { guard: { norm, loss, ...(maxNorm === undefined ? {} : { maxNorm }) } } : {}) });
-        freeAll(backend, grads);
-        release();
+        const stepStatistics = statistics?.take();
+        try {
+          const context: StepContext = {
+            backend,
+            step: step + 1,
+            epoch,
+            params,
+            gradients: grads,
+            moments: (param) => optimizer.moments(param),
+            ...(stepStatistics ? { statistics: stepStatistics } : {}),
+          };
+          for (const hook of hooks) await hook.afterUpdate(context);
+        } finally {
+          if (stepStatistics) freeStatistics(backend, stepStatistics);
+          freeAll(backend, grads);
+          release();
+        }
         queued = { stepInEpoch: g, lastOfEpoch: g === groups.length - 1, started, seen, lr, losses, norm: normRead };
       }
       yield* settle();
@@ -349,6 +396,7 @@ export async function* trainSteps(
   } finally {
     freeAll(backend, grads);
     release();
+    statistics?.dispose();
     optimizer.dispose();
   }
   yield emit({ type: 'done', steps: step, epochs: epoch, reason, ...(lowest < Infinity ? { bestValidationLoss: lowest } : {}) });

@@ -1,26 +1,8 @@
-import { checkMergeInputs, factorMatrix, hstack, mergeEachModule, vstack, type MergerPlugin } from '@lorafuse/core';
+import { catMerge, checkMergeInputs, factorMatrix, mergeEachModule, type MergerPlugin } from '@lorafuse/core';
 import { defineMerger } from './define.js';
 
-/**
- * `cat`: the exact merge `ΔW = Σ_i w_i·s_i·B_i·A_i`, by concatenation along
- * the rank axis with PEFT's distribution of weights and scalings:
- * `A = [w_1·s_1·A_1; …; w_n·s_n·A_n]`, `B = [B_1 … B_n]`, rank `Σ r_i`,
- * scaling 1. This is PEFT's `cat` combination type as well (same factors,
- * same config), so one plugin serves both.
- */
-export const catMerger: MergerPlugin = defineMerger(
-  'cat',
-  'exact Σ w·s·B·A by concatenating the factors along the rank axis (PEFT cat)',
-  async (adapters, options, context) => {
-    const { weights, modules } = checkMergeInputs(adapters, options);
-    return mergeEachModule(adapters, modules, context, ({ name, members }) => ({
-      name,
-      a: vstack(members.map((m, i) => factorMatrix(m.a, weights[i] * m.scaling))),
-      b: hstack(members.map((m) => factorMatrix(m.b))),
-      scaling: 1,
-    }));
-  },
-);
+/** `cat`: core's {@link catMerge} — the exact `Σ w·s·B·A`, PEFT's `cat` combination type. */
+export const catMerger: MergerPlugin = defineMerger('cat', 'exact Σ w·s·B·A by concatenating the factors along the rank axis (PEFT cat)', catMerge);
 
 /**
  * `factored`: `(Σ_i B_i)·(Σ_i w_i·(s_i/s_1)·A_i)` with the first adapter's
