@@ -2,6 +2,7 @@ import {
   CausalLM,
   IGNORE_TARGET,
   LoraFuseError,
+  adapt,
   freeAdapter,
   initLoraAdapter,
   initModelCheckpoint,
@@ -10,9 +11,13 @@ import {
   rngStreamId,
   train,
   uploadAdapter,
+  type AdaptEvent,
   type Backend,
+  type DeviceAdapter,
   type Example,
   type ModelConfig,
+  type NormSource,
+  type TrainEvent,
 } from '@lorafuse/core';
 import { parseCommand } from '../args.js';
 import { createBenchBackend } from '../bench/backend.js';
@@ -25,7 +30,7 @@ import { LORA_PROJECTIONS, representativeMatmul, trainStepFlops } from '../bench
 import { findPython, startTorchTrainer, type TorchTrainer, type TorchTrainJob } from '../bench/train-torch.js';
 import { humanCount, jsonLine, table } from '../format.js';
 import type { CliIO } from '../io.js';
-import { parseSeed } from '../runtime.js';
+import { cliPlugins, parseSeed } from '../runtime.js';
 
 const BACKENDS = ['wasm', 'webgpu', 'reference'];
 const RANK = 8;
@@ -39,7 +44,8 @@ const TORCH_TIMEOUT_MS = 10 * 60_000;
 
 /** Usage of `lorafuse bench train`. */
 export const BENCH_TRAIN_USAGE = `Usage: lorafuse bench train --config tiny|smol --backend wasm|webgpu|reference [--simd plain|relaxed]
-                            [--targets q_proj,v_proj|all] [--threads n] [--steps n] [--warmup n] [--json]
+                            [--targets q_proj,v_proj|all] [--threads n] [--steps n] [--warmup n]
+                            [--adapt [--related n] [--ratio r] [--norm-source running|dataset]] [--json]
 
 Times LoRA fine-tuning (forward + backward + AdamW, core's train()) of a
 random-init Llama of the config's shapes on random token ids, and reports
@@ -66,6 +72,11 @@ reported and skipped.
              "simd_peak_gflops" (independent f32x4 multiply-adds on registers, no memory traffic,
              on as many threads: the most any wasm kernel can do here) and "vs_simd_peak"
              (its GFLOP/s ÷ that peak)
+  --adapt    time the adaptive merge instead: a target and --related n adapters (default 4), the step
+             of adapt() (training plus pruning by the lora metric to --ratio, default 0.5, norms from
+             --norm-source, default running) against the plain training step of the same adapters,
+             interleaved step by step; no PyTorch. Lines "impl":"lorafuse" (plain) and
+             "impl":"lorafuse-adapt", which adds "vs_train" (its step time ÷ the plain step's)
 `;
 
 /** Replaceable parts of the bench, for tests. */
@@ -91,6 +102,8 @@ interface Options {
   readonly seed: number;
   readonly quiet: boolean;
   readonly json: boolean;
+  /** Time adapt() against plain training of the same adapters. */
+  readonly adapt?: { readonly related: number; readonly ratio: number; readonly normSource: NormSource };
 }
 
 /** Runs `lorafuse bench train`. */
@@ -115,7 +128,7 @@ export async function benchTrain(argv: string[], io: CliIO, hooks: BenchTrainHoo
     warmup,
   };
 
-  const torch = await startTorch(options, shape, hooks, io);
+  const torch = options.adapt ? undefined : await startTorch(options, shape, hooks, io);
   let timings: Map<string, Timing>;
   let backendName: string;
   let device: string;
@@ -126,7 +139,9 @@ export async function benchTrain(argv: string[], io: CliIO, hooks: BenchTrainHoo
     device = backend.description;
     relaxed = (backend as { build?: unknown }).build === 'relaxed';
     try {
-      timings = await withOurs(backend, config, options, io, (ours) => timeRounds(torch ? [ours, torchContender(torch)] : [ours], options, io));
+      timings = await withOurs(backend, config, options, io, (ours) =>
+        timeRounds(ours.length > 1 ? ours : torch ? [...ours, torchContender(torch)] : ours, options, io),
+      );
     } finally {
       await backend.dispose();
     }
@@ -161,6 +176,11 @@ export async function benchTrain(argv: string[], io: CliIO, hooks: BenchTrainHoo
     vs_matmul: gflops(our.stepMs) / ourMatmul.gflops,
     ...(peak === undefined ? {} : { simd_peak_gflops: peak, vs_simd_peak: gflops(our.stepMs) / peak }),
   };
+  const adapted = timings.get('lorafuse-adapt');
+  if (adapted) {
+    const line = { ...ours, impl: 'lorafuse-adapt', ...rates(tokens, adapted.stepMs, gflops), vs_train: adapted.stepMs / our.stepMs, ...options.adapt };
+    return report([ourMatmul], [ours, line], io, options.json, flops.total);
+  }
   const peer = timings.get('torch');
   if (!torch || !peer) return report([ourMatmul], [ours], io, options.json, flops.total);
   const { info } = torch;
@@ -183,6 +203,10 @@ function parseOptions(argv: string[], configs: Readonly<Record<string, TrainBenc
     threads: { type: 'string' },
     steps: { type: 'string' },
     warmup: { type: 'string' },
+    adapt: { type: 'boolean' },
+    related: { type: 'string' },
+    ratio: { type: 'string' },
+    'norm-source': { type: 'string' },
   });
   const usage = (why: string) => new LoraFuseError('CLI_USAGE', `bench train: ${why} See \`lorafuse bench train --help\`.`);
   const configName = typeof values.config === 'string' ? values.config : 'tiny';
@@ -209,6 +233,12 @@ function parseOptions(argv: string[], configs: Readonly<Record<string, TrainBenc
   };
   const threads = count('threads', 1, 1);
   if (threads > 1 && backendName !== 'wasm') throw usage('--threads takes more than 1 with --backend wasm only.');
+  if (!values.adapt && [values.related, values.ratio, values['norm-source']].some((v) => v !== undefined))
+    throw usage('--related, --ratio and --norm-source go with --adapt.');
+  const ratio = values.ratio === undefined ? 0.5 : Number(values.ratio);
+  if (!(ratio >= 0 && ratio <= 1)) throw usage(`--ratio must be in [0, 1], got ${String(values.ratio)}.`);
+  const normSource = (values['norm-source'] ?? 'running') as NormSource;
+  if (normSource !== 'running' && normSource !== 'dataset') throw usage(`--norm-source must be running or dataset, got ${normSource}.`);
   return {
     configName,
     spec,
@@ -221,6 +251,7 @@ function parseOptions(argv: string[], configs: Readonly<Record<string, TrainBenc
     seed: parseSeed(values.seed),
     quiet: values.quiet === true,
     json: values.json === true,
+    ...(values.adapt ? { adapt: { related: count('related', 4, 0), ratio, normSource } } : {}),
   };
 }
 
@@ -254,13 +285,15 @@ interface Timing {
 }
 
 /**
- * Runs our training on a random-init model of `config` as a contender
- * handed to `use`: each step is the next optimizer step of core's `train()`
- * (batch building, forward, backward, AdamW), each matmul round our matmul
- * of the run's representative shape on the same backend, checked against
- * float64 on a sample. Frees the model when `use` is done.
+ * Runs our training on a random-init model of `config` as contenders handed
+ * to `use`: each step is the next optimizer step of core's `train()` (batch
+ * building, forward, backward, AdamW), each matmul round our matmul of the
+ * run's representative shape on the same backend, checked against float64
+ * on a sample. With `--adapt`, two contenders on the same model and data:
+ * `train()` and `adapt()` of a target and the related adapters, each on its
+ * own copies. Frees everything when `use` is done.
  */
-async function withOurs<T>(backend: Backend, config: ModelConfig, options: Options, io: CliIO, use: (ours: Contender) => Promise<T>): Promise<T> {
+async function withOurs<T>(backend: Backend, config: ModelConfig, options: Options, io: CliIO, use: (ours: Contender[]) => Promise<T>): Promise<T> {
   const { spec, warmup, steps, seed } = options;
   if (!options.quiet)
     io.err(`bench train: initialising ${options.configName} on ${backend.name} (${options.threads} thread${options.threads === 1 ? '' : 's'})…\n`);
@@ -269,33 +302,66 @@ async function withOurs<T>(backend: Backend, config: ModelConfig, options: Optio
   const b = randomMatrix(k * n, seed * 2 + 2);
   const prepared = await lorafuseMatmul(backend, options.threads).prepare(a, b, m, k, n);
   const model = await CausalLM.load(backend, await initModelCheckpoint(config, { seed }));
-  const adapter = uploadAdapter(backend, initLoraAdapter(model.weights, { r: RANK, alpha: ALPHA, targets: options.targets, seed }));
   // One step more than timed: train() runs a step ahead, so its last step's event comes at once, and no timed step may be the last.
   const examples = randomExamples(config.vocabSize, (warmup + steps + 1) * spec.batch, spec.seq, seed);
-  const events = train(backend, model, { adapters: [adapter], train: examples, padId: 0, batchSize: spec.batch, schedule: { lr: LR }, seed });
-  try {
-    return await use({
-      impl: 'lorafuse',
-      optional: false,
-      async step() {
-        const t0 = performance.now();
-        for (let next = await events.next(); !next.done; next = await events.next()) if (next.value.type === 'step') return performance.now() - t0;
-        throw new Error('bench train: the training run ended before its last step (a bug: it has one batch per step).');
-      },
-      async matmul() {
-        const t0 = performance.now();
-        const c = await prepared.run();
-        const ms = performance.now() - t0;
-        checkMatmulSample('lorafuse', a, b, c, m, k, n);
-        return ms;
-      },
+  const matmul = async () => {
+    const t0 = performance.now();
+    const c = await prepared.run();
+    const ms = performance.now() - t0;
+    checkMatmulSample('lorafuse', a, b, c, m, k, n);
+    return ms;
+  };
+  const adapterSet = () =>
+    Array.from({ length: 1 + (options.adapt?.related ?? 0) }, (_, i) =>
+      uploadAdapter(backend, initLoraAdapter(model.weights, { r: RANK, alpha: ALPHA, targets: options.targets, seed: seed + i })),
+    );
+  const runs: Array<{ adapters: DeviceAdapter[]; events: AsyncGenerator<TrainEvent | AdaptEvent> }> = [];
+  const run = { train: examples, padId: 0, batchSize: spec.batch, seed };
+  const plain = adapterSet();
+  runs.push({ adapters: plain, events: train(backend, model, { ...run, adapters: plain, schedule: { lr: LR }, loraDropout: 0 }) });
+  const contenders: Contender[] = [contender('lorafuse', runs[0].events, 'step', matmul)];
+  if (options.adapt) {
+    const pruned = adapterSet();
+    const { ratio, normSource } = options.adapt;
+    const events = adapt(backend, model, {
+      ...run,
+      adapters: pruned,
+      ratio,
+      normSource,
+      metric: 'lora',
+      plugins: cliPlugins(seed),
+      accumulation: 1,
+      epochs: 1,
+      lr: LR,
+      loraDropout: 0,
     });
+    runs.push({ adapters: pruned, events });
+    contenders.push(contender('lorafuse-adapt', events, 'prune', matmul));
+  }
+  try {
+    return await use(contenders);
   } finally {
-    await events.return();
-    freeAdapter(backend, adapter);
+    for (const r of runs) {
+      await r.events.return(undefined);
+      for (const adapter of r.adapters) freeAdapter(backend, adapter);
+    }
     model.dispose();
     prepared.free();
   }
+}
+
+/** A run of ours as a contender: a step lasts until the run's next event of type `until`. */
+function contender(impl: string, events: AsyncGenerator<TrainEvent | AdaptEvent>, until: 'step' | 'prune', matmul: () => Promise<number>): Contender {
+  return {
+    impl,
+    optional: false,
+    async step() {
+      const t0 = performance.now();
+      for (let next = await events.next(); !next.done; next = await events.next()) if (next.value.type === until) return performance.now() - t0;
+      throw new Error('bench train: the training run ended before its last step (a bug: it has one batch per step).');
+    },
+    matmul,
+  };
 }
 
 /** The PyTorch process as a contender. */
