@@ -10,7 +10,7 @@ import { main } from './main.js';
 import { DEFAULT_CONFIG } from './options.js';
 
 /** The committed `--quick` results of the default config, which every fresh quick run must reproduce. */
-export const COMMITTED_QUICK = 'docs/experiments/quick';
+const COMMITTED_QUICK = 'docs/experiments/quick';
 
 const USAGE = `npm run experiment:check [-- --update] [-- --threads n]
 
@@ -27,7 +27,13 @@ async function missingData(root: string): Promise<string[]> {
 
 /** `npm run experiment:check` (see {@link USAGE}); returns the exit code. */
 export async function checkQuick(argv: readonly string[], root: string): Promise<number> {
-  const { values } = parseArgs({ args: [...argv], options: { update: { type: 'boolean' }, threads: { type: 'string' }, help: { type: 'boolean' } } });
+  let values: { update?: boolean; threads?: string; help?: boolean };
+  try {
+    values = parseArgs({ args: [...argv], options: { update: { type: 'boolean' }, threads: { type: 'string' }, help: { type: 'boolean' } } }).values;
+  } catch (error) {
+    console.error(`${(error as Error).message}\n\n${USAGE}`);
+    return 2;
+  }
   if (values.help) {
     console.log(USAGE);
     return 0;
