@@ -64,6 +64,8 @@ function summarise(stages: readonly string[]): string {
     .join(', ');
 }
 
+const capitalised = (text: string) => text.charAt(0).toUpperCase() + text.slice(1);
+
 /** The lines of the provenance section: the command, the config and what computed the report and each stage. */
 function provenanceLines(input: ReportInput, command: string): string[] {
   const { config, provenance, stages, root } = input;
@@ -72,8 +74,8 @@ function provenanceLines(input: ReportInput, command: string): string[] {
     ? [`- Every stage (${summarise(stages.map((s) => s.stage))}) was computed by the same commit, runtime and build.`]
     : groups.map((g) =>
         g.provenance === null
-          ? `- ${summarise(g.stages)}: not recorded (cached before provenance was recorded, or interrupted).`
-          : `- ${summarise(g.stages)}: ${describeProvenance(g.provenance)}.`,
+          ? `- ${capitalised(summarise(g.stages))}: not recorded (cached before provenance was recorded, or interrupted).`
+          : `- ${capitalised(summarise(g.stages))}: ${describeProvenance(g.provenance)}.`,
       );
   return [
     PROVENANCE_HEADING,

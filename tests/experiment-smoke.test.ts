@@ -1,5 +1,6 @@
 import { execFile, execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -201,5 +202,17 @@ describe('experiment harness on a config over a synthetic corpus', () => {
     expect(again.summary[0].comparisons.map((c: { baseline: string }) => c.baseline)).toEqual(['zero-shot']);
     // The same numbers as the first run, read from the cache.
     expect(again.summary[0].rows[1].rougeL).toEqual(summary.summary[0].rows[METHODS.length - 1].rougeL);
+
+    // A stage cached without its provenance (a cache older than provenance) is reported as not recorded, the rest as before.
+    const runs = (await readdir(cache)).find((name) => name.startsWith('runs-') && existsSync(join(cache, name, 'ja-help')))!;
+    await rm(join(cache, runs, 'ja-help/seed-0/zero-shot.provenance.json'));
+    await run(process.execPath, [...args.slice(0, 2), fewer, ...args.slice(3), '--stage', 'report'], { cwd: root });
+    const partial = JSON.parse(await readFile(join(out, 'summary.json'), 'utf8'));
+    expect(partial.provenance.stages).toEqual([
+      { provenance: summary.provenance.stages[0].provenance, stages: expect.any(Array) },
+      { provenance: null, stages: ['ja-help/seed-0/zero-shot'] },
+    ]);
+    expect(await readFile(join(out, 'results.md'), 'utf8')).toContain('- 1 method result: not recorded');
+    expect(JSON.parse(await readFile(join(out, 'ja-help/seed-0/zero-shot.json'), 'utf8')).provenance).toBeNull();
   });
 });
