@@ -95,6 +95,13 @@ describe('experiment config', () => {
     expect(loaded.sha256).toMatch(/^[0-9a-f]{64}$/);
     await expect(loadExperimentConfig(join(root, 'experiments/configs/absent.json'))).rejects.toMatchObject({ code: 'FILE_NOT_FOUND' });
   });
+
+  it('docs/experiments.md shows the committed man-pages config (its description shortened)', async () => {
+    const docs = await readFile(join(root, 'docs/experiments.md'), 'utf8');
+    const shown = JSON.parse(/```json\n([\s\S]*?)\n```/.exec(docs)![1]);
+    const committed = JSON.parse(await readFile(join(root, 'experiments/configs/manpages.json'), 'utf8'));
+    expect({ ...shown, description: '' }).toEqual({ ...committed, description: '' });
+  });
 });
 
 describe('experiment:check comparison', () => {
