@@ -2,7 +2,8 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { LoraFuseError } from '@lorafuse/core';
 import { SeededRandom } from '../packages/demo/src/random.js';
-import type { ExperimentSettings, TargetSpec } from './settings.js';
+import type { TargetSpec } from './config.js';
+import type { ExperimentSettings } from './settings.js';
 
 /** One corpus line: `id` is `lang:page.section`. */
 export interface PageRecord {
@@ -22,9 +23,9 @@ export interface TargetSplits {
 
 /** The data of one run: what pretrains the base, what trains each related LoRA, and each target's splits. */
 export interface ExperimentData {
-  /** One text per non-target page of either language: its summary line, then its source. */
+  /** One text per page of the pretraining domains (none of a target's), every language: its summary line, then its source. */
   readonly pretrain: readonly string[];
-  /** Pairs of each related domain, both languages. */
+  /** Pairs of each related domain, every language. */
   readonly related: ReadonlyMap<string, readonly PageRecord[]>;
   readonly targets: ReadonlyMap<string, TargetSplits>;
 }
@@ -32,19 +33,20 @@ export interface ExperimentData {
 const SPLITS = ['train', 'dev', 'test'] as const;
 type Split = (typeof SPLITS)[number];
 
-/** The page key shared by both languages: the id after `lang:`. */
+/** The page key shared by every language version of a page: the id after `lang:`. */
 export const pageKey = (record: PageRecord) => record.id.slice(record.id.indexOf(':') + 1);
 
-/** Reads `en.jsonl` and `ja.jsonl` in `dir` (a missing language is skipped). */
-export async function readCorpus(dir: string): Promise<PageRecord[]> {
+/** Reads `<language>.jsonl` in `dir` for each of `languages`; throws `FILE_NOT_FOUND` when one is missing. */
+export async function readCorpus(dir: string, languages: readonly string[]): Promise<PageRecord[]> {
   const records: PageRecord[] = [];
-  for (const language of ['en', 'ja']) {
+  for (const language of languages) {
+    const file = join(dir, `${language}.jsonl`);
     let text: string;
     try {
-      text = await readFile(join(dir, `${language}.jsonl`), 'utf8');
+      text = await readFile(file, 'utf8');
     } catch (cause) {
-      if ((cause as NodeJS.ErrnoException).code === 'ENOENT') continue;
-      throw new LoraFuseError('FILE_READ_FAILED', `Cannot read ${join(dir, `${language}.jsonl`)}.`, { cause });
+      const missing = (cause as NodeJS.ErrnoException).code === 'ENOENT';
+      throw new LoraFuseError(missing ? 'FILE_NOT_FOUND' : 'FILE_READ_FAILED', `Cannot read ${file}, the corpus file of language ${language}.`, { cause });
     }
     for (const [i, line] of text.split('\n').entries()) {
       if (line.trim() === '') continue;
@@ -60,7 +62,7 @@ export async function readCorpus(dir: string): Promise<PageRecord[]> {
       records.push({ id: r.id, lang: r.lang ?? language, domain: r.domain, source: r.source, summary: r.summary });
     }
   }
-  if (records.length === 0) throw new LoraFuseError('DATA_INVALID', `${dir} holds no en.jsonl or ja.jsonl records.`);
+  if (records.length === 0) throw new LoraFuseError('DATA_INVALID', `${dir} holds no records in ${languages.map((l) => `${l}.jsonl`).join(', ')}.`);
   return records;
 }
 
@@ -76,12 +78,12 @@ function shuffled<T>(items: readonly T[], seed: number, name: string): T[] {
 }
 
 /**
- * Splits the corpus by page (`page.section`), across both languages: the
+ * Splits the corpus by page (the id after `lang:`), across languages: the
  * targets are assigned in order, a page already assigned by an earlier
  * target keeps its split (or is left out when that split is full), and the
  * remaining pages fill train, dev and test in a seeded order. No page of a
- * target domain, in either language, is in the pretraining texts or the
- * related pairs. Throws `DATA_INVALID` when a target has too few pages.
+ * target domain, in any language, and no page a target uses is in the
+ * pretraining texts or the related pairs. Throws `DATA_INVALID` when a target has too few pages.
  */
 export function splitCorpus(records: readonly PageRecord[], settings: ExperimentSettings, seed = 0): ExperimentData {
   const assigned = new Map<string, Split>();
@@ -89,9 +91,12 @@ export function splitCorpus(records: readonly PageRecord[], settings: Experiment
   for (const target of settings.targets) targets.set(target.name, assignTarget(records, target, assigned, seed));
   const targetDomains = new Set(settings.targets.flatMap((t) => t.domains));
   const free = records.filter((r) => !targetDomains.has(r.domain) && !assigned.has(pageKey(r)));
-  const pretrain = shuffled(free, seed, 'experiment/pretrain')
+  const pretrainPages = settings.pretrainDomains === null ? free : free.filter((r) => settings.pretrainDomains!.includes(r.domain));
+  const pretrain = shuffled(pretrainPages, seed, 'experiment/pretrain')
     .slice(0, settings.maxPretrainTexts)
     .map((r) => `${r.summary}\n${r.source}`);
+  if (pretrain.length === 0)
+    throw new LoraFuseError('DATA_INVALID', 'No page is left for pretraining (every page is a target domain or outside pretrain.domains).');
   const related = new Map(
     settings.relatedDomains.map((d) => [
       d,

@@ -22,7 +22,8 @@ import { jsonBytes, subfolder } from '../packages/demo/src/files.js';
 import { trainedLora } from '../packages/demo/src/stages.js';
 import type { TargetSplits } from './corpus.js';
 import { encodePages, scorePages, type ItemScore, type SplitScores } from './evaluate.js';
-import type { ExperimentSettings, TargetSpec } from './settings.js';
+import type { TargetSpec } from './config.js';
+import type { ExperimentSettings } from './settings.js';
 
 /** The compared methods, in table order. */
 export const METHODS = ['zero-shot', 'target-only', 'cat', 'ties', 'lorahub', 'adaptive', 'adaptive+prune'] as const;
@@ -65,6 +66,8 @@ interface TargetRun {
   /** The related-domain LoRAs, in `settings.relatedDomains` order. */
   readonly related: readonly LoraAdapter[];
   readonly seed: number;
+  /** The methods to run, in {@link METHODS} order. */
+  readonly methods: readonly Method[];
   readonly tokenizer: Tokenizer;
   readonly plugins: PluginRegistry;
   /** This target and seed's cache folder: the target LoRA and each finished method's result. */
@@ -84,15 +87,15 @@ const seconds = (since: number) => (performance.now() - since) / 1000;
 const FIT_FILE = 'fit-seconds.json';
 
 /**
- * Runs every method on one target with one seed, skipping those whose
- * result the cache already holds, and returns all seven results in
+ * Runs the run's methods on one target with one seed, skipping those whose
+ * result the cache already holds, and returns their results in
  * {@link METHODS} order. The seed drives the target LoRA's initialisation
  * and every shuffle and search; the base model and the related LoRAs are
  * shared by all seeds.
  */
 export async function runTarget(run: TargetRun): Promise<MethodResult[]> {
   const { backend, model, settings, splits, tokenizer, seed, signal } = run;
-  const tokenization: RougeTokenization = run.target.language === 'ja' ? 'chars' : 'words';
+  const tokenization: RougeTokenization = run.target.rouge;
   const merger = (name: string) => run.plugins.get('merger', name) as MergerPlugin;
   const train = encodePages(splits.train, tokenizer, settings.maxLength);
   const score = async (adapter: LoraAdapter | null, pages: TargetSplits['test']): Promise<SplitScores> => {
@@ -213,7 +216,7 @@ export async function runTarget(run: TargetRun): Promise<MethodResult[]> {
   };
 
   const results: MethodResult[] = [];
-  for (const method of METHODS) {
+  for (const method of run.methods) {
     const file = `${method}.json`;
     if (await run.cache.exists(file)) {
       results.push(parseJsonBytes(await readFile(run.cache, file), file) as MethodResult);

@@ -1,150 +1,34 @@
-import { mkdir, writeFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
-import { lineChartSvg, type Series } from '@lorafuse/demo';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { dirname, isAbsolute, join, relative, sep } from 'node:path';
 import { jsonBytes } from '../packages/demo/src/files.js';
+import type { LoadedConfig } from './config.js';
 import type { ExperimentData } from './corpus.js';
-import { METHODS, type Method, type MethodResult } from './methods.js';
-import type { ExperimentOptions } from './options.js';
+import type { MethodResult } from './methods.js';
+import { curvePlot, devGridPlot } from './plots.js';
+import { describeProvenance, groupStages, sameCode, type Provenance, type StageProvenance } from './provenance.js';
 import type { ExperimentSettings } from './settings.js';
-import { mean, pairedBootstrap, std, type BootstrapResult } from './statistics.js';
+import { comparisons, rows, table } from './tables.js';
 
-/** Mean and sample standard deviation over seeds. */
-interface Spread {
-  readonly mean: number;
-  readonly std: number;
-}
+/** The heading of the report's provenance section (`experiment:check` skips the section). */
+export const PROVENANCE_HEADING = '## Provenance';
 
-/** One method's row of a target's table. */
-interface Row {
-  readonly method: Method;
-  readonly seeds: number;
-  readonly rouge1: Spread;
-  readonly rouge2: Spread;
-  readonly rougeL: Spread;
-  readonly loss: Spread;
-  readonly sparsity: Spread | null;
-  readonly fitSeconds: Spread;
-  readonly evaluateSeconds: Spread;
-}
-
-/** Adaptive merge + pruning against one baseline, on ROUGE-L per test item averaged over the seeds. */
-interface Comparison extends BootstrapResult {
-  readonly baseline: Method;
-  /** p < 0.05. */
-  readonly beats: boolean;
-}
-
-const PROPOSED: Method = 'adaptive+prune';
-const COLORS = ['#1f77b4', '#d62728', '#2ca02c', '#9467bd', '#ff7f0e'];
-
-const spread = (values: readonly number[]): Spread => ({ mean: mean(values), std: std(values) });
-const cell = (s: Spread | null, digits = 2, scale = 100) => (s === null ? '–' : `${(s.mean * scale).toFixed(digits)} ± ${(s.std * scale).toFixed(digits)}`);
-
-function rows(results: readonly MethodResult[]): Row[] {
-  return METHODS.flatMap((method) => {
-    const r = results.filter((x) => x.method === method);
-    if (r.length === 0) return [];
-    const sparsity = r.map((x) => x.sparsity).filter((x): x is number => x !== null);
-    return [
-      {
-        method,
-        seeds: r.length,
-        rouge1: spread(r.map((x) => x.rouge1)),
-        rouge2: spread(r.map((x) => x.rouge2)),
-        rougeL: spread(r.map((x) => x.rougeL)),
-        loss: spread(r.map((x) => x.loss)),
-        sparsity: sparsity.length === r.length ? spread(sparsity) : null,
-        fitSeconds: spread(r.map((x) => x.seconds.fit)),
-        evaluateSeconds: spread(r.map((x) => x.seconds.evaluate)),
-      },
-    ];
-  });
-}
-
-/** ROUGE-L of each test item, averaged over the seeds that ran `method` (items in test order). */
-function itemScores(results: readonly MethodResult[], method: Method, seeds: readonly number[]): number[] | undefined {
-  const runs = seeds.map((s) => results.find((x) => x.method === method && x.seed === s));
-  if (runs.some((x) => x === undefined)) return undefined;
-  return runs[0]!.items.map((_, i) => mean(runs.map((x) => x!.items[i].rougeL)));
-}
-
-function comparisons(results: readonly MethodResult[], settings: ExperimentSettings): Comparison[] {
-  const seeds = [...new Set(results.map((x) => x.seed))].sort((a, b) => a - b);
-  const proposed = itemScores(results, PROPOSED, seeds);
-  if (!proposed) return [];
-  return METHODS.filter((m) => m !== PROPOSED).flatMap((baseline) => {
-    const other = itemScores(results, baseline, seeds);
-    if (!other) return [];
-    const b = pairedBootstrap(proposed, other, settings.bootstrapResamples, 0);
-    return [{ baseline, ...b, beats: b.p < 0.05 }];
-  });
-}
-
-function table(target: string, targetRows: readonly Row[], compared: readonly Comparison[], tokenization: string): string {
-  const lines = [
-    `### ${target} (ROUGE on ${tokenization}, ×100; mean ± std over ${targetRows[0]?.seeds ?? 0} seeds)`,
-    '',
-    '| method | ROUGE-1 | ROUGE-2 | ROUGE-L | test loss (nats) | sparsity (%) | fit (s) | test eval (s) |',
-    '|---|---|---|---|---|---|---|---|',
-    ...targetRows.map(
-      (r) =>
-        `| ${r.method} | ${cell(r.rouge1)} | ${cell(r.rouge2)} | ${cell(r.rougeL)} | ${cell(r.loss, 3, 1)} | ${cell(r.sparsity, 1)} | ${cell(r.fitSeconds, 0, 1)} | ${cell(r.evaluateSeconds, 0, 1)} |`,
-    ),
-    '',
-  ];
-  if (compared.length > 0) {
-    lines.push(
-      `Adaptive merge + pruning against each baseline (paired bootstrap over the test items' ROUGE-L averaged over the seeds, ${compared[0].resamples} resamples, one-sided):`,
-      '',
-      '| baseline | Δ ROUGE-L (×100) | p | beaten (p < 0.05) |',
-      '|---|---|---|---|',
-      ...compared.map((c) => `| ${c.baseline} | ${(c.difference * 100).toFixed(2)} | ${c.p.toFixed(4)} | ${c.beats ? 'yes' : 'no'} |`),
-      '',
-    );
-  }
-  return lines.join('\n');
-}
-
-function devGridPlot(byTarget: ReadonlyMap<string, readonly MethodResult[]>): string {
-  const panels = [...byTarget].map(([target, results]) => {
-    const seeds = [...new Set(results.map((x) => x.seed))].sort((a, b) => a - b);
-    const series: Series[] = seeds.flatMap((seed, i) => {
-      const plain = results.find((x) => x.method === 'adaptive' && x.seed === seed);
-      const pruned = results.find((x) => x.method === PROPOSED && x.seed === seed);
-      if (!plain || !pruned) return [];
-      const grid = pruned.details.grid as { ratio: number; devRougeL: number }[];
-      const points = [[0, plain.details.devRougeL as number] as const, ...grid.map((g) => [g.ratio, g.devRougeL] as const)];
-      return [{ label: `seed ${seed}`, color: COLORS[i % COLORS.length], points: points.map(([x, y]) => [x, y * 100] as const) }];
-    });
-    return { title: `${target}: dev ROUGE-L ×100`, series };
-  });
-  return lineChartSvg('Adaptive merge: dev ROUGE-L against the pruning ratio (0 = no pruning)', 'pruning ratio', panels);
-}
-
-function curvePlot(byTarget: ReadonlyMap<string, readonly MethodResult[]>): string {
-  type Curve = { step: number; loss: number; sparsity: number }[];
-  const pick = (results: readonly MethodResult[], method: Method) =>
-    results.find((x) => x.method === method && x.seed === Math.min(...results.map((r) => r.seed)));
-  const panels = [...byTarget].flatMap(([target, results]) => {
-    const plain = pick(results, 'adaptive')?.details.curve as Curve | undefined;
-    const pruned = pick(results, PROPOSED);
-    const curve = pruned?.details.curve as Curve | undefined;
-    if (!plain || !curve) return [];
-    return [
-      {
-        title: `${target}: training loss`,
-        series: [
-          { label: 'adaptive', color: COLORS[0], points: plain.map((c) => [c.step, c.loss] as const) },
-          { label: `+prune ${String(pruned!.details.ratio)}`, color: COLORS[1], points: curve.map((c) => [c.step, c.loss] as const) },
-        ],
-      },
-      {
-        title: `${target}: sparsity`,
-        series: [{ label: `+prune ${String(pruned!.details.ratio)}`, color: COLORS[1], points: curve.map((c) => [c.step, c.sparsity] as const) }],
-      },
-    ];
-  });
-  return lineChartSvg('Adaptive merge training curves (first seed)', 'optimizer step', panels);
+/** What {@link writeReport} writes about. */
+export interface ReportInput {
+  /** The results folder. */
+  readonly out: string;
+  /** The repository root: paths inside it are shown relative to it. */
+  readonly root: string;
+  readonly settings: ExperimentSettings;
+  readonly data: ExperimentData;
+  readonly dataDir: string;
+  readonly results: readonly MethodResult[];
+  /** The harness's arguments, shown as the command that makes the report. */
+  readonly argv: readonly string[];
+  readonly config: LoadedConfig;
+  /** This process: it wrote the report. */
+  readonly provenance: Provenance;
+  /** What computed each stage the results rest on. */
+  readonly stages: readonly StageProvenance[];
 }
 
 /** The command line without `--stage <name>`: the run that produces the whole report. */
@@ -159,31 +43,86 @@ async function write(path: string, text: string | Uint8Array): Promise<void> {
   await writeFile(path, text);
 }
 
+/** `path` relative to `root` (with `/`) when inside it or next to it (`../shared/…`), else absolute. */
+function shown(path: string, root: string): string {
+  const r = relative(root, path).split(sep).join('/');
+  return r.startsWith('../..') || isAbsolute(r) ? path : r;
+}
+
+/** "the base model, 4 related LoRAs, 6 target LoRAs, 42 method results" for a list of stage names. */
+function summarise(stages: readonly string[]): string {
+  const count = (test: (s: string) => boolean) => stages.filter(test).length;
+  const parts: [number, string, string][] = [
+    [count((s) => s === 'base'), 'the base model', 'the base model'],
+    [count((s) => s.startsWith('related/')), 'related LoRA', 'related LoRAs'],
+    [count((s) => s.endsWith('/target-lora')), 'target LoRA', 'target LoRAs'],
+    [count((s) => s !== 'base' && !s.startsWith('related/') && !s.endsWith('/target-lora')), 'method result', 'method results'],
+  ];
+  return parts
+    .filter(([n]) => n > 0)
+    .map(([n, one, many]) => (one === many ? one : `${n} ${n === 1 ? one : many}`))
+    .join(', ');
+}
+
+const capitalised = (text: string) => text.charAt(0).toUpperCase() + text.slice(1);
+
+/** The lines of the provenance section: the command, the config and what computed the report and each stage. */
+function provenanceLines(input: ReportInput, command: string): string[] {
+  const { config, provenance, stages, root } = input;
+  const groups = groupStages(stages);
+  const stageLines = groups.every((g) => g.provenance !== null && sameCode(g.provenance, provenance))
+    ? [`- Every stage (${summarise(stages.map((s) => s.stage))}) was computed by the same commit, runtime and build.`]
+    : groups.map((g) =>
+        g.provenance === null
+          ? `- ${capitalised(summarise(g.stages))}: not recorded (cached before provenance was recorded, or interrupted).`
+          : `- ${capitalised(summarise(g.stages))}: ${describeProvenance(g.provenance)}.`,
+      );
+  return [
+    PROVENANCE_HEADING,
+    '',
+    `- Command: \`${command}\` (${input.settings.name} scale; all stages, or one at a time with \`--stage\`).`,
+    `- Config: \`${shown(config.path, root)}\` (${config.config.name}, sha256 \`${config.sha256.slice(0, 16)}\`); data \`${shown(input.dataDir, root)}\`.`,
+    `- Report written by ${describeProvenance(provenance)}.`,
+    ...stageLines,
+    '',
+  ];
+}
+
 /**
- * Writes the results under `options.out`: every method's per-seed JSON
- * (`<target>/seed-<n>/<method>.json`), `summary.json`, `results.md` (the
- * tables, the bootstrap comparisons, the data sizes and the exact command),
- * `dev-grid.svg` and `curves.svg`.
+ * Writes the results under `input.out`: every method's per-seed JSON
+ * (`<target>/seed-<n>/<method>.json`, with the provenance of the stage that
+ * computed it; the target's folder is emptied first), `summary.json`, `results.md` (the tables, the bootstrap
+ * comparisons, the data sizes and a provenance section: the exact command,
+ * the config and its hash, and the commit, runtime and build of the report
+ * and of every stage), `dev-grid.svg` and `curves.svg`.
  */
-export async function writeReport(
-  options: ExperimentOptions,
-  settings: ExperimentSettings,
-  data: ExperimentData,
-  results: readonly MethodResult[],
-  argv: readonly string[],
-): Promise<void> {
-  const out = options.out;
-  for (const r of results) await write(join(out, r.target, `seed-${r.seed}`, `${r.method}.json`), jsonBytes(r));
+export async function writeReport(input: ReportInput): Promise<void> {
+  const { out, settings, data, results } = input;
+  const stageOf = new Map(input.stages.map((s) => [s.stage, s.provenance]));
+  // A target's folder holds this run's results only (an earlier run may have had other methods or seeds).
+  for (const target of new Set(results.map((r) => r.target))) await rm(join(out, target), { recursive: true, force: true });
+  for (const r of results) {
+    const name = `${r.target}/seed-${r.seed}/${r.method}`;
+    await write(join(out, `${name}.json`), jsonBytes({ ...r, provenance: stageOf.get(name) ?? null }));
+  }
   const byTarget = new Map<string, MethodResult[]>();
   for (const r of results) byTarget.set(r.target, [...(byTarget.get(r.target) ?? []), r]);
   const summary = [...byTarget].map(([target, rs]) => ({ target, rows: rows(rs), comparisons: comparisons(rs, settings) }));
-  await write(join(out, 'summary.json'), jsonBytes({ settings, summary }));
+  const args = withoutStage(input.argv);
+  const command = ['npm run experiment', ...(args.length > 0 ? ['--', ...args] : [])].join(' ');
+  const provenance = {
+    ...input.provenance,
+    date: new Date().toISOString(),
+    command,
+    config: { path: shown(input.config.path, input.root), name: input.config.config.name, sha256: input.config.sha256 },
+    data: shown(input.dataDir, input.root),
+    stages: groupStages(input.stages),
+  };
+  await write(join(out, 'summary.json'), jsonBytes({ settings, summary, provenance }));
   const sizes = [...data.targets].map(([name, s]) => `${name} ${s.train.length}/${s.dev.length}/${s.test.length}`).join(', ');
   const related = [...data.related].map(([d, p]) => `${d} ${p.length}`).join(', ');
   const md = [
     '# Results',
-    '',
-    `Command: \`${['npm run experiment', ...(withoutStage(argv).length > 0 ? ['--', ...withoutStage(argv)] : [])].join(' ')}\` (${settings.name} settings; all stages, or one at a time with \`--stage\`).`,
     '',
     `Data: ${data.pretrain.length} pretraining texts; related pairs ${related}; target train/dev/test pages ${sizes}.`,
     '',
@@ -192,6 +131,7 @@ export async function writeReport(
     '',
     '![training curves](curves.svg)',
     '',
+    ...provenanceLines(input, command),
   ].join('\n');
   await write(join(out, 'results.md'), md);
   await write(join(out, 'dev-grid.svg'), devGridPlot(byTarget));
