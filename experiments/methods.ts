@@ -1,6 +1,5 @@
 import {
-  adapt,
-  downloadAdapter,
+  adaptiveMerge,
   freeAdapter,
   parseJsonBytes,
   readFile,
@@ -136,44 +135,36 @@ export async function runTarget(run: TargetRun): Promise<MethodResult[]> {
   const inputs = async () => [(await target()).adapter, ...run.related];
 
   const adaptive = async (ratio: number, examples: readonly Example[]) => {
-    const adapters = await inputs();
-    const devices = adapters.map((h) => uploadAdapter(backend, h));
     const curve: CurvePoint[] = [];
     let loss = NaN;
     const a = settings.adapt;
-    try {
-      const events = adapt(backend, model, {
-        adapters: devices,
-        train: examples,
-        padId: tokenizer.pad,
-        ratio,
-        // Without pruning no importance is needed: magnitude at ratio 0 prunes nothing and skips the input-norm passes.
-        metric: ratio === 0 ? 'magnitude' : 'lora',
-        grouping: 'module',
-        refresh: 'epoch',
-        lr: a.lr,
-        weightDecay: 0,
-        batchSize: a.batchSize,
-        accumulation: a.accumulation,
-        epochs: a.epochs,
-        epochDecay: a.epochDecay,
-        plugins: run.plugins,
-        seed,
-        signal,
-      });
-      for await (const event of events) {
+    const { merged } = await adaptiveMerge(backend, model, {
+      adapters: await inputs(),
+      train: examples,
+      padId: tokenizer.pad,
+      ratio,
+      // Without pruning no importance is needed: magnitude at ratio 0 prunes nothing and skips the input-norm passes.
+      metric: ratio === 0 ? 'magnitude' : 'lora',
+      grouping: 'module',
+      refresh: 'epoch',
+      lr: a.lr,
+      weightDecay: 0,
+      batchSize: a.batchSize,
+      accumulation: a.accumulation,
+      epochs: a.epochs,
+      epochDecay: a.epochDecay,
+      plugins: run.plugins,
+      seed,
+      signal,
+      onProgress: (event) => {
         if (event.type === 'step') loss = event.loss;
         if (event.type === 'prune') {
           const size = event.tensors.reduce((s, t) => s + t.size, 0);
           curve.push({ step: event.step, loss, sparsity: event.tensors.reduce((s, t) => s + t.pruned, 0) / Math.max(1, size) });
         }
-      }
-      const trained: LoraAdapter[] = [];
-      for (const [i, d] of devices.entries()) trained.push(await downloadAdapter(backend, d, adapters[i].config));
-      return { merged: await merger('cat').merge(trained, {}), curve };
-    } finally {
-      for (const d of devices) freeAdapter(backend, d);
-    }
+      },
+    });
+    return { merged, curve };
   };
 
   /** Each method: the adapter it evaluates (null: the base model) and its details; the fit time is measured around it. */
