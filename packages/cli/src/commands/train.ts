@@ -17,6 +17,7 @@ import { parseCommand, type ParsedCommand } from '../args.js';
 import { jsonLine } from '../format.js';
 import type { CliIO } from '../io.js';
 import { cliPlugins, cliRuntime, parseSeed } from '../runtime.js';
+import { FOLDER_USAGE, folderOpener } from '../folders.js';
 import { DATA_OPTIONS, DATA_USAGE, modelTokenizer, numberOption, readExamples, required } from './model-data.js';
 import type { Command } from './types.js';
 
@@ -52,6 +53,7 @@ export const trainCommand: Command = {
                   the result equals an uninterrupted run on the same backend
 ${DATA_USAGE}
   --json          one JSON line per event: {"type":"step",…}, {"type":"eval",…}, {"type":"done",…}
+${FOLDER_USAGE}
 `,
   async run(argv, io) {
     const parsed = parseCommand('train', argv, {
@@ -86,8 +88,9 @@ ${DATA_USAGE}
     const runtime = await cliRuntime(cliPlugins(seed));
     try {
       const backend = await runtime.useBackend(typeof parsed.values.backend === 'string' ? parsed.values.backend : 'auto');
-      const model = await CausalLM.load(backend, nodeFolder(modelDir));
-      const tokenizer = await modelTokenizer(modelDir, model);
+      const { folder } = await folderOpener(io, parsed)(modelDir);
+      const model = await CausalLM.load(backend, folder);
+      const tokenizer = await modelTokenizer(folder, model);
       const examples = await readExamples('train', parsed, trainPath, tokenizer, model);
       const validation = typeof parsed.values.val === 'string' ? await readExamples('train', parsed, parsed.values.val, tokenizer, model) : undefined;
       const targets =
