@@ -8,7 +8,7 @@
 //                                                      host name (localhost) with X-Linked-Etag (SHA-256), X-Linked-Size
 // and 401 for a gated repository without its token, 404 with the Hub's X-Error-Code otherwise. Hashes come from
 // node:crypto, independently of the client's. Every request is logged, with its Authorization header; faults
-// (a connection dropped mid-file, corrupted bytes, a Range ignored) are armed per file and fire once.
+// (a connection dropped mid-file, corrupted bytes, a Range ignored, a 403) are armed per file for its next downloads.
 import { createHash } from 'node:crypto';
 import { lookup } from 'node:dns/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -55,7 +55,7 @@ function blob(bytes: Uint8Array, lfs: boolean): Blob {
   return { bytes, sha1: gitBlobId(bytes), sha256: hash, lfs, oid: lfs ? gitBlobId(pointer) : gitBlobId(bytes) };
 }
 
-export type Fault = 'drop' | 'corrupt' | 'ignore-range';
+export type Fault = 'drop' | 'corrupt' | 'ignore-range' | 'refuse';
 
 /** The running fake: its two origins, the request log, and faults to arm. */
 export interface FakeHub {
@@ -115,6 +115,7 @@ export async function startFakeHub(repos: Record<string, FakeRepo>, options: { p
   function sendBytes(request: IncomingMessage, response: ServerResponse, file: Blob, headers: Record<string, string>): void {
     const armed = request.method === 'GET' ? faults.get(file.sha256) : undefined;
     if (armed && --armed.times === 0) faults.delete(file.sha256);
+    if (armed?.fault === 'refuse') return void response.writeHead(403).end();
     const size = file.bytes.byteLength;
     const match = armed?.fault === 'ignore-range' ? null : /^bytes=(\d+)-(\d*)$/.exec(request.headers.range ?? '');
     let start = 0;

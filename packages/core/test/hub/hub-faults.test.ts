@@ -9,7 +9,7 @@ import { mkdir, mkdtemp, readFile, rm, stat, truncate, writeFile } from 'node:fs
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { readFile as readFolderFile } from '@lorafuse/core';
+import { type LoraFuseError, readFile as readFolderFile } from '@lorafuse/core';
 import { hubFolder, nodeHubCache } from '@lorafuse/core/node';
 import { asyncCodeOf } from '../error-code.js';
 import { type FakeHub, sha256, startFakeHub } from './fake-hub.js';
@@ -120,6 +120,20 @@ describe('hub downloads', () => {
     expect(digest(await readFolderFile(await hubFolder('org/llama', online({ verify: 'all' })), 'model.safetensors'))).toBe(etag);
     expect(cdnGets()).toHaveLength(1);
     expect(digest(new Uint8Array(await readFile(blobPath(etag, 'llama'))))).toBe(etag);
+  });
+
+  it('store an empty file, which has no bytes to fetch', async () => {
+    const folder = await hubFolder('org/big', online());
+    expect((await readFolderFile(folder, 'empty.txt')).byteLength).toBe(0);
+    expect((await stat(blobPath('e69de29bb2d1d6434b8b29ae775ad8c2e48c5391'))).size).toBe(0); // git's empty blob
+    expect(await folder.cachedFiles()).toEqual(['empty.txt']);
+  });
+
+  it('type a refusal of the storage host as an HTTP error, not as a token problem', async () => {
+    hub.arm('big.safetensors', 'refuse');
+    const folder = await hubFolder('org/big', online());
+    const refused = (await folder.open('big.safetensors').catch((e: unknown) => e)) as LoraFuseError;
+    expect([refused.code, refused.details.status]).toEqual(['HTTP_ERROR', 403]);
   });
 
   it('share one download between concurrent opens of the same file', async () => {

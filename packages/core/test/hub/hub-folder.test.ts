@@ -4,7 +4,7 @@
 // huggingface_hub lays it out (checked with node:crypto's hashes), offline
 // mode reads only the cache, tokens go to the Hub and never to the storage
 // host, and every failure has its typed error.
-import { lstat, mkdtemp, readFile, readlink, rm } from 'node:fs/promises';
+import { lstat, mkdir, mkdtemp, readFile, readlink, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -122,6 +122,27 @@ describe('hubFolder', () => {
     expect(await asyncCodeOf(() => hubFolder('org/lora', online({ offline: true })))).toBe('HUB_NOT_CACHED');
     expect(await asyncCodeOf(() => hubFolder('org/llama', online({ offline: true, revision: 'v1' })))).toBe('HUB_NOT_CACHED');
     expect(hub.requests).toEqual([]);
+  });
+
+  it("reads Python's listing of a commit (trees/<commit>.json) instead of asking for it, online and offline", async () => {
+    const first = await hubFolder('org/llama', online());
+    await first.open('config.json');
+    const files = Object.fromEntries(
+      first.files!.map((f) => [
+        f.path,
+        f.etag.length === 64 ? { size: f.size, blob_id: 'f'.repeat(40), lfs_sha256: f.etag, lfs_size: f.size } : { size: f.size, blob_id: f.etag },
+      ]),
+    );
+    await mkdir(join(cacheDir, 'models--org--llama', 'trees'), { recursive: true });
+    await writeFile(join(cacheDir, 'models--org--llama', 'trees', `${first.commit}.json`), JSON.stringify({ format_version: 1, files }));
+    hub.requests.length = 0;
+    const again = await hubFolder('org/llama', online());
+    expect(again.files).toEqual(first.files);
+    expect(hub.requests.map((r) => r.path)).toEqual(['/api/models/org/llama/revision/main']);
+    const offline = await hubFolder('org/llama', online({ offline: true }));
+    expect(await offline.exists('README.md')).toBe(true); // listed, though never downloaded
+    expect(await asyncCodeOf(() => offline.open('README.md'))).toBe('HUB_NOT_CACHED');
+    expect(await asyncCodeOf(() => offline.open('tokenizer.json'))).toBe('FILE_NOT_FOUND');
   });
 
   it('falls back to the cache when the Hub cannot be reached', async () => {

@@ -36,10 +36,10 @@ export function bigFile(): Uint8Array {
   });
 }
 
-/** `org/llama` (main and tag v1 = the qwen2 fixture), `org/lora`, the gated `org/gated`, and `org/big` holding {@link bigFile}. */
+/** `org/llama` (main and tag v1 = the qwen2 fixture), `org/lora`, the gated `org/gated`, and `org/big` holding {@link bigFile} and an empty file. */
 export function fixtureRepos(): Record<string, FakeRepo> {
   return {
-    'org/big': { revisions: { main: { 'big.safetensors': bigFile() } } },
+    'org/big': { revisions: { main: { 'big.safetensors': bigFile(), 'empty.txt': new Uint8Array(0) } } },
     'org/llama': { revisions: { main: repoFiles('llama-tiny'), v1: repoFiles('qwen2-tiny') } },
     'org/lora': { revisions: { main: repoFiles('lora-qv-r8') } },
     'org/gated': { revisions: { main: repoFiles('lora-layers') }, token: TOKEN },

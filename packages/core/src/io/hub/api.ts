@@ -54,7 +54,9 @@ export function hubError(client: HubClient, response: Response, target: HubTarge
   const status = response.status;
   const details = { repo, revision, ...(path !== undefined && { path }), status, endpoint: client.endpoint };
   const kind = response.headers.get('x-error-code');
-  if (status === 401 || status === 403) {
+  // A storage host refusing a signed URL is no matter of tokens: only the Hub's own refusals are.
+  const fromHub = !response.url || new URL(response.url).origin === new URL(client.endpoint).origin;
+  if (fromHub && (status === 401 || status === 403)) {
     const fix = client.token
       ? 'The token given (HF_TOKEN, or the token option) does not grant access to it: check the token and, for a gated repository, accept its terms on the Hub with that account.'
       : 'Set HF_TOKEN (or pass the token option) to an access token of an account that may read it.';

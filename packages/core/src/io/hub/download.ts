@@ -75,6 +75,7 @@ async function fetchInto(ctx: DownloadContext, repo: string, commit: string, fil
   if (have > 0) await feedSource(hasher, partial!, have, signal);
   const report = () => ctx.onProgress?.({ repo, path: file.path, loaded: have, total: file.size, cached: false });
   report();
+  if (file.size === 0 && !partial) await (await cache.writePartial(repo, file.etag, false)).close(); // nothing to fetch, but a file to complete
   if (have < file.size) {
     const response = await hubFetch(ctx.client, url, have > 0 ? { Range: `bytes=${have}-` } : {}, signal);
     if (!response.ok) throw hubError(ctx.client, response, { repo, revision: commit, path: file.path });
