@@ -184,6 +184,23 @@ describe('hubFolder', () => {
     expect(await asyncCodeOf(() => hubFolder('org/llama', online({ signal: AbortSignal.abort() })))).toBe('ABORTED');
   });
 
+  it('refuses answers that would write outside the cache or cannot be checked', async () => {
+    const sha = 'a'.repeat(40);
+    const answering = (tree: unknown[], info: unknown = { sha }) =>
+      (async (url: string | URL | Request) =>
+        new Response(JSON.stringify(String(url).includes('/tree/') ? tree : info), { headers: { 'Content-Type': 'application/json' } })) as typeof fetch;
+    const open = (tree: unknown[], info?: unknown) => hubFolder('org/evil', online({ endpoint: 'http://127.0.0.1:9', fetch: answering(tree, info) }));
+    const file = { type: 'file', oid: 'b'.repeat(40), size: 3 };
+    expect(await asyncCodeOf(() => open([{ ...file, path: '../../escape' }]))).toBe('PATH_ESCAPE');
+    expect(await asyncCodeOf(() => open([{ ...file, path: '/etc/passwd' }]))).toBe('PATH_ESCAPE');
+    expect(await asyncCodeOf(() => open([{ ...file, path: 'x', oid: '../blob' }]))).toBe('HTTP_ERROR');
+    expect(await asyncCodeOf(() => open([{ ...file, path: 'x', lfs: { oid: 'not-a-sha256', size: 3 } }]))).toBe('HTTP_ERROR');
+    expect(await asyncCodeOf(() => open([{ ...file, path: 'x', size: -1 }]))).toBe('HTTP_ERROR');
+    expect(await asyncCodeOf(() => open([], { sha: '../../x' }))).toBe('HTTP_ERROR');
+    expect(await asyncCodeOf(() => open([], { id: 'org/evil' }))).toBe('HTTP_ERROR');
+    expect((await open([{ ...file, path: 'ok.txt' }])).files).toEqual([{ path: 'ok.txt', size: 3, etag: 'b'.repeat(40) }]);
+  });
+
   it('takes its defaults from the environment as Python does', async () => {
     const saved = { ...process.env };
     try {
