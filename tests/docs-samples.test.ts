@@ -2,7 +2,9 @@
 // type-checked against the package sources, `lorafuse` command lines run
 // for real, in document order, in a scratch folder laid out as the guides
 // assume (models/base, data/*.jsonl, examples/; adapters appear as the
-// samples write them), and Python samples run there too when a Python with PEFT is found.
+// samples write them; the Hub ids of docs/hub.md are served by the fake Hub
+// of packages/core/test/hub with models/base and fixture adapters), and
+// Python samples run there too when a Python with PEFT is found.
 // A guide whose sample drifts from the API or the command line fails here.
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
@@ -13,6 +15,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { cli } from '../packages/cli/test/cli-helpers.js';
 import { oraclePython } from '../packages/core/test/oracle-python.js';
 import { writeByteModel } from '../packages/cli/test/byte-model.js';
+import { type FakeHub, startFakeHub } from '../packages/core/test/hub/fake-hub.js';
+import { fixtureFiles } from '../packages/core/test/hub/repos.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 // The quickstarts first: their command lines make the adapters later guides use.
@@ -97,6 +101,13 @@ describe('guides: TypeScript samples type-check', () => {
   }, 120_000);
 });
 
+const savedEnv = { ...process.env };
+let hub: FakeHub | undefined;
+afterAll(async () => {
+  process.env = savedEnv;
+  await hub?.close();
+});
+
 describe('guides: command lines run', () => {
   const lines = byLang('sh', 'bash').flatMap((s) => commandLines(s).map((argv) => ({ sample: s, argv })));
   const home = process.cwd();
@@ -105,6 +116,13 @@ describe('guides: command lines run', () => {
   it('the scratch folder holds what the guides assume', async () => {
     process.chdir(scratch);
     await writeByteModel('models/base');
+    const base = Object.fromEntries(['config.json', 'model.safetensors'].map((f) => [f, new Uint8Array(readFileSync(join('models/base', f)))]));
+    hub = await startFakeHub({
+      'HuggingFaceTB/SmolLM2-135M': { revisions: { main: base } },
+      'your-org/target-lora': { revisions: { main: fixtureFiles('lora-qv-r8') } },
+      'your-org/news-lora': { revisions: { main: fixtureFiles('lora-default-keys') } },
+    });
+    Object.assign(process.env, { HF_ENDPOINT: hub.endpoint, HF_HUB_CACHE: join(scratch, 'hf-cache'), HF_HUB_OFFLINE: '0', HF_TOKEN: '' });
     const pairs = (topic: string, n: number) =>
       Array.from({ length: n }, (_, i) =>
         JSON.stringify({ source: `${topic} item ${i}: the ${topic} report number ${i} says things`, summary: `${topic} ${i}` }),

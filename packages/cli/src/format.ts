@@ -13,6 +13,14 @@ export function humanCount(n: number): string {
   return String(n);
 }
 
+/** A size in bytes in words: 80560 → "80.6 kB". */
+export function humanBytes(n: number): string {
+  if (n >= 1e9) return `${(n / 1e9).toFixed(2)} GB`;
+  if (n >= 1e6) return `${(n / 1e6).toFixed(1)} MB`;
+  if (n >= 1e3) return `${(n / 1e3).toFixed(1)} kB`;
+  return `${n} B`;
+}
+
 /** Pretty JSON for `--json` output, one object per line of output. */
 export function jsonLine(value: unknown): string {
   return JSON.stringify(value) + '\n';

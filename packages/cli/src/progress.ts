@@ -13,8 +13,9 @@ const WIDTH = 24;
 /**
  * A progress bar redrawn in place (`\r`) when stderr is a terminal; otherwise
  * one line per finished task, so logs stay readable. Silent when `quiet`.
+ * `show` writes the counts (plain numbers by default, sizes for bytes).
  */
-export function progressBar(io: CliIO, quiet: boolean): Progress {
+export function progressBar(io: CliIO, quiet: boolean, show: (n: number) => string = String): Progress {
   let current: string | undefined;
   let open = false;
   const started = new Map<string, number>();
@@ -32,10 +33,10 @@ export function progressBar(io: CliIO, quiet: boolean): Progress {
       if (io.isTTY) {
         const filled = total > 0 ? Math.round((Math.min(done, total) / total) * WIDTH) : WIDTH;
         io.err(
-          `\r${label.padEnd(26)} [${'#'.repeat(filled)}${'.'.repeat(WIDTH - filled)}] ${done}/${total} ${seconds(label)}s${note ? `  ${note}` : ''}\x1b[K`,
+          `\r${label.padEnd(26)} [${'#'.repeat(filled)}${'.'.repeat(WIDTH - filled)}] ${show(done)}/${show(total)} ${seconds(label)}s${note ? `  ${note}` : ''}\x1b[K`,
         );
         open = true;
-      } else if (finished) io.err(`${label}: ${done}/${total} in ${seconds(label)}s${note ? `  ${note}` : ''}\n`);
+      } else if (finished) io.err(`${label}: ${show(done)}/${show(total)} in ${seconds(label)}s${note ? `  ${note}` : ''}\n`);
     },
     end() {
       if (open) io.err('\n');

@@ -1,7 +1,4 @@
-import { createHash } from 'node:crypto';
 import { createRequire } from 'node:module';
-import { readdir, readFile, stat } from 'node:fs/promises';
-import { join } from 'node:path';
 import {
   ADAPT_PROVENANCE_FILE,
   CausalLM,
@@ -15,20 +12,22 @@ import {
   readJsonl,
   searchPruneRatio,
   openModelFolder,
+  readFile,
   saveAdapter,
   saveModelFolder,
   type AdaptEvent,
   type AdaptiveMergeResult,
   type FailedPruneRatio,
+  type Folder,
   type LoraAdapter,
   type ModuleSparsity,
   type PruneRatioCandidate,
-  type ProvenanceFile,
   type SchedulePlugin,
 } from '@lorafuse/core';
 import { fileSource, nodeFolder } from '@lorafuse/core/node';
 import { cubicSchedule, everyNStepsSchedule, linearSchedule } from '@lorafuse/plugins';
 import { parseCommand, type ParsedCommand } from '../args.js';
+import { FOLDER_USAGE, folderOpener, hashInputs } from '../folders.js';
 import { jsonLine } from '../format.js';
 import type { CliIO } from '../io.js';
 import { useCliBackend } from '../backend-choice.js';
@@ -91,6 +90,7 @@ ${DATA_USAGE.replace('(default 8)', `(default ${p.batchSize})`)}
   --plugin        a module exporting more importance metrics (see docs/plugins.md)
   --quiet         no per-step lines
   --json          print a summary {"out","steps","loss","sparsity"} instead of per-step lines
+${FOLDER_USAGE}
 `,
   async run(argv, io) {
     const parsed = parseCommand('adapt', argv, {
@@ -146,15 +146,20 @@ ${DATA_USAGE.replace('(default 8)', `(default ${p.batchSize})`)}
       batchSize: int('batch-size', p.batchSize),
       weightDecay: p.weightDecay,
     };
+    const open = folderOpener(io, parsed);
+    const target = await open(targetDir);
+    const related = [];
+    for (const spec of relatedDirs) related.push(await open(spec));
     const hosts: LoraAdapter[] = [];
-    for (const dir of [targetDir, ...relatedDirs]) hosts.push(await loadAdapter(nodeFolder(dir)));
+    for (const input of [target, ...related]) hosts.push(await loadAdapter(input.folder));
+    const base = await open(modelDir);
     const runtime = await cliRuntime(plugins);
     let result: AdaptiveMergeResult;
     let grid: AdaptSummary['grid'];
     try {
       const backend = await useCliBackend(runtime, parsed.values, io);
-      const model = await CausalLM.load(backend, nodeFolder(modelDir));
-      const tokenizer = await modelTokenizer(modelDir, model);
+      const model = await CausalLM.load(backend, base.folder);
+      const tokenizer = await modelTokenizer(base.folder, model);
       const examples = await readExamples('adapt', parsed, trainPath, tokenizer, model);
       const validation = valPath === undefined ? undefined : await readExamples('adapt', parsed, valPath, tokenizer, model);
       const { epochs, lr, epochDecay, accumulation, batchSize, weightDecay, grouping, refresh } = options;
@@ -213,9 +218,9 @@ ${DATA_USAGE.replace('(default 8)', `(default ${p.batchSize})`)}
     const folder = nodeFolder(out);
     await saveAdapter(folder, merged);
     const inputs = [
-      ...(await hashInputs('model', [modelDir])),
-      ...(await hashInputs('target', [targetDir])),
-      ...(await hashInputs('related', relatedDirs)),
+      ...(await hashInputs('model', [base])),
+      ...(await hashInputs('target', [target])),
+      ...(await hashInputs('related', related)),
       ...(await hashInputs('train', [trainPath])),
       ...(await hashInputs('val', valPath === undefined ? [] : [valPath])),
     ];
@@ -230,7 +235,7 @@ ${DATA_USAGE.replace('(default 8)', `(default ${p.batchSize})`)}
       tensors: result.tensors,
     });
     await folder.write(ADAPT_PROVENANCE_FILE, [new TextEncoder().encode(JSON.stringify(provenance, null, 2) + '\n')]);
-    if (typeof parsed.values['merged-out'] === 'string') await writeMergedModel(modelDir, merged, parsed.values['merged-out']);
+    if (typeof parsed.values['merged-out'] === 'string') await writeMergedModel(base.folder, merged, parsed.values['merged-out']);
     const summary: AdaptSummary = { out, steps: result.steps, loss: provenance.loss, sparsity: provenance.sparsity, ...(grid && { grid }) };
     if (parsed.values.json) io.out(jsonLine(summary));
     else if (!parsed.values.quiet)
@@ -240,12 +245,11 @@ ${DATA_USAGE.replace('(default 8)', `(default ${p.batchSize})`)}
 };
 
 /** The base model with `adapter` folded in, as a Hugging Face folder at `out` (plus the base's tokenizer.json). */
-async function writeMergedModel(modelDir: string, adapter: LoraAdapter, out: string): Promise<void> {
-  const source = nodeFolder(modelDir);
+async function writeMergedModel(source: Folder, adapter: LoraAdapter, out: string): Promise<void> {
   const checkpoint = await openModelFolder(source);
   const target = nodeFolder(out);
   await saveModelFolder(target, checkpoint.config, await mergeIntoBase(checkpoint, [adapter]));
-  if (await source.exists(HF_TOKENIZER_FILE)) await target.write(HF_TOKENIZER_FILE, [await readFile(join(modelDir, HF_TOKENIZER_FILE))]);
+  if (await source.exists(HF_TOKENIZER_FILE)) await target.write(HF_TOKENIZER_FILE, [await readFile(source, HF_TOKENIZER_FILE)]);
 }
 
 /** `--prune-ratio`: one ratio, or a comma-separated grid of up to 8, each in [0, 1] (default 0.5). */
@@ -290,28 +294,6 @@ function stepReporter(io: CliIO): (event: AdaptEvent) => void {
       io.err(`step ${event.step}  epoch ${event.epoch}  loss ${last.loss.toFixed(4)}  lr ${last.lr.toExponential(2)}  sparsity ${mean.toFixed(3)}\n`);
     } else if (event.type === 'eval') io.err(`epoch ${event.epoch}  validation loss ${event.loss.toFixed(4)}\n`);
   };
-}
-
-/** SHA-256 of every file read: a file itself, or each regular file at the top of a folder. */
-async function hashInputs(role: ProvenanceFile['role'], paths: readonly string[]): Promise<ProvenanceFile[]> {
-  const files: ProvenanceFile[] = [];
-  for (const path of paths) {
-    const names = (await stat(path)).isDirectory()
-      ? (await readdir(path, { withFileTypes: true }))
-          .filter((e) => e.isFile())
-          .map((e) => join(path, e.name))
-          .sort()
-      : [path];
-    for (const file of names)
-      files.push({
-        role,
-        path: file,
-        sha256: createHash('sha256')
-          .update(await readFile(file))
-          .digest('hex'),
-      });
-  }
-  return files;
 }
 
 /** Versions of the CLI and core packages as installed next to this module. */

@@ -5,6 +5,7 @@ import { jsonLine } from '../format.js';
 import { cliPlugins, cliRuntime, parseSeed } from '../runtime.js';
 import { DEFAULT_MAX_NEW_TOKENS } from './generate.js';
 import { DATA_OPTIONS, DATA_USAGE, numberOption, readExamples, required } from './model-data.js';
+import { FOLDER_USAGE, folderOpener } from '../folders.js';
 import { loadModelForInference } from './model-load.js';
 import type { Command } from './types.js';
 
@@ -62,6 +63,7 @@ export const evalCommand: Command = {
 ${DATA_USAGE}
   --json        print {"loss","perplexity","tokens"}, or
                 {"rouge1","rouge2","rougeL","tokenization","n"}
+${FOLDER_USAGE}
 `,
   async run(argv, io) {
     const parsed = parseCommand('eval', argv, {
@@ -79,7 +81,7 @@ ${DATA_USAGE}
     const batchSize = numberOption('eval', parsed, 'batch-size', 8, { min: 1, integer: true });
     const runtime = await cliRuntime(cliPlugins(parseSeed(parsed.values.seed)));
     try {
-      const { backend, model, tokenizer, adapters } = await loadModelForInference(runtime, parsed, modelDir, io);
+      const { backend, model, tokenizer, adapters } = await loadModelForInference(runtime, parsed, modelDir, io, folderOpener(io, parsed));
       if (metric === 'rouge') {
         const scores = await rougeReport('eval', parsed, dataPath, model, tokenizer, adapters);
         const f = (x: number) => x.toFixed(4);

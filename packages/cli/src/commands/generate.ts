@@ -4,6 +4,7 @@ import { parseCommand } from '../args.js';
 import { jsonLine } from '../format.js';
 import { cliPlugins, cliRuntime, parseSeed } from '../runtime.js';
 import { numberOption } from './model-data.js';
+import { FOLDER_USAGE, folderOpener } from '../folders.js';
 import { loadModelForInference } from './model-load.js';
 import type { Command } from './types.js';
 
@@ -50,6 +51,7 @@ export const generateCommand: Command = {
   Generation stops at the tokenizer's end-of-sequence token. The text streams to
   stdout as it is generated.
   --json            print {"text","tokens","finish_reason"} at the end instead
+${FOLDER_USAGE}
 `,
   async run(argv, io) {
     const parsed = parseCommand('generate', argv, {
@@ -75,7 +77,7 @@ export const generateCommand: Command = {
     const decoding = decodingOption(parsed);
     const runtime = await cliRuntime(cliPlugins(parseSeed(parsed.values.seed)));
     try {
-      const { model, tokenizer, adapters } = await loadModelForInference(runtime, parsed, modelDir, io);
+      const { model, tokenizer, adapters } = await loadModelForInference(runtime, parsed, modelDir, io, folderOpener(io, parsed));
       const stream = generateText(model, tokenizer, input, {
         maxNewTokens: Math.min(maxNewTokens, contextLength(model.config) - 1),
         adapters,

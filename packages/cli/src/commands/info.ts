@@ -10,11 +10,13 @@ import {
   openModelFolder,
   SafetensorsFile,
   type AdapterDescription,
+  type Folder,
   type ModelDescription,
   type SafetensorsDescription,
 } from '@lorafuse/core';
 import { fileSource, nodeFolder } from '@lorafuse/core/node';
 import { parseCommand } from '../args.js';
+import { FOLDER_USAGE, folderOpener, type FolderOpener } from '../folders.js';
 import { humanCount, jsonLine, table } from '../format.js';
 import type { Command } from './types.js';
 
@@ -27,47 +29,53 @@ export const infoCommand: Command = {
   usage: `Usage: lorafuse info <file-or-dir> [--json]
 
   <file-or-dir>  a PEFT adapter folder (adapter_config.json), a Hugging Face
-                 model folder (config.json), a .safetensors file, or a sharded
-                 checkpoint index (*.safetensors.index.json)
+                 model folder (config.json), a .safetensors file, a sharded
+                 checkpoint index (*.safetensors.index.json), or a Hub repository
+                 org/name[@revision] holding an adapter or a model
   --json         print one JSON object instead of text
+${FOLDER_USAGE}
 `,
   async run(argv, io) {
-    const { values, positionals } = parseCommand('info', argv, {});
+    const parsed = parseCommand('info', argv, {});
+    const { values, positionals } = parsed;
     if (positionals.length !== 1) {
       throw new LoraFuseError('CLI_USAGE', `info takes exactly one file or folder, got ${positionals.length}. See \`lorafuse info --help\`.`);
     }
-    const description = await describePath(positionals[0]);
+    const description = await describePath(positionals[0], folderOpener(io, parsed));
     io.out(values.json ? jsonLine(description) : render(description));
     return 0;
   },
 };
 
-async function describePath(path: string): Promise<Description> {
+async function describePath(path: string, open: FolderOpener): Promise<Description> {
+  const input = await open(path);
+  if (input.hub) return describeFolder(input.folder, path);
   let isDirectory: boolean;
   try {
     isDirectory = (await stat(path)).isDirectory();
   } catch (cause) {
     throw new LoraFuseError('FILE_NOT_FOUND', `${path} does not exist.`, { cause, details: { path } });
   }
+  if (isDirectory) return describeFolder(input.folder, path);
   const name = basename(path);
-  const folder = nodeFolder(isDirectory ? path : dirname(path));
-  if (isDirectory ? await folder.exists('adapter_config.json') : name === 'adapter_config.json') {
-    return describeAdapter(await loadAdapter(folder));
-  }
-  if (isDirectory ? await folder.exists('config.json') : name === 'config.json') {
-    return describeModel(await openModelFolder(folder));
-  }
-  if (isDirectory) {
-    throw new LoraFuseError(
-      'FILE_NOT_FOUND',
-      `${path} holds neither adapter_config.json (a PEFT adapter) nor config.json (a model); pass one of those folders or a .safetensors file.`,
-      {
-        details: { path },
-      },
-    );
-  }
+  const folder = nodeFolder(dirname(path));
+  if (name === 'adapter_config.json') return describeAdapter(await loadAdapter(folder));
+  if (name === 'config.json') return describeModel(await openModelFolder(folder));
   if (name.endsWith('.index.json')) return describeSafetensors(await openCheckpoint(folder, { file: name }));
   return describeSafetensors(await SafetensorsFile.open(await fileSource(path)));
+}
+
+/** An adapter folder (adapter_config.json) or a model folder (config.json), on disk or on the Hub. */
+async function describeFolder(folder: Folder, path: string): Promise<Description> {
+  if (await folder.exists('adapter_config.json')) return describeAdapter(await loadAdapter(folder));
+  if (await folder.exists('config.json')) return describeModel(await openModelFolder(folder));
+  throw new LoraFuseError(
+    'FILE_NOT_FOUND',
+    `${path} holds neither adapter_config.json (a PEFT adapter) nor config.json (a model); pass one of those folders or a .safetensors file.`,
+    {
+      details: { path },
+    },
+  );
 }
 
 function render(d: Description): string {

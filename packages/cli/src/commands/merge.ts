@@ -2,6 +2,7 @@ import {
   CausalLM,
   describeAdapter,
   searchMergeWeights,
+  type Folder,
   type LoraAdapter,
   type MergeWeightSearchResult,
   loadAdapter,
@@ -14,6 +15,7 @@ import {
 } from '@lorafuse/core';
 import { nodeFolder } from '@lorafuse/core/node';
 import { parseCommand, type ParsedCommand } from '../args.js';
+import { FOLDER_USAGE, folderOpener } from '../folders.js';
 import { jsonLine, table } from '../format.js';
 import { useCliBackend } from '../backend-choice.js';
 import { cliPlugins, cliRuntime, loadPluginModules, parseSeed } from '../runtime.js';
@@ -62,6 +64,7 @@ const usage = (registry: PluginRegistry) => `Usage: lorafuse merge <adapter-dir>
   --plugin <module>    a module exporting more mergers
   --out <dir>          folder to write the merged PEFT adapter to (files replaced atomically)
   --json               print a JSON summary instead of text
+${FOLDER_USAGE}
 `;
 
 function number(values: Record<string, unknown>, key: string): number | undefined {
@@ -119,8 +122,9 @@ export const mergeCommand: Command = {
     const merger = registry.get('merger', values.method) as MergerPlugin;
     const seed = parseSeed(values.seed);
     const adapters = [];
-    for (const dir of positionals) adapters.push(await loadAdapter(nodeFolder(dir)));
-    const search = typeof values.model === 'string' ? await searchWeights(parsed, values.model, adapters, merger, seed, io) : undefined;
+    const open = folderOpener(io, parsed);
+    for (const spec of positionals) adapters.push(await loadAdapter((await open(spec)).folder));
+    const search = typeof values.model === 'string' ? await searchWeights(parsed, (await open(values.model)).folder, adapters, merger, seed, io) : undefined;
     const options: MergeOptions = {
       weights: search?.weights ?? weightsOf(values.weights),
       density: number(values, 'density'),
@@ -159,7 +163,7 @@ export const mergeCommand: Command = {
 /** Runs the LoraHub weight search for `--model`/`--data` on the CLI's backend. */
 async function searchWeights(
   parsed: ParsedCommand,
-  modelDir: string,
+  modelFolder: Folder,
   adapters: readonly LoraAdapter[],
   merger: MergerPlugin,
   seed: number,
@@ -169,9 +173,9 @@ async function searchWeights(
   const runtime = await cliRuntime(cliPlugins(seed));
   try {
     const backend = await useCliBackend(runtime, parsed.values, io);
-    const model = await CausalLM.load(backend, nodeFolder(modelDir));
+    const model = await CausalLM.load(backend, modelFolder);
     try {
-      const tokenizer = await modelTokenizer(modelDir, model);
+      const tokenizer = await modelTokenizer(modelFolder, model);
       const examples = await readExamples('merge', parsed, parsed.values.data as string, tokenizer, model);
       const batchSize = numberOption('merge', parsed, 'batch-size', 8, { min: 1, integer: true });
       const quiet = parsed.values.quiet || parsed.values.json || !io.isTTY;

@@ -7,9 +7,10 @@ import {
   readJsonl,
   type CausalLM,
   type Example,
+  type Folder,
   type Tokenizer,
 } from '@lorafuse/core';
-import { fileSource, nodeFolder } from '@lorafuse/core/node';
+import { fileSource } from '@lorafuse/core/node';
 import type { ParsedCommand } from '../args.js';
 
 /** Options shared by `train` and `eval` for turning JSONL into examples. */
@@ -57,13 +58,12 @@ export function numberOption(
  * the byte-level one. Throws `MODEL_UNSUPPORTED` when the tokenizer has more
  * ids than the model's embedding rows.
  */
-export async function modelTokenizer(modelDir: string, model: CausalLM): Promise<Tokenizer> {
-  const folder = nodeFolder(modelDir);
+export async function modelTokenizer(folder: Folder, model: CausalLM): Promise<Tokenizer> {
   const tokenizer = (await folder.exists(HF_TOKENIZER_FILE)) ? await HfTokenizer.load(folder) : new ByteTokenizer();
   if (model.config.vocabSize < tokenizer.vocabSize) {
     throw new LoraFuseError(
       'MODEL_UNSUPPORTED',
-      `${modelDir} has ${model.config.vocabSize} token ids, fewer than the ${tokenizer.vocabSize} of its tokenizer (${tokenizer.name}); add the model's tokenizer.json to the folder.`,
+      `${folder.name} has ${model.config.vocabSize} token ids, fewer than the ${tokenizer.vocabSize} of its tokenizer (${tokenizer.name}); add the model's tokenizer.json to the folder.`,
       {
         details: { vocabSize: model.config.vocabSize, tokenizerVocabSize: tokenizer.vocabSize },
       },

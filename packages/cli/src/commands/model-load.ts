@@ -1,7 +1,7 @@
 import { CausalLM, loadAdapter, uploadAdapter, type Backend, type DeviceAdapter, type Runtime, type Tokenizer } from '@lorafuse/core';
-import { nodeFolder } from '@lorafuse/core/node';
 import type { ParsedCommand } from '../args.js';
 import { useCliBackend } from '../backend-choice.js';
+import type { FolderOpener } from '../folders.js';
 import type { CliIO } from '../io.js';
 import { modelTokenizer } from './model-data.js';
 
@@ -13,11 +13,12 @@ export interface LoadedModel {
   readonly adapters: readonly DeviceAdapter[];
 }
 
-/** Loads `modelDir` with its tokenizer and the `--adapter` folder, if any, on the `--backend` of `runtime` ({@link useCliBackend}). */
-export async function loadModelForInference(runtime: Runtime, parsed: ParsedCommand, modelDir: string, io: CliIO): Promise<LoadedModel> {
+/** Loads the `--model` folder with its tokenizer and the `--adapter` folder, if any, on the `--backend` of `runtime` ({@link useCliBackend}). */
+export async function loadModelForInference(runtime: Runtime, parsed: ParsedCommand, modelSpec: string, io: CliIO, open: FolderOpener): Promise<LoadedModel> {
   const backend = await useCliBackend(runtime, parsed.values, io);
-  const model = await CausalLM.load(backend, nodeFolder(modelDir));
-  const tokenizer = await modelTokenizer(modelDir, model);
-  const adapters = typeof parsed.values.adapter === 'string' ? [uploadAdapter(backend, await loadAdapter(nodeFolder(parsed.values.adapter)))] : [];
+  const { folder } = await open(modelSpec);
+  const model = await CausalLM.load(backend, folder);
+  const tokenizer = await modelTokenizer(folder, model);
+  const adapters = typeof parsed.values.adapter === 'string' ? [uploadAdapter(backend, await loadAdapter((await open(parsed.values.adapter)).folder))] : [];
   return { backend, model, tokenizer, adapters };
 }

@@ -12,6 +12,7 @@ import {
   SafetensorsFile,
   saveAdapter,
   type ImportancePlugin,
+  type Folder,
   type LoraAdapter,
   type ModuleNorms,
   type PruneReport,
@@ -20,6 +21,7 @@ import { fileSource, nodeFolder } from '@lorafuse/core/node';
 import { parseCommand, type ParsedCommand } from '../args.js';
 import { useCliBackend } from '../backend-choice.js';
 import { cliPlugins, cliRuntime, loadPluginModules, parseSeed } from '../runtime.js';
+import { FOLDER_USAGE, folderOpener } from '../folders.js';
 import { jsonLine, table } from '../format.js';
 import { modelTokenizer, readExamples } from './model-data.js';
 import type { Command } from './types.js';
@@ -54,6 +56,7 @@ export const pruneCommand: Command = {
   --plugin    a module exporting more plugins (e.g. an importance metric)
   --out       folder for the pruned PEFT adapter (pruned entries are zero)
   --json      print {"metric","group","ratio","modules":[{"name","a_sparsity","b_sparsity",…}],…}
+${FOLDER_USAGE}
 `,
   async run(argv, io) {
     const parsed = parseCommand('prune', argv, {
@@ -70,13 +73,14 @@ export const pruneCommand: Command = {
     const metric = plugins.get('importance', args.metric) as ImportancePlugin;
     plugins.get('grouping', args.group);
     checkStatistics(metric, args);
-    const adapter = await loadAdapter(nodeFolder(args.adapter));
+    const open = folderOpener(io, parsed);
+    const adapter = await loadAdapter((await open(args.adapter)).folder);
     const runtime = await cliRuntime(plugins);
     try {
       const backend = await useCliBackend(runtime, parsed.values, io);
       const norms = args.norms
         ? await readNorms(args.norms, adapter, metric)
-        : args.calibration && (await calibrationNorms(backend, adapter, args.calibration, parsed));
+        : args.calibration && (await calibrationNorms(backend, adapter, (await open(args.calibration.model)).folder, args.calibration.data, parsed));
       const pruner = new Pruner({ backend, plugins, metric, grouping: args.group, ratio: args.ratio });
       const result = await pruneAdapter(pruner, adapter, { norms: norms || undefined });
       pruner.dispose();
@@ -184,13 +188,14 @@ async function readNorms(path: string, adapter: LoraAdapter, metric: ImportanceP
 async function calibrationNorms(
   backend: Backend,
   adapter: LoraAdapter,
-  { model: dir, data }: { model: string; data: string },
+  folder: Folder,
+  data: string,
   parsed: ParsedCommand,
 ): Promise<Map<string, ModuleNorms>> {
-  const model = await CausalLM.load(backend, nodeFolder(dir));
+  const model = await CausalLM.load(backend, folder);
   const device = uploadAdapter(backend, adapter);
   try {
-    const examples = await readExamples('prune', parsed, data, await modelTokenizer(dir, model), model);
+    const examples = await readExamples('prune', parsed, data, await modelTokenizer(folder, model), model);
     const norms = await collectInputNorms(backend, model, { modules: adapter.modules.map((m) => m.name), examples, adapters: [device] });
     return new Map([...norms].map(([name, inputNorms]) => [name, { inputNorms }]));
   } finally {

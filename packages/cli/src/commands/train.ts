@@ -18,6 +18,7 @@ import { jsonLine } from '../format.js';
 import type { CliIO } from '../io.js';
 import { useCliBackend } from '../backend-choice.js';
 import { cliPlugins, cliRuntime, parseSeed } from '../runtime.js';
+import { FOLDER_USAGE, folderOpener } from '../folders.js';
 import { DATA_OPTIONS, DATA_USAGE, modelTokenizer, numberOption, readExamples, required } from './model-data.js';
 import type { Command } from './types.js';
 
@@ -53,6 +54,7 @@ export const trainCommand: Command = {
                   the result equals an uninterrupted run on the same backend
 ${DATA_USAGE}
   --json          one JSON line per event: {"type":"step",…}, {"type":"eval",…}, {"type":"done",…}
+${FOLDER_USAGE}
 `,
   async run(argv, io) {
     const parsed = parseCommand('train', argv, {
@@ -87,8 +89,9 @@ ${DATA_USAGE}
     const runtime = await cliRuntime(cliPlugins(seed));
     try {
       const backend = await useCliBackend(runtime, parsed.values, io);
-      const model = await CausalLM.load(backend, nodeFolder(modelDir));
-      const tokenizer = await modelTokenizer(modelDir, model);
+      const { folder } = await folderOpener(io, parsed)(modelDir);
+      const model = await CausalLM.load(backend, folder);
+      const tokenizer = await modelTokenizer(folder, model);
       const examples = await readExamples('train', parsed, trainPath, tokenizer, model);
       const validation = typeof parsed.values.val === 'string' ? await readExamples('train', parsed, parsed.values.val, tokenizer, model) : undefined;
       const targets =

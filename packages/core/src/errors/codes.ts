@@ -46,6 +46,16 @@ export const ErrorCodes = {
   /** A request for a URL did not reach the server (offline, DNS, CORS, refused connection). */
   NETWORK_ERROR: 'Network request failed',
 
+  // Hugging Face Hub
+  /** The Hub answered 401 or 403: the repository is gated or private (or does not exist) and the token is missing or lacks access. */
+  HUB_AUTH_REQUIRED: 'The Hub refused access without a valid token',
+  /** The Hub has no repository of that id, or no such branch, tag or commit in it. */
+  HUB_REPO_NOT_FOUND: 'Hub repository or revision not found',
+  /** Offline (`HF_HUB_OFFLINE=1` or the `offline` option), and the revision or file is not in the cache. */
+  HUB_NOT_CACHED: 'Not in the Hub cache, and offline',
+  /** A downloaded file still did not match its etag (SHA-256 or git blob id) after it was fetched again. */
+  HUB_INTEGRITY: 'Downloaded file does not match its hash',
+
   // safetensors
   /** The file is shorter than the 8-byte header length prefix. */
   SAFETENSORS_TOO_SMALL: 'safetensors file is too small',

@@ -4,3 +4,4 @@ export { DEFAULT_JSON_LIMITS, decodeUtf8, isJsonObject, parseJsonBytes, parseJso
 export { readJsonFile } from './json-file.js';
 export { urlFolder, urlSource, type UrlOptions } from './url.js';
 export { opfsFolder, opfsFolderExists, removeOpfsFolder } from './opfs.js';
+export * from './hub/index.js';

@@ -11,7 +11,7 @@ export interface UrlOptions {
 }
 
 /** `fetch` with its failures typed: `ABORTED` when `signal` fired, `NETWORK_ERROR` when nothing answered. */
-async function request(fetchFn: typeof fetch, url: string, init: RequestInit, signal: AbortSignal | undefined): Promise<Response> {
+export async function request(fetchFn: typeof fetch, url: string, init: RequestInit, signal: AbortSignal | undefined): Promise<Response> {
   throwIfAborted(signal);
   try {
     return await fetchFn(url, { ...init, signal });
@@ -35,7 +35,7 @@ function httpError(url: string, response: Response): LoraFuseError {
 }
 
 /** The body as bytes, with `signal` honoured while it streams in. */
-async function body(response: Response, signal: AbortSignal | undefined): Promise<Uint8Array> {
+export async function responseBytes(response: Response, signal: AbortSignal | undefined): Promise<Uint8Array> {
   try {
     return new Uint8Array(await response.arrayBuffer());
   } catch (cause) {
@@ -79,7 +79,7 @@ export async function urlSource(url: string | URL, options: UrlOptions = {}): Pr
           },
         );
       }
-      const bytes = await body(response, signal);
+      const bytes = await responseBytes(response, signal);
       if (bytes.byteLength !== count) {
         throw new LoraFuseError('HTTP_ERROR', `${href} sent ${bytes.byteLength} bytes for a range of ${count}; the file may have changed on the server.`, {
           details: { url: href, offset, length: count },
@@ -94,7 +94,7 @@ export async function urlSource(url: string | URL, options: UrlOptions = {}): Pr
 async function downloadedSource(fetchFn: typeof fetch, href: string, signal: AbortSignal | undefined): Promise<ByteSource> {
   const response = await request(fetchFn, href, {}, signal);
   if (!response.ok) throw httpError(href, response);
-  return bytesSource(await body(response, signal), href);
+  return bytesSource(await responseBytes(response, signal), href);
 }
 
 /**

@@ -8,3 +8,6 @@ export { nodeFolder } from './node-folder.js';
 export { writeFileAtomic, type AtomicWriteOptions } from './atomic-write.js';
 export type { ByteSource } from '../io/source.js';
 export type { WritableFolder } from '../io/folder.js';
+export { hfHome, hubCacheDir, nodeHubCache } from './hub-cache.js';
+export { hubFolder } from './hub-folder.js';
+export type { HubCache, HubFolder, HubFolderOptions, HubProgress } from '../io/hub/index.js';
