@@ -127,6 +127,27 @@ describe('lorafuse bench train', () => {
     expect(ours.simd_peak_gflops).toBeUndefined(); // a wasm figure only
   });
 
+  it('with --adapt, times adapt() against plain training of the same adapters, interleaved, without PyTorch', async () => {
+    const { io: sink, text: io } = captureIO();
+    let asked = false;
+    const code = await benchTrain([...MICRO_RUN, '--adapt', '--related', '2', '--ratio', '0.25'], sink, {
+      configs,
+      python: () => {
+        asked = true;
+        return undefined;
+      },
+    });
+    expect(code).toBe(0);
+    expect(asked).toBe(false);
+    const [matmul, plain, adapted] = lines(io.out);
+    expect(matmul).toMatchObject({ bench: 'matmul', impl: 'lorafuse' });
+    expect(plain).toMatchObject({ bench: 'train', impl: 'lorafuse', backend: 'reference', config: 'micro' });
+    expect(adapted).toMatchObject({ bench: 'train', impl: 'lorafuse-adapt', backend: 'reference', related: 2, ratio: 0.25, normSource: 'running' });
+    expect(adapted.vs_train).toBeCloseTo((adapted.median_step_ms as number) / (plain.median_step_ms as number), 9);
+    expect(adapted.tokens_per_s).toBeCloseTo((2 * 16 * 1000) / (adapted.median_step_ms as number), 6);
+    await expect(benchTrain([...MICRO_RUN, '--ratio', '0.5'], sink, { configs, python: () => undefined })).rejects.toMatchObject({ code: 'CLI_USAGE' });
+  });
+
   it("on wasm, adds the SIMD peak of as many threads and the training's fraction of it", async () => {
     const { io: sink, text: io } = captureIO();
     expect(
