@@ -33,6 +33,19 @@ function values(count: number, seed: number): Float32Array {
   });
 }
 
+/** Deterministic values of `shape` from `seed`, uploaded to `backend`. */
+const upload = (backend: WasmBackend, shape: number[], seed: number): DeviceTensor =>
+  backend.upload(
+    new Tensor(
+      'f32',
+      shape,
+      values(
+        shape.reduce((x, y) => x * y, 1),
+        seed,
+      ),
+    ),
+  );
+
 const bytesOf = (t: Tensor) => new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength);
 
 /** Index of the first byte where two results differ, -1 when they are identical (a cheap failure message for large arrays). */
@@ -40,6 +53,20 @@ function firstDifference(a: Tensor, b: Tensor): number {
   const [x, y] = [bytesOf(a), bytesOf(b)];
   if (x.length !== y.length) return Math.min(x.length, y.length);
   return x.findIndex((byte, i) => byte !== y[i]);
+}
+
+/**
+ * Runs `run` on `backend` with the parts claimed (the default), then dealt;
+ * both must give `single`'s bits. Returns the parts the workers ran dealt.
+ */
+function workerPartsOfSameBits(backend: WasmBackend, run: (b: WasmBackend) => Tensor[], single: readonly Tensor[]): number {
+  const claimed = run(backend);
+  const { result: dealt, byWorkers } = withParts('dealt', backend, () => run(backend));
+  single.forEach((t, i) => {
+    expect(firstDifference(claimed[i], t), `output ${i}, ${backend.threads} threads`).toBe(-1);
+    expect(firstDifference(dealt[i], t), `output ${i}, ${backend.threads} threads, dealt`).toBe(-1);
+  });
+  return byWorkers;
 }
 
 interface Product {
@@ -250,17 +277,7 @@ describe('wasm backend with threads', () => {
 
   it('gives bit-identical loraLinear and attention (forward and backward, GQA, both layouts) results for 1 and 2 threads', async () => {
     const run = (backend: WasmBackend): Tensor[] => {
-      const up = (shape: number[], seed: number) =>
-        backend.upload(
-          new Tensor(
-            'f32',
-            shape,
-            values(
-              shape.reduce((x, y) => x * y, 1),
-              seed,
-            ),
-          ),
-        );
+      const up = (shape: number[], seed: number) => upload(backend, shape, seed);
       const k = backend.kernels;
       const lora = k.loraLinear(up([37, 96], 1), up([80, 96], 2), up([8, 96], 3), up([80, 8], 4), 2);
       // 3 key/value blocks of 2 heads × 9 queries: an even split of the 54
@@ -276,30 +293,13 @@ describe('wasm backend with threads', () => {
       return [lora, out, lse, dq, dk, dv, seq.out, seq.lse, seqGrads.dq, seqGrads.dk, seqGrads.dv].map((t: DeviceTensor) => backend.readSync(t));
     };
     const single = run(await open(1, 'relaxed'));
-    const two = await open(2, 'relaxed');
-    const claimed = run(two);
-    const { result: threaded, byWorkers } = withParts('dealt', two, () => run(two));
-    single.forEach((t, i) => {
-      expect(firstDifference(claimed[i], t), `output ${i}`).toBe(-1);
-      expect(firstDifference(threaded[i], t), `output ${i}, dealt`).toBe(-1);
-    });
     // Three products of loraLinear, attention and its backward in both layouts, each in two parts or more: workers ran parts of each.
-    expect(byWorkers).toBeGreaterThanOrEqual(7);
+    expect(workerPartsOfSameBits(await open(2, 'relaxed'), run, single)).toBeGreaterThanOrEqual(7);
   });
 
   it('gives bit-identical elementwise, RMSNorm, cross-entropy, reshape, permute and RoPE results for 1 and 3 threads', async () => {
     const run = (backend: WasmBackend): Tensor[] => {
-      const up = (shape: number[], seed: number) =>
-        backend.upload(
-          new Tensor(
-            'f32',
-            shape,
-            values(
-              shape.reduce((x, y) => x * y, 1),
-              seed,
-            ),
-          ),
-        );
+      const up = (shape: number[], seed: number) => upload(backend, shape, seed);
       const k = backend.kernels;
       // 75 rows: RMSNorm's weight gradient sums blocks of 32 rows, and the
       // parts of 3 threads end inside the last block. Odd sizes leave
@@ -343,15 +343,8 @@ describe('wasm backend with threads', () => {
       ].map((t: DeviceTensor) => backend.readSync(t));
     };
     const single = run(await open(1));
-    const three = await open(3);
-    const claimed = run(three);
-    const { result: threaded, byWorkers } = withParts('dealt', three, () => run(three));
-    single.forEach((t, i) => {
-      expect(firstDifference(claimed[i], t), `output ${i}`).toBe(-1);
-      expect(firstDifference(threaded[i], t), `output ${i}, dealt`).toBe(-1);
-    });
     // 21 split calls, each in two parts or more: the workers ran parts of each.
-    expect(byWorkers).toBeGreaterThanOrEqual(21);
+    expect(workerPartsOfSameBits(await open(3), run, single)).toBeGreaterThanOrEqual(21);
   });
 
   it('terminates its workers on dispose, and kernels then throw BACKEND_DISPOSED', async () => {
