@@ -98,7 +98,7 @@ describe('guides: TypeScript samples type-check', () => {
     );
     expect(report, 'type errors in guide samples').toBe('');
     expect(tsc.status).toBe(0);
-  }, 120_000);
+  });
 });
 
 const savedEnv = { ...process.env };
@@ -153,7 +153,7 @@ describe('guides: command lines run', () => {
       expect(err + out, `exit ${code}`).not.toMatch(/error/i);
       expect(code).toBe(0);
       if (heavy.has(command)) for (const flag of argv.filter((w) => w.startsWith('--'))) expect(out, `${flag} is documented in --help`).toContain(flag);
-    }, 120_000);
+    });
   }
 });
 

@@ -12,7 +12,7 @@ if (handle) {
   let backend: Backend;
   beforeAll(async () => {
     backend = await webgpuBackend({ handle }).create();
-  }, 120_000);
+  });
   afterAll(async () => {
     await backend.dispose();
     handle.device.destroy();

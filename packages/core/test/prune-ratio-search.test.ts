@@ -124,7 +124,7 @@ describe('searchPruneRatio', () => {
     expect(found.ratio).toBe(best.ratio);
     expect(found.failed).toEqual([]);
     expect(found.best.merged.modules.map((m) => Array.from(m.a.toFloat32()))).toEqual(best.merged.modules.map((m) => Array.from(m.a.toFloat32())));
-  }, 120_000);
+  });
 
   it('refuses an empty grid, a ratio above 1 and no dev pairs', async () => {
     const { backend, model, adapters } = await setup();
