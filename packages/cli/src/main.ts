@@ -3,6 +3,7 @@ import { adaptCommand } from './commands/adapt.js';
 import { benchCommand } from './commands/bench.js';
 import { demoCommand } from './commands/demo.js';
 import { evalCommand } from './commands/eval.js';
+import { exportCommand } from './commands/export.js';
 import { generateCommand } from './commands/generate.js';
 import { infoCommand } from './commands/info.js';
 import { mergeCommand } from './commands/merge.js';
@@ -16,6 +17,7 @@ const COMMANDS: readonly Command[] = [
   infoCommand,
   mergeCommand,
   pruneCommand,
+  exportCommand,
   trainCommand,
   adaptCommand,
   evalCommand,
