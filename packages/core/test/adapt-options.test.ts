@@ -219,7 +219,7 @@ describe('adapt: what a metric asks for', () => {
     const { metric, calls } = recorder(['gradients']);
     for await (const _ of adapt(backend, model, { ...base(adapters), epochs: 1, metric }));
     expect(calls.length).toBeGreaterThan(0);
-    expect(calls.every((c) => c.gradA && c.gradA.some((v) => v !== 0) && c.input === undefined && c.hidden === undefined)).toBe(true);
+    expect(calls.every((c) => c.gradA?.some((v) => v !== 0) && c.input === undefined && c.hidden === undefined)).toBe(true);
   });
 
   it('runs every built-in metric to exact sparsity', async () => {
