@@ -16,7 +16,7 @@ import {
   type WritableFolder,
 } from '@lorafuse/core';
 import { nodeFolder } from '@lorafuse/core/node';
-import { registerMergerPlugins, registerPruningPlugins } from '@lorafuse/plugins';
+import { registerBuiltinPlugins } from '@lorafuse/plugins';
 import { jsonBytes, sha256Hex } from '../packages/demo/src/files.js';
 import { baseModel, trainedLora } from '../packages/demo/src/stages.js';
 import { readCorpus, splitCorpus, type ExperimentData } from './corpus.js';
@@ -92,7 +92,7 @@ async function loadRelated(ctx: Context, model: CausalLM, train: boolean): Promi
 
 async function runTargets(ctx: Context, model: CausalLM, related: readonly LoraAdapter[]): Promise<void> {
   const tokenizer = new ByteTokenizer();
-  const plugins = registerMergerPlugins(registerPruningPlugins(new PluginRegistry(), { random: { seed: SHARED_SEED } }));
+  const plugins = registerBuiltinPlugins(new PluginRegistry(), { random: { seed: SHARED_SEED } });
   for (const target of selectedTargets(ctx)) {
     const splits = ctx.data.targets.get(target.name)!;
     for (const seed of ctx.options.seeds) {
