@@ -1,9 +1,9 @@
 // Issue 21 acceptance: `lorafuse adapt --checkpoint` (the built CLI, wasm
 // backend, a two-ratio grid chosen on dev pairs, --merged-out) is SIGKILLed
 // ten times at varied moments — after a few steps, at the start of a grid
-// candidate, at random times over the whole run (start-up, hashing,
-// training, dev scoring, writing) — and started again with --resume each
-// time; the files it finally writes equal, byte for byte, those of one
+// candidate, at random times from start-up (hashing, loading) into
+// training, and last after the final step (dev scoring, the grid's save,
+// writing the outputs) — and started again with --resume each time; the files it finally writes equal, byte for byte, those of one
 // uninterrupted run without --checkpoint. A SIGINT first stops a run after
 // its current step (exit status 130) with that step in the checkpoint.
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -35,14 +35,18 @@ const args = (out: string) => [
 /** The built CLI running in a child process, and the stderr lines it has printed. */
 class Child {
   readonly lines: string[] = [];
+  /** When each line came, in ms since the child was started. */
+  readonly times: number[] = [];
   readonly exited: Promise<number | null>;
   readonly #process: ChildProcess;
   #wake: (() => void)[] = [];
 
   constructor(argv: string[]) {
+    const started = performance.now();
     this.#process = spawn(process.execPath, [BIN, ...argv], { stdio: ['ignore', 'ignore', 'pipe'] });
     createInterface({ input: this.#process.stderr! }).on('line', (line) => {
       this.lines.push(line);
+      this.times.push(performance.now() - started);
       for (const wake of this.#wake.splice(0)) wake();
     });
     this.exited = new Promise((done) =>
@@ -93,8 +97,12 @@ describe('lorafuse adapt --checkpoint, killed and resumed', () => {
     const whole = new Child(args(wholeDir));
     expect(await whole.exited, whole.lines.join('\n')).toBe(0);
     const runMs = performance.now() - started;
-    const totalSteps = whole.lines.filter((l) => STEP.test(l)).length;
+    const stepTimes = whole.times.filter((_, i) => STEP.test(whole.lines[i]));
+    const totalSteps = stepTimes.length;
     expect(totalSteps).toBe(2 * 10 * 6);
+    // Timed kills land from start-up to about 8 steps in, however long start-up takes on a loaded machine.
+    const stepMs = (stepTimes.at(-1)! - stepTimes[0]) / (totalSteps - 1);
+    const timedMs = stepTimes[0] + 8 * stepMs;
 
     const work = join(dir, 'killed');
     const ck = join(dir, 'checkpoint');
@@ -111,11 +119,13 @@ describe('lorafuse adapt --checkpoint, killed and resumed', () => {
     expect(await standing(ck)).toBe(`0:${lastStep}`);
 
     const rand = seeded(21);
-    const kinds: string[] = Array.from({ length: KILLS }, (_, i) => (i < 4 ? 'after-steps' : i < 6 ? 'at-candidate' : 'timed'));
+    const kinds: string[] = Array.from({ length: KILLS - 1 }, (_, i) => (i < 4 ? 'after-steps' : i < 6 ? 'at-candidate' : 'timed'));
     for (let i = kinds.length - 1; i > 0; i--) {
       const j = Math.floor(rand() * (i + 1));
       [kinds[i], kinds[j]] = [kinds[j], kinds[i]];
     }
+    // Last, a kill after the grid's last step: in the dev scoring, the grid's save or the writing of the outputs.
+    kinds.push('after-last-step');
     const log: string[] = [];
     let landed = 0;
     for (const kind of kinds) {
@@ -126,8 +136,11 @@ describe('lorafuse adapt --checkpoint, killed and resumed', () => {
         await sleep(rand() * 4);
       } else if (kind === 'at-candidate') {
         await child.waitFor(/^prune ratio 0\.6:$/);
+      } else if (kind === 'after-last-step') {
+        await child.waitFor(new RegExp(`^step ${totalSteps / 2} `), 1 + Number(before.startsWith('0:')));
+        await sleep(rand() * 4 * stepMs);
       } else {
-        await sleep(rand() * 0.6 * runMs);
+        await sleep(rand() * timedMs);
       }
       if (child.running) landed++;
       // A run the kill came too late for must have completed.

@@ -162,7 +162,7 @@ ${DATA_USAGE.replace('(default 8)', `(default ${p.batchSize})`)}
     let grid: AdaptGrid | undefined;
     try {
       const backend = await useCliBackend(runtime, parsed.values, io);
-      const model = await CausalLM.load(backend, base);
+      const model = await CausalLM.load(backend, base, { signal: interrupt.signal });
       const tokenizer = await modelTokenizer(modelDir, model);
       const examples = await readExamples('adapt', parsed, trainPath, tokenizer, model);
       const validation = valPath === undefined ? undefined : await readExamples('adapt', parsed, valPath, tokenizer, model);
