@@ -7,6 +7,9 @@ export const WASM32_LIMIT_BYTES = 2 ** 32;
 /** Blocks are 16-byte aligned so SIMD loads never straddle a cache line needlessly. */
 const ALIGN = 16;
 
+/** Bytes the arena takes for a request of `bytes` (whole 16-byte blocks; none for 0). */
+export const blockBytes = (bytes: number): number => Math.ceil(bytes / ALIGN) * ALIGN;
+
 interface FreeBlock {
   offset: number;
   size: number;
@@ -29,6 +32,8 @@ export class Arena {
   #top: number;
   readonly #free: FreeBlock[] = [];
   #inUse = 0;
+  #peakInUse = 0;
+  #peakTop: number;
 
   /**
    * `base` is the first byte the arena may use (above the module's static
@@ -38,12 +43,29 @@ export class Arena {
     this.#memory = memory;
     this.#base = Math.ceil(base / ALIGN) * ALIGN;
     this.#top = this.#base;
+    this.#peakTop = this.#base;
     this.#limit = Math.min(limit, WASM32_LIMIT_BYTES);
   }
 
   /** Bytes in live blocks (rounded up to the alignment). */
   get bytesInUse(): number {
     return this.#inUse;
+  }
+
+  /** The most bytes in live blocks at once since creation or {@link Arena.resetPeaks}. */
+  get peakBytesInUse(): number {
+    return this.#peakInUse;
+  }
+
+  /** The highest address handed out (the end of the highest block) since creation or {@link Arena.resetPeaks}: in-use bytes plus the holes below them. */
+  get peakTop(): number {
+    return this.#peakTop;
+  }
+
+  /** Starts both high-water marks afresh from what is in use now. */
+  resetPeaks(): void {
+    this.#peakInUse = this.#inUse;
+    this.#peakTop = this.#top;
   }
 
   /** The memory's current buffer (a new object after each grow). */
@@ -59,7 +81,7 @@ export class Arena {
   /** Allocates `bytes` (16-byte aligned) and returns the address; 0 bytes give the arena's base, which must not be written. */
   alloc(bytes: number): number {
     if (bytes === 0) return this.#base;
-    const size = Math.ceil(bytes / ALIGN) * ALIGN;
+    const size = blockBytes(bytes);
     const index = this.#free.findIndex((b) => b.size >= size);
     let offset: number;
     if (index >= 0) {
@@ -74,15 +96,17 @@ export class Arena {
       offset = this.#top;
       this.#ensure(offset + size, bytes);
       this.#top = offset + size;
+      this.#peakTop = Math.max(this.#peakTop, this.#top);
     }
     this.#inUse += size;
+    this.#peakInUse = Math.max(this.#peakInUse, this.#inUse);
     return offset;
   }
 
   /** Returns a block of `bytes` at `offset` (as allocated) to the free list. */
   free(offset: number, bytes: number): void {
     if (bytes === 0) return;
-    const size = Math.ceil(bytes / ALIGN) * ALIGN;
+    const size = blockBytes(bytes);
     this.#inUse -= size;
     let lo = 0;
     let hi = this.#free.length;

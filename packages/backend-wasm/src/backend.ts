@@ -11,16 +11,19 @@ import {
   type Backend,
   type BackendFactory,
   type BackendMemory,
+  type BackendMemoryPeaks,
   type DeviceDType,
   type DeviceTensor,
   type Kernels,
+  type MemoryTraits,
   type Shape,
 } from '@lorafuse/core';
 import { Arena, PAGE, WASM32_LIMIT_BYTES } from './arena.js';
 import type { WasmContext } from './context.js';
+import { wasmMemoryTraits } from './memory-traits.js';
 import { wasmKernels } from './kernels/index.js';
+import { DEFAULT_MIN_PARALLEL_WORK, partCount } from './threads/parts.js';
 import { planThreads } from './threads/count.js';
-import { MAX_CALLS } from './threads/control.js';
 import { ThreadPool, type ThreadUse } from './threads/pool.js';
 import { PARALLEL_KERNELS, type KernelExports } from './wasm/exports.js';
 import { chooseBuild, compileKernels, instantiateKernels, type SimdBuild } from './wasm/module.js';
@@ -29,27 +32,6 @@ const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
 /** Whether `buffer` is shared memory (`SharedArrayBuffer` is not even defined on pages without cross-origin isolation). */
 const isShared = (buffer: ArrayBufferLike): boolean => typeof SharedArrayBuffer === 'function' && buffer instanceof SharedArrayBuffer;
-
-/**
- * Default of {@link WasmBackendOptions.minParallelWork}: about 0.25 ms of
- * one core's matmul. Smaller parts gain less than a worker that wakes late
- * or is preempted mid-part can cost on a busy machine.
- */
-const DEFAULT_MIN_PARALLEL_WORK = 1 << 20;
-
-/**
- * Parts per thread a split kernel call is cut into. Threads claim parts one
- * at a time, so a thread that gets less of a core (a busy machine, a slow
- * core) takes fewer parts instead of holding everyone up.
- */
-const PARTS_PER_THREAD = 4;
-
-/** Parts to cut `work` into: 1 on one thread, else a few per thread, each with at least `minWork` (0: no minimum), within the control block's capacity. */
-function partCount(work: number, threads: number, minWork: number): number {
-  if (threads === 1) return 1;
-  const byWork = minWork <= 0 ? Infinity : Math.floor(work / minWork);
-  return Math.max(1, Math.min(threads * PARTS_PER_THREAD, MAX_CALLS, byWork));
-}
 
 /** Options of {@link wasmBackend}. */
 export interface WasmBackendOptions {
@@ -114,6 +96,7 @@ export class WasmBackend implements Backend {
   /** The instance, its arena and workers; dropped on dispose so the memory can be collected. */
   #live: Live | undefined;
   readonly #table = new DeviceTensorTable<Block>('wasm');
+  readonly #minParallelWork: number;
 
   /** Handles created by the kernel call in progress, freed if it throws. */
   #pending: DeviceTensor[] | undefined;
@@ -129,6 +112,7 @@ export class WasmBackend implements Backend {
     this.#live = { exports, arena: new Arena(memory, exports.heapBase(), limit), ...(pool ? { pool } : {}) };
     this.build = build;
     this.threads = (pool?.size ?? 0) + 1;
+    this.#minParallelWork = minParallelWork;
     this.maxBytes = limit - exports.heapBase();
     this.description = `wasm (${build === 'relaxed' ? 'relaxed SIMD' : 'SIMD128'}, ${this.threads === 1 ? '1 thread' : `${this.threads} threads`})`;
     const live = () => this.#open();
@@ -205,6 +189,11 @@ export class WasmBackend implements Backend {
     return this.#table.closed;
   }
 
+  /** This instance's memory traits ({@link wasmMemoryTraits}): its limit, thread count and kernel scratch. */
+  get memoryTraits(): MemoryTraits {
+    return wasmMemoryTraits({ threads: this.threads, minParallelWork: this.#minParallelWork, limitBytes: this.maxBytes });
+  }
+
   /**
    * How many parts of split kernel calls the calling thread and the workers
    * have run so far. Workers that get few parts (they wait for a core on a
@@ -217,6 +206,22 @@ export class WasmBackend implements Backend {
   /** Bytes the instance's memory has grown to (it never shrinks). */
   get memoryCapacity(): number {
     return this.#live?.arena.capacity ?? 0;
+  }
+
+  /**
+   * High-water marks since creation or {@link WasmBackend.resetMemoryPeaks}:
+   * the most bytes in use at once (tensors and kernel scratch) and `top`,
+   * the highest address handed out (the memory the instance spans, holes
+   * between blocks included).
+   */
+  memoryPeaks(): BackendMemoryPeaks {
+    const { arena } = this.#open();
+    return { bytesInUse: arena.peakBytesInUse, top: arena.peakTop };
+  }
+
+  /** Starts the high-water marks afresh from what is in use now. */
+  resetMemoryPeaks(): void {
+    this.#open().arena.resetPeaks();
   }
 
   upload(tensor: Tensor): DeviceTensor {

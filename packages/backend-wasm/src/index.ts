@@ -8,6 +8,7 @@
  */
 export { WASM32_LIMIT_BYTES } from './arena.js';
 export { WasmBackend, wasmBackend, type WasmBackendOptions } from './backend.js';
+export { wasmMemoryTraits, type WasmMemoryTraitsOptions } from './memory-traits.js';
 export { wasmFeatures, type WasmFeatures } from './features.js';
 export type { ThreadUse } from './threads/pool.js';
 export type { SimdBuild } from './wasm/module.js';

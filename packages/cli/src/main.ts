@@ -7,6 +7,7 @@ import { exportCommand } from './commands/export.js';
 import { generateCommand } from './commands/generate.js';
 import { infoCommand } from './commands/info.js';
 import { mergeCommand } from './commands/merge.js';
+import { planCommand } from './commands/plan.js';
 import { pruneCommand } from './commands/prune.js';
 import { trainCommand } from './commands/train.js';
 import type { Command } from './commands/types.js';
@@ -20,6 +21,7 @@ const COMMANDS: readonly Command[] = [
   exportCommand,
   trainCommand,
   adaptCommand,
+  planCommand,
   evalCommand,
   generateCommand,
   benchCommand,

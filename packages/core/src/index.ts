@@ -10,6 +10,7 @@ export * from './adapter/index.js';
 export * from './model/index.js';
 export * from './llamacpp/index.js';
 export * from './backend/index.js';
+export * from './memory/index.js';
 export * from './reference/index.js';
 export * from './plugin/index.js';
 export * from './merge/index.js';

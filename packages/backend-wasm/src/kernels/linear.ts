@@ -1,6 +1,56 @@
 import { loraLinearGeometry, matmulGeometry, type DeviceTensor, type MatmulGeometry, type MatmulOptions } from '@lorafuse/core';
+import { blockBytes } from '../arena.js';
 import { FLOAT_CODES, type WasmContext } from '../context.js';
 import { DIRECT_PANELS, PANEL_COLUMNS, splitProduct, splitRange, TILE_ROWS, type ProductTile } from '../threads/split.js';
+
+/** Floats of the module's packing buffers (assembly/matmul.ts): its constants MR, NR, MC and KC. */
+const MR = 4;
+const NR = PANEL_COLUMNS;
+const MC = 96;
+const KC = 256;
+/** Floats of op(A) `m × k` packed whole (`packedAFloats` of the module). */
+export const packedAFloats = (m: number, k: number) => Math.ceil(m / MR) * MR * k;
+/** Floats of op(B) `k × n` packed into whole panels (`packedBFloats` of the module). */
+export const packedBFloats = (k: number, n: number) => Math.ceil(n / NR) * NR * k;
+/** Floats of scratch one matmul call over `n` columns needs (`matmulScratchFloats` of the module). */
+export const matmulScratchFloats = (k: number, n: number) => packedBFloats(k, n) + MC * KC + MR * NR;
+
+/** How a product is cut across threads and the scratch it takes. */
+interface ProductLayout {
+  readonly g: ProductGeometry;
+  readonly tiles: readonly ProductTile[];
+  readonly shareA: boolean;
+  readonly shareB: boolean;
+  /** Bytes of the shared packed A and B (0 when not shared), then each part's own scratch. */
+  readonly aBytes: number;
+  readonly bBytes: number;
+  readonly partBytes: readonly number[];
+}
+
+/** The split of a product into parts, and its scratch: what {@link product} allocates, for the kernel and for memory plans. */
+export function productLayout(geometry: ProductGeometry, transA: boolean, partsFor: (work: number) => number, threads: number): ProductLayout {
+  const g = foldBatch(geometry, transA);
+  const tiles = splitProduct(g.m, g.k, g.n, partsFor(g.batch * g.m * g.n * Math.max(g.k, 1)), threads);
+  // Parts would each pack all of the operand they share (A for column
+  // parts, B for row parts): the threads pack it once, split, and every
+  // part reads that copy.
+  const shareA = sharesPackedA(g, tiles);
+  const shareB = sharesPackedB(g, tiles);
+  return {
+    g,
+    tiles,
+    shareA,
+    shareB,
+    aBytes: shareA ? packedAFloats(g.m, g.k) * 4 : 0,
+    bBytes: shareB ? packedBFloats(g.k, g.n) * 4 : 0,
+    partBytes: tiles.map(([, , j1, j2]) => matmulScratchFloats(g.k, shareB ? 0 : j2 - j1) * 4),
+  };
+}
+
+/** Scratch bytes of a product: the shared packings and every part's own. */
+export function productScratchBytes(layout: ProductLayout): number {
+  return layout.aBytes + layout.bBytes + layout.partBytes.reduce((x, y) => x + y, 0);
+}
 
 /**
  * Runs the module's matmul, split across threads into tiles of C by
@@ -18,17 +68,9 @@ function product(
   transB: boolean,
   accumulate: boolean,
 ): void {
-  const g = foldBatch(geometry, transA);
-  const tiles = splitProduct(g.m, g.k, g.n, ctx.partsFor(g.batch * g.m * g.n * Math.max(g.k, 1)), ctx.threads);
-  // Parts would each pack all of the operand they share (A for column
-  // parts, B for row parts): the threads pack it once, split, and every
-  // part reads that copy.
-  const shareA = sharesPackedA(g, tiles);
-  const shareB = sharesPackedB(g, tiles);
-  const aBytes = shareA ? ctx.exports.packedAFloats(g.m, g.k) * 4 : 0;
-  const bBytes = shareB ? ctx.exports.packedBFloats(g.k, g.n) * 4 : 0;
-  const scratch = tiles.map(([, , j1, j2]) => ctx.exports.matmulScratchFloats(g.k, shareB ? 0 : j2 - j1) * 4);
-  ctx.withScratch(aBytes + bBytes + scratch.reduce((x, y) => x + y, 0), (base) => {
+  const layout = productLayout(geometry, transA, ctx.partsFor, ctx.threads);
+  const { g, tiles, shareA, shareB, aBytes, bBytes, partBytes: scratch } = layout;
+  ctx.withScratch(productScratchBytes(layout), (base) => {
     const [packedA, packedB] = [shareA ? base : 0, shareB ? base + aBytes : 0];
     if (shareA)
       ctx.parallel(
@@ -51,7 +93,7 @@ function product(
 }
 
 /** Sizes and batch strides of the products one call computes. */
-type ProductGeometry = Omit<MatmulGeometry, 'shape'>;
+export type ProductGeometry = Omit<MatmulGeometry, 'shape'>;
 
 /**
  * A batch of products that share B, with each A stored row-major right
@@ -87,18 +129,40 @@ export function matmul(ctx: WasmContext, a: DeviceTensor, b: DeviceTensor, optio
   return out.handle;
 }
 
+/** The products of {@link loraLinear}: the base layer's, then, with a rank, `x·Aᵀ` and its product with `Bᵀ`. */
+function loraProducts(rows: number, inFeatures: number, outFeatures: number, rank: number): ProductGeometry[] {
+  const flat = { batch: 1, aBatchStride: 0, bBatchStride: 0 };
+  const base = { ...flat, m: rows, k: inFeatures, n: outFeatures };
+  return rank > 0 ? [base, { ...flat, m: rows, k: inFeatures, n: rank }, { ...flat, m: rows, k: rank, n: outFeatures }] : [base];
+}
+
+/** Most scratch bytes a {@link loraLinear} call holds at once: the base product's, or the low-rank rows with either low-rank product's. */
+export function loraLinearScratchBytes(
+  rows: number,
+  inFeatures: number,
+  outFeatures: number,
+  rank: number,
+  partsFor: (work: number) => number,
+  threads: number,
+): number {
+  const [base, ...low] = loraProducts(rows, inFeatures, outFeatures, rank).map((g) =>
+    blockBytes(productScratchBytes(productLayout(g, false, partsFor, threads))),
+  );
+  return Math.max(base, low.length === 0 ? 0 : blockBytes(rows * rank * 4) + Math.max(...low));
+}
+
 /** {@link Kernels.loraLinear}: `x·W0ᵀ`, then `(scale·x·Aᵀ)·Bᵀ` accumulated into it. */
 export function loraLinear(ctx: WasmContext, x: DeviceTensor, w0: DeviceTensor, a: DeviceTensor, b: DeviceTensor, scale: number): DeviceTensor {
   const { rows, inFeatures, outFeatures, rank, shape } = loraLinearGeometry(x, w0, a, b, scale);
   const [px, pw, pa, pb] = [ctx.address(x), ctx.address(w0), ctx.address(a), ctx.address(b)];
   const out = ctx.output(shape, 'f32');
-  const flat = { batch: 1, aBatchStride: 0, bBatchStride: 0 };
-  product(ctx, px, pw, out.address, FLOAT_CODES[w0.dtype], { ...flat, m: rows, k: inFeatures, n: outFeatures }, false, true, false);
+  const [base, down, up] = loraProducts(rows, inFeatures, outFeatures, rank);
+  product(ctx, px, pw, out.address, FLOAT_CODES[w0.dtype], base, false, true, false);
   if (rank > 0) {
     ctx.withScratch(rows * rank * 4, (low) => {
-      product(ctx, px, pa, low, FLOAT_CODES.f32, { ...flat, m: rows, k: inFeatures, n: rank }, false, true, false);
+      product(ctx, px, pa, low, FLOAT_CODES.f32, down, false, true, false);
       ctx.exports.scale(low, low, rows * rank, scale);
-      product(ctx, low, pb, out.address, FLOAT_CODES.f32, { ...flat, m: rows, k: rank, n: outFeatures }, false, true, true);
+      product(ctx, low, pb, out.address, FLOAT_CODES.f32, up, false, true, true);
     });
   }
   return out.handle;

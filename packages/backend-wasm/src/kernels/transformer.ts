@@ -7,6 +7,7 @@ import {
   embeddingGeometry,
   rmsNormGeometry,
   ropeGeometry,
+  type AttentionGeometry,
   type AttentionGrads,
   type AttentionOptions,
   type AttentionResult,
@@ -51,9 +52,26 @@ function attentionScratchBytes(kernel: 'attention' | 'attentionBackward', seqK: 
 }
 
 /** Parts for `work`, no more than {@link ATTENTION_SCRATCH_BUDGET} allows at `bytes` of scratch each. */
-function attentionPartCount(ctx: WasmContext, work: number, bytes: number): number {
-  return Math.max(1, Math.min(ctx.partsFor(work), Math.floor(ATTENTION_SCRATCH_BUDGET / bytes)));
+function attentionPartCount(partsFor: (work: number) => number, work: number, bytes: number): number {
+  return Math.max(1, Math.min(partsFor(work), Math.floor(ATTENTION_SCRATCH_BUDGET / bytes)));
 }
+
+/** How an attention call (forward or backward) is cut into ranges of query rows, and each range's scratch bytes. */
+export function attentionSplit(
+  kernel: 'attention' | 'attentionBackward',
+  g: AttentionGeometry,
+  partsFor: (work: number) => number,
+): { readonly bytes: number; readonly ranges: ReadonlyArray<readonly [number, number]> } {
+  const rows = g.batch * g.heads * g.seqQ;
+  const bytes = attentionScratchBytes(kernel, g.seqK, g.dim);
+  if (kernel === 'attention') return { bytes, ranges: splitRange(rows, attentionPartCount(partsFor, rows * g.seqK * g.dim, bytes)) };
+  // dK and dV of a key/value block sum over the query rows of its group:
+  // each thread owns whole blocks, so those sums keep one order.
+  return { bytes, ranges: splitRange(rows, attentionPartCount(partsFor, 2 * rows * g.seqK * g.dim, bytes), g.group * g.seqQ) };
+}
+
+/** Blocks of RMSNorm's weight-gradient partial sums (float64, one row of `dim` each). */
+export const rmsNormBlocks = (rows: number) => Math.ceil(rows / RMS_NORM_BLOCK_ROWS);
 
 /** Runs attention forward or backward over `ranges` of query rows, one part per thread, each with its own `bytes` of scratch. */
 function attentionParts(
@@ -86,7 +104,7 @@ export function rmsNormBackward(ctx: WasmContext, x: DeviceTensor, weight: Devic
   const [px, pw, pd] = [ctx.address(x), ctx.address(weight), ctx.address(dy)];
   const dx = ctx.output(x.shape, 'f32');
   const dWeight = ctx.output([dim], 'f32');
-  const blocks = Math.ceil(rows / RMS_NORM_BLOCK_ROWS);
+  const blocks = rmsNormBlocks(rows);
   ctx.withScratch(blocks * dim * F64, (partials) => {
     parallelRange(ctx, 'rmsNormBackward', rows, dim * UNIT_COST.float64, RMS_NORM_BLOCK_ROWS, (i, j) => {
       const offset = i * dim * F32;
@@ -127,9 +145,7 @@ export function attention(ctx: WasmContext, q: DeviceTensor, k: DeviceTensor, v:
   const out = ctx.output(q.shape, 'f32');
   const lse = ctx.output([g.batch, g.heads, g.seqQ], 'f32');
   // Query rows are independent: split anywhere.
-  const rows = g.batch * g.heads * g.seqQ;
-  const bytes = attentionScratchBytes('attention', g.seqK, g.dim);
-  const ranges = splitRange(rows, attentionPartCount(ctx, rows * g.seqK * g.dim, bytes));
+  const { bytes, ranges } = attentionSplit('attention', g, ctx.partsFor);
   attentionParts(
     ctx,
     'attention',
@@ -156,12 +172,7 @@ export function attentionBackward(
   const dq = ctx.output(q.shape, 'f32');
   const dk = ctx.output(k.shape, 'f32');
   const dv = ctx.output(v.shape, 'f32');
-  // dK and dV of a key/value block sum over the query rows of its group:
-  // each thread owns whole blocks, so those sums keep one order.
-  const rowsPerBlock = g.group * g.seqQ;
-  const rows = g.batch * g.heads * g.seqQ;
-  const bytes = attentionScratchBytes('attentionBackward', g.seqK, g.dim);
-  const ranges = splitRange(rows, attentionPartCount(ctx, 2 * rows * g.seqK * g.dim, bytes), rowsPerBlock);
+  const { bytes, ranges } = attentionSplit('attentionBackward', g, ctx.partsFor);
   attentionParts(
     ctx,
     'attentionBackward',

@@ -95,6 +95,8 @@ export interface AdaptOptions {
    * exactly as it would have without the interruption.
    */
   readonly resume?: TrainCheckpoint;
+  /** Caps the memory the run may plan for (bytes; see `train`'s `memoryBudget`): a run whose plan does not fit throws `OUT_OF_MEMORY` before its first step. */
+  readonly memoryBudget?: number;
   /** Aborting throws `ABORTED`; the adapters hold the last completed, pruned step. */
   readonly signal?: AbortSignal;
   /** Called with every event, as it is yielded. */
@@ -184,6 +186,8 @@ export async function* adapt(backend: Backend, model: CausalLM, options: AdaptOp
       resume: options.resume,
       signal: options.signal,
       hooks: [hook],
+      plannedWork: hook.plannedWork,
+      ...(options.memoryBudget === undefined ? {} : { memoryBudget: options.memoryBudget }),
       ...(statistics ? { statistics } : {}),
       ...(options.loraDropout === undefined ? {} : { loraDropout: options.loraDropout }),
     });

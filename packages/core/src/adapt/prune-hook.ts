@@ -2,6 +2,7 @@ import type { Backend } from '../backend/backend.js';
 import type { DeviceTensor } from '../backend/device-tensor.js';
 import type { Example } from '../data/encode.js';
 import type { DeviceAdapter } from '../model/device-adapter.js';
+import type { PlannedAdapt } from '../memory/plan.js';
 import type { CausalLM } from '../model/llama.js';
 import type { Pruner, PruneReport, TensorSparsity } from '../prune/pruner.js';
 import type { ImportanceInput, PrunableModule } from '../prune/types.js';
@@ -97,6 +98,20 @@ export class PruneHook implements TrainHook {
       const k = options.backend.kernels;
       for (const { module: m } of this.#owners) for (const t of [m.a, m.b]) this.#initial.set(t, k.scale(t, 1));
     }
+  }
+
+  /** What this hook keeps and computes, for the run's memory plan. */
+  get plannedWork(): PlannedAdapt {
+    const inputs = this.#needs.has('inputNorms');
+    const hidden = this.#needs.has('hiddenNorms');
+    const { normSource, pruner, window } = this.#o;
+    return {
+      normSource,
+      norms: inputs && hidden ? 'both' : inputs ? 'inputs' : hidden ? 'hidden' : 'none',
+      keepInitial: pruner.mode === 'reset',
+      persistentMasks: pruner.masks === 'persistent',
+      ...(normSource === 'running' ? { windowSteps: window } : {}),
+    };
   }
 
   /** What the training forward passes must gather for this hook. */

@@ -53,6 +53,8 @@ export class Tape {
   readonly #owned = new Set<DeviceTensor>();
   readonly #nodes: TapeNode[] = [];
   readonly #seeds = new Map<DeviceTensor, number>();
+  /** How many recorded rules read each saved tensor. */
+  readonly #saves = new Map<DeviceTensor, number>();
   readonly #ones = new Map<string, DeviceTensor>();
   #done = false;
 
@@ -110,8 +112,14 @@ export class Tape {
     this.#assertOpen();
     if (!inputs.some((t) => this.#tracked.has(t))) return false;
     for (const t of outputs) this.#tracked.add(t);
+    for (const t of saved) this.#saves.set(t, (this.#saves.get(t) ?? 0) + 1);
     this.#nodes.push({ inputs, outputs, saved, rule });
     return true;
+  }
+
+  /** True while a recorded gradient rule will still read `tensor` (an activation kept for backward). */
+  isSaved(tensor: DeviceTensor): boolean {
+    return this.#saves.has(tensor);
   }
 
   /**
@@ -143,8 +151,7 @@ export class Tape {
     this.#assertOpen();
     if (loss.size !== 1)
       throw new LoraFuseError('SHAPE_MISMATCH', `backward needs a scalar loss; got shape [${loss.shape.join(', ')}].`, { details: { shape: [...loss.shape] } });
-    const uses = new Map<DeviceTensor, number>();
-    for (const node of this.#nodes) for (const t of node.saved) uses.set(t, (uses.get(t) ?? 0) + 1);
+    const uses = this.#saves;
     // Forward intermediates no rule reads are dead already.
     for (const t of this.#owned) if (!uses.has(t) && t !== loss) this.#release(t);
 
@@ -182,8 +189,11 @@ export class Tape {
       }
       for (const t of node.saved) {
         const left = (uses.get(t) ?? 1) - 1;
-        uses.set(t, left);
-        if (left === 0) this.#release(t);
+        if (left > 0) uses.set(t, left);
+        else {
+          uses.delete(t);
+          this.#release(t);
+        }
       }
     }
     const result = new Map<DeviceTensor, DeviceTensor>();
@@ -203,6 +213,7 @@ export class Tape {
     this.#tracked.clear();
     this.#watched.clear();
     this.#seeds.clear();
+    this.#saves.clear();
     this.#ones.clear();
     this.#done = true;
   }

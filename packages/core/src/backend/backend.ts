@@ -1,6 +1,7 @@
 import type { Tensor } from '../tensor/index.js';
 import type { DeviceTensor } from './device-tensor.js';
 import type { Kernels } from './kernels.js';
+import type { MemoryTraits } from '../memory/traits.js';
 
 /**
  * A compute backend: owns device memory and implements the {@link Kernels}.
@@ -33,6 +34,12 @@ export interface Backend {
    * that exceed it.
    */
   readonly maxBytes?: number;
+  /**
+   * How this backend spends memory (its limit, allocation rounding, kernel
+   * scratch), for {@link planMemory}: `train()` and `adapt()` check their
+   * plan against it before the first step. Absent: no check.
+   */
+  readonly memoryTraits?: MemoryTraits;
 
   /**
    * Copies a host tensor into device memory. Accepts the device dtypes
@@ -57,6 +64,12 @@ export interface Backend {
   /** Live tensors and their bytes, for leak checks. */
   memory(): BackendMemory;
 
+  /** High-water marks of the backend's memory since creation or {@link Backend.resetMemoryPeaks}, where it keeps them. */
+  memoryPeaks?(): BackendMemoryPeaks;
+
+  /** Starts {@link Backend.memoryPeaks} afresh from what is held now. */
+  resetMemoryPeaks?(): void;
+
   /** Releases all device memory and the device itself. Idempotent. */
   dispose(): Promise<void>;
 }
@@ -67,6 +80,16 @@ export interface BackendMemory {
   readonly tensors: number;
   /** Bytes held by live device tensors. */
   readonly bytes: number;
+}
+
+/** What {@link Backend.memoryPeaks} reports. */
+export interface BackendMemoryPeaks {
+  /** The most bytes held at once by live tensors (and, on wasm, kernel scratch). */
+  readonly bytesInUse: number;
+  /** wasm: the highest address handed out, which holes between live blocks push above `bytesInUse`. */
+  readonly top?: number;
+  /** webgpu: the most bytes of GPU buffers created at once, pooled spares included. */
+  readonly bufferBytes?: number;
 }
 
 /**

@@ -116,6 +116,11 @@ export class DeviceTensorTable<S> {
     return this.#live.values();
   }
 
+  /** Every live handle with its storage (for memory statistics by tensor). */
+  entries(): IterableIterator<[DeviceTensor, S]> {
+    return this.#live.entries();
+  }
+
   /**
    * Marks the table closed and returns the storage of every handle still
    * live, for the backend to release. Every later call throws `BACKEND_DISPOSED`.

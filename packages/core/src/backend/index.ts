@@ -1,4 +1,4 @@
-export { BACKEND_PRIORITIES, type Backend, type BackendFactory, type BackendMemory } from './backend.js';
+export { BACKEND_PRIORITIES, type Backend, type BackendFactory, type BackendMemory, type BackendMemoryPeaks } from './backend.js';
 export { DEVICE_DTYPES, DeviceTensorTable, uploadDType, type DeviceDType, type DeviceTensor } from './device-tensor.js';
 export { headsFirstAttention, headsFirstAttentionBackward, type AttentionLayoutHost } from './attention-layout.js';
 export * from './geometry.js';

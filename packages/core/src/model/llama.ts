@@ -12,6 +12,7 @@ import { openModelFolder, type OpenModelOptions } from './open.js';
 import { inverseFrequencies, ropeTables, ropeTablesPerToken, type RopeTables } from './rope-tables.js';
 import type { ModelCheckpoint, ModelConfig } from './types.js';
 import { expectedModelWeights } from './weights.js';
+import { formatBytes } from '../memory/format.js';
 
 /** Options of {@link CausalLM.load}. */
 export interface LoadModelOptions extends OpenModelOptions {
@@ -136,6 +137,21 @@ export class CausalLM {
       throw error;
     }
     return new CausalLM(backend, config, uploaded);
+  }
+
+  /**
+   * A model over weights already on `backend`, by Hugging Face name (every
+   * one {@link expectedModelWeights} lists; vectors f32): what a memory plan
+   * runs on placeholders. The model owns them ({@link CausalLM.dispose}
+   * frees them). Throws `MODEL_WEIGHTS_MISSING`.
+   */
+  static fromDeviceWeights(backend: Backend, config: ModelConfig, weights: ReadonlyMap<string, DeviceTensor>): CausalLM {
+    const missing = expectedModelWeights(config)
+      .filter((s) => !weights.has(s.name))
+      .map((s) => s.name);
+    if (missing.length > 0)
+      throw new LoraFuseError('MODEL_WEIGHTS_MISSING', `fromDeviceWeights lacks ${missing.length} weight(s), e.g. ${missing[0]}.`, { details: { missing } });
+    return new CausalLM(backend, config, weights);
   }
 
   /** The model's weights on the device, by Hugging Face name (for full-parameter training: watch the f32 ones). */
@@ -318,8 +334,4 @@ function lastPositions(tape: Tape, x: DeviceTensor): DeviceTensor {
 
 function isVector(shape: readonly number[]): boolean {
   return shape.length === 1;
-}
-
-function formatBytes(bytes: number): string {
-  return bytes >= 2 ** 30 ? `${(bytes / 2 ** 30).toFixed(1)} GiB` : `${(bytes / 2 ** 20).toFixed(1)} MiB`;
 }

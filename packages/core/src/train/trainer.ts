@@ -11,6 +11,8 @@ import { adapterParameters, type DeviceAdapter } from '../model/device-adapter.j
 import type { CausalLM } from '../model/llama.js';
 import type { WritableFolder } from '../io/folder.js';
 import { accumulate } from './accumulate.js';
+import type { PlannedAdapt } from '../memory/plan.js';
+import { checkTrainingMemory } from './memory-check.js';
 import type { HookState, StepContext, TrainHook } from './hooks.js';
 import { freeStatistics, type StatisticsOptions, StepStatisticsCollector } from './step-statistics.js';
 import { captureCheckpoint, restoreParams, writeCheckpoint, type TrainCheckpoint, type TrainProgress } from './checkpoint.js';
@@ -97,6 +99,16 @@ export interface TrainOptions {
    * draws the same ones.
    */
   readonly loraDropout?: number;
+  /**
+   * Caps the memory the run may plan for below the backend's own limit
+   * (bytes): before the first step, a run of LoRA factors (no `params`)
+   * on a backend that describes its memory ({@link Backend.memoryTraits})
+   * is planned with {@link planMemory} and refused with `OUT_OF_MEMORY`,
+   * the plan in `details.plan`, when its peak would not fit.
+   */
+  readonly memoryBudget?: number;
+  /** Work the hooks add to the memory plan (`adapt()` describes its pruning's). */
+  readonly plannedWork?: PlannedAdapt;
   /** Checked before each micro-batch: aborting throws `ABORTED`. */
   readonly signal?: AbortSignal;
   /** Called with every event, as it is yielded. */
@@ -209,6 +221,18 @@ export async function* trainSteps(
 ): AsyncGenerator<TrainEvent, void, undefined> {
   checkOptions(options);
   const { batchSize = 8, accumulation = 1, epochs = 1, seed = 0, padId, signal, runAhead = true } = options;
+  if (options.params === undefined) {
+    checkTrainingMemory(backend, model, {
+      adapters: options.adapters,
+      train: options.train,
+      validation: options.validation,
+      batchSize,
+      accumulation,
+      loraDropout: options.loraDropout,
+      adapt: options.plannedWork,
+      memoryBudget: options.memoryBudget,
+    });
+  }
   const params = options.params ?? options.adapters.flatMap(adapterParameters);
   const stepsPerEpoch = Math.ceil(Math.ceil(options.train.length / batchSize) / accumulation);
   const schedule = { totalSteps: stepsPerEpoch * epochs, ...options.schedule };

@@ -1,0 +1,397 @@
+import { createAdapterConfig, isTargetModule } from '../adapter/index.js';
+import { Tape } from '../autograd/tape.js';
+import type { DeviceDType, DeviceTensor } from '../backend/device-tensor.js';
+import { LoraFuseError } from '../errors/index.js';
+import { adapterParameters, type DeviceAdapter } from '../model/device-adapter.js';
+import { CausalLM } from '../model/llama.js';
+import type { ModelConfig } from '../model/types.js';
+import { expectedModelWeights } from '../model/weights.js';
+import { collectActivationSquares } from '../stats/input-norms.js';
+import { Tensor } from '../tensor/index.js';
+import { freeStatistics, StepStatisticsCollector } from '../train/step-statistics.js';
+import { PlanningBackend, type PeakSnapshot } from './planning-backend.js';
+import { formatBytes } from './format.js';
+import { REFERENCE_MEMORY_TRAITS, type MemoryTraits } from './traits.js';
+
+/** One LoRA adapter as a plan sees it: its modules' names and ranks. */
+export interface PlannedAdapter {
+  /** Modules by base-model path (`model.layers.0.self_attn.q_proj`) with their rank. */
+  readonly modules: readonly { readonly name: string; readonly rank: number }[];
+  /** LoRA dropout probability in training (default 0). */
+  readonly dropout?: number;
+}
+
+/** The work a plan covers besides the training passes. */
+export interface PlannedAdapt {
+  /** Where activation norms come from: `dataset` adds forward passes over single calibration sequences; `running` statistics in the training passes. */
+  readonly normSource: 'dataset' | 'running';
+  /** Which norms the importance metric reads (default `inputs`, the `lora` metric's). */
+  readonly norms?: 'inputs' | 'hidden' | 'both' | 'none';
+  /** Pruned entries reset to their initial values: a copy of every factor is kept. */
+  readonly keepInitial?: boolean;
+  /** Masks persist between steps (`masks: 'fixed'`): one byte per factor entry. */
+  readonly persistentMasks?: boolean;
+  /** With `running` norms: steps whose sums of squares are kept (an epoch's). */
+  readonly windowSteps?: number;
+}
+
+/** Options of {@link planMemory}. */
+export interface MemoryPlanOptions {
+  /** The backend the run will use (default the reference backend's traits: no limit). */
+  readonly backend?: MemoryTraits;
+  /** Caps the backend's limit (a browser tab's budget, a share of a GPU). */
+  readonly memoryBudget?: number;
+  /** Examples per micro-batch (default 8). */
+  readonly batchSize?: number;
+  /** Tokens of the longest sequence: every micro-batch is planned padded to it (default the model's context). */
+  readonly maxLength?: number;
+  /** Micro-batches per optimizer step (default 1); above 1 the summed gradients stay live across micro-batches. */
+  readonly accumulation?: number;
+  /**
+   * The LoRA adapters trained together: a count of adapters of `rank` on
+   * `targets` (default 1), or each adapter's modules and ranks.
+   */
+  readonly adapters?: number | readonly PlannedAdapter[];
+  /** Rank of counted adapters (default 8). */
+  readonly rank?: number;
+  /** Projections of counted adapters, as PEFT's `target_modules` (default q_proj, v_proj). */
+  readonly targets?: readonly string[];
+  /** LoRA dropout of counted adapters, or an override of every adapter's (default 0). */
+  readonly loraDropout?: number;
+  /** Dtype the frozen matrices are held in (default the config's `dtype`, else f32). Norms and biases are always f32. */
+  readonly baseDtype?: 'f32' | 'bf16' | 'f16';
+  /** The dtype of each weight as loaded (a model's {@link CausalLM.weights}): overrides `baseDtype` weight by weight. */
+  readonly weights?: ReadonlyMap<string, { readonly dtype: DeviceDType }>;
+  /** Plan `adapt()`'s pruning work too (norms, calibration passes). */
+  readonly adapt?: PlannedAdapt;
+  /** The run scores validation data after each epoch (forward passes of a micro-batch without gradients). */
+  readonly validation?: boolean;
+}
+
+/** The settings a plan was made for, defaults filled in. */
+export interface MemoryPlanSettings {
+  readonly backend: string;
+  readonly batchSize: number;
+  readonly maxLength: number;
+  readonly accumulation: number;
+  readonly baseDtype: 'f32' | 'bf16' | 'f16';
+  /** Number of adapters and their trainable parameters (A and B entries). */
+  readonly adapters: number;
+  readonly loraParameters: number;
+}
+
+/**
+ * The live bytes at the plan's peak, by what holds them. They add up to
+ * {@link MemoryPlan.peakBytes}.
+ */
+export interface MemoryBreakdown {
+  /** The frozen base model (matrices in the base dtype, norms and biases f32). */
+  readonly weights: number;
+  /** LoRA factors, their AdamW moments, summed gradients and pruning state. */
+  readonly lora: number;
+  /** Activations the tape keeps for the backward pass. */
+  readonly activations: number;
+  /** Tensors of the LM head and loss (`[tokens, vocab]` logits and their gradient). */
+  readonly head: number;
+  /** Everything else live at that moment: gradients in flight, intermediates, kernel scratch. */
+  readonly transient: number;
+}
+
+/** A change that makes a plan fit. */
+export interface MemorySuggestion {
+  /** What changes: `batchSize` (with `accumulation` to keep the step's examples), `maxLength`, or `model` (nothing smaller fits: use a smaller model or a backend with more memory). */
+  readonly change: 'batchSize' | 'maxLength' | 'model';
+  /** The settings that fit (absent for `model`). */
+  readonly settings?: Partial<Pick<MemoryPlanSettings, 'batchSize' | 'accumulation' | 'maxLength'>>;
+  /** The peak with the change. */
+  readonly peakBytes?: number;
+  /** One sentence for people. */
+  readonly message: string;
+}
+
+/** What {@link planMemory} returns. */
+export interface MemoryPlan {
+  /** An upper bound of the device bytes the run holds at once. */
+  readonly peakBytes: number;
+  /** The bytes at the peak by part. */
+  readonly breakdown: MemoryBreakdown;
+  /** Which work peaks: a training micro-batch, a calibration pass (adapt's dataset norms) or an evaluation pass. */
+  readonly phase: 'train' | 'calibration' | 'evaluation';
+  /** The kernel running at the peak, when it came inside one (its scratch counted). */
+  readonly kernel?: string;
+  /** The backend's limit (or the budget, when lower); undefined without one. */
+  readonly limitBytes?: number;
+  /** Whether the peak stays within the limit. */
+  readonly fits: boolean;
+  /** The settings planned. */
+  readonly settings: MemoryPlanSettings;
+  /** When it does not fit: the smallest change that does. */
+  readonly suggestion?: MemorySuggestion;
+}
+
+/** Resolved options of one simulation. */
+interface Settings {
+  readonly traits: MemoryTraits;
+  readonly batchSize: number;
+  readonly maxLength: number;
+  readonly accumulation: number;
+  readonly baseDtype: 'f32' | 'bf16' | 'f16';
+  readonly weights: ReadonlyMap<string, { readonly dtype: DeviceDType }> | undefined;
+  readonly adapters: readonly PlannedAdapter[];
+  readonly loraDropout: number | undefined;
+  readonly adapt: PlannedAdapt | undefined;
+  readonly validation: boolean;
+}
+
+interface Simulated {
+  readonly peak: PeakSnapshot;
+  readonly phase: MemoryPlan['phase'];
+  /** Entries of every A and B. */
+  readonly loraParameters: number;
+}
+
+/**
+ * The memory a LoRA training run of a model with `config` needs on a
+ * backend, found by running the real forward and backward passes, the
+ * optimizer's state and (with `adapt`) the pruning's calibration passes on
+ * a {@link PlanningBackend}: every tensor at its real size (rounded as the
+ * backend rounds), every kernel's scratch, nothing computed. The peak is an
+ * upper bound: micro-batches are planned padded to `maxLength`. When it
+ * exceeds the backend's limit (or `memoryBudget`), the plan suggests the
+ * smallest change that fits. Throws `INVALID_OPTION` for bad settings.
+ */
+export function planMemory(config: ModelConfig, options: MemoryPlanOptions = {}): MemoryPlan {
+  const settings = resolve(config, options);
+  const simulated = simulate(config, settings);
+  const limit = limitOf(settings.traits, options.memoryBudget);
+  const fits = limit === undefined || simulated.peak.bytes <= limit;
+  return {
+    ...summarise(simulated, settings),
+    ...(limit === undefined ? {} : { limitBytes: limit }),
+    fits,
+    ...(fits ? {} : { suggestion: suggest(config, settings, limit!) }),
+  };
+}
+
+/** The bytes a plan may reach: the backend's limit, or the budget when lower. */
+function limitOf(traits: MemoryTraits, budget: number | undefined): number | undefined {
+  if (budget !== undefined && !(Number.isFinite(budget) && budget > 0))
+    throw new LoraFuseError('INVALID_OPTION', `memoryBudget must be a positive number of bytes; got ${String(budget)}.`);
+  if (traits.limitBytes === undefined) return budget;
+  return budget === undefined ? traits.limitBytes : Math.min(budget, traits.limitBytes);
+}
+
+function positiveInteger(name: string, value: number): number {
+  if (!Number.isSafeInteger(value) || value < 1) throw new LoraFuseError('INVALID_OPTION', `${name} must be a positive integer; got ${String(value)}.`);
+  return value;
+}
+
+function resolve(config: ModelConfig, options: MemoryPlanOptions): Settings {
+  const rank = positiveInteger('rank', options.rank ?? 8);
+  const count = options.adapters ?? 1;
+  const adapters =
+    typeof count === 'number' ? Array.from({ length: positiveInteger('adapters', count) }, () => countedAdapter(config, rank, options.targets)) : count;
+  if (adapters.length === 0) throw new LoraFuseError('INVALID_OPTION', 'A memory plan needs at least one adapter.');
+  const dropout = options.loraDropout;
+  if (dropout !== undefined && !(dropout >= 0 && dropout < 1)) throw new LoraFuseError('INVALID_OPTION', `loraDropout must be in [0, 1); got ${dropout}.`);
+  return {
+    traits: options.backend ?? REFERENCE_MEMORY_TRAITS,
+    batchSize: positiveInteger('batchSize', options.batchSize ?? 8),
+    maxLength: positiveInteger('maxLength', options.maxLength ?? config.maxPositionEmbeddings),
+    accumulation: positiveInteger('accumulation', options.accumulation ?? 1),
+    baseDtype: options.baseDtype ?? config.dtype ?? 'f32',
+    weights: options.weights,
+    adapters,
+    loraDropout: dropout,
+    adapt: options.adapt,
+    validation: options.validation ?? false,
+  };
+}
+
+/** An adapter of `rank` on the projections `targets` selects, as `initLoraAdapter` would make it. */
+function countedAdapter(config: ModelConfig, rank: number, targets: readonly string[] = ['q_proj', 'v_proj']): PlannedAdapter {
+  const adapterConfig = createAdapterConfig({ r: rank, loraAlpha: 2 * rank, targetModules: [...targets] });
+  const modules = expectedModelWeights(config)
+    .filter((w) => w.shape.length === 2 && w.name !== 'model.embed_tokens.weight' && w.name !== 'lm_head.weight')
+    .map((w) => w.name.slice(0, -'.weight'.length))
+    .filter((name) => isTargetModule(adapterConfig, name))
+    .map((name) => ({ name, rank }));
+  if (modules.length === 0) throw new LoraFuseError('INVALID_OPTION', `No projection of the model matches the LoRA targets ${JSON.stringify(targets)}.`);
+  return { modules };
+}
+
+/** Runs the run's passes on a planning backend and returns the highest of their peaks. */
+function simulate(config: ModelConfig, s: Settings): Simulated {
+  const pb = new PlanningBackend(s.traits);
+  const roles = new Map<DeviceTensor, 'weights' | 'lora'>();
+  const place = (shape: readonly number[], dtype: DeviceDType, role: 'weights' | 'lora') => {
+    const t = pb.placeholder(shape, dtype);
+    roles.set(t, role);
+    return t;
+  };
+  const specs = expectedModelWeights(config);
+  const shapes = new Map(specs.map((w) => [w.name, w.shape]));
+  const dtypeOf = (name: string, shape: readonly number[]) => s.weights?.get(name)?.dtype ?? (shape.length === 1 ? 'f32' : s.baseDtype);
+  const weights = new Map(specs.map((w) => [w.name, place(w.shape, dtypeOf(w.name, w.shape), 'weights')]));
+  const model = CausalLM.fromDeviceWeights(pb, config, weights);
+  const adapters: DeviceAdapter[] = s.adapters.map((adapter) => ({
+    modules: adapter.modules.map(({ name, rank }) => {
+      const [out, inFeatures] = shapes.get(`${name}.weight`) ?? [];
+      if (out === undefined) throw new LoraFuseError('INVALID_OPTION', `${name} is not a projection of this model.`, { details: { module: name } });
+      return { name, a: place([rank, inFeatures], 'f32', 'lora'), b: place([out, rank], 'f32', 'lora'), scaling: 1 };
+    }),
+    ...(adapter.dropout ? { dropout: adapter.dropout } : {}),
+  }));
+  const params = adapters.flatMap(adapterParameters);
+  const loraParameters = params.reduce((n, p) => n + p.size, 0);
+  // AdamW's moments, and the state adapt keeps between steps.
+  for (const p of params) {
+    place(p.shape, 'f32', 'lora');
+    place(p.shape, 'f32', 'lora');
+    if (s.adapt?.keepInitial) place(p.shape, 'f32', 'lora');
+    if (s.adapt?.persistentMasks) place(p.shape, 'u8', 'lora');
+  }
+  const norms = s.adapt?.norms ?? 'inputs';
+  const inputNorms = s.adapt !== undefined && (norms === 'inputs' || norms === 'both');
+  const hiddenNorms = s.adapt !== undefined && (norms === 'hidden' || norms === 'both');
+  // The norms in use, and with running norms each kept step's sums of squares.
+  const copies = 1 + (s.adapt?.normSource === 'running' ? (s.adapt.windowSteps ?? 1) : 0);
+  for (let i = 0; i < copies; i++) {
+    for (const adapter of adapters) {
+      for (const m of adapter.modules) {
+        if (inputNorms) place([m.a.shape[1]], 'f32', 'lora');
+        if (hiddenNorms) place([m.a.shape[0]], 'f32', 'lora');
+      }
+    }
+  }
+  const paramShapes = new Set(params.map((p) => p.shape.join(',')));
+  let tape: Tape | undefined;
+  pb.classify = (t) => {
+    const role = roles.get(t);
+    if (role) return role;
+    if (t.shape[t.shape.length - 1] === config.vocabSize) return 'head';
+    if (tape?.isSaved(t)) return 'activations';
+    // Gradients of the factors, in flight.
+    if (t.shape.length === 2 && paramShapes.has(t.shape.join(','))) return 'lora';
+    return 'transient';
+  };
+  const { batchSize: batch, maxLength: seq } = s;
+  const ids = (rows: number) => new Tensor('i32', [rows, seq]);
+  const phases: Simulated[] = [];
+
+  // A training micro-batch: forward and backward, with an earlier micro-batch's gradients when accumulating.
+  pb.resetPeak();
+  // Accumulating: the earlier micro-batches' summed gradients and their losses (held for the step's verdict).
+  const prior = s.accumulation > 1 ? params.map((p) => place(p.shape, 'f32', 'lora')) : [];
+  const losses = Array.from({ length: s.accumulation - 1 }, () => place([], 'f32', 'lora'));
+  const running = s.adapt?.normSource === 'running';
+  const statistics = running ? StepStatisticsCollector.forAdapters(pb, adapters, { inputs: inputNorms, hidden: hiddenNorms }) : undefined;
+  tape = new Tape(pb);
+  tape.watch(...params);
+  const onLinearInput = statistics?.beginBatch(new Array<number>(batch).fill(seq), seq);
+  const dropout = { seed: 0, key: 'plan', ...(s.loraDropout === undefined ? {} : { p: s.loraDropout }) };
+  const { loss } = model.forward(tape, tape.constant(ids(batch)), { adapters, targets: tape.constant(ids(batch)), dropout, onLinearInput });
+  const grads = tape.backward(loss!);
+  tape = undefined;
+  for (const [i, p] of params.entries()) {
+    const g = grads.get(p);
+    if (g && prior[i]) pb.free(pb.kernels.add(prior[i], g));
+  }
+  for (const g of grads.values()) pb.free(g);
+  for (const p of [...prior, ...losses]) pb.free(p);
+  if (statistics) freeStatistics(pb, statistics.take());
+  statistics?.dispose();
+  phases.push({ peak: pb.peak, phase: 'train', loraParameters });
+
+  if (s.adapt?.normSource === 'dataset') {
+    pb.resetPeak();
+    const squares = collectActivationSquares(pb, model, { examples: [{ ids: new Array<number>(seq).fill(0) }], adapters, hidden: hiddenNorms });
+    freeStatistics(pb, squares);
+    phases.push({ peak: pb.peak, phase: 'calibration', loraParameters });
+  }
+  if (s.validation) {
+    pb.resetPeak();
+    const evaluation = new Tape(pb);
+    model.forward(evaluation, evaluation.constant(ids(batch)), { adapters, targets: evaluation.constant(ids(batch)) });
+    evaluation.dispose();
+    phases.push({ peak: pb.peak, phase: 'evaluation', loraParameters });
+  }
+  return phases.reduce((a, b) => (b.peak.bytes > a.peak.bytes ? b : a));
+}
+
+function summarise(simulated: Simulated, s: Settings): Pick<MemoryPlan, 'peakBytes' | 'breakdown' | 'phase' | 'kernel' | 'settings'> {
+  const { parts } = simulated.peak;
+  const part = (name: string) => parts[name] ?? 0;
+  return {
+    peakBytes: simulated.peak.bytes,
+    breakdown: {
+      weights: part('weights'),
+      lora: part('lora'),
+      activations: part('activations'),
+      head: part('head'),
+      transient: part('transient') + part('scratch') + part('other'),
+    },
+    phase: simulated.phase,
+    ...(simulated.peak.kernel ? { kernel: simulated.peak.kernel } : {}),
+    settings: {
+      backend: s.traits.name,
+      batchSize: s.batchSize,
+      maxLength: s.maxLength,
+      accumulation: s.accumulation,
+      baseDtype: s.baseDtype,
+      adapters: s.adapters.length,
+      loraParameters: simulated.loraParameters,
+    },
+  };
+}
+
+/** Tokens lengths tried when shortening: multiples of this. */
+const LENGTH_STEP = 16;
+
+/**
+ * The first change that fits, in order of how little it changes the run:
+ * a smaller micro-batch with more accumulation (the same examples per
+ * step), then shorter sequences (the data is truncated), else a smaller
+ * model.
+ */
+function suggest(config: ModelConfig, s: Settings, limit: number): MemorySuggestion {
+  const peakWith = (change: Partial<Settings>) => simulate(config, { ...s, ...change }).peak.bytes;
+  for (let batch = Math.floor(s.batchSize / 2); batch >= 1; batch = Math.floor(batch / 2)) {
+    const peak = peakWith({ batchSize: batch });
+    if (peak <= limit) {
+      const accumulation = s.accumulation * Math.ceil(s.batchSize / batch);
+      return {
+        change: 'batchSize',
+        settings: { batchSize: batch, accumulation },
+        peakBytes: peak,
+        message: `use batch size ${batch} with accumulation ${accumulation} (the same ${s.batchSize * s.accumulation} examples per step).`,
+      };
+    }
+  }
+  // The longest length (a multiple of LENGTH_STEP) that fits at batch size 1.
+  let lo = 0;
+  let hi = Math.floor((s.maxLength - 1) / LENGTH_STEP);
+  let found: number | undefined;
+  while (lo < hi) {
+    const mid = Math.ceil((lo + hi) / 2);
+    const peak = peakWith({ batchSize: 1, maxLength: mid * LENGTH_STEP });
+    if (peak <= limit) {
+      lo = mid;
+      found = peak;
+    } else hi = mid - 1;
+  }
+  if (lo > 0) {
+    const maxLength = lo * LENGTH_STEP;
+    const accumulation = s.accumulation * s.batchSize;
+    return {
+      change: 'maxLength',
+      settings: { batchSize: 1, accumulation, maxLength },
+      peakBytes: found ?? peakWith({ batchSize: 1, maxLength }),
+      message: `use sequences of at most ${maxLength} tokens at batch size 1 with accumulation ${accumulation}.`,
+    };
+  }
+  return {
+    change: 'model',
+    message: `even one sequence of ${LENGTH_STEP} tokens needs more than the ${formatBytes(limit)} available: use a smaller model or a backend with more memory.`,
+  };
+}
