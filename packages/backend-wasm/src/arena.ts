@@ -6,6 +6,14 @@ export const PAGE = 65_536;
 export const WASM32_LIMIT_BYTES = 2 ** 32;
 /** Blocks are 16-byte aligned so SIMD loads never straddle a cache line needlessly. */
 const ALIGN = 16;
+/**
+ * Free bytes in holes below the top from which a request that would raise
+ * the top compacts instead (when the owner can move its blocks). Below it,
+ * moving every block above the first hole costs more than the holes do.
+ */
+export const COMPACT_SLACK_BYTES = 64 * 2 ** 20;
+/** Least growth of the memory, so that many small requests grow it rarely. */
+const MIN_GROWTH_BYTES = 2 ** 20;
 
 /** Bytes the arena takes for a request of `bytes` (whole 16-byte blocks; none for 0). */
 export const blockBytes = (bytes: number): number => Math.ceil(bytes / ALIGN) * ALIGN;
@@ -15,13 +23,34 @@ interface FreeBlock {
   size: number;
 }
 
+/** A live block its owner can move: where it is now, and its size as requested. */
+export interface MovableBlock {
+  address: number;
+  readonly bytes: number;
+}
+
+/**
+ * Moves live blocks to close the holes between them: the owner of the
+ * blocks knows which are live and updates its references; called by
+ * {@link Arena.alloc} when a request would raise the top while holes of at
+ * least {@link COMPACT_SLACK_BYTES} lie below it. Returns whether it
+ * compacted (it may decline, e.g. inside a kernel call whose addresses are
+ * in use; it may also throw to retry the call later).
+ */
+export type Compactor = () => boolean;
+
 /**
  * The allocator of one backend instance over its own `WebAssembly.Memory`:
  * first-fit over an address-ordered free list with coalescing, then a bump
  * pointer that grows the memory. Freed blocks are reused, so steady-state
  * work (the same kernels on the same shapes) stops growing the memory once
- * warm. Requests that would pass the 4 GiB wasm32 limit throw
- * `OUT_OF_MEMORY` before anything is allocated.
+ * warm. A request that fits no hole and would raise the top while the holes
+ * hold {@link COMPACT_SLACK_BYTES} or more first asks the owner's
+ * {@link Compactor} to slide the live blocks down ({@link Arena.compact}):
+ * the top then stays within the slack of the bytes in use instead of
+ * stranding the holes that large, short-lived tensors leave. Requests that
+ * would pass the 4 GiB wasm32 limit throw `OUT_OF_MEMORY` before anything
+ * is allocated.
  */
 export class Arena {
   readonly #memory: WebAssembly.Memory;
@@ -30,10 +59,15 @@ export class Arena {
   readonly #limit: number;
   /** First byte never handed out. */
   #top: number;
-  readonly #free: FreeBlock[] = [];
+  #free: FreeBlock[] = [];
+  /** Bytes in {@link Arena.#free}. */
+  #holes = 0;
   #inUse = 0;
   #peakInUse = 0;
   #peakTop: number;
+  #compactions = 0;
+  /** Set by the owner: moves its live blocks down ({@link Arena.compact}). */
+  compactor: Compactor | undefined;
 
   /**
    * `base` is the first byte the arena may use (above the module's static
@@ -41,7 +75,7 @@ export class Arena {
    */
   constructor(memory: WebAssembly.Memory, base: number, limit = WASM32_LIMIT_BYTES) {
     this.#memory = memory;
-    this.#base = Math.ceil(base / ALIGN) * ALIGN;
+    this.#base = blockBytes(base);
     this.#top = this.#base;
     this.#peakTop = this.#base;
     this.#limit = Math.min(limit, WASM32_LIMIT_BYTES);
@@ -60,6 +94,11 @@ export class Arena {
   /** The highest address handed out (the end of the highest block) since creation or {@link Arena.resetPeaks}: in-use bytes plus the holes below them. */
   get peakTop(): number {
     return this.#peakTop;
+  }
+
+  /** How many times the live blocks were slid down. */
+  get compactions(): number {
+    return this.#compactions;
   }
 
   /** Starts both high-water marks afresh from what is in use now. */
@@ -82,7 +121,11 @@ export class Arena {
   alloc(bytes: number): number {
     if (bytes === 0) return this.#base;
     const size = blockBytes(bytes);
-    const index = this.#free.findIndex((b) => b.size >= size);
+    let index = this.#free.findIndex((b) => b.size >= size);
+    // Raising the top over enough holes, or past the limit over any: close them first if the owner can.
+    if (index < 0 && this.#holes > 0 && (this.#holes >= COMPACT_SLACK_BYTES || this.#top + size > this.#limit) && this.compactor?.()) {
+      index = this.#free.findIndex((b) => b.size >= size);
+    }
     let offset: number;
     if (index >= 0) {
       const block = this.#free[index];
@@ -92,6 +135,7 @@ export class Arena {
         block.offset += size;
         block.size -= size;
       }
+      this.#holes -= size;
     } else {
       offset = this.#top;
       this.#ensure(offset + size, bytes);
@@ -108,6 +152,7 @@ export class Arena {
     if (bytes === 0) return;
     const size = blockBytes(bytes);
     this.#inUse -= size;
+    this.#holes += size;
     let lo = 0;
     let hi = this.#free.length;
     while (lo < hi) {
@@ -132,11 +177,37 @@ export class Arena {
     const last = this.#free[this.#free.length - 1];
     if (last && last.offset + last.size === this.#top) {
       this.#top = last.offset;
+      this.#holes -= last.size;
       this.#free.pop();
     }
   }
 
-  /** Grows the memory to hold `end` bytes, at least doubling to keep grows rare. */
+  /**
+   * Slides every live block down over the holes, in address order (a
+   * block moves only to a lower address, so copies never overwrite a block
+   * not yet moved), updating each block's address; afterwards no hole is
+   * left and the top is the base plus the bytes in use. `live` must be
+   * every live block of this arena.
+   */
+  compact(live: Iterable<MovableBlock>): void {
+    const blocks = [...live].filter((b) => b.bytes > 0).sort((a, b) => a.address - b.address);
+    const memory = new Uint8Array(this.#memory.buffer);
+    let cursor = this.#base;
+    for (const block of blocks) {
+      const size = blockBytes(block.bytes);
+      if (block.address !== cursor) {
+        memory.copyWithin(cursor, block.address, block.address + size);
+        block.address = cursor;
+      }
+      cursor += size;
+    }
+    this.#free = [];
+    this.#holes = 0;
+    this.#top = cursor;
+    this.#compactions++;
+  }
+
+  /** Grows the memory to hold `end` bytes: by what is needed, at least a quarter of the memory (or 1 MiB), so that growth stays rare without reserving much more than the top. */
   #ensure(end: number, requested: number): void {
     if (end > this.#limit) {
       const what = this.#limit === WASM32_LIMIT_BYTES ? 'the 4 GiB wasm32 limit of one instance' : `its limit of ${this.#limit} bytes`;
@@ -151,7 +222,7 @@ export class Arena {
     const maxPages = WASM32_LIMIT_BYTES / PAGE;
     const currentPages = current / PAGE;
     const needed = Math.ceil(end / PAGE) - currentPages;
-    const pages = Math.min(Math.max(needed, currentPages), maxPages - currentPages);
+    const pages = Math.min(Math.max(needed, Math.ceil(currentPages / 4), MIN_GROWTH_BYTES / PAGE), maxPages - currentPages);
     try {
       this.#memory.grow(pages);
     } catch (cause) {

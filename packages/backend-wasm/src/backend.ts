@@ -68,11 +68,14 @@ interface Live {
   readonly pool?: ThreadPool;
 }
 
-/** Where a device tensor lives in the arena. */
+/** Where a device tensor lives in the arena (compaction moves it). */
 interface Block {
-  readonly address: number;
+  address: number;
   readonly bytes: number;
 }
+
+/** Thrown through a kernel call whose allocation wants the arena compacted: the call is undone, the arena compacted, and the call run again. */
+const COMPACT_AND_RETRY = Symbol('compact and retry');
 
 /**
  * The wasm backend: the kernels compiled from AssemblyScript with SIMD128,
@@ -98,7 +101,7 @@ export class WasmBackend implements Backend {
   readonly #table = new DeviceTensorTable<Block>('wasm');
   readonly #minParallelWork: number;
 
-  /** Handles created by the kernel call in progress, freed if it throws. */
+  /** Handles created by the kernel call in progress, freed if it throws; set while a kernel runs. */
   #pending: DeviceTensor[] | undefined;
 
   private constructor(
@@ -109,7 +112,14 @@ export class WasmBackend implements Backend {
     pool: ThreadPool | undefined,
     minParallelWork: number,
   ) {
-    this.#live = { exports, arena: new Arena(memory, exports.heapBase(), limit), ...(pool ? { pool } : {}) };
+    const arena = new Arena(memory, exports.heapBase(), limit);
+    // Blocks move only between kernel calls, when no address is held: inside one, the call is undone and rerun after compacting.
+    arena.compactor = () => {
+      if (this.#pending) throw COMPACT_AND_RETRY;
+      arena.compact(this.#table.storages());
+      return true;
+    };
+    this.#live = { exports, arena, ...(pool ? { pool } : {}) };
     this.build = build;
     this.threads = (pool?.size ?? 0) + 1;
     this.#minParallelWork = minParallelWork;
@@ -289,8 +299,31 @@ export class WasmBackend implements Backend {
     return { handle, address };
   }
 
-  /** Runs one kernel call so that a failure part-way (out of memory for a second output or scratch) frees the outputs it made. */
+  /**
+   * Runs one kernel call so that a failure part-way (out of memory for a
+   * second output or scratch) frees the outputs it made. A call whose
+   * allocation wants the arena compacted is undone (kernels are out of
+   * place), the arena compacted, and the call run once more without
+   * compaction.
+   */
   #transaction<T>(work: () => T): T {
+    try {
+      return this.#attempt(work);
+    } catch (error) {
+      if (error !== COMPACT_AND_RETRY) throw error;
+      const { arena } = this.#open();
+      arena.compact(this.#table.storages());
+      const compactor = arena.compactor;
+      arena.compactor = undefined;
+      try {
+        return this.#attempt(work);
+      } finally {
+        arena.compactor = compactor;
+      }
+    }
+  }
+
+  #attempt<T>(work: () => T): T {
     this.#pending = [];
     try {
       return work();

@@ -51,3 +51,71 @@ describe('Arena', () => {
     expect(arena.bytesInUse).toBe(0);
   });
 });
+
+describe('Arena compaction', () => {
+  const MiB = 2 ** 20;
+
+  it('asks its compactor before raising the top over 64 MiB of holes; compact() slides the live blocks down, bytes intact', () => {
+    const memory = new WebAssembly.Memory({ initial: 1, maximum: 65536 });
+    const arena = new Arena(memory, 1024);
+    const live = new Map<string, { address: number; bytes: number }>();
+    const take = (name: string, bytes: number, fill: number) => {
+      const block = { address: arena.alloc(bytes), bytes };
+      new Uint8Array(arena.buffer, block.address, bytes).fill(fill);
+      live.set(name, block);
+    };
+    const drop = (name: string) => {
+      const block = live.get(name)!;
+      arena.free(block.address, block.bytes);
+      live.delete(name);
+    };
+    take('a', 1000, 1);
+    take('hole1', 40 * MiB, 0);
+    take('b', 3 * MiB, 2);
+    take('hole2', 30 * MiB, 0);
+    take('c', 5000, 3);
+    drop('hole1');
+    drop('hole2');
+    const inUse = arena.bytesInUse;
+    let asked = 0;
+    arena.compactor = () => {
+      asked++;
+      arena.compact(live.values());
+      return true;
+    };
+    // 50 MiB fits neither 40 MiB hole: with 70 MiB of holes, compact rather than grow.
+    take('big', 50 * MiB, 4);
+    expect(asked).toBe(1);
+    expect(arena.compactions).toBe(1);
+    const end = Math.max(...[...live.values()].map((b) => b.address + Math.ceil(b.bytes / 16) * 16));
+    expect(end).toBe(Math.ceil(1024 / 16) * 16 + inUse + 50 * MiB);
+    for (const [name, fill] of [
+      ['a', 1],
+      ['b', 2],
+      ['c', 3],
+      ['big', 4],
+    ] as const) {
+      const { address, bytes } = live.get(name)!;
+      expect(new Uint8Array(arena.buffer, address, bytes).every((v) => v === fill)).toBe(true);
+    }
+    // Small holes are not worth moving blocks for.
+    take('d', 1000, 5);
+    take('small', 8 * MiB, 0);
+    take('e', 1000, 6);
+    drop('small');
+    take('f', 9 * MiB, 7);
+    expect(asked).toBe(1);
+  });
+
+  it('grows over the holes when the owner declines to compact', () => {
+    const arena = fresh();
+    const keep = arena.alloc(16);
+    const hole = arena.alloc(70 * MiB);
+    arena.alloc(16);
+    arena.free(hole, 70 * MiB);
+    arena.compactor = () => false;
+    const top = arena.alloc(80 * MiB);
+    expect(top).toBeGreaterThan(hole + 70 * MiB);
+    expect(arena.peakTop - keep).toBeGreaterThan(150 * MiB);
+  });
+});

@@ -154,3 +154,35 @@ describe('WasmBackend', () => {
     await expect(WasmBackend.create({ maxBytes: 0 })).rejects.toMatchObject({ code: 'INVALID_OPTION' });
   });
 });
+
+describe('WasmBackend memory', () => {
+  it('compacts its arena inside a kernel call (undone and rerun) instead of stranding the holes freed tensors leave', async () => {
+    const backend = await WasmBackend.create({ simd: 'plain', threads: 1 });
+    const floats = (n: number, v: number) => Tensor.f32([n], new Float32Array(n).fill(v));
+    const M = 2 ** 18; // floats per MiB
+    const a = backend.upload(floats(1000, 1));
+    const hole1 = backend.upload(floats(40 * M, 0));
+    const b = backend.upload(floats(3 * M, 2));
+    const hole2 = backend.upload(floats(30 * M, 0));
+    const x = backend.upload(floats(50 * M, 3));
+    backend.free(hole1);
+    backend.free(hole2);
+    backend.resetMemoryPeaks();
+    const top = backend.memoryPeaks().top!;
+    // The 50 MiB sum fits neither hole: the arena is compacted and the add runs again, below the old top
+    // (without compaction it would end 50 MiB above it).
+    const sum = backend.kernels.add(x, x);
+    const peaks = backend.memoryPeaks();
+    expect(peaks.top).toBe(top);
+    expect(peaks.bytesInUse).toBe(4000 + 103 * 2 ** 20);
+    expect((await backend.read(sum)).toFloat32().every((v) => v === 6)).toBe(true);
+    for (const [t, v] of [
+      [a, 1],
+      [b, 2],
+      [x, 3],
+    ] as const) {
+      expect((await backend.read(t)).toFloat32().every((e) => e === v)).toBe(true);
+    }
+    await backend.dispose();
+  });
+});

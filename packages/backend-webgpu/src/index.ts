@@ -8,3 +8,4 @@ export { DEFAULT_OPTIONAL_FEATURES, requestWebGPUDevice, type WebGPUDeviceHandle
 export { isFallbackAdapterInfo, type AdapterIdentity, type WebGPUAdapterSummary } from './adapter-info.js';
 export type { GpuSource } from './locate-gpu.js';
 export { WebGPUBackend, webgpuBackend, type WebGPUBackendOptions } from './webgpu-backend.js';
+export { webgpuMemoryTraits, type WebGPUMemoryLimits } from './memory-traits.js';

@@ -10,15 +10,18 @@ import {
   type Backend,
   type BackendFactory,
   type BackendMemory,
+  type BackendMemoryPeaks,
   type DeviceDType,
   type DeviceTensor,
   type Kernels,
+  type MemoryTraits,
 } from '@lorafuse/core';
 import { BufferPool } from './gpu/buffer-pool.js';
 import { CommandQueue } from './gpu/command-queue.js';
 import { PipelineCache } from './gpu/pipeline-cache.js';
 import { WaitPacer, runningOnNode } from './gpu/wait-pacer.js';
 import { requestWebGPUDevice, type WebGPUDeviceHandle, type WebGPUDeviceOptions } from './device.js';
+import { webgpuMemoryTraits } from './memory-traits.js';
 import { KernelContext, TENSOR_USAGE, tensorBytes, type GpuStorage } from './kernels/context.js';
 import { webgpuKernels } from './kernels/index.js';
 
@@ -37,6 +40,13 @@ export interface WebGPUBackendOptions extends WebGPUDeviceOptions {
    * several times faster; `false` forces the GPU variants everywhere.
    */
   readonly cpuKernels?: boolean;
+  /**
+   * Bytes of GPU memory the backend may plan to use (WebGPU reports
+   * per-buffer limits, not the device's total): `train()` and `adapt()`
+   * refuse, before their first step, a run whose memory plan exceeds it,
+   * and model loading refuses larger weights ({@link Backend.maxBytes}).
+   */
+  readonly memoryBudget?: number;
 }
 
 // WebGPU flags spelled out: under Node the GPUBufferUsage/GPUMapMode globals
@@ -68,9 +78,19 @@ export class WebGPUBackend implements Backend {
   #disposing = false;
   #validationError: string | undefined;
 
-  constructor(handle: WebGPUDeviceHandle, ownsDevice: boolean, cpuKernels = handle.info.isFallback) {
+  /** The `memoryBudget` option, when given. */
+  readonly maxBytes?: number;
+
+  constructor(handle: WebGPUDeviceHandle, ownsDevice: boolean, cpuKernels = handle.info.isFallback, memoryBudget?: number) {
     const { device, info } = handle;
     this.device = device;
+    if (memoryBudget !== undefined) {
+      if (!(Number.isSafeInteger(memoryBudget) && memoryBudget > 0))
+        throw new LoraFuseError('INVALID_OPTION', `memoryBudget must be a positive integer of bytes, got ${String(memoryBudget)}.`, {
+          details: { option: 'memoryBudget', value: memoryBudget },
+        });
+      this.maxBytes = memoryBudget;
+    }
     this.#ownsDevice = ownsDevice;
     this.isFallback = info.isFallback;
     this.description = `webgpu on ${[info.vendor, info.architecture, info.description || info.device].filter(Boolean).join(' ') || 'an unnamed adapter'}${
@@ -94,6 +114,11 @@ export class WebGPUBackend implements Backend {
     return this.#table.closed;
   }
 
+  /** This device's memory traits ({@link webgpuMemoryTraits}): its buffer limits, the budget, kernel scratch. */
+  get memoryTraits(): MemoryTraits {
+    return webgpuMemoryTraits(this.device.limits, this.maxBytes);
+  }
+
   /** GPU buffers created by the pool and not destroyed (tensors, scratch, uniforms and pooled spares). */
   get gpuBuffers(): number {
     return this.#pool.created;
@@ -102,6 +127,24 @@ export class WebGPUBackend implements Backend {
   /** Bytes of those GPU buffers: what this backend holds on the device, pooled spares included. */
   get gpuBufferBytes(): number {
     return this.#pool.createdBytes;
+  }
+
+  /**
+   * High-water marks since creation or {@link WebGPUBackend.resetMemoryPeaks}:
+   * `bytesInUse`, the most bytes of buffers live at once (tensors, kernel
+   * scratch, staging; each in its size bucket), and `bufferBytes`, the
+   * most bytes of GPU buffers created, pooled spares included.
+   */
+  memoryPeaks(): BackendMemoryPeaks {
+    this.#assertUsable();
+    const { inUse, created } = this.#pool.peaks;
+    return { bytesInUse: inUse, bufferBytes: created };
+  }
+
+  /** Starts the high-water marks afresh from what is held now. */
+  resetMemoryPeaks(): void {
+    this.#assertUsable();
+    this.#pool.resetPeaks();
   }
 
   #assertUsable(): void {
@@ -225,7 +268,7 @@ export function webgpuBackend(options: WebGPUBackendOptions = {}): BackendFactor
     priority: BACKEND_PRIORITIES.webgpu,
     create: async () => {
       const [handle, owned] = options.handle ? [options.handle, false] : [await requestWebGPUDevice(options), true];
-      return new WebGPUBackend(handle, owned, options.cpuKernels);
+      return new WebGPUBackend(handle, owned, options.cpuKernels, options.memoryBudget);
     },
   };
 }

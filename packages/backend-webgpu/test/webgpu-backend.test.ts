@@ -123,6 +123,22 @@ describe('BufferPool', () => {
     expect(servedAfter([3, 2, 1, 0])).toEqual([0, 1, 2, 3]);
   });
 
+  it('keeps high-water marks of the bytes handed out and of the buffers created', () => {
+    const pool = new BufferPool(fakeDevice([]));
+    const a = pool.acquire(100, 0x80);
+    const b = pool.acquire(300, 0x80);
+    pool.release(a);
+    expect(pool.peaks).toEqual({ inUse: 128 + 512, created: 128 + 512 });
+    pool.recycle();
+    pool.acquire(64, 0x80);
+    expect(pool.peaks).toEqual({ inUse: 128 + 512, created: 128 + 512 + 64 });
+    pool.resetPeaks();
+    expect(pool.peaks).toEqual({ inUse: 512 + 64, created: 128 + 512 + 64 });
+    pool.releaseNow(b);
+    pool.acquire(120, 0x80);
+    expect(pool.peaks.inUse).toBe(512 + 64);
+  });
+
   it('serves sizes near the binding limit exactly and refuses larger ones with OUT_OF_MEMORY', () => {
     const created: GPUBufferDescriptor[] = [];
     const pool = new BufferPool(fakeDevice(created));

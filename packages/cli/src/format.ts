@@ -25,3 +25,13 @@ export function humanBytes(n: number): string {
 export function jsonLine(value: unknown): string {
   return JSON.stringify(value) + '\n';
 }
+
+/** A backend's memory high-water marks in words: "peak 1.20 GiB in use, top 1.21 GiB". */
+export function describePeaks(memory: { readonly bytesInUse: number; readonly top?: number; readonly bufferBytes?: number }): string {
+  const gib = (n: number) => (n >= 2 ** 30 ? `${(n / 2 ** 30).toFixed(2)} GiB` : `${(n / 2 ** 20).toFixed(1)} MiB`);
+  return [
+    `peak ${gib(memory.bytesInUse)} in use`,
+    ...(memory.top === undefined ? [] : [`top ${gib(memory.top)}`]),
+    ...(memory.bufferBytes === undefined ? [] : [`${gib(memory.bufferBytes)} of GPU buffers`]),
+  ].join(', ');
+}

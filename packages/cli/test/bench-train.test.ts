@@ -125,6 +125,7 @@ describe('lorafuse bench train', () => {
     expect(ours.vs_matmul).toBeCloseTo((ours.gflops as number) / (matmul.gflops as number), 9);
     expect(matmul.gflops).toBeCloseTo((2 * 32 * 32 * 48) / ((matmul.median_ms as number) * 1e6), 9);
     expect(ours.simd_peak_gflops).toBeUndefined(); // a wasm figure only
+    expect(ours.peak_bytes_in_use).toBeUndefined(); // the reference backend keeps no high-water marks
   });
 
   it('with --adapt, times adapt() against plain training of the same adapters, interleaved, without PyTorch', async () => {
@@ -160,6 +161,9 @@ describe('lorafuse bench train', () => {
     expect(ours).toMatchObject({ impl: 'lorafuse', backend: 'wasm', threads: 2 });
     expect(ours.simd_peak_gflops).toBeGreaterThan(0);
     expect(ours.vs_simd_peak).toBeCloseTo((ours.gflops as number) / (ours.simd_peak_gflops as number), 9);
+    // The arena's high-water marks over the run: the top is at least what was in use at once.
+    expect(ours.peak_bytes_in_use).toBeGreaterThan(0);
+    expect(ours.peak_top).toBeGreaterThanOrEqual(ours.peak_bytes_in_use as number);
   });
 
   it("names the SIMD peak and the training's share of it in the table", async () => {

@@ -221,7 +221,9 @@ export function resumeSuite(label: string, getBackend: () => Backend): void {
     const rest = await run({ resume: checkpoint });
     const losses = (events: TrainEvent[]) => events.flatMap((e) => (e.type === 'step' ? [[e.step, e.loss]] : e.type === 'eval' ? [[e.epoch, e.loss]] : []));
     expect(losses(rest.events)).toEqual(losses(whole.events).slice(-losses(rest.events).length));
-    expect(rest.events.at(-1)).toEqual(whole.events.at(-1));
+    // The done events agree but for the memory high-water marks: the resumed run did less.
+    const done = (events: TrainEvent[]) => ({ ...events.at(-1), memory: undefined });
+    expect(done(rest.events)).toEqual(done(whole.events));
     for (const [i, p] of rest.params.entries()) expect(p).toEqual(whole.params[i]);
     // The interrupted run's own parameters differ: the check is not vacuous.
     expect(first.params.some((p, i) => relL2(p, whole.params[i]) > 1e-4)).toBe(true);

@@ -32,8 +32,13 @@ export class BufferPool {
    * rank is the canonical order of the free lists. Kept here because reading
    * `usage` and `size` back from a buffer is a call into the native binding.
    */
-  readonly #meta = new Map<GPUBuffer, { readonly key: string; readonly rank: number }>();
+  readonly #meta = new Map<GPUBuffer, { readonly key: string; readonly rank: number; readonly size: number }>();
   #created = 0;
+  /** Bytes of buffers handed out and not released, and the high-water marks. */
+  #inUse = 0;
+  #peakInUse = 0;
+  #createdBytes = 0;
+  #peakCreated = 0;
 
   constructor(device: GPUDevice) {
     this.#device = device;
@@ -46,9 +51,24 @@ export class BufferPool {
 
   /** Bytes of the buffers this pool has created and not destroyed (in use, parked or free): its GPU memory footprint. */
   get createdBytes(): number {
-    let bytes = 0;
-    for (const buffer of this.#all) bytes += buffer.size;
-    return bytes;
+    return this.#createdBytes;
+  }
+
+  /** The most bytes of buffers handed out and not yet released at once, and of buffers created, since creation or {@link BufferPool.resetPeaks}. */
+  get peaks(): { readonly inUse: number; readonly created: number } {
+    return { inUse: this.#peakInUse, created: this.#peakCreated };
+  }
+
+  /** Starts the high-water marks afresh from now. */
+  resetPeaks(): void {
+    this.#peakInUse = this.#inUse;
+    this.#peakCreated = this.#createdBytes;
+  }
+
+  #handOut(buffer: GPUBuffer): GPUBuffer {
+    this.#inUse += this.#meta.get(buffer)!.size;
+    this.#peakInUse = Math.max(this.#peakInUse, this.#inUse);
+    return buffer;
   }
 
   /** A buffer of at least `bytes` bytes with exactly `usage`; `OUT_OF_MEMORY` beyond the device's limits. */
@@ -60,7 +80,7 @@ export class BufferPool {
     const key = `${usage}:${size}`;
     const list = this.#free.get(key);
     const reused = list?.pop();
-    if (reused) return reused;
+    if (reused) return this.#handOut(reused);
     if (size > limit) {
       throw new LoraFuseError(
         'OUT_OF_MEMORY',
@@ -72,12 +92,15 @@ export class BufferPool {
     }
     const buffer = this.#device.createBuffer({ size, usage, label: `lorafuse pool ${size}` });
     this.#all.add(buffer);
-    this.#meta.set(buffer, { key, rank: this.#created++ });
-    return buffer;
+    this.#meta.set(buffer, { key, rank: this.#created++, size });
+    this.#createdBytes += size;
+    this.#peakCreated = Math.max(this.#peakCreated, this.#createdBytes);
+    return this.#handOut(buffer);
   }
 
   /** Returns a buffer; it becomes reusable after the next {@link BufferPool.recycle}. */
   release(buffer: GPUBuffer): void {
+    this.#inUse -= this.#meta.get(buffer)?.size ?? 0;
     this.#parked.push(buffer);
   }
 
@@ -86,6 +109,12 @@ export class BufferPool {
     const meta = this.#meta.get(buffer);
     // A buffer of an earlier life of the pool (before destroyAll) is gone.
     if (!meta) return;
+    this.#inUse -= meta.size;
+    this.#park(buffer, meta);
+  }
+
+  /** Puts a released buffer on its free list. */
+  #park(buffer: GPUBuffer, meta: { readonly key: string }): void {
     const list = this.#free.get(meta.key);
     if (list) list.push(buffer);
     else this.#free.set(meta.key, [buffer]);
@@ -104,9 +133,10 @@ export class BufferPool {
     this.#parked = [];
     const touched = new Set<GPUBuffer[]>();
     for (const buffer of parked) {
-      this.releaseNow(buffer);
       const meta = this.#meta.get(buffer);
-      if (meta) touched.add(this.#free.get(meta.key)!);
+      if (!meta) continue;
+      this.#park(buffer, meta);
+      touched.add(this.#free.get(meta.key)!);
     }
     // Descending, so that pop() hands out the oldest buffer first.
     for (const list of touched) list.sort((a, b) => this.#meta.get(b)!.rank - this.#meta.get(a)!.rank);
@@ -116,6 +146,8 @@ export class BufferPool {
   destroyAll(): void {
     for (const buffer of this.#all) buffer.destroy();
     this.#all = new Set();
+    this.#createdBytes = 0;
+    this.#inUse = 0;
     this.#meta.clear();
     this.#free.clear();
     this.#parked = [];

@@ -28,6 +28,7 @@ export const ADAPT_FLAGS = {
   'epoch-decay': { type: 'string' },
   accumulation: { type: 'string' },
   'merged-out': { type: 'string' },
+  'memory-budget': { type: 'string' },
   'max-new-tokens': { type: 'string' },
   checkpoint: { type: 'string' },
   'checkpoint-every': { type: 'string' },

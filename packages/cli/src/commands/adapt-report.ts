@@ -1,4 +1,4 @@
-import type { AdaptEvent, FailedPruneRatio, ModuleSparsity, PruneRatioCandidate } from '@lorafuse/core';
+import type { AdaptEvent, BackendMemoryPeaks, FailedPruneRatio, ModuleSparsity, PruneRatioCandidate } from '@lorafuse/core';
 import type { CliIO } from '../io.js';
 
 /** What `lorafuse adapt --json` prints. */
@@ -13,6 +13,8 @@ export interface AdaptSummary {
   readonly sparsity: readonly ModuleSparsity[];
   /** With a grid of `--prune-ratio` values: each ratio's dev ROUGE, the one chosen, and the ratios whose run failed. */
   readonly grid?: AdaptGrid;
+  /** The backend's memory high-water marks over the (last) run: wasm `bytesInUse` and `top`, WebGPU `bytesInUse` and `bufferBytes`. */
+  readonly memory?: BackendMemoryPeaks;
 }
 
 /** The outcome of a `--prune-ratio` grid, as the summary and `lorafuse.json` give it. */

@@ -19,7 +19,7 @@ import { fileSource } from '@lorafuse/core/node';
 import { parseCommand, type ParsedCommand } from '../args.js';
 import { useCliBackend } from '../backend-choice.js';
 import { FOLDER_USAGE, folderOpener, hashInputs, type InputFolder } from '../folders.js';
-import { jsonLine } from '../format.js';
+import { describePeaks, jsonLine } from '../format.js';
 import { interruptSignal } from '../interrupt.js';
 import { cliPlugins, cliRuntime, loadPluginModules, parseSeed } from '../runtime.js';
 import { versions } from '../versions.js';
@@ -28,6 +28,7 @@ import { ADAPT_FLAGS, parseAdaptOptions, ratioGrid, scheduleFor, withAdapterDrop
 import { writeAdaptOutput, writeMergedModel } from './adapt-output.js';
 import { checkOutputsApart, type FlagPath } from './adapt-paths.js';
 import { reportFailedRatios, stepReporter, type AdaptGrid, type AdaptSummary } from './adapt-report.js';
+import { budgetOf } from './plan.js';
 import { DATA_USAGE, modelTokenizer, numberOption, readExamples, required } from './model-data.js';
 import type { Command } from './types.js';
 
@@ -47,7 +48,7 @@ export const adaptCommand: Command = {
                       [--pruned-value zero|initial] [--lora-dropout p] [--epochs n] [--lr x]
                       [--epoch-decay f] [--accumulation k] [--template t] [--max-length n]
                       [--batch-size n] [--checkpoint <dir> [--checkpoint-every n] [--resume]]
-                      [--merged-out <dir>] [--plugin <module>] [--backend name] [--seed n] [--quiet] [--json]
+                      [--merged-out <dir>] [--memory-budget bytes] [--plugin <module>] [--backend name] [--seed n] [--quiet] [--json]
 
   --model         Hugging Face model folder (Llama family) the adapters were trained on
   --target        PEFT adapter of the target task
@@ -99,9 +100,12 @@ ${DATA_USAGE.replace('(default 8)', `(default ${p.batchSize})`)}
                   (W0 + s·B·A, in the base's dtype) and a copy of every other file of the base
                   folder (tokenizer, generation and chat-template files): a Hugging Face folder
                   that needs no adapter
+  --memory-budget cap the backend's memory below its own limit (bytes, or with KiB, MiB, GiB): the run
+                  is planned (lorafuse plan) and refused before its first step when it would not fit
   --plugin        a module exporting more importance metrics (see docs/plugins.md)
   --quiet         no per-step lines
-  --json          print a summary {"out","steps","loss","sparsity"} instead of per-step lines
+  --json          print a summary {"out","steps","loss","sparsity","memory"} (memory: the backend's
+                  peaks, wasm "bytesInUse" and "top", WebGPU "bytesInUse" and "bufferBytes") instead of per-step lines
 ${FOLDER_USAGE}
   Checked before any step, reading no model weight: that every adapter fits the model
   (ADAPTER_MODEL_MISMATCH names it), that the adapters merge (MERGE_INCOMPATIBLE), and that no
@@ -184,6 +188,7 @@ ${FOLDER_USAGE}
         seed,
         schedule: scheduleFor(parsed, flagOptions, examples.length),
         signal: interrupt.signal,
+        ...budgetOf(parsed),
       };
       const report = parsed.values.json || parsed.values.quiet ? undefined : stepReporter(io);
       if (ratios.length > 1) {
@@ -236,10 +241,21 @@ ${FOLDER_USAGE}
     });
     await writeAdaptOutput(out, result.merged, provenance);
     if (mergedOut !== undefined) await writeMergedModel(base, baseInput, result.merged, mergedOut);
-    const summary: AdaptSummary = { out, steps: result.steps, loss: provenance.loss, sparsity: provenance.sparsity, ...(grid && { grid }) };
+    const summary: AdaptSummary = {
+      out,
+      steps: result.steps,
+      loss: provenance.loss,
+      sparsity: provenance.sparsity,
+      ...(grid && { grid }),
+      ...(result.memory && { memory: result.memory }),
+    };
     if (parsed.values.json) io.out(jsonLine(summary));
     else if (!parsed.values.quiet)
-      io.err(`wrote ${out}: ${result.steps} steps, rank ${result.merged.modules[0]?.a.shape[0] ?? 0}, loss ${result.trainLoss?.toFixed(4) ?? '-'}\n`);
+      io.err(
+        `wrote ${out}: ${result.steps} steps, rank ${result.merged.modules[0]?.a.shape[0] ?? 0}, loss ${result.trainLoss?.toFixed(4) ?? '-'}${
+          result.memory ? `; memory: ${describePeaks(result.memory)}` : ''
+        }\n`,
+      );
     return 0;
   },
 };

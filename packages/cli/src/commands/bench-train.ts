@@ -13,6 +13,7 @@ import {
   uploadAdapter,
   type AdaptEvent,
   type Backend,
+  type BackendMemoryPeaks,
   type DeviceAdapter,
   type Example,
   type ModelConfig,
@@ -28,7 +29,7 @@ import { median } from '../bench/stats.js';
 import { TRAIN_BENCH_CONFIGS, type TrainBenchConfig } from '../bench/train-configs.js';
 import { LORA_PROJECTIONS, representativeMatmul, trainStepFlops } from '../bench/train-flops.js';
 import { findPython, startTorchTrainer, type TorchTrainer, type TorchTrainJob } from '../bench/train-torch.js';
-import { humanCount, jsonLine, table } from '../format.js';
+import { describePeaks, humanCount, jsonLine, table } from '../format.js';
 import type { CliIO } from '../io.js';
 import { cliPlugins, parseSeed } from '../runtime.js';
 
@@ -71,7 +72,9 @@ reported and skipped.
              (its GFLOP/s ÷ our matmul's) and "vs_torch" (its tokens/s ÷ PyTorch's); on wasm also
              "simd_peak_gflops" (independent f32x4 multiply-adds on registers, no memory traffic,
              on as many threads: the most any wasm kernel can do here) and "vs_simd_peak"
-             (its GFLOP/s ÷ that peak)
+             (its GFLOP/s ÷ that peak); "peak_bytes_in_use" and, on wasm, "peak_top" (the highest
+             address the arena handed out) or, on WebGPU, "peak_buffer_bytes": the backend's memory
+             high-water marks over the run (training and our matmul rounds)
   --adapt    time the adaptive merge instead: a target and --related n adapters (default 4), the step
              of adapt() (training plus pruning by the lora metric to --ratio, default 0.5, norms from
              --norm-source, default running) against the plain training step of the same adapters,
@@ -133,6 +136,7 @@ export async function benchTrain(argv: string[], io: CliIO, hooks: BenchTrainHoo
   let backendName: string;
   let device: string;
   let relaxed = false;
+  let memory: BackendMemoryPeaks | undefined;
   try {
     const backend = await createBenchBackend(options.backendName, { simd: options.simd, threads });
     backendName = backend.name;
@@ -142,6 +146,7 @@ export async function benchTrain(argv: string[], io: CliIO, hooks: BenchTrainHoo
       timings = await withOurs(backend, config, options, io, (ours) =>
         timeRounds(ours.length > 1 ? ours : torch ? [...ours, torchContender(torch)] : ours, options, io),
       );
+      memory = backend.memoryPeaks?.();
     } finally {
       await backend.dispose();
     }
@@ -175,6 +180,7 @@ export async function benchTrain(argv: string[], io: CliIO, hooks: BenchTrainHoo
     step_gflop: flops.total / 1e9,
     vs_matmul: gflops(our.stepMs) / ourMatmul.gflops,
     ...(peak === undefined ? {} : { simd_peak_gflops: peak, vs_simd_peak: gflops(our.stepMs) / peak }),
+    ...memoryFields(memory),
   };
   const adapted = timings.get('lorafuse-adapt');
   if (adapted) {
@@ -262,6 +268,16 @@ function parseOptions(argv: string[], configs: Readonly<Record<string, TrainBenc
     quiet: values.quiet === true,
     json: values.json === true,
     ...(values.adapt ? { adapt: { related: count('related', 4, 0), ratio, normSource } } : {}),
+  };
+}
+
+/** The backend's memory peaks as bench fields: `peak_bytes_in_use`, and wasm's `peak_top` or WebGPU's `peak_buffer_bytes`. */
+function memoryFields(memory: BackendMemoryPeaks | undefined): Record<string, number> {
+  if (!memory) return {};
+  return {
+    peak_bytes_in_use: memory.bytesInUse,
+    ...(memory.top === undefined ? {} : { peak_top: memory.top }),
+    ...(memory.bufferBytes === undefined ? {} : { peak_buffer_bytes: memory.bufferBytes }),
   };
 }
 
@@ -473,7 +489,14 @@ function report(matmul: readonly Line[], training: readonly Line[], io: CliIO, j
       (ours.vs_torch === undefined ? '.\n' : `, at ${fixed(ours.vs_torch, 2)}× PyTorch + PEFT's tokens/s.\n`) +
       (adapted
         ? `The adapt step (training + pruning by the lora metric to ${adapted.ratio}, ${adapted.normSource} norms, target + ${adapted.related} related adapters) takes ${fixed(adapted.vs_train, 3)}× the plain training step of the same adapters.\n`
-        : ''),
+        : '') +
+      (ours.peak_bytes_in_use === undefined
+        ? ''
+        : `Memory on ${ours.backend}: ${describePeaks({
+            bytesInUse: ours.peak_bytes_in_use as number,
+            ...(ours.peak_top === undefined ? {} : { top: ours.peak_top as number }),
+            ...(ours.peak_buffer_bytes === undefined ? {} : { bufferBytes: ours.peak_buffer_bytes as number }),
+          })}.\n`),
   );
   return 0;
 }

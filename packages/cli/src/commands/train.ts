@@ -14,12 +14,13 @@ import {
 } from '@lorafuse/core';
 import { nodeFolder } from '@lorafuse/core/node';
 import { parseCommand, type ParsedCommand } from '../args.js';
-import { jsonLine } from '../format.js';
+import { describePeaks, jsonLine } from '../format.js';
 import type { CliIO } from '../io.js';
 import { useCliBackend } from '../backend-choice.js';
 import { cliPlugins, cliRuntime, parseSeed } from '../runtime.js';
 import { FOLDER_USAGE, folderOpener } from '../folders.js';
 import { DATA_OPTIONS, DATA_USAGE, modelTokenizer, numberOption, readExamples, required } from './model-data.js';
+import { budgetOf } from './plan.js';
 import type { Command } from './types.js';
 
 const SCHEDULES = ['constant', 'linear', 'cosine'] as const;
@@ -32,7 +33,7 @@ export const trainCommand: Command = {
                       [--rank r] [--alpha a] [--targets q_proj,v_proj] [--epochs n] [--lr x]
                       [--schedule constant|linear|cosine] [--warmup steps] [--epoch-decay f]
                       [--accumulation k] [--weight-decay x] [--max-grad-norm x] [--patience n]
-                      [--checkpoint <dir> [--checkpoint-every n] [--resume]]
+                      [--checkpoint <dir> [--checkpoint-every n] [--resume]] [--memory-budget bytes]
                       [--template t] [--max-length n] [--batch-size n] [--backend name] [--seed n] [--json]
 
   --model         Hugging Face model folder (Llama family)
@@ -52,8 +53,11 @@ export const trainCommand: Command = {
                   written at each epoch's end and every --checkpoint-every steps
   --resume        continue from the checkpoint in --checkpoint (same data and options):
                   the result equals an uninterrupted run on the same backend
+  --memory-budget cap the backend's memory below its own limit (bytes, or with KiB, MiB, GiB): the run
+                  is planned (lorafuse plan) and refused before its first step when it would not fit
 ${DATA_USAGE}
-  --json          one JSON line per event: {"type":"step",…}, {"type":"eval",…}, {"type":"done",…}
+  --json          one JSON line per event: {"type":"step",…}, {"type":"eval",…}, {"type":"done",…,"memory":{…}}
+                  (memory: the backend's peaks, wasm "bytesInUse" and "top", WebGPU "bytesInUse" and "bufferBytes")
 ${FOLDER_USAGE}
 `,
   async run(argv, io) {
@@ -76,6 +80,7 @@ ${FOLDER_USAGE}
       patience: { type: 'string' },
       checkpoint: { type: 'string' },
       'checkpoint-every': { type: 'string' },
+      'memory-budget': { type: 'string' },
       resume: { type: 'boolean' },
       ...DATA_OPTIONS,
     });
@@ -131,6 +136,7 @@ ${FOLDER_USAGE}
         earlyStopping: patience === undefined ? undefined : { patience },
         checkpoint: checkpointDir === undefined ? undefined : { folder: nodeFolder(checkpointDir), everySteps: every },
         resume: parsed.values.resume && checkpointDir ? await loadCheckpoint(nodeFolder(checkpointDir)) : undefined,
+        ...budgetOf(parsed),
       });
       const save = async () => {
         await mkdir(out, { recursive: true });
@@ -176,5 +182,5 @@ function report(event: TrainEvent, io: CliIO, json: boolean, quiet: boolean): vo
       `step ${event.step}  epoch ${event.epoch}  loss ${event.loss.toFixed(4)}  lr ${event.lr.toExponential(2)}  ${Math.round(event.tokensPerSecond)} tok/s\n`,
     );
   else if (event.type === 'eval') io.err(`epoch ${event.epoch}  validation loss ${event.loss.toFixed(4)}\n`);
-  else io.err(`done: ${event.steps} steps, ${event.epochs} epochs (${event.reason})\n`);
+  else io.err(`done: ${event.steps} steps, ${event.epochs} epochs (${event.reason})${event.memory ? `; memory: ${describePeaks(event.memory)}` : ''}\n`);
 }

@@ -1,5 +1,5 @@
 import type { LoraAdapter } from '../adapter/index.js';
-import type { Backend } from '../backend/backend.js';
+import type { Backend, BackendMemoryPeaks } from '../backend/backend.js';
 import { LoraFuseError } from '../errors/index.js';
 import { catMerge, checkCatMerge } from '../merge/cat.js';
 import { checkAdapterFits } from '../model/adapter-fit.js';
@@ -32,6 +32,8 @@ export interface AdaptiveMergeResult {
   readonly valLoss: number | null;
   /** Per factor, after the last pruning (a resumed run that took no step here: from its checkpoint). */
   readonly tensors: readonly AdaptTensorSparsity[];
+  /** The backend's memory high-water marks over the run, where it keeps them (the `done` event's). */
+  readonly memory?: BackendMemoryPeaks;
 }
 
 /**
@@ -61,6 +63,7 @@ export async function adaptiveMerge(backend: Backend, model: CausalLM, options: 
   const { resume } = options;
   const summary = { steps: resume?.progress.step ?? 0, trainLoss: resume?.progress.loss ?? null, valLoss: null as number | null };
   let tensors: readonly AdaptTensorSparsity[] = (resume && checkpointPruning(resume)?.tensors) ?? [];
+  let memory: BackendMemoryPeaks | undefined;
   const devices = [];
   try {
     for (const host of hosts) devices.push(uploadAdapter(backend, host));
@@ -70,6 +73,7 @@ export async function adaptiveMerge(backend: Backend, model: CausalLM, options: 
         summary.trainLoss = event.loss;
       } else if (event.type === 'eval') summary.valLoss = event.loss;
       else if (event.type === 'prune') tensors = event.tensors;
+      else if (event.type === 'done') memory = event.memory;
       options.onProgress?.(event);
     };
     for await (const _ of adapt(backend, model, { ...options, adapters: devices, onProgress: track })) {
@@ -77,7 +81,7 @@ export async function adaptiveMerge(backend: Backend, model: CausalLM, options: 
     }
     const trained: LoraAdapter[] = [];
     for (const [i, device] of devices.entries()) trained.push(await downloadAdapter(backend, device, hosts[i].config));
-    return { merged: await catMerge(trained), adapters: trained, ...summary, tensors };
+    return { merged: await catMerge(trained), adapters: trained, ...summary, tensors, ...(memory ? { memory } : {}) };
   } finally {
     for (const device of devices) freeAdapter(backend, device);
   }

@@ -121,7 +121,11 @@ export interface MemoryPlan {
   readonly kernel?: string;
   /** The backend's limit (or the budget, when lower); undefined without one. */
   readonly limitBytes?: number;
-  /** Whether the peak stays within the limit. */
+  /** The largest single tensor (or kernel scratch block) of the run, in bytes. */
+  readonly largestAllocationBytes: number;
+  /** The most one tensor may take on the backend, when it has such a limit (a GPU buffer). */
+  readonly maxAllocationBytes?: number;
+  /** Whether the peak stays within the limit, and every tensor within the largest allowed. */
   readonly fits: boolean;
   /** The settings planned. */
   readonly settings: MemoryPlanSettings;
@@ -145,6 +149,8 @@ interface Settings {
 
 interface Simulated {
   readonly peak: PeakSnapshot;
+  /** The largest single tensor or scratch block. */
+  readonly largest: number;
   readonly phase: MemoryPlan['phase'];
   /** Entries of every A and B. */
   readonly loraParameters: number;
@@ -163,14 +169,26 @@ interface Simulated {
 export function planMemory(config: ModelConfig, options: MemoryPlanOptions = {}): MemoryPlan {
   const settings = resolve(config, options);
   const simulated = simulate(config, settings);
-  const limit = limitOf(settings.traits, options.memoryBudget);
-  const fits = limit === undefined || simulated.peak.bytes <= limit;
+  const limits = { bytes: limitOf(settings.traits, options.memoryBudget), allocation: settings.traits.maxAllocationBytes };
+  const fits = fitsIn(simulated, limits);
   return {
     ...summarise(simulated, settings),
-    ...(limit === undefined ? {} : { limitBytes: limit }),
+    ...(limits.bytes === undefined ? {} : { limitBytes: limits.bytes }),
+    largestAllocationBytes: simulated.largest,
+    ...(limits.allocation === undefined ? {} : { maxAllocationBytes: limits.allocation }),
     fits,
-    ...(fits ? {} : { suggestion: suggest(config, settings, limit!) }),
+    ...(fits ? {} : { suggestion: suggest(config, settings, limits) }),
   };
+}
+
+/** The limits a plan must keep: the whole, and one allocation. */
+interface Limits {
+  readonly bytes: number | undefined;
+  readonly allocation: number | undefined;
+}
+
+function fitsIn(simulated: Simulated, limits: Limits): boolean {
+  return (limits.bytes === undefined || simulated.peak.bytes <= limits.bytes) && (limits.allocation === undefined || simulated.largest <= limits.allocation);
 }
 
 /** The bytes a plan may reach: the backend's limit, or the budget when lower. */
@@ -301,22 +319,23 @@ function simulate(config: ModelConfig, s: Settings): Simulated {
   for (const p of [...prior, ...losses]) pb.free(p);
   if (statistics) freeStatistics(pb, statistics.take());
   statistics?.dispose();
-  phases.push({ peak: pb.peak, phase: 'train', loraParameters });
+  phases.push({ peak: pb.peak, phase: 'train', loraParameters, largest: 0 });
 
   if (s.adapt?.normSource === 'dataset') {
     pb.resetPeak();
     const squares = collectActivationSquares(pb, model, { examples: [{ ids: new Array<number>(seq).fill(0) }], adapters, hidden: hiddenNorms });
     freeStatistics(pb, squares);
-    phases.push({ peak: pb.peak, phase: 'calibration', loraParameters });
+    phases.push({ peak: pb.peak, phase: 'calibration', loraParameters, largest: 0 });
   }
   if (s.validation) {
     pb.resetPeak();
     const evaluation = new Tape(pb);
     model.forward(evaluation, evaluation.constant(ids(batch)), { adapters, targets: evaluation.constant(ids(batch)) });
     evaluation.dispose();
-    phases.push({ peak: pb.peak, phase: 'evaluation', loraParameters });
+    phases.push({ peak: pb.peak, phase: 'evaluation', loraParameters, largest: 0 });
   }
-  return phases.reduce((a, b) => (b.peak.bytes > a.peak.bytes ? b : a));
+  const highest = phases.reduce((a, b) => (b.peak.bytes > a.peak.bytes ? b : a));
+  return { ...highest, largest: pb.largestAllocation };
 }
 
 function summarise(simulated: Simulated, s: Settings): Pick<MemoryPlan, 'peakBytes' | 'breakdown' | 'phase' | 'kernel' | 'settings'> {
@@ -354,11 +373,15 @@ const LENGTH_STEP = 16;
  * step), then shorter sequences (the data is truncated), else a smaller
  * model.
  */
-function suggest(config: ModelConfig, s: Settings, limit: number): MemorySuggestion {
-  const peakWith = (change: Partial<Settings>) => simulate(config, { ...s, ...change }).peak.bytes;
+function suggest(config: ModelConfig, s: Settings, limits: Limits): MemorySuggestion {
+  /** The peak with `change`, or undefined when it does not fit. */
+  const peakWith = (change: Partial<Settings>) => {
+    const simulated = simulate(config, { ...s, ...change });
+    return fitsIn(simulated, limits) ? simulated.peak.bytes : undefined;
+  };
   for (let batch = Math.floor(s.batchSize / 2); batch >= 1; batch = Math.floor(batch / 2)) {
     const peak = peakWith({ batchSize: batch });
-    if (peak <= limit) {
+    if (peak !== undefined) {
       const accumulation = s.accumulation * Math.ceil(s.batchSize / batch);
       return {
         change: 'batchSize',
@@ -375,7 +398,7 @@ function suggest(config: ModelConfig, s: Settings, limit: number): MemorySuggest
   while (lo < hi) {
     const mid = Math.ceil((lo + hi) / 2);
     const peak = peakWith({ batchSize: 1, maxLength: mid * LENGTH_STEP });
-    if (peak <= limit) {
+    if (peak !== undefined) {
       lo = mid;
       found = peak;
     } else hi = mid - 1;
@@ -386,12 +409,16 @@ function suggest(config: ModelConfig, s: Settings, limit: number): MemorySuggest
     return {
       change: 'maxLength',
       settings: { batchSize: 1, accumulation, maxLength },
-      peakBytes: found ?? peakWith({ batchSize: 1, maxLength }),
+      ...(found === undefined ? {} : { peakBytes: found }),
       message: `use sequences of at most ${maxLength} tokens at batch size 1 with accumulation ${accumulation}.`,
     };
   }
+  const available = [
+    ...(limits.bytes === undefined ? [] : [`${formatBytes(limits.bytes)} in all`]),
+    ...(limits.allocation === undefined ? [] : [`${formatBytes(limits.allocation)} per tensor`]),
+  ].join(' and ');
   return {
     change: 'model',
-    message: `even one sequence of ${LENGTH_STEP} tokens needs more than the ${formatBytes(limit)} available: use a smaller model or a backend with more memory.`,
+    message: `even one sequence of ${LENGTH_STEP} tokens needs more than the ${available} available: use a smaller model or a backend with more memory.`,
   };
 }

@@ -65,6 +65,7 @@ export class PlanningBackend implements Backend {
   readonly #table = new DeviceTensorTable<Planned>('planning');
   #live = 0;
   #peak: PeakSnapshot = { bytes: 0, parts: {} };
+  #largest = 0;
   /** How live tensors are sorted into parts at a new peak; set by the planner. */
   classify: Classifier = () => 'other';
 
@@ -86,6 +87,11 @@ export class PlanningBackend implements Backend {
   /** The highest point since the last {@link PlanningBackend.resetPeak}. */
   get peak(): PeakSnapshot {
     return this.#peak;
+  }
+
+  /** Bytes of the largest single allocation so far. */
+  get largestAllocation(): number {
+    return this.#largest;
   }
 
   /** Starts a new high-water mark from what is live now. */
@@ -132,6 +138,7 @@ export class PlanningBackend implements Backend {
     const bytes = this.#traits.allocationBytes(shapeSize(shape) * bytesPerElement(dtype));
     const handle = this.#table.add(shape, dtype, { bytes, storage: { refs: 1, bytes } });
     this.#live += bytes;
+    this.#largest = Math.max(this.#largest, bytes);
     this.#notePeak(0);
     return handle;
   }

@@ -14,6 +14,8 @@ export interface MemoryTraits {
   readonly limitBytes?: number;
   /** Why {@link MemoryTraits.limitBytes} is what it is, for messages (e.g. "the 4 GiB wasm32 address space"). */
   readonly limitReason?: string;
+  /** Most bytes one tensor may take (a GPU's buffer or binding limit), when there is such a limit. */
+  readonly maxAllocationBytes?: number;
   /** Bytes an allocation of `bytes` takes (alignment, size buckets). */
   allocationBytes(bytes: number): number;
   /** Scratch bytes a kernel call with these arguments holds while it runs, beyond its inputs and outputs. */

@@ -34,6 +34,8 @@ export interface EvalEvent {
   readonly loss: number;
 }
 
+import type { BackendMemoryPeaks } from '../backend/backend.js';
+
 /** Once, at the end of a run that was not aborted. */
 export interface DoneEvent {
   readonly type: 'done';
@@ -45,6 +47,8 @@ export interface DoneEvent {
   readonly reason: 'completed' | 'early-stopped';
   /** Lowest validation loss seen, when there was validation data. */
   readonly bestValidationLoss?: number;
+  /** The backend's memory high-water marks over the run, where it keeps them ({@link Backend.memoryPeaks}). */
+  readonly memory?: BackendMemoryPeaks;
 }
 
 /** What {@link train} yields. */

@@ -233,6 +233,7 @@ export async function* trainSteps(
       memoryBudget: options.memoryBudget,
     });
   }
+  backend.resetMemoryPeaks?.();
   const params = options.params ?? options.adapters.flatMap(adapterParameters);
   const stepsPerEpoch = Math.ceil(Math.ceil(options.train.length / batchSize) / accumulation);
   const schedule = { totalSteps: stepsPerEpoch * epochs, ...options.schedule };
@@ -440,5 +441,6 @@ export async function* trainSteps(
     statistics?.dispose();
     optimizer.dispose();
   }
-  yield emit({ type: 'done', steps: step, epochs: epoch, reason, ...(lowest < Infinity ? { bestValidationLoss: lowest } : {}) });
+  const memory = backend.memoryPeaks?.();
+  yield emit({ type: 'done', steps: step, epochs: epoch, reason, ...(lowest < Infinity ? { bestValidationLoss: lowest } : {}), ...(memory ? { memory } : {}) });
 }
