@@ -85,17 +85,18 @@ export function packedBFloats(k: usize, n: usize): usize {
 const PACK_ROWS: usize = 16;
 
 /**
- * Packs the whole panels of untransposed B (f32, or f16/bf16 widened) from
- * column `j1` on, PACK_ROWS rows at a time: a panel at a time down all of K
- * would read 32 bytes per row `n` floats apart, missing the cache on every
- * row.
+ * Packs rows `[k0, k1)` of the whole panels of untransposed B (f32, or
+ * f16/bf16 widened) from column `j1` on, PACK_ROWS rows at a time: a panel
+ * at a time down all of K would read 32 bytes per row `n` floats apart,
+ * missing the cache on every row.
  */
-function packRows(b: usize, dtype: i32, k: usize, n: usize, j1: usize, panels: usize, dst: usize): void {
+function packRows(b: usize, dtype: i32, n: usize, k0: usize, k1: usize, j1: usize, panels: usize, dst: usize): void {
   const size: usize = dtype == 0 ? 4 : 2;
-  for (let p0: usize = 0; p0 < k; p0 += PACK_ROWS) {
-    const pe = min(k, p0 + PACK_ROWS);
+  const span = k1 - k0;
+  for (let p0 = k0; p0 < k1; p0 += PACK_ROWS) {
+    const pe = min(k1, p0 + PACK_ROWS);
     for (let jp: usize = 0; jp < panels; jp++) {
-      let out = dst + ((jp * k + p0) * NR << 2);
+      let out = dst + ((jp * span + p0 - k0) * NR << 2);
       let row = b + (p0 * n + j1 + jp * NR) * size;
       for (let p = p0; p < pe; p++) {
         if (dtype == 0) {
@@ -121,28 +122,30 @@ function packRows(b: usize, dtype: i32, k: usize, n: usize, j1: usize, panels: u
 }
 
 /**
- * Packs columns `[j1, j2)` of op(B) (`k × n`) into panels of NR columns,
- * zero-padded: panel `jp`, row `p`, column `c` at `(jp·k + p)·NR + c`.
+ * Packs rows `[k0, k1)` of columns `[j1, j2)` of op(B) (`k × n`) into
+ * panels of NR columns, zero-padded: panel `jp`, row `p`, column `c` at
+ * `(jp·(k1 − k0) + p − k0)·NR + c`.
  */
-function packB(b: usize, dtype: i32, transB: bool, k: usize, n: usize, j1: usize, j2: usize, dst: usize): void {
+function packB(b: usize, dtype: i32, transB: bool, k: usize, n: usize, k0: usize, k1: usize, j1: usize, j2: usize, dst: usize): void {
   const panels = (j2 - j1 + NR - 1) / NR;
   const whole = (j2 - j1) / NR;
-  if (!transB) packRows(b, dtype, k, n, j1, whole, dst);
+  const span = k1 - k0;
+  if (!transB) packRows(b, dtype, n, k0, k1, j1, whole, dst);
   for (let jp: usize = 0; jp < panels; jp++) {
     const j0 = j1 + jp * NR;
     const cols = min(NR, j2 - j0);
-    let out = dst + jp * k * NR * 4;
-    let p: usize = 0;
+    let out = dst + jp * span * NR * 4;
+    let p = k0;
     if (cols == NR) {
       if (!transB) continue;
       // Whole panels of Bᵀ move as vectors (widened) through 4×4 transposes.
-      for (; p + 4 <= k; p += 4) {
+      for (; p + 4 <= k1; p += 4) {
         transpose4(loadRow4(b, dtype, k, j0, p), loadRow4(b, dtype, k, j0 + 1, p), loadRow4(b, dtype, k, j0 + 2, p), loadRow4(b, dtype, k, j0 + 3, p), out, NR * 4);
         transpose4(loadRow4(b, dtype, k, j0 + 4, p), loadRow4(b, dtype, k, j0 + 5, p), loadRow4(b, dtype, k, j0 + 6, p), loadRow4(b, dtype, k, j0 + 7, p), out + 16, NR * 4);
         out += 4 * NR * 4;
       }
     }
-    for (; p < k; p++) {
+    for (; p < k1; p++) {
       for (let c: usize = 0; c < NR; c++) {
         let v: f32 = 0;
         if (c < cols) v = loadFloat(b, transB ? (j0 + c) * k + p : p * n + j0 + c, dtype);
@@ -218,49 +221,56 @@ export function packedAFloats(m: usize, k: usize): usize {
 }
 
 /**
- * Packs rows `[r1, r2)` (`r1` a multiple of MR) of op(A) `m × k` into its
- * place in the whole packed A at `dst`: per K block, the panels of every
- * row in order, as `matmul` packs one M block at a time. Calls over other
- * rows may run at the same time; `matmul` then reads the result in place
- * of packing A itself, once per column part.
+ * Packs rows `[r1, r2)` (`r1` a multiple of MR) and columns `[k0, k1)`
+ * (`k0` a multiple of KC) of op(A) `m × k` into their place in the packed
+ * A of those columns at `dst`: per K block, the panels of every row in
+ * order, as `matmul` packs one M block at a time. Calls over other rows
+ * may run at the same time; `matmul` then reads the result in place of
+ * packing A itself, once per column part.
  */
-export function packPanelsOfA(a: usize, transA: bool, m: usize, k: usize, r1: usize, r2: usize, dst: usize): void {
+export function packPanelsOfA(a: usize, transA: bool, m: usize, k: usize, k0: usize, k1: usize, r1: usize, r2: usize, dst: usize): void {
   const panels = (m + MR - 1) / MR;
-  for (let p0: usize = 0; p0 < k; p0 += KC) {
-    const kc = min(KC, k - p0);
-    packA(a, transA, m, k, r1, r2 - r1, p0, kc, dst + ((p0 * panels + (r1 / MR) * kc) * MR << 2));
+  for (let p0 = k0; p0 < k1; p0 += KC) {
+    const kc = min(KC, k1 - p0);
+    packA(a, transA, m, k, r1, r2 - r1, p0, kc, dst + (((p0 - k0) * panels + (r1 / MR) * kc) * MR << 2));
   }
 }
 
 /**
- * Packs columns `[c1, c2)` (`c1` a multiple of NR) of op(B) `k × n` into
- * their panels of the whole packed B at `dst` (the layout `matmul` packs
- * into its scratch). Calls over other columns may run at the same time;
- * `matmul` then reads the result instead of packing B once per row part.
+ * Packs rows `[k0, k1)` of columns `[c1, c2)` (`c1` a multiple of NR) of
+ * op(B) `k × n` into their panels of the packed B of those rows at `dst`
+ * (the layout `matmul` packs into its scratch). Calls over other columns
+ * may run at the same time; `matmul` then reads the result instead of
+ * packing B once per row part.
  */
-export function packPanelsOfB(b: usize, bDtype: i32, transB: bool, k: usize, n: usize, c1: usize, c2: usize, dst: usize): void {
-  packB(b, bDtype, transB, k, n, c1, c2, dst + ((c1 / NR) * k * NR << 2));
+export function packPanelsOfB(b: usize, bDtype: i32, transB: bool, k: usize, n: usize, k0: usize, k1: usize, c1: usize, c2: usize, dst: usize): void {
+  packB(b, bDtype, transB, k, n, k0, k1, c1, c2, dst + ((c1 / NR) * (k1 - k0) * NR << 2));
 }
 
 /**
  * `C (+)= op(A)·op(B)` for `batch` products, over rows `[i1, i2)` and
- * columns `[j1, j2)` of C only (the whole product when `0, m, 0, n`). `a`
- * f32; `b` of dtype code `bDtype` (0 f32, 1 f16, 2 bf16); strides in
- * elements (0 = shared); `scratch` holds {@link matmulScratchFloats}`(k,
- * j2 - j1)` floats. `packedA`, when not 0 (one product, `i1` a multiple of
- * MR), is all of op(A) packed by {@link packPanelsOfA}, read instead of
- * packing A here; `packedB`, when not 0 (one B for every product, `j1` a
- * multiple of NR), all of op(B) packed by {@link packPanelsOfB}, and
- * `scratch` then needs no room for B. With `accumulate` the product is
- * added to `c`, otherwise it replaces it (zeros when `k = 0`).
+ * columns `[j1, j2)` of C only (the whole product when `0, m, 0, n`), and
+ * over the terms `[k0, k1)` of the reduction only (`k0` a multiple of KC;
+ * `0, k` for the whole). `a` f32; `b` of dtype code `bDtype` (0 f32, 1 f16,
+ * 2 bf16); strides in elements (0 = shared); `scratch` holds
+ * {@link matmulScratchFloats}`(k1 - k0, j2 - j1)` floats. `packedA`, when
+ * not 0 (one product, `i1` a multiple of MR), is op(A)'s columns `[k0, k1)`
+ * packed by {@link packPanelsOfA}, read instead of packing A here;
+ * `packedB`, when not 0 (one B for every product, `j1` a multiple of NR),
+ * op(B)'s rows `[k0, k1)` packed by {@link packPanelsOfB}, and `scratch`
+ * then needs no room for B. With `accumulate` the product is added to `c`,
+ * otherwise it replaces it (zeros when `k = 0`). A call over `[k0, k1)`
+ * with `accumulate` adds exactly what the whole call would have added for
+ * those K blocks: the reduction is split at KC blocks, each summed afresh
+ * and then added to C in k order either way.
  */
 export function matmul(
   a: usize, b: usize, c: usize, bDtype: i32, batch: usize, m: usize, k: usize, n: usize,
   aStride: usize, bStride: usize, transA: bool, transB: bool, accumulate: bool, scratch: usize,
-  i1: usize, i2: usize, j1: usize, j2: usize, packedA: usize, packedB: usize,
+  i1: usize, i2: usize, j1: usize, j2: usize, packedA: usize, packedB: usize, k0: usize, k1: usize,
 ): void {
   if (i2 <= i1 || j2 <= j1) return;
-  if (k == 0) {
+  if (k1 <= k0) {
     if (!accumulate) {
       for (let t: usize = 0; t < batch; t++) {
         for (let i = i1; i < i2; i++) memory.fill(c + ((t * m * n + i * n + j1) << 2), 0, (j2 - j1) << 2);
@@ -269,9 +279,10 @@ export function matmul(
     return;
   }
   const panels = (j2 - j1 + NR - 1) / NR;
-  const aScratch = packedB != 0 ? scratch : scratch + ((panels * NR * k) << 2);
+  const span = k1 - k0;
+  const aScratch = packedB != 0 ? scratch : scratch + ((panels * NR * span) << 2);
   // Packed B panels of this call's columns: its own, or its part of the shared copy.
-  const bPanels = packedB != 0 ? packedB + ((j1 / NR) * k * NR << 2) : scratch;
+  const bPanels = packedB != 0 ? packedB + ((j1 / NR) * span * NR << 2) : scratch;
   const tile = aScratch + ((MC * KC) << 2);
   const aPanels = (m + MR - 1) / MR;
   const bBytes = bDtype == 0 ? 4 : 2;
@@ -281,25 +292,25 @@ export function matmul(
   const rowStep: usize = direct ? (transA ? 4 : k << 2) : 4;
   const kStep: usize = direct ? (transA ? m << 2 : 4) : MR * 4;
   for (let t: usize = 0; t < batch; t++) {
-    if (packedB == 0 && (t == 0 || bStride != 0)) packB(b + t * bStride * bBytes, bDtype, transB, k, n, j1, j2, scratch);
+    if (packedB == 0 && (t == 0 || bStride != 0)) packB(b + t * bStride * bBytes, bDtype, transB, k, n, k0, k1, j1, j2, scratch);
     const at = a + ((t * aStride) << 2);
     const ct = c + ((t * m * n) << 2);
-    for (let p0: usize = 0; p0 < k; p0 += KC) {
-      const kc = min(KC, k - p0);
-      const acc = accumulate || p0 > 0;
+    for (let p0 = k0; p0 < k1; p0 += KC) {
+      const kc = min(KC, k1 - p0);
+      const acc = accumulate || p0 > k0;
       // Row panels of this K block start `panelStep` bytes apart from `aBlock`.
       const panelStep = direct ? MR * rowStep : kc * MR * 4;
       for (let i0 = i1; i0 < i2; i0 += MC) {
         const mc = min(MC, i2 - i0);
         let aBlock = aScratch;
         if (direct) aBlock = at + i0 * rowStep + p0 * kStep;
-        else if (packedA != 0) aBlock = packedA + ((p0 * aPanels + (i0 / MR) * kc) * MR << 2);
+        else if (packedA != 0) aBlock = packedA + (((p0 - k0) * aPanels + (i0 / MR) * kc) * MR << 2);
         else packA(at, transA, m, k, i0, mc, p0, kc, aScratch);
         const blockPanels = (mc + MR - 1) / MR;
         for (let jp: usize = 0; jp < panels; jp++) {
           const j0 = j1 + jp * NR;
           const cols = min(NR, j2 - j0);
-          const bp = bPanels + ((jp * k + p0) * NR << 2);
+          const bp = bPanels + ((jp * span + p0 - k0) * NR << 2);
           for (let ip: usize = 0; ip < blockPanels; ip++) {
             const r0 = i0 + ip * MR;
             const rows = min(MR, i2 - r0);

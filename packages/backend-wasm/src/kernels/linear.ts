@@ -15,9 +15,23 @@ export const packedBFloats = (k: number, n: number) => Math.ceil(n / NR) * NR * 
 /** Floats of scratch one matmul call over `n` columns needs (`matmulScratchFloats` of the module). */
 export const matmulScratchFloats = (k: number, n: number) => packedBFloats(k, n) + MC * KC + MR * NR;
 
-/** How a product is cut across threads and the scratch it takes. */
-interface ProductLayout {
-  readonly g: ProductGeometry;
+/**
+ * Most bytes of packed panels of B one product call packs for all its
+ * parts together (and about what a shared packed A takes): a product with
+ * more, such as an LM head of 151 936 × 896 (544 MB as f32 panels), runs as
+ * several calls over blocks of columns of C, or of the reduction when it
+ * is long (the LM head's input gradient), so that no call widens a whole
+ * large weight to f32.
+ */
+export const PACK_BUDGET_BYTES = 16 * 2 ** 20;
+
+/** One call of a product: the columns `[c0, c1)` of C and the reduction terms `[k0, k1)` it covers, its split and its scratch. */
+interface ProductBlock {
+  readonly c0: number;
+  readonly c1: number;
+  readonly k0: number;
+  readonly k1: number;
+  /** Tiles of the block's columns (relative to `c0`). */
   readonly tiles: readonly ProductTile[];
   readonly shareA: boolean;
   readonly shareB: boolean;
@@ -27,35 +41,70 @@ interface ProductLayout {
   readonly partBytes: readonly number[];
 }
 
-/** The split of a product into parts, and its scratch: what {@link product} allocates, for the kernel and for memory plans. */
-export function productLayout(geometry: ProductGeometry, transA: boolean, partsFor: (work: number) => number, threads: number): ProductLayout {
-  const g = foldBatch(geometry, transA);
-  const tiles = splitProduct(g.m, g.k, g.n, partsFor(g.batch * g.m * g.n * Math.max(g.k, 1)), threads);
-  // Parts would each pack all of the operand they share (A for column
-  // parts, B for row parts): the threads pack it once, split, and every
-  // part reads that copy.
-  const shareA = sharesPackedA(g, tiles);
-  const shareB = sharesPackedB(g, tiles);
-  return {
-    g,
-    tiles,
-    shareA,
-    shareB,
-    aBytes: shareA ? packedAFloats(g.m, g.k) * 4 : 0,
-    bBytes: shareB ? packedBFloats(g.k, g.n) * 4 : 0,
-    partBytes: tiles.map(([, , j1, j2]) => matmulScratchFloats(g.k, shareB ? 0 : j2 - j1) * 4),
-  };
+/** How a product is cut into calls, and each call across threads. */
+interface ProductLayout {
+  readonly g: ProductGeometry;
+  /** In order: for each block of columns, its blocks of the reduction, ascending. */
+  readonly blocks: readonly ProductBlock[];
 }
 
-/** Scratch bytes of a product: the shared packings and every part's own. */
+/** The blocks of columns and of the reduction a product runs in, each packing at most {@link PACK_BUDGET_BYTES} of B. */
+function productBlocks(g: ProductGeometry, threads: number): Array<readonly [number, number, number, number]> {
+  const budget = PACK_BUDGET_BYTES / 4;
+  const { k, n } = g;
+  if (packedBFloats(k, n) <= budget) return [[0, n, 0, k]];
+  // Columns per block at the full reduction, but enough panels for every thread.
+  const fewest = Math.min(n, PANEL_COLUMNS * 4 * threads);
+  let cols = Math.min(n, Math.max(fewest, Math.floor(budget / k / PANEL_COLUMNS) * PANEL_COLUMNS));
+  let span = k;
+  if (packedBFloats(k, cols) > budget) {
+    // A long reduction: blocks of whole KC blocks of it, as wide as the budget allows.
+    cols = Math.min(n, Math.max(PANEL_COLUMNS, Math.floor(budget / KC / PANEL_COLUMNS) * PANEL_COLUMNS));
+    span = Math.max(KC, Math.floor(budget / packedBFloats(1, cols) / KC) * KC);
+  }
+  const blocks: Array<readonly [number, number, number, number]> = [];
+  for (let c0 = 0; c0 < n; c0 += cols) for (let k0 = 0; k0 < k; k0 += span) blocks.push([c0, Math.min(n, c0 + cols), k0, Math.min(k, k0 + span)]);
+  return blocks;
+}
+
+/** The calls of a product, each split into parts, and their scratch: what {@link product} allocates, for the kernel and for memory plans. */
+export function productLayout(geometry: ProductGeometry, transA: boolean, partsFor: (work: number) => number, threads: number): ProductLayout {
+  const g = foldBatch(geometry, transA);
+  const blocks = productBlocks(g, threads).map(([c0, c1, k0, k1]): ProductBlock => {
+    const block = { ...g, n: c1 - c0, k: k1 - k0 };
+    const tiles = splitProduct(block.m, block.k, block.n, partsFor(g.batch * g.m * block.n * Math.max(block.k, 1)), threads);
+    // Parts would each pack all of the operand they share (A for column
+    // parts, B for row parts): the threads pack it once, split, and every
+    // part reads that copy.
+    const shareA = sharesPackedA(block, tiles);
+    const shareB = c1 - c0 === g.n && sharesPackedB(block, tiles);
+    return {
+      c0,
+      c1,
+      k0,
+      k1,
+      tiles,
+      shareA,
+      shareB,
+      aBytes: shareA ? packedAFloats(block.m, block.k) * 4 : 0,
+      bBytes: shareB ? packedBFloats(block.k, block.n) * 4 : 0,
+      partBytes: tiles.map(([, , j1, j2]) => matmulScratchFloats(block.k, shareB ? 0 : j2 - j1) * 4),
+    };
+  });
+  return { g, blocks };
+}
+
+/** Scratch bytes of a product: the most any of its calls takes (shared packings and every part's own). */
 export function productScratchBytes(layout: ProductLayout): number {
-  return layout.aBytes + layout.bBytes + layout.partBytes.reduce((x, y) => x + y, 0);
+  return Math.max(...layout.blocks.map((b) => b.aBytes + b.bBytes + b.partBytes.reduce((x, y) => x + y, 0)));
 }
 
 /**
- * Runs the module's matmul, split across threads into tiles of C by
- * {@link splitProduct}. The reduction over K is never split, so every
- * element is computed the same way for any thread count.
+ * Runs the module's matmul in the calls of {@link productLayout}, each
+ * split across threads into tiles of C by {@link splitProduct}. Every
+ * element is computed the same way for any split: the reduction is cut
+ * only at the module's KC blocks, which it sums afresh and adds to C in k
+ * order either way, so the blocks and the thread count change no bit.
  */
 function product(
   ctx: WasmContext,
@@ -68,28 +117,54 @@ function product(
   transB: boolean,
   accumulate: boolean,
 ): void {
-  const layout = productLayout(geometry, transA, ctx.partsFor, ctx.threads);
-  const { g, tiles, shareA, shareB, aBytes, bBytes, partBytes: scratch } = layout;
-  ctx.withScratch(productScratchBytes(layout), (base) => {
-    const [packedA, packedB] = [shareA ? base : 0, shareB ? base + aBytes : 0];
-    if (shareA)
-      ctx.parallel(
-        'packPanelsOfA',
-        splitRange(g.m, tiles.length, TILE_ROWS).map(([r1, r2]) => [a, +transA, g.m, g.k, r1, r2, packedA]),
-      );
-    if (shareB)
-      ctx.parallel(
-        'packPanelsOfB',
-        splitRange(g.n, tiles.length, PANEL_COLUMNS).map(([c1, c2]) => [b, bDtype, +transB, g.k, g.n, c1, c2, packedB]),
-      );
-    let offset = base + aBytes + bBytes;
-    const calls = tiles.map((tile, i) => {
-      const call = [a, b, c, bDtype, g.batch, g.m, g.k, g.n, g.aBatchStride, g.bBatchStride, +transA, +transB, +accumulate, offset, ...tile, packedA, packedB];
-      offset += scratch[i];
-      return call;
+  const { g, blocks } = productLayout(geometry, transA, ctx.partsFor, ctx.threads);
+  for (const block of blocks) {
+    const { c0, k0, k1, tiles, shareA, shareB, aBytes, bBytes, partBytes } = block;
+    const adds = accumulate || k0 > 0;
+    ctx.withScratch(aBytes + bBytes + partBytes.reduce((x, y) => x + y, 0), (base) => {
+      const [packedA, packedB] = [shareA ? base : 0, shareB ? base + aBytes : 0];
+      if (shareA)
+        ctx.parallel(
+          'packPanelsOfA',
+          splitRange(g.m, tiles.length, TILE_ROWS).map(([r1, r2]) => [a, +transA, g.m, g.k, k0, k1, r1, r2, packedA]),
+        );
+      if (shareB)
+        ctx.parallel(
+          'packPanelsOfB',
+          splitRange(g.n, tiles.length, PANEL_COLUMNS).map(([j1, j2]) => [b, bDtype, +transB, g.k, g.n, k0, k1, j1, j2, packedB]),
+        );
+      let offset = base + aBytes + bBytes;
+      const calls = tiles.map(([i1, i2, j1, j2], i) => {
+        const call = [
+          a,
+          b,
+          c,
+          bDtype,
+          g.batch,
+          g.m,
+          g.k,
+          g.n,
+          g.aBatchStride,
+          g.bBatchStride,
+          +transA,
+          +transB,
+          +adds,
+          offset,
+          i1,
+          i2,
+          c0 + j1,
+          c0 + j2,
+          packedA,
+          packedB,
+          k0,
+          k1,
+        ];
+        offset += partBytes[i];
+        return call;
+      });
+      ctx.parallel('matmul', calls);
     });
-    ctx.parallel('matmul', calls);
-  });
+  }
 }
 
 /** Sizes and batch strides of the products one call computes. */

@@ -29,11 +29,34 @@ export interface KernelExports {
     colEnd: number,
     packedA: number,
     packedB: number,
+    reductionStart: number,
+    reductionEnd: number,
   ): void;
   packedAFloats(m: number, k: number): number;
   packedBFloats(k: number, n: number): number;
-  packPanelsOfA(a: number, transA: number, m: number, k: number, rowStart: number, rowEnd: number, dst: number): void;
-  packPanelsOfB(b: number, bDtype: number, transB: number, k: number, n: number, colStart: number, colEnd: number, dst: number): void;
+  packPanelsOfA(
+    a: number,
+    transA: number,
+    m: number,
+    k: number,
+    reductionStart: number,
+    reductionEnd: number,
+    rowStart: number,
+    rowEnd: number,
+    dst: number,
+  ): void;
+  packPanelsOfB(
+    b: number,
+    bDtype: number,
+    transB: number,
+    k: number,
+    n: number,
+    reductionStart: number,
+    reductionEnd: number,
+    colStart: number,
+    colEnd: number,
+    dst: number,
+  ): void;
   binary(kind: number, a: number, b: number, out: number, size: number, bSize: number): void;
   scale(x: number, out: number, size: number, factor: number): void;
   abs(x: number, out: number, size: number): void;

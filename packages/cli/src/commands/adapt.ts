@@ -29,7 +29,7 @@ import { writeAdaptOutput, writeMergedModel } from './adapt-output.js';
 import { checkOutputsApart, type FlagPath } from './adapt-paths.js';
 import { reportFailedRatios, stepReporter, type AdaptGrid, type AdaptSummary } from './adapt-report.js';
 import { budgetOf } from './plan.js';
-import { DATA_USAGE, modelTokenizer, numberOption, readExamples, required } from './model-data.js';
+import { BASE_DTYPE_USAGE, baseDtypeOf, DATA_USAGE, modelTokenizer, numberOption, readExamples, required } from './model-data.js';
 import type { Command } from './types.js';
 
 const p = PUBLISHED_ADAPT_SETTINGS;
@@ -48,7 +48,7 @@ export const adaptCommand: Command = {
                       [--pruned-value zero|initial] [--lora-dropout p] [--epochs n] [--lr x]
                       [--epoch-decay f] [--accumulation k] [--template t] [--max-length n]
                       [--batch-size n] [--checkpoint <dir> [--checkpoint-every n] [--resume]]
-                      [--merged-out <dir>] [--memory-budget bytes] [--plugin <module>] [--backend name] [--seed n] [--quiet] [--json]
+                      [--merged-out <dir>] [--memory-budget bytes] [--base-dtype d] [--plugin <module>] [--backend name] [--seed n] [--quiet] [--json]
 
   --model         Hugging Face model folder (Llama family) the adapters were trained on
   --target        PEFT adapter of the target task
@@ -87,6 +87,7 @@ export const adaptCommand: Command = {
   --lr            AdamW learning rate (default ${p.lr}), times --epoch-decay^epoch (default ${p.epochDecay})
   --accumulation  micro-batches per optimizer step (default ${p.accumulation})
 ${DATA_USAGE.replace('(default 8)', `(default ${p.batchSize})`)}
+${BASE_DTYPE_USAGE}
   --checkpoint    folder for the run's state: the trainer's (factors, AdamW, pruning state) at each
                   epoch's end, every --checkpoint-every steps and on Ctrl-C; with a grid also each
                   finished ratio's scores and the best run so far. A run without --resume needs a
@@ -173,7 +174,7 @@ ${FOLDER_USAGE}
     let grid: AdaptGrid | undefined;
     try {
       const backend = await useCliBackend(runtime, parsed.values, io);
-      const model = await CausalLM.load(backend, base, { signal: interrupt.signal });
+      const model = await CausalLM.load(backend, base, { signal: interrupt.signal, ...baseDtypeOf('adapt', parsed) });
       const tokenizer = await modelTokenizer(baseInput.folder, model);
       const examples = await readExamples('adapt', parsed, trainPath, tokenizer, model);
       const validation = valPath === undefined ? undefined : await readExamples('adapt', parsed, valPath, tokenizer, model);
@@ -266,6 +267,8 @@ ${FOLDER_USAGE}
  * scores.
  */
 function runIdentity(parsed: ParsedCommand, options: object, ratios: readonly number[]): Record<string, unknown> {
-  const raw = Object.fromEntries(['template', 'max-length', 'max-new-tokens', 'ramp-steps', 'every'].map((name) => [name, flag(parsed, name) ?? null]));
+  const raw = Object.fromEntries(
+    ['template', 'max-length', 'max-new-tokens', 'ramp-steps', 'every', 'base-dtype'].map((name) => [name, flag(parsed, name) ?? null]),
+  );
   return { ...options, ratios, flags: raw };
 }

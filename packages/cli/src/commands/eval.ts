@@ -4,7 +4,7 @@ import { parseCommand, type ParsedCommand } from '../args.js';
 import { jsonLine } from '../format.js';
 import { cliPlugins, cliRuntime, parseSeed } from '../runtime.js';
 import { DEFAULT_MAX_NEW_TOKENS } from './generate.js';
-import { DATA_OPTIONS, DATA_USAGE, numberOption, readExamples, required } from './model-data.js';
+import { BASE_DTYPE_OPTION, BASE_DTYPE_USAGE, DATA_OPTIONS, DATA_USAGE, numberOption, readExamples, required } from './model-data.js';
 import { FOLDER_USAGE, folderOpener } from '../folders.js';
 import { loadModelForInference } from './model-load.js';
 import type { Command } from './types.js';
@@ -48,7 +48,7 @@ export const evalCommand: Command = {
   summary: 'Mean per-token loss and perplexity, or ROUGE of generated summaries, on JSONL data',
   usage: `Usage: lorafuse eval --model <dir> [--adapter <dir>] --data <jsonl> [--metric loss|rouge]
                      [--template t] [--max-length n] [--batch-size n] [--max-new-tokens n]
-                     [--backend name] [--json]
+                     [--base-dtype d] [--backend name] [--json]
 
   --model       Hugging Face model folder (Llama family)
   --adapter     PEFT LoRA adapter folder applied to it
@@ -61,6 +61,7 @@ export const evalCommand: Command = {
   --max-new-tokens
                 longest generated summary for rouge (default ${DEFAULT_MAX_NEW_TOKENS})
 ${DATA_USAGE}
+${BASE_DTYPE_USAGE}
   --json        print {"loss","perplexity","tokens"}, or
                 {"rouge1","rouge2","rougeL","tokenization","n"}
 ${FOLDER_USAGE}
@@ -69,6 +70,7 @@ ${FOLDER_USAGE}
     const parsed = parseCommand('eval', argv, {
       model: { type: 'string' },
       adapter: { type: 'string' },
+      ...BASE_DTYPE_OPTION,
       data: { type: 'string' },
       metric: { type: 'string' },
       'max-new-tokens': { type: 'string' },
@@ -81,7 +83,7 @@ ${FOLDER_USAGE}
     const batchSize = numberOption('eval', parsed, 'batch-size', 8, { min: 1, integer: true });
     const runtime = await cliRuntime(cliPlugins(parseSeed(parsed.values.seed)));
     try {
-      const { backend, model, tokenizer, adapters } = await loadModelForInference(runtime, parsed, modelDir, io, folderOpener(io, parsed));
+      const { backend, model, tokenizer, adapters } = await loadModelForInference('eval', runtime, parsed, modelDir, io, folderOpener(io, parsed));
       if (metric === 'rouge') {
         const scores = await rougeReport('eval', parsed, dataPath, model, tokenizer, adapters);
         const f = (x: number) => x.toFixed(4);

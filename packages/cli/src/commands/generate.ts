@@ -3,7 +3,7 @@ import type { ParsedCommand } from '../args.js';
 import { parseCommand } from '../args.js';
 import { jsonLine } from '../format.js';
 import { cliPlugins, cliRuntime, parseSeed } from '../runtime.js';
-import { numberOption } from './model-data.js';
+import { BASE_DTYPE_OPTION, BASE_DTYPE_USAGE, numberOption } from './model-data.js';
 import { FOLDER_USAGE, folderOpener } from '../folders.js';
 import { loadModelForInference } from './model-load.js';
 import type { Command } from './types.js';
@@ -34,7 +34,7 @@ export const generateCommand: Command = {
   summary: 'Generate text with a model (+ adapter): greedy, sampling or beam search',
   usage: `Usage: lorafuse generate --model <dir> [--adapter <dir>] (--prompt <text> | --source <text> [--template t])
                          [--max-new-tokens n] [--temperature t] [--top-k k] [--top-p p] [--seed n]
-                         [--num-beams n [--length-penalty x]] [--backend name] [--json]
+                         [--num-beams n [--length-penalty x]] [--base-dtype d] [--backend name] [--json]
 
   --model           Hugging Face model folder (Llama family)
   --adapter         PEFT LoRA adapter folder applied to it
@@ -48,6 +48,7 @@ export const generateCommand: Command = {
                     the Philox stream of --seed (default 0): the same seed gives the same text
   --num-beams       beam search with n beams (transformers' semantics, early_stopping=False)
   --length-penalty  exponent of beam search's length normalisation (default 1)
+${BASE_DTYPE_USAGE}
   Generation stops at the tokenizer's end-of-sequence token. The text streams to
   stdout as it is generated.
   --json            print {"text","tokens","finish_reason"} at the end instead
@@ -57,6 +58,7 @@ ${FOLDER_USAGE}
     const parsed = parseCommand('generate', argv, {
       model: { type: 'string' },
       adapter: { type: 'string' },
+      ...BASE_DTYPE_OPTION,
       prompt: { type: 'string' },
       source: { type: 'string' },
       template: { type: 'string' },
@@ -77,7 +79,7 @@ ${FOLDER_USAGE}
     const decoding = decodingOption(parsed);
     const runtime = await cliRuntime(cliPlugins(parseSeed(parsed.values.seed)));
     try {
-      const { model, tokenizer, adapters } = await loadModelForInference(runtime, parsed, modelDir, io, folderOpener(io, parsed));
+      const { model, tokenizer, adapters } = await loadModelForInference('generate', runtime, parsed, modelDir, io, folderOpener(io, parsed));
       const stream = generateText(model, tokenizer, input, {
         maxNewTokens: Math.min(maxNewTokens, contextLength(model.config) - 1),
         adapters,

@@ -29,6 +29,22 @@ export const DATA_USAGE = `  --template    prompt for {"source","summary"} pairs
   Tokenizer: the model folder's tokenizer.json (Hugging Face) when it has one, else the
   built-in byte-level one (UTF-8 bytes + bos/eos/pad, 259 ids).`;
 
+/** `--base-dtype`, for the commands that load a model. */
+export const BASE_DTYPE_OPTION = { 'base-dtype': { type: 'string' } } as const;
+
+/** Usage line for {@link BASE_DTYPE_OPTION}. */
+export const BASE_DTYPE_USAGE = `  --base-dtype  hold the model's frozen matrices as f32, bf16 or f16, converted as they load
+                (round to nearest even, as torch's .to; default: as stored; bf16 halves an f32 model)`;
+
+/** The `--base-dtype` of a command line, as `CausalLM.load` and `planMemory` take it. */
+export function baseDtypeOf(command: string, parsed: ParsedCommand): { baseDtype?: 'f32' | 'bf16' | 'f16' } {
+  const value = parsed.values['base-dtype'];
+  if (value === undefined) return {};
+  if (value !== 'f32' && value !== 'bf16' && value !== 'f16')
+    throw new LoraFuseError('CLI_USAGE', `${command}: --base-dtype must be f32, bf16 or f16, got ${String(value)}.`);
+  return { baseDtype: value };
+}
+
 /** Reads a required string option, or throws `CLI_USAGE`. */
 export function required(command: string, parsed: ParsedCommand, name: string): string {
   const value = parsed.values[name];

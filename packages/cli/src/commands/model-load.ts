@@ -3,7 +3,7 @@ import type { ParsedCommand } from '../args.js';
 import { useCliBackend } from '../backend-choice.js';
 import type { FolderOpener } from '../folders.js';
 import type { CliIO } from '../io.js';
-import { modelTokenizer } from './model-data.js';
+import { baseDtypeOf, modelTokenizer } from './model-data.js';
 
 /** A model ready for inference: its backend, weights, tokenizer and adapters. */
 export interface LoadedModel {
@@ -13,11 +13,18 @@ export interface LoadedModel {
   readonly adapters: readonly DeviceAdapter[];
 }
 
-/** Loads the `--model` folder with its tokenizer and the `--adapter` folder, if any, on the `--backend` of `runtime` ({@link useCliBackend}). */
-export async function loadModelForInference(runtime: Runtime, parsed: ParsedCommand, modelSpec: string, io: CliIO, open: FolderOpener): Promise<LoadedModel> {
+/** Loads the `--model` folder (in its `--base-dtype`) with its tokenizer and the `--adapter` folder, if any, on the `--backend` of `runtime` ({@link useCliBackend}). */
+export async function loadModelForInference(
+  command: string,
+  runtime: Runtime,
+  parsed: ParsedCommand,
+  modelSpec: string,
+  io: CliIO,
+  open: FolderOpener,
+): Promise<LoadedModel> {
   const backend = await useCliBackend(runtime, parsed.values, io);
   const { folder } = await open(modelSpec);
-  const model = await CausalLM.load(backend, folder);
+  const model = await CausalLM.load(backend, folder, baseDtypeOf(command, parsed));
   const tokenizer = await modelTokenizer(folder, model);
   const adapters = typeof parsed.values.adapter === 'string' ? [uploadAdapter(backend, await loadAdapter((await open(parsed.values.adapter)).folder))] : [];
   return { backend, model, tokenizer, adapters };

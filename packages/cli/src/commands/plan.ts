@@ -4,7 +4,7 @@ import { useCliBackend } from '../backend-choice.js';
 import { FOLDER_USAGE, folderOpener } from '../folders.js';
 import { jsonLine, table } from '../format.js';
 import { cliPlugins, cliRuntime } from '../runtime.js';
-import { numberOption, required } from './model-data.js';
+import { BASE_DTYPE_OPTION, BASE_DTYPE_USAGE, baseDtypeOf, numberOption, required } from './model-data.js';
 import type { Command } from './types.js';
 
 /** `lorafuse plan --model dir`: the memory a LoRA training run would need, and whether it fits. */
@@ -13,7 +13,7 @@ export const planCommand: Command = {
   summary: 'Plan the memory of a LoRA training run: the peak by part, whether it fits, what would',
   usage: `Usage: lorafuse plan --model <dir> [--batch-size n] [--max-length n] [--accumulation k]
                      [--targets q_proj,v_proj] [--rank r] [--adapters n] [--adapt]
-                     [--memory-budget bytes] [--backend name] [--json]
+                     [--base-dtype d] [--memory-budget bytes] [--backend name] [--json]
 
   --model          Hugging Face model folder (Llama family); only its config and tensor
                    headers are read
@@ -25,6 +25,7 @@ export const planCommand: Command = {
   --rank           LoRA rank (default 8)
   --adapters       adapters trained together, e.g. 5 for adapt's target and 4 related (default 1)
   --adapt          plan adapt's pruning too: norms from forward passes over the training set
+${BASE_DTYPE_USAGE}
   --memory-budget  cap the backend's memory below its own limit: bytes, or with KiB, MiB, GiB
   --backend        the backend to plan for (default auto): its limit (wasm: the 4 GiB wasm32
                    address space; webgpu: the device's buffer limits) and kernel scratch
@@ -48,15 +49,20 @@ ${FOLDER_USAGE}
       adapters: { type: 'string' },
       adapt: { type: 'boolean' },
       'memory-budget': { type: 'string' },
+      ...BASE_DTYPE_OPTION,
     });
     const modelDir = required('plan', parsed, 'model');
     const int = (name: string, fallback: number) => numberOption('plan', parsed, name, fallback, { min: 1, integer: true });
     const { folder } = await folderOpener(io, parsed)(modelDir);
     const checkpoint = await openModelFolder(folder);
     const { config } = checkpoint;
-    // Vectors load as f32; matrices keep their stored dtype.
+    // Vectors load as f32; matrices keep their stored dtype, or take --base-dtype.
+    const { baseDtype } = baseDtypeOf('plan', parsed);
     const weights = new Map(
-      expectedModelWeights(config).map((w) => [w.name, { dtype: w.shape.length === 1 ? ('f32' as const) : floatDtype(checkpoint.weights.info(w.name).dtype) }]),
+      expectedModelWeights(config).map((w) => [
+        w.name,
+        { dtype: w.shape.length === 1 ? ('f32' as const) : (baseDtype ?? floatDtype(checkpoint.weights.info(w.name).dtype)) },
+      ]),
     );
     const runtime = await cliRuntime(cliPlugins());
     let plan: MemoryPlan;

@@ -19,7 +19,17 @@ import type { CliIO } from '../io.js';
 import { useCliBackend } from '../backend-choice.js';
 import { cliPlugins, cliRuntime, parseSeed } from '../runtime.js';
 import { FOLDER_USAGE, folderOpener } from '../folders.js';
-import { DATA_OPTIONS, DATA_USAGE, modelTokenizer, numberOption, readExamples, required } from './model-data.js';
+import {
+  BASE_DTYPE_OPTION,
+  BASE_DTYPE_USAGE,
+  baseDtypeOf,
+  DATA_OPTIONS,
+  DATA_USAGE,
+  modelTokenizer,
+  numberOption,
+  readExamples,
+  required,
+} from './model-data.js';
 import { budgetOf } from './plan.js';
 import type { Command } from './types.js';
 
@@ -33,7 +43,7 @@ export const trainCommand: Command = {
                       [--rank r] [--alpha a] [--targets q_proj,v_proj] [--epochs n] [--lr x]
                       [--schedule constant|linear|cosine] [--warmup steps] [--epoch-decay f]
                       [--accumulation k] [--weight-decay x] [--max-grad-norm x] [--patience n]
-                      [--checkpoint <dir> [--checkpoint-every n] [--resume]] [--memory-budget bytes]
+                      [--checkpoint <dir> [--checkpoint-every n] [--resume]] [--memory-budget bytes] [--base-dtype d]
                       [--template t] [--max-length n] [--batch-size n] [--backend name] [--seed n] [--json]
 
   --model         Hugging Face model folder (Llama family)
@@ -56,6 +66,7 @@ export const trainCommand: Command = {
   --memory-budget cap the backend's memory below its own limit (bytes, or with KiB, MiB, GiB): the run
                   is planned (lorafuse plan) and refused before its first step when it would not fit
 ${DATA_USAGE}
+${BASE_DTYPE_USAGE}
   --json          one JSON line per event: {"type":"step",…}, {"type":"eval",…}, {"type":"done",…,"memory":{…}}
                   (memory: the backend's peaks, wasm "bytesInUse" and "top", WebGPU "bytesInUse" and "bufferBytes")
 ${FOLDER_USAGE}
@@ -81,6 +92,7 @@ ${FOLDER_USAGE}
       checkpoint: { type: 'string' },
       'checkpoint-every': { type: 'string' },
       'memory-budget': { type: 'string' },
+      ...BASE_DTYPE_OPTION,
       resume: { type: 'boolean' },
       ...DATA_OPTIONS,
     });
@@ -95,7 +107,7 @@ ${FOLDER_USAGE}
     try {
       const backend = await useCliBackend(runtime, parsed.values, io);
       const { folder } = await folderOpener(io, parsed)(modelDir);
-      const model = await CausalLM.load(backend, folder);
+      const model = await CausalLM.load(backend, folder, baseDtypeOf('train', parsed));
       const tokenizer = await modelTokenizer(folder, model);
       const examples = await readExamples('train', parsed, trainPath, tokenizer, model);
       const validation = typeof parsed.values.val === 'string' ? await readExamples('train', parsed, parsed.values.val, tokenizer, model) : undefined;

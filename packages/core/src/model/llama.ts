@@ -4,7 +4,7 @@ import type { Tape } from '../autograd/tape.js';
 import { LoraFuseError, throwIfAborted } from '../errors/index.js';
 import type { Folder } from '../io/index.js';
 import * as ops from '../ops/index.js';
-import { bytesPerElement, Tensor } from '../tensor/index.js';
+import { bytesPerElement, Tensor, type DType } from '../tensor/index.js';
 import { rngStreamId } from '../reference/philox.js';
 import type { DeviceAdapter, DeviceLoraModule } from './device-adapter.js';
 import type { KVCache } from './kv-cache.js';
@@ -16,6 +16,15 @@ import { formatBytes } from '../memory/format.js';
 
 /** Options of {@link CausalLM.load}. */
 export interface LoadModelOptions extends OpenModelOptions {
+  /**
+   * The dtype the frozen matrices (embeddings, projections, LM head) are
+   * held in on the device: a checkpoint stored otherwise is converted one
+   * tensor at a time as it loads, rounding to nearest, ties to even (the
+   * bits `torch.Tensor.to` gives; NaN stays NaN). Default: as stored. `bf16`
+   * halves an f32 checkpoint's memory; kernels widen bf16/f16 weights while
+   * they pack them. Norms and biases are always f32.
+   */
+  baseDtype?: 'f32' | 'bf16' | 'f16';
   /** Called after each weight is uploaded. */
   onProgress?: (progress: { loaded: number; total: number }) => void;
 }
@@ -112,9 +121,14 @@ export class CausalLM {
     const checkpoint = 'weights' in source ? source : await openModelFolder(source, options);
     const { config, weights } = checkpoint;
     const specs = expectedModelWeights(config);
+    const { baseDtype } = options;
+    if (baseDtype !== undefined && !['f32', 'bf16', 'f16'].includes(baseDtype))
+      throw new LoraFuseError('INVALID_OPTION', `baseDtype must be f32, bf16 or f16; got ${String(baseDtype)}.`, { details: { baseDtype } });
+    // Norm weights and biases feed f32-only kernels; matrices stay in their storage dtype, or baseDtype.
+    const dtypeOf = (shape: readonly number[], stored: DType) => (isVector(shape) ? 'f32' : (baseDtype ?? stored));
     const bytes = specs.reduce((n, s) => {
       const info = weights.info(s.name);
-      return n + info.size * bytesPerElement(isVector(s.shape) ? 'f32' : info.dtype!);
+      return n + info.size * bytesPerElement(dtypeOf(s.shape, info.dtype!));
     }, 0);
     if (backend.maxBytes !== undefined && bytes > backend.maxBytes) {
       throw new LoraFuseError(
@@ -128,8 +142,8 @@ export class CausalLM {
       for (const spec of specs) {
         throwIfAborted(options.signal);
         const t = await weights.read(spec.name, options.signal);
-        // Norm weights and biases feed f32-only kernels; matrices stay in their storage dtype.
-        uploaded.set(spec.name, backend.upload(isVector(spec.shape) && t.dtype !== 'f32' ? new Tensor('f32', t.shape, t.toFloat32()) : t));
+        const dtype = dtypeOf(spec.shape, t.dtype);
+        uploaded.set(spec.name, backend.upload(t.dtype === dtype ? t : t.castFloat(dtype as 'f32' | 'bf16' | 'f16')));
         options.onProgress?.({ loaded: uploaded.size, total: specs.length });
       }
     } catch (error) {

@@ -83,8 +83,9 @@ export class Tensor<D extends DType = DType> {
     if (!isFloatDType(this.dtype)) {
       throw new LoraFuseError('UNSUPPORTED_DTYPE', `castFloat converts between float dtypes; this tensor is ${this.dtype}.`);
     }
-    const wide = this.toFloat32();
-    if (dtype === 'f32') return new Tensor(dtype, this.shape, wide as StorageOf[T]);
+    if (dtype === 'f32') return new Tensor(dtype, this.shape, this.toFloat32() as StorageOf[T]);
+    // An f32 source is read in place: no widened copy of a large weight.
+    const wide = this.dtype === 'f32' ? (this.data as Float32Array) : this.toFloat32();
     const narrow = dtype === 'f16' ? f32ToF16Bits : f32ToBf16Bits;
     const out = new Uint16Array(wide.length);
     for (let i = 0; i < wide.length; i++) out[i] = narrow(wide[i]);
