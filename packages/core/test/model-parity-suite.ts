@@ -53,6 +53,31 @@ async function setup(backend: Backend, model: string, adapters: string[]) {
 
 const values = async (backend: Backend, t: DeviceTensor) => (await backend.read(t)).toFloat32();
 
+/** `backend` with `seen` called on the result of every matmul. */
+function withMatmulSpy(backend: Backend, seen: (y: DeviceTensor) => void): Backend {
+  const kernels = { ...backend.kernels };
+  kernels.matmul = (a, b, options) => {
+    const y = backend.kernels.matmul(a, b, options);
+    seen(y);
+    return y;
+  };
+  return {
+    name: backend.name,
+    isFallback: backend.isFallback,
+    description: backend.description,
+    get disposed() {
+      return backend.disposed;
+    },
+    kernels,
+    upload: (t) => backend.upload(t),
+    read: (t) => backend.read(t),
+    free: (t) => backend.free(t),
+    sync: () => backend.sync(),
+    memory: () => backend.memory(),
+    dispose: () => backend.dispose(),
+  };
+}
+
 /**
  * Registers the parity tests for one backend. `getBackend` returns the
  * backend under test (created by the caller's `beforeAll`); tensors are
@@ -89,8 +114,13 @@ export function modelParitySuite(label: string, getBackend: () => Backend, log: 
   });
 
   const gradCases = ['llama-all7', 'qwen2', 'llama-two-adapters'];
+  // The loss from the logits (device targets), and the chunked LM head + loss (host targets, 3 tokens a chunk).
+  const headPaths = gradCases.flatMap((name) => [
+    [name, 'logits'],
+    [name, 'chunked'],
+  ]);
   describe(`${label}: loss and LoRA gradients vs PyTorch autograd`, () => {
-    it.each(gradCases)('%s', async (name) => {
+    it.each(headPaths)('%s, loss %s', async (name, path) => {
       const backend = getBackend();
       const fixture = await openFixture(`grads/${name}.safetensors`);
       const meta = JSON.parse(fixture.metadata.fixture) as { model: string; adapters: string[]; base: string[]; loss: number };
@@ -101,8 +131,9 @@ export function modelParitySuite(label: string, getBackend: () => Backend, log: 
       const paramNames = [...names, ...meta.base.map((n) => `base/${n}`)];
       tape.watch(...params);
       const ids = tape.constant(ids32(await fixture.read('input_ids')));
-      const targets = tape.constant(ids32(await fixture.read('targets')));
-      const { loss } = lm.forward(tape, ids, { adapters: device, targets });
+      const hostTargets = ids32(await fixture.read('targets'));
+      const targets = path === 'chunked' ? hostTargets : tape.constant(hostTargets);
+      const { loss } = lm.forward(tape, ids, { adapters: device, targets, lossChunkTokens: 3 });
       const lossErr = Math.abs((await values(backend, loss!))[0] - meta.loss);
       const grads = tape.backward(loss!);
       expect(grads.size).toBe(params.length);
@@ -116,10 +147,73 @@ export function modelParitySuite(label: string, getBackend: () => Backend, log: 
         worst = Math.max(worst, err);
         expect(err, paramNames[i]).toBeLessThanOrEqual(1e-4);
       }
-      log(`${label} ${name}: loss abs err ${lossErr.toExponential(2)}, worst grad rel L2 ${worst.toExponential(2)}`);
+      log(`${label} ${name} (${path}): loss abs err ${lossErr.toExponential(2)}, worst grad rel L2 ${worst.toExponential(2)}`);
       expect(lossErr).toBeLessThanOrEqual(1e-5);
       for (const g of grads.values()) backend.free(g);
       expect(backend.memory()).toEqual(baseline);
+      dispose();
+    });
+  });
+
+  describe(`${label}: the chunked LM head and loss against the loss from the logits`, () => {
+    // llama-tiny (own lm_head, trained here too) and qwen2-tiny (tied: the embedding is the head).
+    it.each([
+      ['llama-tiny', 'lora-qv-r8', 'lm_head.weight'],
+      ['qwen2-tiny', 'lora-qwen2', 'model.embed_tokens.weight'],
+    ])('%s + %s: loss and gradients within 1e-6 relative for every chunk size; the logits never whole', async (model, adapter, head) => {
+      // The products of the vocabulary's width, watched: their rows, and the largest.
+      const widths: number[][] = [];
+      const backend = withMatmulSpy(getBackend(), (y) => widths.at(-1)?.push(y.shape[y.shape.length - 1] === vocab ? y.shape[0] : 0));
+      const { lm, device, dispose } = await setup(backend, model, [adapter]);
+      const vocab = lm.config.vocabSize;
+      const [batch, seq] = [3, 11];
+      const rand = seeded(7);
+      const idsHost = new Tensor(
+        'i32',
+        [batch, seq],
+        Int32Array.from({ length: batch * seq }, () => Math.floor(rand() * vocab)),
+      );
+      // About a third of the positions have no target.
+      const targetsHost = new Tensor(
+        'i32',
+        [batch, seq],
+        Int32Array.from({ length: batch * seq }, () => (rand() < 0.35 ? -100 : Math.floor(rand() * vocab))),
+      );
+      const counted = targetsHost.data.filter((t) => t !== -100).length;
+      const params = [...device.flatMap(adapterParameters), lm.weights.get(head)!];
+      const run = async (targets: Tensor<'i32'> | 'device', chunk?: number) => {
+        const tape = new Tape(backend);
+        tape.watch(...params);
+        const { loss, logits } = lm.forward(tape, tape.constant(idsHost), {
+          adapters: device,
+          targets: targets === 'device' ? tape.constant(targetsHost) : targets,
+          ...(chunk === undefined ? {} : { lossChunkTokens: chunk }),
+        });
+        expect(logits === undefined).toBe(targets !== 'device');
+        const value = (await values(backend, loss!))[0];
+        const grads = tape.backward(loss!, { seed: 0.5 });
+        const out = await Promise.all(params.map((p) => values(backend, grads.get(p)!)));
+        for (const g of grads.values()) backend.free(g);
+        return { value, grads: out };
+      };
+      const whole = await run('device');
+      let worst = 0;
+      for (const chunk of [1, 4, counted, undefined]) {
+        widths.push([]);
+        const mine = await run(targetsHost, chunk);
+        const rows = widths.at(-1)!.filter((r) => r > 0);
+        const rel = Math.abs(mine.value - whole.value) / Math.abs(whole.value);
+        expect(rel, `loss, chunk ${chunk}`).toBeLessThanOrEqual(1e-6);
+        for (const [i, g] of mine.grads.entries()) {
+          const err = relL2(g, whole.grads[i]);
+          worst = Math.max(worst, err);
+          expect(err, `gradient ${i}, chunk ${chunk}`).toBeLessThanOrEqual(1e-6);
+        }
+        // Only the counted positions, in chunks: never [tokens, vocab] whole.
+        expect(rows.reduce((a, b) => a + b, 0)).toBe(counted);
+        expect(Math.max(...rows)).toBe(Math.min(chunk ?? counted, counted));
+      }
+      log(`${label} ${model}: chunked vs whole-logits loss, worst gradient rel L2 ${worst.toExponential(2)}`);
       dispose();
     });
   });

@@ -48,9 +48,10 @@ export function batchLoss(
   model: CausalLM,
   batch: Batch,
   adapters: readonly DeviceAdapter[] = [],
-  forward: Pick<ForwardOptions, 'dropout' | 'onLinearInput'> = {},
+  forward: Pick<ForwardOptions, 'dropout' | 'onLinearInput' | 'logits' | 'lossChunkTokens'> = {},
 ) {
-  const { loss } = model.forward(tape, tape.constant(batch.ids), { ...forward, adapters, targets: tape.constant(batch.targets) });
+  // Host targets: the LM head and loss run in chunks over the counted positions only.
+  const { loss } = model.forward(tape, tape.constant(batch.ids), { ...forward, adapters, targets: batch.targets });
   return loss!;
 }
 

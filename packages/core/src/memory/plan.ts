@@ -308,7 +308,8 @@ function simulate(config: ModelConfig, s: Settings): Simulated {
   tape.watch(...params);
   const onLinearInput = statistics?.beginBatch(new Array<number>(batch).fill(seq), seq);
   const dropout = { seed: 0, key: 'plan', ...(s.loraDropout === undefined ? {} : { p: s.loraDropout }) };
-  const { loss } = model.forward(tape, tape.constant(ids(batch)), { adapters, targets: tape.constant(ids(batch)), dropout, onLinearInput });
+  // Every position counted: the most the chunked loss computes.
+  const { loss } = model.forward(tape, tape.constant(ids(batch)), { adapters, targets: ids(batch), dropout, onLinearInput });
   const grads = tape.backward(loss!);
   tape = undefined;
   for (const [i, p] of params.entries()) {
@@ -330,7 +331,7 @@ function simulate(config: ModelConfig, s: Settings): Simulated {
   if (s.validation) {
     pb.resetPeak();
     const evaluation = new Tape(pb);
-    model.forward(evaluation, evaluation.constant(ids(batch)), { adapters, targets: evaluation.constant(ids(batch)) });
+    model.forward(evaluation, evaluation.constant(ids(batch)), { adapters, targets: ids(batch) });
     evaluation.dispose();
     phases.push({ peak: pb.peak, phase: 'evaluation', loraParameters, largest: 0 });
   }

@@ -36,9 +36,17 @@ export interface ForwardOptions {
   /**
    * i32 `[batch, seq]` target ids aligned with the logits (the token each
    * position should predict; −100 = no loss). When given, the result has the
-   * mean cross-entropy over the counted positions.
+   * mean cross-entropy over the counted positions. Given on the host (a
+   * {@link Tensor}), the loss is taken by {@link ops.lmHeadLoss}: the LM head
+   * runs in chunks of tokens over the counted positions only, and the
+   * `[batch, seq, vocab]` logits never exist (none are returned, unless
+   * `logits` asks for them). On the device, the loss is taken from the logits.
    */
-  readonly targets?: DeviceTensor;
+  readonly targets?: DeviceTensor | Tensor<'i32'>;
+  /** With host `targets`: also compute and return the logits, taking the loss from them (the unchunked path). */
+  readonly logits?: boolean;
+  /** Tokens per chunk of the chunked loss (default {@link ops.lossChunkTokens} of the vocabulary). */
+  readonly lossChunkTokens?: number;
   /**
    * Called with the input `x` (`[batch, seq, in]`, owned by the tape) of
    * every LoRA-adaptable projection (named like
@@ -69,8 +77,8 @@ export interface LoraDropout {
 
 /** Outputs of {@link CausalLM.forward}; both belong to the tape (use {@link Tape.keep} to hold them longer). */
 export interface ForwardResult {
-  /** f32 `[batch, seq, vocab]`. */
-  readonly logits: DeviceTensor;
+  /** f32 `[batch, seq, vocab]`: always without targets; with host targets only when `logits` asks for them. */
+  readonly logits?: DeviceTensor;
   /** `[]`: mean cross-entropy over the targets that are not −100 (when targets were given). */
   readonly loss?: DeviceTensor;
 }
@@ -180,6 +188,8 @@ export class CausalLM {
    * that is not one of the model's projections, and `MODEL_UNSUPPORTED` for
    * a sequence longer than a sliding attention window.
    */
+  forward(tape: Tape, ids: DeviceTensor, options?: ForwardOptions & { readonly targets?: undefined }): ForwardResult & { readonly logits: DeviceTensor };
+  forward(tape: Tape, ids: DeviceTensor, options: ForwardOptions): ForwardResult;
   forward(tape: Tape, ids: DeviceTensor, options: ForwardOptions = {}): ForwardResult {
     const c = this.config;
     const [, seq] = checkIds('forward', ids);
@@ -192,8 +202,14 @@ export class CausalLM {
         },
       );
     }
-    const logits = this.#run(tape, ids, options);
-    return options.targets === undefined ? { logits } : { logits, loss: ops.crossEntropy(tape, logits, options.targets) };
+    const hidden = this.#run(tape, ids, options);
+    const { targets } = options;
+    if (targets instanceof Tensor && !options.logits) {
+      return { loss: ops.lmHeadLoss(tape, hidden, this.#head, targets, options.lossChunkTokens === undefined ? {} : { chunkTokens: options.lossChunkTokens }) };
+    }
+    const logits = ops.matmul(tape, hidden, this.#head, { transB: true });
+    if (targets === undefined) return { logits };
+    return { logits, loss: ops.crossEntropy(tape, logits, targets instanceof Tensor ? tape.constant(targets) : targets) };
   }
 
   /**
@@ -216,12 +232,17 @@ export class CausalLM {
       });
     }
     cache.checkRoom(seq);
-    const logits = this.#run(tape, ids, options, cache);
+    const logits = ops.matmul(tape, this.#run(tape, ids, options, cache), this.#head, { transB: true });
     cache.advance(seq);
     return logits;
   }
 
-  /** The layers and the head: logits of `ids`, continuing `cache` when given. */
+  /** The LM head's weight (the embeddings when tied). */
+  get #head(): DeviceTensor {
+    return this.#weights.get(this.config.tieWordEmbeddings ? 'model.embed_tokens.weight' : 'lm_head.weight')!;
+  }
+
+  /** The layers and the final norm: the hidden states of `ids` the LM head reads, continuing `cache` when given. */
   #run(tape: Tape, ids: DeviceTensor, options: ForwardOptions & DecodeOptions, cache?: KVCache): DeviceTensor {
     const c = this.config;
     const [batch, seq] = ids.shape;
@@ -269,8 +290,7 @@ export class CausalLM {
       x = ops.add(tape, x, linear(act, `${p}.mlp.down_proj`));
     }
     if (options.lastOnly && seq > 1) x = lastPositions(tape, x);
-    const head = c.tieWordEmbeddings ? 'model.embed_tokens' : 'lm_head';
-    return ops.matmul(tape, ops.rmsNorm(tape, x, w('model.norm.weight'), eps), w(`${head}.weight`), { transB: true });
+    return ops.rmsNorm(tape, x, w('model.norm.weight'), eps);
   }
 
   /** RoPE tables `[batch · seq, 1, headDim]` for positions `offset …` of every row. */

@@ -3,3 +3,4 @@ export { matmul, loraLinear } from './linear.js';
 export { add, mul, scale, silu, swiglu } from './elementwise.js';
 export { rmsNorm, dropout, rope, attention, crossEntropy, embedding } from './nn.js';
 export { reshape, permute, sum } from './layout.js';
+export { lmHeadLoss, lossChunkTokens, type LmHeadLossOptions } from './lm-head.js';
