@@ -142,8 +142,3 @@ export function maskApply(param: usize, mask: usize, init: usize, size: usize): 
     if (load<u8>(mask + i) != 0) store<f32>(param + (i << 2), init != 0 ? load<f32>(init + (i << 2)) : 0);
   }
 }
-
-/** Copies `bytes` bytes (reshape). */
-export function copyBytes(dst: usize, src: usize, bytes: usize): void {
-  memory.copy(dst, src, bytes);
-}

@@ -3,7 +3,7 @@
 
 export { castFloats } from './convert';
 export { matmul, matmulScratchFloats, packedAFloats, packedBFloats, packPanelsOfA, packPanelsOfB } from './matmul';
-export { binary, scale, abs, sqrt, silu, siluBackward, swiglu, swigluBackward, maskApply, copyBytes } from './elementwise';
+export { binary, scale, abs, sqrt, silu, siluBackward, swiglu, swigluBackward, maskApply } from './elementwise';
 export { sum, sumSquaresF64, columnSumSquares } from './reduce';
 export { adamwStep, loraImportance } from './optimizer';
 export { bottomKMask } from './selection';

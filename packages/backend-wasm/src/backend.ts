@@ -68,10 +68,12 @@ interface Live {
   readonly pool?: ThreadPool;
 }
 
-/** Where a device tensor lives in the arena (compaction moves it). */
+/** Where a device tensor lives in the arena (compaction moves it); views share their source's block. */
 interface Block {
   address: number;
   readonly bytes: number;
+  /** Live handles on this block: it returns to the arena with the last. */
+  refs: number;
 }
 
 /** Thrown through a kernel call whose allocation wants the arena compacted: the call is undone, the arena compacted, and the call run again. */
@@ -116,7 +118,7 @@ export class WasmBackend implements Backend {
     // Blocks move only between kernel calls, when no address is held: inside one, the call is undone and rerun after compacting.
     arena.compactor = () => {
       if (this.#pending) throw COMPACT_AND_RETRY;
-      arena.compact(this.#table.storages());
+      arena.compact(this.#blocks());
       return true;
     };
     this.#live = { exports, arena, ...(pool ? { pool } : {}) };
@@ -140,6 +142,13 @@ export class WasmBackend implements Backend {
         else for (const call of calls) run(call);
       },
       address: (handle) => this.#table.get(handle).address,
+      view: (handle, shape) => {
+        const block = this.#table.get(handle);
+        block.refs++;
+        const view = this.#table.add(shape, handle.dtype, block);
+        this.#pending?.push(view);
+        return view;
+      },
       output: (shape, dtype) => this.#allocate(shape, dtype),
       scalar: (handle) => new DataView(this.#open().arena.buffer).getFloat32(this.#table.get(handle).address, true),
       free: (handle) => {
@@ -261,7 +270,9 @@ export class WasmBackend implements Backend {
   }
 
   free(tensor: DeviceTensor): void {
-    const { address, bytes } = this.#table.remove(tensor);
+    const block = this.#table.remove(tensor);
+    if (--block.refs > 0) return;
+    const { address, bytes } = block;
     this.#open().arena.free(address, bytes);
   }
 
@@ -271,7 +282,7 @@ export class WasmBackend implements Backend {
 
   memory(): BackendMemory {
     let bytes = 0;
-    for (const block of this.#table.storages()) bytes += block.bytes;
+    for (const block of this.#blocks()) bytes += block.bytes;
     return { tensors: this.#table.count, bytes };
   }
 
@@ -284,6 +295,11 @@ export class WasmBackend implements Backend {
     await pool?.close();
   }
 
+  /** Every live block once (views share their source's). */
+  #blocks(): Set<Block> {
+    return new Set(this.#table.storages());
+  }
+
   /** The live instance; `BACKEND_DISPOSED` after dispose. */
   #open(): Live {
     this.#table.assertOpen();
@@ -294,7 +310,7 @@ export class WasmBackend implements Backend {
     const { arena } = this.#open();
     const bytes = shape.reduce((n, d) => n * d, 1) * bytesPerElement(dtype);
     const address = arena.alloc(bytes);
-    const handle = this.#table.add(shape, dtype, { address, bytes });
+    const handle = this.#table.add(shape, dtype, { address, bytes, refs: 1 });
     this.#pending?.push(handle);
     return { handle, address };
   }
@@ -312,7 +328,7 @@ export class WasmBackend implements Backend {
     } catch (error) {
       if (error !== COMPACT_AND_RETRY) throw error;
       const { arena } = this.#open();
-      arena.compact(this.#table.storages());
+      arena.compact(this.#blocks());
       const compactor = arena.compactor;
       arena.compactor = undefined;
       try {

@@ -18,6 +18,8 @@ export interface WasmContext {
   output(shape: Shape, dtype: DeviceDType): { readonly handle: DeviceTensor; readonly address: number };
   /** The first f32 element of a live handle, on the host (a kernel reading a device scalar such as a guard's norm). */
   scalar(handle: DeviceTensor): number;
+  /** A new handle of `shape` on the storage of `handle` (a view: the storage is freed with its last handle). */
+  view(handle: DeviceTensor, shape: Shape): DeviceTensor;
   /** Frees a temporary tensor this kernel call made with {@link WasmContext.output}. */
   free(handle: DeviceTensor): void;
   /** Runs `work` with `bytes` of scratch, freed afterwards. */

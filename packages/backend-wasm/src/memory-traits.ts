@@ -32,7 +32,7 @@ export interface WasmMemoryTraitsOptions {
 
 /**
  * How the wasm backend spends memory, for memory plans: 16-byte blocks in
- * one 4 GiB wasm32 memory, reshapes copied, and the scratch each kernel call
+ * one 4 GiB wasm32 memory, reshapes as views, and the scratch each kernel call
  * allocates (matmul packing, attention panels, float64 partial sums),
  * computed by the same functions the kernels size it with.
  */
@@ -45,7 +45,7 @@ export function wasmMemoryTraits(options: WasmMemoryTraitsOptions = {}): MemoryT
     limitBytes: options.limitBytes ?? WASM32_LIMIT_BYTES - STATIC_BYTES_ESTIMATE,
     limitReason: 'the 4 GiB address space of a wasm32 instance',
     allocationBytes: blockBytes,
-    reshapeIsView: false,
+    reshapeIsView: true,
     scratchBytes: (kernel, args) => blockBytes(scratchOf(kernel, args, partsFor, threads)),
   };
 }

@@ -43,14 +43,16 @@ export function randomBf16Model(backend: Backend, config: ModelConfig, seed = 1)
 }
 
 const cases = [
-  { shape: 'smol', batch: 1, seq: 64, adapters: 1 },
-  { shape: 'smol', batch: 2, seq: 48, adapters: 5 },
-  { shape: 'smol360', batch: 1, seq: 32, adapters: 5 },
+  { shape: 'smol', batch: 1, seq: 64, adapters: 1, checkpointing: 'none' },
+  { shape: 'smol', batch: 2, seq: 48, adapters: 5, checkpointing: 'none' },
+  { shape: 'smol', batch: 2, seq: 48, adapters: 5, checkpointing: 'layers' },
+  { shape: 'smol360', batch: 1, seq: 32, adapters: 5, checkpointing: 'none' },
+  { shape: 'smol360', batch: 2, seq: 32, adapters: 5, checkpointing: 'layers' },
 ] as const;
 
 describe('the memory plan on wasm', () => {
   for (const c of cases) {
-    it(`bounds the arena's peak in use within 15 %: ${c.shape}, batch ${c.batch} × ${c.seq}, ${c.adapters} adapter(s)`, async () => {
+    it(`bounds the arena's peak in use within 15 %: ${c.shape}, batch ${c.batch} × ${c.seq}, ${c.adapters} adapter(s), checkpointing ${c.checkpointing}`, async () => {
       const config = parseModelConfig(MODEL_SHAPES[c.shape]);
       const backend = await WasmBackend.create({ threads: 2 });
       try {
@@ -60,7 +62,7 @@ describe('the memory plan on wasm', () => {
           const ids = Array.from({ length: c.seq }, (_, i) => (r * 977 + i * 131) % config.vocabSize);
           return { ids, targets: ids.map((_, i) => (i + 1 < c.seq ? ids[i + 1] : IGNORE_TARGET)) };
         });
-        const run = { adapters, train: examples, padId: 0, batchSize: c.batch, accumulation: 1 };
+        const run = { adapters, train: examples, padId: 0, batchSize: c.batch, accumulation: 1, checkpointing: c.checkpointing };
         const plan = planTraining(backend, model, run)!;
         backend.resetMemoryPeaks();
         for await (const _ of train(backend, model, { ...run, schedule: { lr: 1e-4 } })) {

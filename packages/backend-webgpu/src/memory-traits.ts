@@ -9,7 +9,7 @@ export interface WebGPUMemoryLimits {
 
 /**
  * How the WebGPU backend spends memory, for memory plans: buffers in the
- * pool's size buckets, reshapes copied, the scratch buffers of its kernels
+ * pool's size buckets, reshapes as views, the scratch buffers of its kernels
  * (the LoRA linear layer's base product and low-rank rows, row statistics),
  * no tensor larger than one storage binding, and `memoryBudget`, when given,
  * as the limit of the whole (WebGPU reports per-buffer limits, not a total).
@@ -21,7 +21,7 @@ export function webgpuMemoryTraits(limits: WebGPUMemoryLimits, memoryBudget?: nu
     ...(memoryBudget === undefined ? {} : { limitBytes: memoryBudget, limitReason: 'the memoryBudget option' }),
     maxAllocationBytes: maxAllocation,
     allocationBytes: (bytes) => (bucketSize(bytes) <= maxAllocation ? bucketSize(bytes) : Math.max(16, Math.ceil(bytes / 16) * 16)),
-    reshapeIsView: false,
+    reshapeIsView: true,
     scratchBytes: (kernel, args) => scratchOf(kernel, args),
   };
 }

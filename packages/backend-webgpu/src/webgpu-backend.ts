@@ -170,7 +170,7 @@ export class WebGPUBackend implements Backend {
       if (padded !== source) padded.set(source);
       this.device.queue.writeBuffer(buffer, 0, padded.buffer, padded.byteOffset, bytes);
     }
-    return this.#table.add(tensor.shape, dtype, { buffer, bytes });
+    return this.#table.add(tensor.shape, dtype, { buffer, bytes, refs: 1 });
   }
 
   async read(tensor: DeviceTensor): Promise<Tensor> {
@@ -208,7 +208,8 @@ export class WebGPUBackend implements Backend {
 
   free(tensor: DeviceTensor): void {
     this.#assertUsable();
-    this.#pool.release(this.#table.remove(tensor).buffer);
+    const storage = this.#table.remove(tensor);
+    if (--storage.refs === 0) this.#pool.release(storage.buffer);
   }
 
   async sync(): Promise<void> {
@@ -220,8 +221,9 @@ export class WebGPUBackend implements Backend {
   }
 
   memory(): BackendMemory {
+    // Views share their source's buffer: count each once.
     let bytes = 0;
-    for (const s of this.#table.storages()) bytes += s.bytes;
+    for (const s of new Set(this.#table.storages())) bytes += s.bytes;
     return { tensors: this.#table.count, bytes };
   }
 

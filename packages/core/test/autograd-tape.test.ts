@@ -138,3 +138,64 @@ describe('Tape', () => {
     expect(codeOf(() => new Tape(backend).watch(half))).toBe('DTYPE_MISMATCH');
   });
 });
+
+describe('Tape.scope and Tape.checkpoint', () => {
+  /** A small block: y = x + silu(x·Wᵀ)·Vᵀ, reading a tape-owned constant c as well (y += c). */
+  const block =
+    (w: ReturnType<ReferenceBackend['upload']>, v: ReturnType<ReferenceBackend['upload']>, c: ReturnType<ReferenceBackend['upload']>) =>
+    (tape: Tape, x: ReturnType<ReferenceBackend['upload']>) =>
+      ops.add(tape, ops.add(tape, x, ops.matmul(tape, ops.silu(tape, ops.matmul(tape, x, w, { transB: true })), v, { transB: true })), c);
+
+  function setup() {
+    const backend = new ReferenceBackend();
+    const values = (n: number, k: number) => Array.from({ length: n }, (_, i) => Math.sin(i * k) / 2);
+    const w = backend.upload(f32([5, 3], values(15, 1.3)));
+    const v = backend.upload(f32([3, 5], values(15, 0.7)));
+    const x0 = backend.upload(f32([2, 3], values(6, 2.1)));
+    return { backend, w, v, x0 };
+  }
+
+  it('scope frees what a block made that no rule reads, keeping its output and the saved tensors', () => {
+    const { backend, w, v, x0 } = setup();
+    const tape = new Tape(backend);
+    tape.watch(w);
+    const c = tape.constant(f32([3], [1, 2, 3]));
+    const before = backend.memory().tensors;
+    const y = tape.scope(() => block(w, v, c)(tape, x0));
+    // Made and kept: x·Wᵀ (silu's rule reads it), silu(x·Wᵀ) (the product with V's), and y; the inner sum and the
+    // product with V are dead. (x and W are not the tape's.)
+    expect(backend.memory().tensors - before).toBe(2 + 1);
+    const plain = new Tape(backend);
+    plain.watch(w);
+    const yPlain = block(w, v, plain.constant(f32([3], [1, 2, 3])))(plain, x0);
+    const gScoped = tape.backward(ops.sum(tape, y)).get(w)!;
+    const gPlain = plain.backward(ops.sum(plain, yPlain)).get(w)!;
+    expect(backend.readSync(gScoped).data).toEqual(backend.readSync(gPlain).data);
+  });
+
+  it("checkpoint keeps only the block's output and inputs, and its gradients equal the plain block's bit for bit", () => {
+    const { backend, w, v, x0 } = setup();
+    const gradients = (checkpointed: boolean) => {
+      const tape = new Tape(backend);
+      tape.watch(w, v, x0);
+      const c = tape.constant(f32([3], [1, 2, 3]));
+      const before = backend.memory().tensors;
+      // Two blocks in a row: the second's input is the first's output, a tracked tensor of the tape.
+      const run = (x: ReturnType<ReferenceBackend['upload']>) =>
+        checkpointed ? tape.checkpoint(x, (t, input) => block(w, v, c)(t, input)) : block(w, v, c)(tape, x);
+      const y = run(run(x0));
+      const held = backend.memory().tensors - before;
+      const grads = tape.backward(ops.sum(tape, y), { seed: 0.5 });
+      const out = [w, v, x0].map((p) => backend.readSync(grads.get(p)!).data);
+      for (const g of grads.values()) backend.free(g);
+      return { out, held };
+    };
+    const plain = gradients(false);
+    const checkpointed = gradients(true);
+    expect(checkpointed.out).toEqual(plain.out);
+    // Only the two outputs live between forward and backward.
+    expect(checkpointed.held).toBe(2);
+    expect(plain.held).toBeGreaterThan(6);
+    expect(backend.memory().tensors).toBe(3);
+  });
+});

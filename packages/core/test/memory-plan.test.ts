@@ -76,10 +76,17 @@ function examples(count: number, seq: number, vocab: number): Example[] {
   });
 }
 
-async function trainRun(
-  backend: Backend,
-  options: { batch: number; seq: number; accumulation?: number; adapters?: number; dropout?: number; validation?: boolean },
-) {
+interface RunSettings {
+  batch: number;
+  seq: number;
+  accumulation?: number;
+  adapters?: number;
+  dropout?: number;
+  validation?: boolean;
+  checkpointing?: 'none' | 'layers';
+}
+
+async function trainRun(backend: Backend, options: RunSettings) {
   const model = await CausalLM.load(backend, fixtureFolder('llama-tiny'));
   const adapters = Array.from({ length: options.adapters ?? 1 }, (_, i) =>
     uploadAdapter(backend, initLoraAdapter(model.weights, { r: 4, targets: ['q_proj', 'v_proj', 'down_proj'], seed: i })),
@@ -94,14 +101,16 @@ async function trainRun(
     accumulation: options.accumulation ?? 1,
     schedule: { lr: 1e-3 },
     ...(options.dropout === undefined ? {} : { loraDropout: options.dropout }),
+    checkpointing: options.checkpointing ?? 'none',
   };
   return { model, adapters, run };
 }
 
-const settings = [
+const settings: RunSettings[] = [
   { batch: 2, seq: 24 },
+  { batch: 2, seq: 24, checkpointing: 'layers' },
   { batch: 3, seq: 17, accumulation: 2, adapters: 3 },
-  { batch: 2, seq: 20, dropout: 0.1, validation: true },
+  { batch: 2, seq: 20, dropout: 0.1, validation: true, checkpointing: 'layers' },
 ];
 
 describe('planMemory', () => {
@@ -121,6 +130,7 @@ describe('planMemory', () => {
         adapters: adapters.map((a) => ({ modules: a.modules.map((m) => ({ name: m.name, rank: m.a.shape[0] })) })),
         ...(s.dropout === undefined ? {} : { loraDropout: s.dropout }),
         validation: s.validation ?? false,
+        checkpointing: s.checkpointing ?? 'none',
         weights: model.weights,
       });
       expect(plan.peakBytes).toBeGreaterThanOrEqual(measured);
@@ -147,23 +157,33 @@ describe('planMemory', () => {
     expect(base.breakdown.head).toBeGreaterThanOrEqual(2 * 32 * model.vocabSize * 4);
   });
 
-  it('suggests the smallest change that fits: a smaller batch with more accumulation, then shorter sequences, else a smaller model', () => {
+  it('suggests the smallest change that fits: checkpointing, then bf16 weights, a smaller batch with more accumulation, shorter sequences, else a smaller model', () => {
     const model = planModelConfig();
-    const full = planMemory(model, { batchSize: 8, maxLength: 64 });
     const traits = (limitBytes: number): MemoryTraits => ({ ...REFERENCE_MEMORY_TRAITS, limitBytes });
-    const half = planMemory(model, { batchSize: 4, maxLength: 64 });
-    const batch = planMemory(model, { batchSize: 8, maxLength: 64, backend: traits(half.peakBytes) });
-    expect(batch.fits).toBe(false);
-    expect(batch.suggestion).toMatchObject({ change: 'batchSize', settings: { batchSize: 4, accumulation: 2 }, peakBytes: half.peakBytes });
+    const at = (limit: number, options = {}) => planMemory(model, { batchSize: 8, maxLength: 64, backend: traits(limit), ...options });
+    const full = planMemory(model, { batchSize: 8, maxLength: 64 });
+    const layers = planMemory(model, { batchSize: 8, maxLength: 64, checkpointing: 'layers' });
+    expect(layers.breakdown.activations).toBeLessThan(full.breakdown.activations / 2);
+    expect(at(layers.peakBytes).suggestion).toMatchObject({ change: 'checkpointing', settings: { checkpointing: 'layers' }, peakBytes: layers.peakBytes });
 
-    const one = planMemory(model, { batchSize: 1, maxLength: 32, accumulation: 2 });
-    const length = planMemory(model, { batchSize: 8, maxLength: 64, backend: traits(one.peakBytes), accumulation: 2 });
+    const bf16 = planMemory(model, { batchSize: 8, maxLength: 64, checkpointing: 'layers', baseDtype: 'bf16' });
+    expect(at(bf16.peakBytes).suggestion).toMatchObject({ change: 'baseDtype', settings: { checkpointing: 'layers', baseDtype: 'bf16' } });
+
+    const half = planMemory(model, { batchSize: 4, maxLength: 64, checkpointing: 'layers', baseDtype: 'bf16' });
+    expect(at(half.peakBytes).suggestion).toMatchObject({
+      change: 'batchSize',
+      settings: { checkpointing: 'layers', baseDtype: 'bf16', batchSize: 4, accumulation: 2 },
+      peakBytes: half.peakBytes,
+    });
+
+    const one = planMemory(model, { batchSize: 1, maxLength: 32, accumulation: 2, checkpointing: 'layers', baseDtype: 'bf16' });
+    const length = at(one.peakBytes, { accumulation: 2 });
     expect(length.suggestion).toMatchObject({ change: 'maxLength', settings: { batchSize: 1, accumulation: 16, maxLength: 32 } });
     expect(length.suggestion!.peakBytes).toBeLessThanOrEqual(one.peakBytes);
 
-    const none = planMemory(model, { batchSize: 8, maxLength: 64, memoryBudget: full.breakdown.weights });
+    const none = planMemory(model, { batchSize: 8, maxLength: 64, baseDtype: 'bf16', memoryBudget: bf16.breakdown.weights });
     expect(none.suggestion?.change).toBe('model');
-    expect(none.limitBytes).toBe(full.breakdown.weights);
+    expect(none.limitBytes).toBe(bf16.breakdown.weights);
   });
 
   it('refuses bad settings with INVALID_OPTION', () => {
@@ -181,44 +201,56 @@ describe('planMemory', () => {
 });
 
 describe('train() checks the memory plan', () => {
-  it('fails with OUT_OF_MEMORY before the first step, the plan and a fitting change in details', async () => {
+  /** A run of batch 4 on a backend whose limit fits the plan of `fitting`. */
+  async function limited(fitting: Parameters<typeof planMemory>[1]) {
     const probe = peakTracking();
     const { model: m0, run: r0 } = await trainRun(probe.backend, { batch: 4, seq: 24 });
-    const fitting = planMemory(m0.config, {
-      batchSize: 2,
-      accumulation: 2,
-      maxLength: 24,
-      weights: m0.weights,
-      adapters: [{ modules: r0.adapters[0].modules.map((m) => ({ name: m.name, rank: 4 })) }],
-    });
+    const modules = r0.adapters[0].modules.map((m) => ({ name: m.name, rank: 4 }));
+    const plan = planMemory(m0.config, { maxLength: 24, weights: m0.weights, adapters: [{ modules }], ...fitting });
     m0.dispose();
+    const tracked = peakTracking(plan.peakBytes);
+    const { model, run } = await trainRun(tracked.backend, { batch: 4, seq: 24 });
+    tracked.reset();
+    return { ...tracked, model, run, limit: plan.peakBytes };
+  }
 
-    const { backend, peak, reset } = peakTracking(fitting.peakBytes);
-    const { model, run } = await trainRun(backend, { batch: 4, seq: 24 });
-    reset();
-    const before = backend.memory().bytes;
-    let error: unknown;
-    const steps: unknown[] = [];
+  async function failure(iterate: () => AsyncGenerator<unknown>): Promise<{ error: unknown; events: unknown[] }> {
+    const events: unknown[] = [];
     try {
-      for await (const event of train(backend, model, run)) steps.push(event);
-    } catch (e) {
-      error = e;
+      for await (const event of iterate()) events.push(event);
+    } catch (error) {
+      return { error, events };
     }
-    expect(steps).toEqual([]);
+    return { error: undefined, events };
+  }
+
+  it('checkpoints the layers on its own (auto) when that makes the run fit, and stays within the limit', async () => {
+    const { backend, peak, model, run, limit } = await limited({ batchSize: 4, checkpointing: 'layers' });
+    const { error, events } = await failure(() => train(backend, model, { ...run, checkpointing: 'auto' }));
+    expect(error).toBeUndefined();
+    expect(events.at(-1)).toMatchObject({ type: 'done' });
+    expect(peak()).toBeLessThanOrEqual(limit);
+    // Refused without checkpointing: the suggestion is checkpointing.
+    const refused = await failure(() => train(backend, model, { ...run, checkpointing: 'none' }));
+    expect(refused.events).toEqual([]);
+    expect(isLoraFuseError(refused.error, 'OUT_OF_MEMORY')).toBe(true);
+    expect((refused.error as { details: { plan: MemoryPlan } }).details.plan.suggestion).toMatchObject({ change: 'checkpointing' });
+    model.dispose();
+  });
+
+  it('fails with OUT_OF_MEMORY before the first step, the plan and a fitting change in details', async () => {
+    const { backend, peak, model, run, limit } = await limited({ batchSize: 2, accumulation: 2, checkpointing: 'layers', baseDtype: 'bf16' });
+    const before = backend.memory().bytes;
+    const { error, events } = await failure(() => train(backend, model, run));
+    expect(events).toEqual([]);
     expect(isLoraFuseError(error, 'OUT_OF_MEMORY')).toBe(true);
     const plan = (error as { details: { plan: MemoryPlan } }).details.plan;
     expect(plan.fits).toBe(false);
-    expect(plan.limitBytes).toBe(fitting.peakBytes);
-    expect(plan.suggestion).toMatchObject({ change: 'batchSize', settings: { batchSize: 2, accumulation: 2 } });
-    expect((error as Error).message).toMatch(/batch size 2 with accumulation 2/);
+    expect(plan.limitBytes).toBe(limit);
+    expect(plan.suggestion).toMatchObject({ change: 'batchSize', settings: { checkpointing: 'layers', baseDtype: 'bf16', batchSize: 2, accumulation: 2 } });
+    expect((error as Error).message).toMatch(/checkpoint the decoder layers, hold the weights as bf16, and use batch size 2 with accumulation 2/);
     // Nothing ran: no activation was ever allocated.
     expect(peak()).toBe(before);
-
-    // The suggested settings run.
-    let done = false;
-    for await (const event of train(backend, model, { ...run, batchSize: 2, accumulation: 2 })) done ||= event.type === 'done';
-    expect(done).toBe(true);
-    expect(peak()).toBeLessThanOrEqual(fitting.peakBytes);
     model.dispose();
   });
 });

@@ -1,21 +1,11 @@
 import { bytesPerElement, permuteGeometry, reshapeGeometry, type DeviceTensor } from '@lorafuse/core';
 import type { WasmContext } from '../context.js';
 import { splitRange } from '../threads/split.js';
-import { parallelRange, UNIT_COST } from './parallel-range.js';
+import { UNIT_COST } from './parallel-range.js';
 
-/** Parts of a copy are whole multiples of this many bytes (a cache line), which keeps the threads' writes apart for a 64-byte-aligned target. */
-const LINE = 64;
-/** Bytes of an f32: copy costs are per float. */
-const F32_BYTES = 4;
-
-/** {@link Kernels.reshape}: a copy under the new shape. */
+/** {@link Kernels.reshape}: a view, the same bytes under the new shape. */
 export function reshape(ctx: WasmContext, x: DeviceTensor, shape: readonly number[]): DeviceTensor {
-  const to = reshapeGeometry(x, shape);
-  const px = ctx.address(x);
-  const out = ctx.output(to, x.dtype);
-  const bytes = x.size * bytesPerElement(x.dtype);
-  parallelRange(ctx, 'copyBytes', bytes, UNIT_COST.copy / F32_BYTES, LINE, (i, j) => [out.address + i, px + i, j - i]);
-  return out.handle;
+  return ctx.view(x, reshapeGeometry(x, shape));
 }
 
 /** {@link Kernels.permute}: the module walks the result with an odometer, a contiguous row at a time where the last axis stays last. */

@@ -66,7 +66,6 @@ export interface KernelExports {
   swiglu(gate: number, up: number, out: number, size: number): void;
   swigluBackward(gate: number, up: number, dy: number, dGate: number, dUp: number, size: number): void;
   maskApply(param: number, mask: number, init: number, size: number): void;
-  copyBytes(dst: number, src: number, bytes: number): void;
   sum(x: number, n: number, out: number): void;
   sumSquaresF64(x: number, n: number): number;
   columnSumSquares(x: number, rows: number, dim: number, out: number, acc: number): void;
@@ -159,7 +158,6 @@ export const PARALLEL_KERNELS = [
   'siluBackward',
   'swiglu',
   'swigluBackward',
-  'copyBytes',
   'permute',
   'rmsNorm',
   'rmsNormBackward',

@@ -10,6 +10,8 @@ export interface GpuStorage {
   readonly buffer: GPUBuffer;
   /** Bytes of the tensor's data (the buffer may be larger). */
   readonly bytes: number;
+  /** Live handles on the buffer (views share it): it returns to the pool with the last. */
+  refs: number;
 }
 
 /** Usage of every tensor buffer: bound to kernels, copied in and out. */
@@ -76,7 +78,14 @@ export class KernelContext {
   output(shape: Shape, dtype: DeviceDType): [DeviceTensor, GPUBuffer] {
     const bytes = tensorBytes(dtype, shapeSize(shape));
     const buffer = this.pool.acquire(bytes, TENSOR_USAGE);
-    return [this.table.add(shape, dtype, { buffer, bytes }), buffer];
+    return [this.table.add(shape, dtype, { buffer, bytes, refs: 1 }), buffer];
+  }
+
+  /** A new handle of `shape` on the buffer of `handle` (a view: the buffer is released with its last handle). */
+  view(handle: DeviceTensor, shape: Shape): DeviceTensor {
+    const storage = this.table.get(handle);
+    storage.refs++;
+    return this.table.add(shape, handle.dtype, storage);
   }
 
   /** A pooled storage buffer for intermediate results; give it back with {@link KernelContext.drop}. */

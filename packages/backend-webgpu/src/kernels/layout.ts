@@ -1,17 +1,13 @@
 import { LoraFuseError, permuteGeometry, reshapeGeometry, shapeSize, type DeviceTensor, type Shape } from '@lorafuse/core';
-import { groupsFor, tensorBytes, type KernelContext } from './context.js';
+import { groupsFor, type KernelContext } from './context.js';
 import { MAIN_1D, cachedShader } from './wgsl.js';
 
 const MAX_RANK = 8;
 const ELEMENT_BYTES = { f32: 4, i32: 4, f16: 2, bf16: 2, u8: 1 } as const;
 
-/** {@link Kernels.reshape}: a copy of the buffer under the new shape. */
+/** {@link Kernels.reshape}: a view, the same buffer under the new shape. */
 export function reshape(ctx: KernelContext, x: DeviceTensor, shape: Shape): DeviceTensor {
-  const to = reshapeGeometry(x, shape);
-  const source = ctx.buffer(x);
-  const [out, target] = ctx.output(to, x.dtype);
-  ctx.copy(source, target, tensorBytes(x.dtype, x.size));
-  return out;
+  return ctx.view(x, reshapeGeometry(x, shape));
 }
 
 // One thread per output u32 word, assembling 1, 2 or 4 elements, so that

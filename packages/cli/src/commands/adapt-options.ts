@@ -1,7 +1,7 @@
 import { LoraFuseError, PUBLISHED_ADAPT_SETTINGS, type LoraAdapter, type PluginRegistry, type SchedulePlugin } from '@lorafuse/core';
 import { cubicSchedule, everyNStepsSchedule, linearSchedule } from '@lorafuse/plugins';
 import type { ParsedCommand } from '../args.js';
-import { BASE_DTYPE_OPTION, DATA_OPTIONS, numberOption } from './model-data.js';
+import { BASE_DTYPE_OPTION, CHECKPOINTING_OPTION, DATA_OPTIONS, numberOption } from './model-data.js';
 
 const p = PUBLISHED_ADAPT_SETTINGS;
 
@@ -30,6 +30,7 @@ export const ADAPT_FLAGS = {
   'merged-out': { type: 'string' },
   'memory-budget': { type: 'string' },
   ...BASE_DTYPE_OPTION,
+  ...CHECKPOINTING_OPTION,
   'max-new-tokens': { type: 'string' },
   checkpoint: { type: 'string' },
   'checkpoint-every': { type: 'string' },

@@ -15,6 +15,8 @@ export interface AdaptSummary {
   readonly grid?: AdaptGrid;
   /** The backend's memory high-water marks over the (last) run: wasm `bytesInUse` and `top`, WebGPU `bytesInUse` and `bufferBytes`. */
   readonly memory?: BackendMemoryPeaks;
+  /** The mean of the steps' non-padding tokens per second (their `tokensPerSecond`; the pruning's calibration passes included). */
+  readonly tokensPerSecond?: number;
 }
 
 /** The outcome of a `--prune-ratio` grid, as the summary and `lorafuse.json` give it. */

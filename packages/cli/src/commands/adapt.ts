@@ -11,6 +11,7 @@ import {
   openModelFolder,
   readJsonl,
   searchPruneRatio,
+  type AdaptEvent,
   type AdaptiveMergeResult,
   type LoraAdapter,
   type ProvenanceFile,
@@ -29,7 +30,17 @@ import { writeAdaptOutput, writeMergedModel } from './adapt-output.js';
 import { checkOutputsApart, type FlagPath } from './adapt-paths.js';
 import { reportFailedRatios, stepReporter, type AdaptGrid, type AdaptSummary } from './adapt-report.js';
 import { budgetOf } from './plan.js';
-import { BASE_DTYPE_USAGE, baseDtypeOf, DATA_USAGE, modelTokenizer, numberOption, readExamples, required } from './model-data.js';
+import {
+  BASE_DTYPE_USAGE,
+  baseDtypeOf,
+  CHECKPOINTING_USAGE,
+  checkpointingOf,
+  DATA_USAGE,
+  modelTokenizer,
+  numberOption,
+  readExamples,
+  required,
+} from './model-data.js';
 import type { Command } from './types.js';
 
 const p = PUBLISHED_ADAPT_SETTINGS;
@@ -48,7 +59,7 @@ export const adaptCommand: Command = {
                       [--pruned-value zero|initial] [--lora-dropout p] [--epochs n] [--lr x]
                       [--epoch-decay f] [--accumulation k] [--template t] [--max-length n]
                       [--batch-size n] [--checkpoint <dir> [--checkpoint-every n] [--resume]]
-                      [--merged-out <dir>] [--memory-budget bytes] [--base-dtype d] [--plugin <module>] [--backend name] [--seed n] [--quiet] [--json]
+                      [--merged-out <dir>] [--memory-budget bytes] [--base-dtype d] [--checkpointing c] [--plugin <module>] [--backend name] [--seed n] [--quiet] [--json]
 
   --model         Hugging Face model folder (Llama family) the adapters were trained on
   --target        PEFT adapter of the target task
@@ -88,6 +99,7 @@ export const adaptCommand: Command = {
   --accumulation  micro-batches per optimizer step (default ${p.accumulation})
 ${DATA_USAGE.replace('(default 8)', `(default ${p.batchSize})`)}
 ${BASE_DTYPE_USAGE}
+${CHECKPOINTING_USAGE}
   --checkpoint    folder for the run's state: the trainer's (factors, AdamW, pruning state) at each
                   epoch's end, every --checkpoint-every steps and on Ctrl-C; with a grid also each
                   finished ratio's scores and the best run so far. A run without --resume needs a
@@ -105,7 +117,7 @@ ${BASE_DTYPE_USAGE}
                   is planned (lorafuse plan) and refused before its first step when it would not fit
   --plugin        a module exporting more importance metrics (see docs/plugins.md)
   --quiet         no per-step lines
-  --json          print a summary {"out","steps","loss","sparsity","memory"} (memory: the backend's
+  --json          print a summary {"out","steps","loss","sparsity","memory","tokensPerSecond"} (memory: the backend's
                   peaks, wasm "bytesInUse" and "top", WebGPU "bytesInUse" and "bufferBytes") instead of per-step lines
 ${FOLDER_USAGE}
   Checked before any step, reading no model weight: that every adapter fits the model
@@ -172,6 +184,7 @@ ${FOLDER_USAGE}
     const runtime = await cliRuntime(plugins);
     let result: AdaptiveMergeResult;
     let grid: AdaptGrid | undefined;
+    const rates: number[] = [];
     try {
       const backend = await useCliBackend(runtime, parsed.values, io);
       const model = await CausalLM.load(backend, base, { signal: interrupt.signal, ...baseDtypeOf('adapt', parsed) });
@@ -190,8 +203,14 @@ ${FOLDER_USAGE}
         schedule: scheduleFor(parsed, flagOptions, examples.length),
         signal: interrupt.signal,
         ...budgetOf(parsed),
+        ...checkpointingOf('adapt', parsed),
       };
-      const report = parsed.values.json || parsed.values.quiet ? undefined : stepReporter(io);
+      const lines = parsed.values.json || parsed.values.quiet ? undefined : stepReporter(io);
+      // Each step's tokens per second, for the summary; then the per-step lines.
+      const report = (event: AdaptEvent, ratio?: number) => {
+        if (event.type === 'step') rates.push(event.tokensPerSecond);
+        lines?.(event, ratio);
+      };
       if (ratios.length > 1) {
         // The method's ratio choice: one run per ratio, kept by dev ROUGE-L.
         const dev = (await readJsonl(await fileSource(valPath!))).filter((r) => r.kind === 'pair');
@@ -212,13 +231,13 @@ ${FOLDER_USAGE}
             candidateCheckpoint: (index: number) => saved.candidate(index),
             onCandidate: (progress) => saved.saveGridProgress(progress),
           }),
-          ...(report && { onProgress: report }),
+          onProgress: report,
         });
         reportFailedRatios(io, found.failed);
         grid = { chosen: found.ratio, candidates: found.candidates, ...(found.failed.length > 0 ? { failed: found.failed } : {}) };
         result = found.best;
       } else {
-        result = await adaptiveMerge(backend, model, { ...run, ...(await saved?.run()), ...(report && { onProgress: report }) });
+        result = await adaptiveMerge(backend, model, { ...run, ...(await saved?.run()), onProgress: report });
       }
     } catch (error) {
       if (!isLoraFuseError(error, 'ABORTED')) throw error;
@@ -249,6 +268,7 @@ ${FOLDER_USAGE}
       sparsity: provenance.sparsity,
       ...(grid && { grid }),
       ...(result.memory && { memory: result.memory }),
+      ...(rates.length > 0 && { tokensPerSecond: rates.reduce((a, b) => a + b, 0) / rates.length }),
     };
     if (parsed.values.json) io.out(jsonLine(summary));
     else if (!parsed.values.quiet)

@@ -45,6 +45,24 @@ export function baseDtypeOf(command: string, parsed: ParsedCommand): { baseDtype
   return { baseDtype: value };
 }
 
+/** `--checkpointing`, for the commands that train or plan. */
+export const CHECKPOINTING_OPTION = { checkpointing: { type: 'string' } } as const;
+
+/** Usage line for {@link CHECKPOINTING_OPTION}. */
+export const CHECKPOINTING_USAGE = `  --checkpointing
+                activation checkpointing of the decoder layers: auto (default: on when the run's
+                memory plan needs it), layers (keep only each layer's input, recompute it in the
+                backward pass: the same gradients, about a third more time) or none`;
+
+/** The `--checkpointing` of a command line. */
+export function checkpointingOf(command: string, parsed: ParsedCommand): { checkpointing?: 'none' | 'layers' | 'auto' } {
+  const value = parsed.values.checkpointing;
+  if (value === undefined) return {};
+  if (value !== 'none' && value !== 'layers' && value !== 'auto')
+    throw new LoraFuseError('CLI_USAGE', `${command}: --checkpointing must be auto, layers or none, got ${String(value)}.`);
+  return { checkpointing: value };
+}
+
 /** Reads a required string option, or throws `CLI_USAGE`. */
 export function required(command: string, parsed: ParsedCommand, name: string): string {
   const value = parsed.values[name];

@@ -4,7 +4,16 @@ import { useCliBackend } from '../backend-choice.js';
 import { FOLDER_USAGE, folderOpener } from '../folders.js';
 import { jsonLine, table } from '../format.js';
 import { cliPlugins, cliRuntime } from '../runtime.js';
-import { BASE_DTYPE_OPTION, BASE_DTYPE_USAGE, baseDtypeOf, numberOption, required } from './model-data.js';
+import {
+  BASE_DTYPE_OPTION,
+  BASE_DTYPE_USAGE,
+  baseDtypeOf,
+  CHECKPOINTING_OPTION,
+  CHECKPOINTING_USAGE,
+  checkpointingOf,
+  numberOption,
+  required,
+} from './model-data.js';
 import type { Command } from './types.js';
 
 /** `lorafuse plan --model dir`: the memory a LoRA training run would need, and whether it fits. */
@@ -13,7 +22,7 @@ export const planCommand: Command = {
   summary: 'Plan the memory of a LoRA training run: the peak by part, whether it fits, what would',
   usage: `Usage: lorafuse plan --model <dir> [--batch-size n] [--max-length n] [--accumulation k]
                      [--targets q_proj,v_proj] [--rank r] [--adapters n] [--adapt]
-                     [--base-dtype d] [--memory-budget bytes] [--backend name] [--json]
+                     [--base-dtype d] [--checkpointing c] [--memory-budget bytes] [--backend name] [--json]
 
   --model          Hugging Face model folder (Llama family); only its config and tensor
                    headers are read
@@ -26,6 +35,7 @@ export const planCommand: Command = {
   --adapters       adapters trained together, e.g. 5 for adapt's target and 4 related (default 1)
   --adapt          plan adapt's pruning too: norms from forward passes over the training set
 ${BASE_DTYPE_USAGE}
+${CHECKPOINTING_USAGE}
   --memory-budget  cap the backend's memory below its own limit: bytes, or with KiB, MiB, GiB
   --backend        the backend to plan for (default auto): its limit (wasm: the 4 GiB wasm32
                    address space; webgpu: the device's buffer limits) and kernel scratch
@@ -50,6 +60,7 @@ ${FOLDER_USAGE}
       adapt: { type: 'boolean' },
       'memory-budget': { type: 'string' },
       ...BASE_DTYPE_OPTION,
+      ...CHECKPOINTING_OPTION,
     });
     const modelDir = required('plan', parsed, 'model');
     const int = (name: string, fallback: number) => numberOption('plan', parsed, name, fallback, { min: 1, integer: true });
@@ -68,18 +79,27 @@ ${FOLDER_USAGE}
     let plan: MemoryPlan;
     try {
       const backend = await useCliBackend(runtime, parsed.values, io);
-      plan = planMemory(config, {
-        ...(backend.memoryTraits ? { backend: backend.memoryTraits } : {}),
-        ...budgetOf(parsed),
-        batchSize: int('batch-size', 8),
-        maxLength: numberOption('plan', parsed, 'max-length', config.maxPositionEmbeddings, { min: 1, max: config.maxPositionEmbeddings, integer: true }),
-        accumulation: int('accumulation', 1),
-        adapters: int('adapters', 1),
-        rank: int('rank', 8),
-        targets: targetsOf(parsed),
-        weights,
-        ...(parsed.values.adapt ? { adapt: { normSource: 'dataset' as const } } : {}),
-      });
+      const mode = checkpointingOf('plan', parsed).checkpointing ?? 'auto';
+      const planWith = (checkpointing: 'none' | 'layers') =>
+        planMemory(config, {
+          ...(backend.memoryTraits ? { backend: backend.memoryTraits } : {}),
+          ...budgetOf(parsed),
+          batchSize: int('batch-size', 8),
+          maxLength: numberOption('plan', parsed, 'max-length', config.maxPositionEmbeddings, { min: 1, max: config.maxPositionEmbeddings, integer: true }),
+          accumulation: int('accumulation', 1),
+          adapters: int('adapters', 1),
+          rank: int('rank', 8),
+          targets: targetsOf(parsed),
+          weights,
+          ...(parsed.values.adapt ? { adapt: { normSource: 'dataset' as const } } : {}),
+          checkpointing,
+        });
+      // As train and adapt decide: auto checkpoints the layers when that is what makes the run fit.
+      plan = planWith(mode === 'layers' ? 'layers' : 'none');
+      if (mode === 'auto' && !plan.fits) {
+        const checkpointed = planWith('layers');
+        if (checkpointed.fits) plan = checkpointed;
+      }
     } finally {
       await runtime.dispose();
     }
@@ -130,7 +150,7 @@ function render(model: string, plan: MemoryPlan): string {
   const verdict = plan.fits ? 'It fits.' : `It does not fit: ${plan.suggestion?.message ?? 'use a smaller model.'}`;
   return (
     `Memory plan for ${model} on ${s.backend}: micro-batches of ${s.batchSize} × ${s.maxLength} tokens, accumulation ${s.accumulation}, ` +
-    `${s.adapters} adapter(s) with ${s.loraParameters} LoRA parameters, base ${s.baseDtype}\n\n` +
+    `${s.adapters} adapter(s) with ${s.loraParameters} LoRA parameters, base ${s.baseDtype}, checkpointing ${s.checkpointing}\n\n` +
     table(['part', 'bytes'], rows) +
     `\n${describePlan(plan)}${plan.kernel ? `, inside ${plan.kernel}` : ''}. ${verdict}\n`
   );

@@ -22,6 +22,9 @@ import { FOLDER_USAGE, folderOpener } from '../folders.js';
 import {
   BASE_DTYPE_OPTION,
   BASE_DTYPE_USAGE,
+  CHECKPOINTING_OPTION,
+  CHECKPOINTING_USAGE,
+  checkpointingOf,
   baseDtypeOf,
   DATA_OPTIONS,
   DATA_USAGE,
@@ -43,7 +46,7 @@ export const trainCommand: Command = {
                       [--rank r] [--alpha a] [--targets q_proj,v_proj] [--epochs n] [--lr x]
                       [--schedule constant|linear|cosine] [--warmup steps] [--epoch-decay f]
                       [--accumulation k] [--weight-decay x] [--max-grad-norm x] [--patience n]
-                      [--checkpoint <dir> [--checkpoint-every n] [--resume]] [--memory-budget bytes] [--base-dtype d]
+                      [--checkpoint <dir> [--checkpoint-every n] [--resume]] [--memory-budget bytes] [--base-dtype d] [--checkpointing c]
                       [--template t] [--max-length n] [--batch-size n] [--backend name] [--seed n] [--json]
 
   --model         Hugging Face model folder (Llama family)
@@ -67,6 +70,7 @@ export const trainCommand: Command = {
                   is planned (lorafuse plan) and refused before its first step when it would not fit
 ${DATA_USAGE}
 ${BASE_DTYPE_USAGE}
+${CHECKPOINTING_USAGE}
   --json          one JSON line per event: {"type":"step",…}, {"type":"eval",…}, {"type":"done",…,"memory":{…}}
                   (memory: the backend's peaks, wasm "bytesInUse" and "top", WebGPU "bytesInUse" and "bufferBytes")
 ${FOLDER_USAGE}
@@ -93,6 +97,7 @@ ${FOLDER_USAGE}
       'checkpoint-every': { type: 'string' },
       'memory-budget': { type: 'string' },
       ...BASE_DTYPE_OPTION,
+      ...CHECKPOINTING_OPTION,
       resume: { type: 'boolean' },
       ...DATA_OPTIONS,
     });
@@ -149,6 +154,7 @@ ${FOLDER_USAGE}
         checkpoint: checkpointDir === undefined ? undefined : { folder: nodeFolder(checkpointDir), everySteps: every },
         resume: parsed.values.resume && checkpointDir ? await loadCheckpoint(nodeFolder(checkpointDir)) : undefined,
         ...budgetOf(parsed),
+        ...checkpointingOf('train', parsed),
       });
       const save = async () => {
         await mkdir(out, { recursive: true });

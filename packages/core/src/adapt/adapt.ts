@@ -97,6 +97,8 @@ export interface AdaptOptions {
   readonly resume?: TrainCheckpoint;
   /** Caps the memory the run may plan for (bytes; see `train`'s `memoryBudget`): a run whose plan does not fit throws `OUT_OF_MEMORY` before its first step. */
   readonly memoryBudget?: number;
+  /** Activation checkpointing of the decoder layers (see `train`'s `checkpointing`; default `auto`). */
+  readonly checkpointing?: 'none' | 'layers' | 'auto';
   /** Aborting throws `ABORTED`; the adapters hold the last completed, pruned step. */
   readonly signal?: AbortSignal;
   /** Called with every event, as it is yielded. */
@@ -188,6 +190,7 @@ export async function* adapt(backend: Backend, model: CausalLM, options: AdaptOp
       hooks: [hook],
       plannedWork: hook.plannedWork,
       ...(options.memoryBudget === undefined ? {} : { memoryBudget: options.memoryBudget }),
+      ...(options.checkpointing === undefined ? {} : { checkpointing: options.checkpointing }),
       ...(statistics ? { statistics } : {}),
       ...(options.loraDropout === undefined ? {} : { loraDropout: options.loraDropout }),
     });

@@ -56,10 +56,16 @@ export class Tape {
   /** How many recorded rules read each saved tensor. */
   readonly #saves = new Map<DeviceTensor, number>();
   readonly #ones = new Map<string, DeviceTensor>();
+  /** Tensors made inside open {@link Tape.scope}s, in order. */
+  readonly #made: DeviceTensor[] = [];
+  #scopes = 0;
+  /** Sees the inputs and saved tensors of every op (a checkpoint's probe collects what its block reads). */
+  readonly #onInputs: ((inputs: readonly DeviceTensor[]) => void) | undefined;
   #done = false;
 
-  constructor(backend: Backend) {
+  constructor(backend: Backend, onInputs?: (inputs: readonly DeviceTensor[]) => void) {
     this.backend = backend;
+    this.#onInputs = onInputs;
   }
 
   /** Marks tensors as trainable: {@link Tape.backward} returns their gradients. Call before the ops that use them. */
@@ -84,6 +90,7 @@ export class Tape {
   own<T extends DeviceTensor>(tensor: T): T {
     this.#assertOpen();
     this.#owned.add(tensor);
+    if (this.#scopes > 0) this.#made.push(tensor);
     return tensor;
   }
 
@@ -110,11 +117,80 @@ export class Tape {
    */
   record(inputs: readonly DeviceTensor[], outputs: readonly DeviceTensor[], saved: readonly DeviceTensor[], rule: GradientRule): boolean {
     this.#assertOpen();
+    this.#onInputs?.([...inputs, ...saved]);
     if (!inputs.some((t) => this.#tracked.has(t))) return false;
     for (const t of outputs) this.#tracked.add(t);
     for (const t of saved) this.#saves.set(t, (this.#saves.get(t) ?? 0) + 1);
     this.#nodes.push({ inputs, outputs, saved, rule });
     return true;
+  }
+
+  /**
+   * Runs `block` (ops on this tape) and then frees every tensor those ops
+   * made that no recorded gradient rule reads and that `block` does not
+   * return: intermediates nothing can use any more. A decoder layer run in
+   * a scope leaves only its output and what its backward needs, instead of
+   * every intermediate until the backward pass starts.
+   */
+  scope(block: () => DeviceTensor): DeviceTensor {
+    const mark = this.#made.length;
+    this.#scopes++;
+    let output: DeviceTensor;
+    try {
+      output = block();
+    } finally {
+      this.#scopes--;
+    }
+    for (const t of this.#made.splice(mark)) if (t !== output && !this.#saves.has(t)) this.#release(t);
+    if (this.#scopes > 0 && this.#owned.has(output)) this.#made.push(output);
+    return output;
+  }
+
+  /**
+   * Activation checkpointing of one block (a decoder layer): runs
+   * `block(tape, input, false)` on a tape that records nothing, so that
+   * only its output survives, and records one op whose gradient rule runs
+   * `block(tape, input, true)` again on a fresh tape and propagates the
+   * output's gradient through it ({@link Tape.backwardFrom}). The tape keeps
+   * `input` (and the tensors of its own the block reads) for that; the
+   * block's activations live only while its backward runs. Gradients reach `input` and every tracked tensor of this tape the
+   * block reads (the LoRA factors), with the bits of the same block run
+   * without checkpointing. `block` must compute the same values each time it
+   * runs (the kernels are deterministic; dropout is keyed by its options),
+   * on the tape it is given, and read no tracked tensor of this tape but
+   * `input` and watched ones. `replay` is true on the second run (skip side
+   * effects such as statistics there).
+   */
+  checkpoint(input: DeviceTensor, block: (tape: Tape, input: DeviceTensor, replay: boolean) => DeviceTensor): DeviceTensor {
+    this.#assertOpen();
+    // What the block reads of this tape: tracked tensors get gradients, owned ones (RoPE tables) must outlive the replay.
+    const leaves = new Set<DeviceTensor>();
+    const held = new Set<DeviceTensor>([input]);
+    const probe = new Tape(this.backend, (read) => {
+      for (const t of read) {
+        if (t !== input && this.#tracked.has(t)) leaves.add(t);
+        if (this.#owned.has(t)) held.add(t);
+      }
+    });
+    let output: DeviceTensor;
+    try {
+      output = probe.keep(block(probe, input, false));
+    } finally {
+      probe.dispose();
+    }
+    this.own(output);
+    const inputs = [input, ...leaves];
+    this.record(inputs, [output], [...held], ([dy], needs) => {
+      const replay = new Tape(this.backend);
+      try {
+        replay.watch(...inputs.filter((_, i) => needs[i]));
+        const grads = replay.backwardFrom(block(replay, input, true), dy!);
+        return inputs.map((t, i) => (needs[i] ? grads.get(t) : undefined));
+      } finally {
+        replay.dispose();
+      }
+    });
+    return output;
   }
 
   /** True while a recorded gradient rule will still read `tensor` (an activation kept for backward). */
@@ -151,16 +227,43 @@ export class Tape {
     this.#assertOpen();
     if (loss.size !== 1)
       throw new LoraFuseError('SHAPE_MISMATCH', `backward needs a scalar loss; got shape [${loss.shape.join(', ')}].`, { details: { shape: [...loss.shape] } });
+    let seed: DeviceTensor | undefined;
+    if (this.#tracked.has(loss)) {
+      seed = this.own(this.backend.upload(new Tensor('f32', loss.shape, Float32Array.of(options.seed ?? 1))));
+      this.#seeds.set(seed, options.seed ?? 1);
+    }
+    return this.#propagate(loss, seed);
+  }
+
+  /**
+   * {@link Tape.backward} from a tensor of any shape, seeded with
+   * `gradient` (of `output`'s shape, f32), which stays the caller's: the
+   * backward of a block inside a larger pass (see {@link Tape.checkpoint}).
+   * Throws `SHAPE_MISMATCH` when the shapes differ.
+   */
+  backwardFrom(output: DeviceTensor, gradient: DeviceTensor): Map<DeviceTensor, DeviceTensor> {
+    this.#assertOpen();
+    if (gradient.shape.length !== output.shape.length || gradient.shape.some((d, i) => d !== output.shape[i]))
+      throw new LoraFuseError(
+        'SHAPE_MISMATCH',
+        `backwardFrom: the gradient [${gradient.shape.join(', ')}] must have the output's shape [${output.shape.join(', ')}].`,
+      );
+    return this.#propagate(output, this.#tracked.has(output) ? gradient : undefined, gradient);
+  }
+
+  /**
+   * Propagates `seed`, the gradient of `output`, back through the recorded
+   * ops; returns the watched tensors' gradients and ends the tape. `foreign`,
+   * a seed the caller owns, is never freed here, even where a rule passes it
+   * through as an input's gradient.
+   */
+  #propagate(output: DeviceTensor, seed: DeviceTensor | undefined, foreign?: DeviceTensor): Map<DeviceTensor, DeviceTensor> {
     const uses = this.#saves;
     // Forward intermediates no rule reads are dead already.
-    for (const t of this.#owned) if (!uses.has(t) && t !== loss) this.#release(t);
+    for (const t of this.#owned) if (!uses.has(t) && t !== output && t !== seed) this.#release(t);
 
     const grads = new Map<DeviceTensor, DeviceTensor>();
-    if (this.#tracked.has(loss)) {
-      const seed = this.own(this.backend.upload(new Tensor('f32', loss.shape, Float32Array.of(options.seed ?? 1))));
-      this.#seeds.set(seed, options.seed ?? 1);
-      grads.set(loss, seed);
-    }
+    if (seed) grads.set(output, seed);
     for (let i = this.#nodes.length - 1; i >= 0; i--) {
       const node = this.#nodes[i];
       const dOutputs = node.outputs.map((t) => grads.get(t));
@@ -177,7 +280,7 @@ export class Tape {
         node.inputs.forEach((t, k) => {
           const g = dInputs[k];
           if (g === undefined || !needs[k]) return;
-          this.own(g);
+          if (g !== foreign) this.own(g);
           const prior = grads.get(t);
           if (prior === undefined) grads.set(t, g);
           else {
@@ -215,6 +318,7 @@ export class Tape {
     this.#seeds.clear();
     this.#saves.clear();
     this.#ones.clear();
+    this.#made.length = 0;
     this.#done = true;
   }
 

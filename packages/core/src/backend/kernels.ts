@@ -271,7 +271,12 @@ export interface Kernels {
    */
   dropout(x: DeviceTensor, options: DropoutOptions): DeviceTensor;
 
-  /** The same elements under another shape with the same element count (any dtype). */
+  /**
+   * The same elements under another shape with the same element count (any
+   * dtype). The result may be a view sharing `x`'s storage (the built-in
+   * backends make one: no copy, no new memory; the storage lives until both
+   * handles are freed), so an in-place kernel on either changes both.
+   */
   reshape(x: DeviceTensor, shape: Shape): DeviceTensor;
 
   /**

@@ -48,7 +48,7 @@ export function batchLoss(
   model: CausalLM,
   batch: Batch,
   adapters: readonly DeviceAdapter[] = [],
-  forward: Pick<ForwardOptions, 'dropout' | 'onLinearInput' | 'logits' | 'lossChunkTokens'> = {},
+  forward: Pick<ForwardOptions, 'dropout' | 'onLinearInput' | 'logits' | 'lossChunkTokens' | 'checkpointing'> = {},
 ) {
   // Host targets: the LM head and loss run in chunks over the counted positions only.
   const { loss } = model.forward(tape, tape.constant(batch.ids), { ...forward, adapters, targets: batch.targets });

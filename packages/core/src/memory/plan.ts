@@ -66,6 +66,8 @@ export interface MemoryPlanOptions {
   readonly adapt?: PlannedAdapt;
   /** The run scores validation data after each epoch (forward passes of a micro-batch without gradients). */
   readonly validation?: boolean;
+  /** Activation checkpointing of the decoder layers (default `none`; see `ForwardOptions.checkpointing`). */
+  readonly checkpointing?: 'none' | 'layers';
 }
 
 /** The settings a plan was made for, defaults filled in. */
@@ -75,6 +77,7 @@ export interface MemoryPlanSettings {
   readonly maxLength: number;
   readonly accumulation: number;
   readonly baseDtype: 'f32' | 'bf16' | 'f16';
+  readonly checkpointing: 'none' | 'layers';
   /** Number of adapters and their trainable parameters (A and B entries). */
   readonly adapters: number;
   readonly loraParameters: number;
@@ -99,10 +102,16 @@ export interface MemoryBreakdown {
 
 /** A change that makes a plan fit. */
 export interface MemorySuggestion {
-  /** What changes: `batchSize` (with `accumulation` to keep the step's examples), `maxLength`, or `model` (nothing smaller fits: use a smaller model or a backend with more memory). */
-  readonly change: 'batchSize' | 'maxLength' | 'model';
-  /** The settings that fit (absent for `model`). */
-  readonly settings?: Partial<Pick<MemoryPlanSettings, 'batchSize' | 'accumulation' | 'maxLength'>>;
+  /**
+   * What changes, tried in this order (the first that fits): `checkpointing`
+   * (`layers`: the same results, about one more forward pass of work),
+   * `baseDtype` (an f32 model held as bf16), `batchSize` (with `accumulation`
+   * to keep the step's examples), `maxLength` (shorter sequences), or `model`
+   * (nothing fits: use a smaller model or a backend with more memory).
+   */
+  readonly change: 'checkpointing' | 'baseDtype' | 'batchSize' | 'maxLength' | 'model';
+  /** The settings that fit (absent for `model`); later changes keep the earlier ones (checkpointing, bf16). */
+  readonly settings?: Partial<Pick<MemoryPlanSettings, 'checkpointing' | 'baseDtype' | 'batchSize' | 'accumulation' | 'maxLength'>>;
   /** The peak with the change. */
   readonly peakBytes?: number;
   /** One sentence for people. */
@@ -145,6 +154,7 @@ interface Settings {
   readonly loraDropout: number | undefined;
   readonly adapt: PlannedAdapt | undefined;
   readonly validation: boolean;
+  readonly checkpointing: 'none' | 'layers';
 }
 
 interface Simulated {
@@ -223,6 +233,7 @@ function resolve(config: ModelConfig, options: MemoryPlanOptions): Settings {
     loraDropout: dropout,
     adapt: options.adapt,
     validation: options.validation ?? false,
+    checkpointing: options.checkpointing ?? 'none',
   };
 }
 
@@ -249,7 +260,7 @@ function simulate(config: ModelConfig, s: Settings): Simulated {
   };
   const specs = expectedModelWeights(config);
   const shapes = new Map(specs.map((w) => [w.name, w.shape]));
-  const dtypeOf = (name: string, shape: readonly number[]) => s.weights?.get(name)?.dtype ?? (shape.length === 1 ? 'f32' : s.baseDtype);
+  const dtypeOf = (name: string, shape: readonly number[]) => (shape.length === 1 ? 'f32' : (s.weights?.get(name)?.dtype ?? s.baseDtype));
   const weights = new Map(specs.map((w) => [w.name, place(w.shape, dtypeOf(w.name, w.shape), 'weights')]));
   const model = CausalLM.fromDeviceWeights(pb, config, weights);
   const adapters: DeviceAdapter[] = s.adapters.map((adapter) => ({
@@ -309,7 +320,7 @@ function simulate(config: ModelConfig, s: Settings): Simulated {
   const onLinearInput = statistics?.beginBatch(new Array<number>(batch).fill(seq), seq);
   const dropout = { seed: 0, key: 'plan', ...(s.loraDropout === undefined ? {} : { p: s.loraDropout }) };
   // Every position counted: the most the chunked loss computes.
-  const { loss } = model.forward(tape, tape.constant(ids(batch)), { adapters, targets: ids(batch), dropout, onLinearInput });
+  const { loss } = model.forward(tape, tape.constant(ids(batch)), { adapters, targets: ids(batch), dropout, onLinearInput, checkpointing: s.checkpointing });
   const grads = tape.backward(loss!);
   tape = undefined;
   for (const [i, p] of params.entries()) {
@@ -359,10 +370,22 @@ function summarise(simulated: Simulated, s: Settings): Pick<MemoryPlan, 'peakByt
       maxLength: s.maxLength,
       accumulation: s.accumulation,
       baseDtype: s.baseDtype,
+      checkpointing: s.checkpointing,
       adapters: s.adapters.length,
       loraParameters: simulated.loraParameters,
     },
   };
+}
+
+/** The settings of a suggestion's kept changes. */
+function settingsOf(kept: Partial<Settings>): NonNullable<MemorySuggestion['settings']> {
+  return { ...(kept.checkpointing ? { checkpointing: kept.checkpointing } : {}), ...(kept.baseDtype ? { baseDtype: kept.baseDtype } : {}) };
+}
+
+/** The words for the kept changes before the last one. */
+function lead(kept: Partial<Settings>): string {
+  const words = [...(kept.checkpointing ? ['checkpoint the decoder layers'] : []), ...(kept.baseDtype ? ['hold the weights as bf16'] : [])];
+  return words.length === 0 ? '' : `${words.join(', ')}, and `;
 }
 
 /** Tokens lengths tried when shortening: multiples of this. */
@@ -370,9 +393,10 @@ const LENGTH_STEP = 16;
 
 /**
  * The first change that fits, in order of how little it changes the run:
- * a smaller micro-batch with more accumulation (the same examples per
- * step), then shorter sequences (the data is truncated), else a smaller
- * model.
+ * checkpointing the layers (the same results, more work), holding an f32
+ * model as bf16, a smaller micro-batch with more accumulation (the same
+ * examples per step), shorter sequences (the data is truncated), else a
+ * smaller model. Each later change keeps the earlier ones.
  */
 function suggest(config: ModelConfig, s: Settings, limits: Limits): MemorySuggestion {
   /** The peak with `change`, or undefined when it does not fit. */
@@ -380,15 +404,39 @@ function suggest(config: ModelConfig, s: Settings, limits: Limits): MemorySugges
     const simulated = simulate(config, { ...s, ...change });
     return fitsIn(simulated, limits) ? simulated.peak.bytes : undefined;
   };
+  const kept: { -readonly [K in keyof Settings]?: Settings[K] } = {};
+  if (s.checkpointing === 'none') {
+    kept.checkpointing = 'layers';
+    const peak = peakWith(kept);
+    if (peak !== undefined)
+      return {
+        change: 'checkpointing',
+        settings: { checkpointing: 'layers' },
+        peakBytes: peak,
+        message: "checkpoint the decoder layers (checkpointing: 'layers').",
+      };
+  }
+  const wide = s.baseDtype === 'f32' && (s.weights === undefined || [...s.weights.values()].some((w) => w.dtype === 'f32'));
+  if (wide) {
+    Object.assign(kept, { baseDtype: 'bf16', weights: undefined });
+    const peak = peakWith(kept);
+    if (peak !== undefined)
+      return {
+        change: 'baseDtype',
+        settings: settingsOf(kept),
+        peakBytes: peak,
+        message: `${lead(kept)}hold the base model's weights as bf16 (baseDtype: 'bf16').`,
+      };
+  }
   for (let batch = Math.floor(s.batchSize / 2); batch >= 1; batch = Math.floor(batch / 2)) {
-    const peak = peakWith({ batchSize: batch });
+    const peak = peakWith({ ...kept, batchSize: batch });
     if (peak !== undefined) {
       const accumulation = s.accumulation * Math.ceil(s.batchSize / batch);
       return {
         change: 'batchSize',
-        settings: { batchSize: batch, accumulation },
+        settings: { ...settingsOf(kept), batchSize: batch, accumulation },
         peakBytes: peak,
-        message: `use batch size ${batch} with accumulation ${accumulation} (the same ${s.batchSize * s.accumulation} examples per step).`,
+        message: `${lead(kept)}use batch size ${batch} with accumulation ${accumulation} (the same ${s.batchSize * s.accumulation} examples per step).`,
       };
     }
   }
@@ -398,7 +446,7 @@ function suggest(config: ModelConfig, s: Settings, limits: Limits): MemorySugges
   let found: number | undefined;
   while (lo < hi) {
     const mid = Math.ceil((lo + hi) / 2);
-    const peak = peakWith({ batchSize: 1, maxLength: mid * LENGTH_STEP });
+    const peak = peakWith({ ...kept, batchSize: 1, maxLength: mid * LENGTH_STEP });
     if (peak !== undefined) {
       lo = mid;
       found = peak;
@@ -409,9 +457,9 @@ function suggest(config: ModelConfig, s: Settings, limits: Limits): MemorySugges
     const accumulation = s.accumulation * s.batchSize;
     return {
       change: 'maxLength',
-      settings: { batchSize: 1, accumulation, maxLength },
+      settings: { ...settingsOf(kept), batchSize: 1, accumulation, maxLength },
       ...(found === undefined ? {} : { peakBytes: found }),
-      message: `use sequences of at most ${maxLength} tokens at batch size 1 with accumulation ${accumulation}.`,
+      message: `${lead(kept)}use sequences of at most ${maxLength} tokens at batch size 1 with accumulation ${accumulation}.`,
     };
   }
   const available = [

@@ -24,10 +24,10 @@ export interface MemoryTraits {
   readonly reshapeIsView: boolean;
 }
 
-/** The reference backend's traits: exact sizes, no scratch, no limit (host memory). */
+/** The reference backend's traits: exact sizes, no scratch, no limit (host memory), reshapes as views. */
 export const REFERENCE_MEMORY_TRAITS: MemoryTraits = Object.freeze({
   name: 'reference',
   allocationBytes: (bytes: number) => bytes,
   scratchBytes: () => 0,
-  reshapeIsView: false,
+  reshapeIsView: true,
 });

@@ -48,6 +48,14 @@ export interface ForwardOptions {
   /** Tokens per chunk of the chunked loss (default {@link ops.lossChunkTokens} of the vocabulary). */
   readonly lossChunkTokens?: number;
   /**
+   * `layers`: activation checkpointing per decoder layer ({@link Tape.checkpoint}):
+   * the forward pass keeps only each layer's input, and the backward pass
+   * runs each layer again before its gradients, for about one more forward
+   * pass of work; the gradients keep their bits. Default `none`. Only with
+   * gradients; decoding never checkpoints.
+   */
+  readonly checkpointing?: 'none' | 'layers';
+  /**
    * Called with the input `x` (`[batch, seq, in]`, owned by the tape) of
    * every LoRA-adaptable projection (named like
    * `model.layers.0.self_attn.q_proj`) before it is applied: the hook
@@ -252,31 +260,34 @@ export class CausalLM {
     const sinT = tape.constant(sin);
     const w = (name: string) => this.#weights.get(name)!;
     const dropout = options.dropout;
-    const linear = (x: DeviceTensor, name: string) => {
-      options.onLinearInput?.(name, x);
-      const adapted = loras.get(name) ?? [];
-      // The fused kernel serves the first adapter when its input is x itself.
-      const fused = adapted[0] && !(dropout && adapted[0].p > 0) ? adapted[0] : undefined;
-      let y = fused
-        ? ops.loraLinear(tape, x, w(`${name}.weight`), fused.module.a, fused.module.b, fused.module.scaling)
-        : ops.matmul(tape, x, w(`${name}.weight`), { transB: true });
-      for (const { module: m, adapter, p } of fused ? adapted.slice(1) : adapted) {
-        const input = dropout && p > 0 ? ops.dropout(tape, x, { p, seed: dropout.seed, stream: rngStreamId(`${dropout.key}/${adapter}/${name}`) }) : x;
-        const update = ops.matmul(tape, ops.matmul(tape, input, m.a, { transB: true }), m.b, { transB: true });
-        y = ops.add(tape, y, ops.scale(tape, update, m.scaling));
-      }
-      const bias = this.#weights.get(`${name}.bias`);
-      return bias ? ops.add(tape, y, bias) : y;
-    };
     const { numAttentionHeads: H, numKeyValueHeads: KV, headDim: D, rmsNormEps: eps } = c;
-    // Activations stay sequence-first, [batch, seq, heads, D], as the projections reshape: RoPE sees one
-    // position per kernel row and attention reads that layout, so no permute is needed.
-    const heads = (x: DeviceTensor, n: number) => ops.reshape(tape, x, [batch, seq, n, D]);
-    const rotated = (x: DeviceTensor, n: number) =>
-      ops.reshape(tape, ops.rope(tape, ops.reshape(tape, x, [batch * seq, n, 1, D]), cosT, sinT), [batch, seq, n, D]);
+    /**
+     * One decoder layer on `tape` from its input `x`; `observe` sees every
+     * projection's input (left out when a checkpointed layer is replayed).
+     */
+    const decoderLayer = (tape: Tape, x: DeviceTensor, l: number, observe: ForwardOptions['onLinearInput']): DeviceTensor => {
+      const linear = (x: DeviceTensor, name: string) => {
+        observe?.(name, x);
+        const adapted = loras.get(name) ?? [];
+        // The fused kernel serves the first adapter when its input is x itself.
+        const fused = adapted[0] && !(dropout && adapted[0].p > 0) ? adapted[0] : undefined;
+        let y = fused
+          ? ops.loraLinear(tape, x, w(`${name}.weight`), fused.module.a, fused.module.b, fused.module.scaling)
+          : ops.matmul(tape, x, w(`${name}.weight`), { transB: true });
+        for (const { module: m, adapter, p } of fused ? adapted.slice(1) : adapted) {
+          const input = dropout && p > 0 ? ops.dropout(tape, x, { p, seed: dropout.seed, stream: rngStreamId(`${dropout.key}/${adapter}/${name}`) }) : x;
+          const update = ops.matmul(tape, ops.matmul(tape, input, m.a, { transB: true }), m.b, { transB: true });
+          y = ops.add(tape, y, ops.scale(tape, update, m.scaling));
+        }
+        const bias = this.#weights.get(`${name}.bias`);
+        return bias ? ops.add(tape, y, bias) : y;
+      };
+      // Activations stay sequence-first, [batch, seq, heads, D], as the projections reshape: RoPE sees one
+      // position per kernel row and attention reads that layout, so no permute is needed.
+      const heads = (x: DeviceTensor, n: number) => ops.reshape(tape, x, [batch, seq, n, D]);
+      const rotated = (x: DeviceTensor, n: number) =>
+        ops.reshape(tape, ops.rope(tape, ops.reshape(tape, x, [batch * seq, n, 1, D]), cosT, sinT), [batch, seq, n, D]);
 
-    let x = ops.embedding(tape, ids, w('model.embed_tokens.weight'));
-    for (let l = 0; l < c.numHiddenLayers; l++) {
       const p = `model.layers.${l}`;
       const h1 = ops.rmsNorm(tape, x, w(`${p}.input_layernorm.weight`), eps);
       const q = rotated(linear(h1, `${p}.self_attn.q_proj`), H);
@@ -288,6 +299,17 @@ export class CausalLM {
       const h2 = ops.rmsNorm(tape, x, w(`${p}.post_attention_layernorm.weight`), eps);
       const act = ops.swiglu(tape, linear(h2, `${p}.mlp.gate_proj`), linear(h2, `${p}.mlp.up_proj`));
       x = ops.add(tape, x, linear(act, `${p}.mlp.down_proj`));
+      return x;
+    };
+    const checkpointed = options.checkpointing === 'layers' && !cache;
+
+    let x = ops.embedding(tape, ids, w('model.embed_tokens.weight'));
+    for (let l = 0; l < c.numHiddenLayers; l++) {
+      const input = x;
+      // A layer's intermediates live until its end, or, checkpointed, until the backward replays it.
+      x = checkpointed
+        ? tape.checkpoint(input, (t, h, replay) => decoderLayer(t, h, l, replay ? undefined : options.onLinearInput))
+        : tape.scope(() => decoderLayer(tape, input, l, options.onLinearInput));
     }
     if (options.lastOnly && seq > 1) x = lastPositions(tape, x);
     return ops.rmsNorm(tape, x, w('model.norm.weight'), eps);

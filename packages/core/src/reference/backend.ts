@@ -51,8 +51,9 @@ export class ReferenceBackend implements Backend {
   }
 
   memory(): BackendMemory {
+    // Views (reshapes) share their source's array: count each array once.
     let bytes = 0;
-    for (const t of this.#table.storages()) bytes += t.data.byteLength;
+    for (const data of new Set([...this.#table.storages()].map((t) => t.data))) bytes += data.byteLength;
     return { tensors: this.#table.count, bytes };
   }
 

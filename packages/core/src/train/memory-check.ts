@@ -18,6 +18,15 @@ export interface TrainingMemoryRun {
   readonly adapt?: PlannedAdapt;
   /** Caps the backend's limit. */
   readonly memoryBudget?: number;
+  /** Checkpointing of the decoder layers: `auto` (default) turns it on when the plan needs it. */
+  readonly checkpointing?: 'none' | 'layers' | 'auto';
+}
+
+/** What {@link checkTrainingMemory} decided: the plan the run keeps to, and whether its layers are checkpointed. */
+export interface TrainingMemory {
+  /** Undefined when the backend does not describe its memory. */
+  readonly plan?: MemoryPlan;
+  readonly checkpointing: 'none' | 'layers';
 }
 
 /**
@@ -26,7 +35,11 @@ export interface TrainingMemoryRun {
  * validation passes when it has validation data. Undefined when the
  * backend does not describe its memory ({@link Backend.memoryTraits}).
  */
-export function planTraining(backend: Backend, model: CausalLM, run: TrainingMemoryRun): MemoryPlan | undefined {
+export function planTraining(
+  backend: Backend,
+  model: CausalLM,
+  run: TrainingMemoryRun & { readonly checkpointing?: 'none' | 'layers' },
+): MemoryPlan | undefined {
   const traits = backend.memoryTraits;
   if (!traits) return undefined;
   const examples = [...run.train, ...(run.validation ?? [])];
@@ -42,12 +55,24 @@ export function planTraining(backend: Backend, model: CausalLM, run: TrainingMem
     weights: model.weights,
     ...(run.adapt ? { adapt: run.adapt } : {}),
     validation: (run.validation?.length ?? 0) > 0,
+    checkpointing: run.checkpointing ?? 'none',
   });
 }
 
-/** Plans the run ({@link planTraining}) and throws `OUT_OF_MEMORY` with the plan in `details.plan` when it does not fit. */
-export function checkTrainingMemory(backend: Backend, model: CausalLM, run: TrainingMemoryRun): MemoryPlan | undefined {
-  const plan = planTraining(backend, model, run);
-  if (plan && !plan.fits) throw outOfMemoryError(plan, backend.memoryTraits?.limitReason);
-  return plan;
+/**
+ * Plans the run ({@link planTraining}) and decides its checkpointing: with
+ * `auto`, the layers are checkpointed only when the plan without does not
+ * fit and the plan with does. Throws `OUT_OF_MEMORY`, with the plan (and
+ * the change that fits) in `details.plan`, when the run does not fit.
+ */
+export function checkTrainingMemory(backend: Backend, model: CausalLM, run: TrainingMemoryRun): TrainingMemory {
+  const mode = run.checkpointing ?? 'auto';
+  const first = planTraining(backend, model, { ...run, checkpointing: mode === 'layers' ? 'layers' : 'none' });
+  if (!first) return { checkpointing: mode === 'layers' ? 'layers' : 'none' };
+  if (first.fits) return { plan: first, checkpointing: first.settings.checkpointing };
+  if (mode === 'auto') {
+    const checkpointed = planTraining(backend, model, { ...run, checkpointing: 'layers' })!;
+    if (checkpointed.fits) return { plan: checkpointed, checkpointing: 'layers' };
+  }
+  throw outOfMemoryError(first, backend.memoryTraits?.limitReason);
 }

@@ -107,6 +107,14 @@ export interface TrainOptions {
    * the plan in `details.plan`, when its peak would not fit.
    */
   readonly memoryBudget?: number;
+  /**
+   * Activation checkpointing of the decoder layers (`ForwardOptions.checkpointing`):
+   * `layers` keeps only each layer's input through the forward pass and
+   * recomputes the layer in the backward pass (the same gradients, about one
+   * more forward pass of work); `auto` (default) turns it on when the run's
+   * memory plan would not fit without it; `none` never.
+   */
+  readonly checkpointing?: 'none' | 'layers' | 'auto';
   /** Work the hooks add to the memory plan (`adapt()` describes its pruning's). */
   readonly plannedWork?: PlannedAdapt;
   /** Checked before each micro-batch: aborting throws `ABORTED`. */
@@ -221,18 +229,22 @@ export async function* trainSteps(
 ): AsyncGenerator<TrainEvent, void, undefined> {
   checkOptions(options);
   const { batchSize = 8, accumulation = 1, epochs = 1, seed = 0, padId, signal, runAhead = true } = options;
-  if (options.params === undefined) {
-    checkTrainingMemory(backend, model, {
-      adapters: options.adapters,
-      train: options.train,
-      validation: options.validation,
-      batchSize,
-      accumulation,
-      loraDropout: options.loraDropout,
-      adapt: options.plannedWork,
-      memoryBudget: options.memoryBudget,
-    });
-  }
+  const checkpointing =
+    options.params === undefined
+      ? checkTrainingMemory(backend, model, {
+          adapters: options.adapters,
+          train: options.train,
+          validation: options.validation,
+          batchSize,
+          accumulation,
+          loraDropout: options.loraDropout,
+          adapt: options.plannedWork,
+          memoryBudget: options.memoryBudget,
+          checkpointing: options.checkpointing,
+        }).checkpointing
+      : options.checkpointing === 'layers'
+        ? 'layers'
+        : 'none';
   backend.resetMemoryPeaks?.();
   const params = options.params ?? options.adapters.flatMap(adapterParameters);
   const stepsPerEpoch = Math.ceil(Math.ceil(options.train.length / batchSize) / accumulation);
@@ -362,7 +374,7 @@ export async function* trainSteps(
               batch.ids.shape[1],
             );
             const dropout = { seed, key: `lora_dropout/${epoch}/${g}/${m}`, ...(options.loraDropout === undefined ? {} : { p: options.loraDropout }) };
-            const value = tape.keep(batchLoss(tape, model, batch, options.adapters, { dropout, onLinearInput }));
+            const value = tape.keep(batchLoss(tape, model, batch, options.adapters, { dropout, onLinearInput, checkpointing }));
             held.push(value);
             lossTensors.push(value);
             const weight = batch.tokens / counted;

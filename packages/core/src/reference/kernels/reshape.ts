@@ -4,9 +4,9 @@ import type { Shape } from '../../tensor/index.js';
 import { Tensor, type DType } from '../../tensor/index.js';
 import type { HostStore } from '../host-store.js';
 
-/** Reference {@link Kernels.reshape}: a copy under the new shape. */
+/** Reference {@link Kernels.reshape}: a view, the same host array under the new shape. */
 export function reshape(store: HostStore, x: DeviceTensor, shape: Shape): DeviceTensor {
   const to = reshapeGeometry(x, shape);
   const src = store.tensor(x);
-  return store.keep(new Tensor<DType>(src.dtype, to, src.data.slice()));
+  return store.keep(new Tensor<DType>(src.dtype, to, src.data));
 }
