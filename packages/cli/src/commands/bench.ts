@@ -1,6 +1,7 @@
 import { LoraFuseError } from '@lorafuse/core';
 import type { CliIO } from '../io.js';
 import { BENCH_MATMUL_USAGE, benchMatmul } from './bench-matmul.js';
+import { BENCH_MEMORY_USAGE, benchMemory } from './bench-memory.js';
 import { BENCH_PRUNE_USAGE, benchPrune } from './bench-prune.js';
 import { BENCH_TRAIN_USAGE, benchTrain } from './bench-train.js';
 import type { Command } from './types.js';
@@ -10,12 +11,13 @@ const SUITES: Readonly<Record<string, { readonly run: (argv: string[], io: CliIO
   matmul: { run: (argv, io) => benchMatmul(argv, io), usage: BENCH_MATMUL_USAGE },
   prune: { run: benchPrune, usage: BENCH_PRUNE_USAGE },
   train: { run: (argv, io) => benchTrain(argv, io), usage: BENCH_TRAIN_USAGE },
+  memory: { run: (argv, io) => benchMemory(argv, io), usage: BENCH_MEMORY_USAGE },
 };
 
 /** `lorafuse bench <suite>`: measurements as JSON Lines (DESIGN §5) or a table. */
 export const benchCommand: Command = {
   name: 'bench',
-  summary: 'Benchmark a pipeline on each backend against a peer measured in the same run (matmul, prune, train)',
+  summary: 'Benchmark a pipeline on each backend against a peer measured in the same run (matmul, prune, train, memory)',
   usage: `Usage: lorafuse bench <suite> [options] [--json]   (suites: ${Object.keys(SUITES).join(', ')})\n\n${Object.values(SUITES)
     .map((s) => s.usage)
     .join('\n')}`,
