@@ -31,7 +31,9 @@ describe('lorafuse plan', () => {
     expect(code).toBe(0);
     expect(out).toMatch(/Memory plan for .*llama-tiny on reference: micro-batches of 8 × 64 tokens/);
     expect(out).toMatch(/activations kept for backward/);
-    expect(out).toMatch(/It does not fit: use (batch size \d+ with accumulation \d+|sequences of at most \d+ tokens)/);
+    expect(out).toMatch(
+      /It does not fit: checkpoint the decoder layers, hold the weights as bf16, and use (batch size \d+ with accumulation \d+|sequences of at most \d+ tokens)/,
+    );
   });
 
   it('refuses a malformed budget with a usage error', async () => {

@@ -9,7 +9,7 @@ import { expectedModelWeights } from '../model/weights.js';
 import { collectActivationSquares } from '../stats/input-norms.js';
 import { Tensor } from '../tensor/index.js';
 import { freeStatistics, StepStatisticsCollector } from '../train/step-statistics.js';
-import { PlanningBackend, type PeakSnapshot } from './planning-backend.js';
+import { PlanningBackend, type Classifier, type PeakSnapshot } from './planning-backend.js';
 import { formatBytes } from './format.js';
 import { REFERENCE_MEMORY_TRAITS, type MemoryTraits } from './traits.js';
 
@@ -178,7 +178,8 @@ interface Simulated {
  */
 export function planMemory(config: ModelConfig, options: MemoryPlanOptions = {}): MemoryPlan {
   const settings = resolve(config, options);
-  const simulated = simulate(config, settings);
+  // Once to find the peak, once more to sort what is live at it into parts.
+  const simulated = simulate(config, settings, simulate(config, settings).peak.bytes);
   const limits = { bytes: limitOf(settings.traits, options.memoryBudget), allocation: settings.traits.maxAllocationBytes };
   const fits = fitsIn(simulated, limits);
   return {
@@ -249,9 +250,14 @@ function countedAdapter(config: ModelConfig, rank: number, targets: readonly str
   return { modules };
 }
 
-/** Runs the run's passes on a planning backend and returns the highest of their peaks. */
-function simulate(config: ModelConfig, s: Settings): Simulated {
-  const pb = new PlanningBackend(s.traits);
+/**
+ * Runs the run's passes on a planning backend and returns the highest of
+ * their peaks; with `breakdownAt` (that peak, from an earlier run), also
+ * what is live at it, by part.
+ */
+function simulate(config: ModelConfig, s: Settings, breakdownAt?: number): Simulated {
+  let classify: Classifier = () => 'transient';
+  const pb = new PlanningBackend(s.traits, breakdownAt === undefined ? undefined : { classify: (t) => classify(t), captureAt: breakdownAt });
   const roles = new Map<DeviceTensor, 'weights' | 'lora'>();
   const place = (shape: readonly number[], dtype: DeviceDType, role: 'weights' | 'lora') => {
     const t = pb.placeholder(shape, dtype);
@@ -295,7 +301,7 @@ function simulate(config: ModelConfig, s: Settings): Simulated {
   }
   const paramShapes = new Set(params.map((p) => p.shape.join(',')));
   let tape: Tape | undefined;
-  pb.classify = (t) => {
+  classify = (t) => {
     const role = roles.get(t);
     if (role) return role;
     if (t.shape[t.shape.length - 1] === config.vocabSize) return 'head';
@@ -360,7 +366,7 @@ function summarise(simulated: Simulated, s: Settings): Pick<MemoryPlan, 'peakByt
       lora: part('lora'),
       activations: part('activations'),
       head: part('head'),
-      transient: part('transient') + part('scratch') + part('other'),
+      transient: part('transient') + part('scratch'),
     },
     phase: simulated.phase,
     ...(simulated.peak.kernel ? { kernel: simulated.peak.kernel } : {}),

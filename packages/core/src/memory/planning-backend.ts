@@ -36,7 +36,7 @@ interface Planned {
   readonly storage: { refs: number; readonly bytes: number };
 }
 
-/** Sorts the live bytes of a moment into the parts of a plan. */
+/** Sorts a live tensor into a part of a plan (`weights`, `lora`, …). */
 export type Classifier = (tensor: DeviceTensor) => string;
 
 /** The live bytes at the highest point, by part. */
@@ -66,11 +66,18 @@ export class PlanningBackend implements Backend {
   #live = 0;
   #peak: PeakSnapshot = { bytes: 0, parts: {} };
   #largest = 0;
-  /** How live tensors are sorted into parts at a new peak; set by the planner. */
-  classify: Classifier = () => 'other';
+  /**
+   * How live tensors are sorted into parts, and the bytes at which to sort
+   * them: sorting every new high-water mark would cost time quadratic in
+   * the tensors, so a planner runs once to find the peak, then again with
+   * `captureAt` set to it. Without it, {@link PeakSnapshot.parts} stay empty.
+   */
+  readonly #breakdown: { readonly classify: Classifier; readonly captureAt: number } | undefined;
+  #captured = false;
 
-  constructor(traits: MemoryTraits) {
+  constructor(traits: MemoryTraits, breakdown?: { readonly classify: Classifier; readonly captureAt: number }) {
     this.#traits = traits;
+    this.#breakdown = breakdown;
     this.description = `planning (${traits.name})`;
     this.kernels = this.#makeKernels();
   }
@@ -146,12 +153,18 @@ export class PlanningBackend implements Backend {
   #notePeak(scratch: number, kernel?: KernelName): void {
     const total = this.#live + scratch;
     if (total <= this.#peak.bytes) return;
+    const breakdown = this.#breakdown;
+    if (!breakdown || this.#captured || total !== breakdown.captureAt) {
+      this.#peak = { bytes: total, parts: this.#peak.parts, ...(kernel ? { kernel } : {}) };
+      return;
+    }
+    this.#captured = true;
     const parts: Record<string, number> = {};
     const counted = new Set<object>();
     for (const [handle, planned] of this.#table.entries()) {
       if (counted.has(planned.storage)) continue;
       counted.add(planned.storage);
-      const part = this.classify(handle);
+      const part = breakdown.classify(handle);
       parts[part] = (parts[part] ?? 0) + planned.storage.bytes;
     }
     if (scratch > 0) parts.scratch = (parts.scratch ?? 0) + scratch;
