@@ -4,9 +4,12 @@ import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
+  ByteTokenizer,
   LoraFuseError,
+  encodeRecord,
   expectedModelWeights,
   initLoraAdapter,
+  mostTargets,
   parseModelConfig,
   planMemory,
   saveAdapter,
@@ -95,7 +98,7 @@ export async function benchMemory(argv: string[], io: CliIO, hooks: BenchMemoryH
   try {
     say(`writing a random ${name} checkpoint, ${ADAPTERS} adapters and ${STEPS * batch} pairs to ${dir}…`);
     const inputs = await writeInputs(dir, shape, batch);
-    const plan = await planRun(backendName, threads, shape, batch, baseDtype, checkpointing);
+    const plan = await planRun(backendName, threads, shape, batch, inputs.targetTokens, baseDtype, checkpointing);
     say(
       `plan: ${describePeaks({ bytesInUse: plan.peakBytes })} (${plan.settings.checkpointing === 'layers' ? 'checkpointed layers' : 'no checkpointing'}); running lorafuse adapt…`,
     );
@@ -161,6 +164,8 @@ interface Inputs {
   readonly adapters: readonly string[];
   readonly train: string;
   readonly parameters: number;
+  /** The most summary tokens (the positions with a loss) one batch holds, as adapt encodes the pairs. */
+  readonly targetTokens: number;
 }
 
 /** The checkpoint, the adapters (seeded, B random so that every factor trains) and `STEPS · batch` pairs of `SEQ` byte tokens. */
@@ -177,12 +182,15 @@ async function writeInputs(dir: string, shape: Readonly<Record<string, unknown>>
   }
   const train = join(dir, 'train.jsonl');
   const words = ['list', 'copy', 'move', 'remove', 'print', 'files', 'directories', 'options', 'output', 'standard'];
-  const pairs = Array.from({ length: STEPS * batch }, (_, i) => {
-    const source = Array.from({ length: 200 }, (_, j) => words[(i * 7 + j * 3) % words.length]).join(' ');
-    return JSON.stringify({ source, summary: `${words[i % words.length]} ${words[(i + 3) % words.length]} and more` });
-  });
-  await writeFile(train, `${pairs.join('\n')}\n`);
-  return { model, adapters, train, parameters };
+  const pairs = Array.from({ length: STEPS * batch }, (_, i) => ({
+    source: Array.from({ length: 200 }, (_, j) => words[(i * 7 + j * 3) % words.length]).join(' '),
+    summary: `${words[i % words.length]} ${words[(i + 3) % words.length]} and more`,
+  }));
+  await writeFile(train, `${pairs.map((p) => JSON.stringify(p)).join('\n')}\n`);
+  // The folder has no tokenizer.json: adapt encodes with the byte-level tokenizer, as here.
+  const tokenizer = new ByteTokenizer();
+  const examples = pairs.map((p) => encodeRecord({ kind: 'pair', ...p }, tokenizer, { maxLength: SEQ }));
+  return { model, adapters, train, parameters, targetTokens: mostTargets(examples, batch) };
 }
 
 /** The plan `lorafuse adapt` makes of the run (its checkpointing decided as adapt's `auto` does). */
@@ -191,6 +199,7 @@ async function planRun(
   threads: number,
   shape: Readonly<Record<string, unknown>>,
   batch: number,
+  targetTokens: number,
   baseDtype: 'f32' | 'bf16' | 'f16' | undefined,
   checkpointing: 'none' | 'layers' | 'auto',
 ): Promise<MemoryPlan> {
@@ -202,6 +211,7 @@ async function planRun(
         ...(backend.memoryTraits ? { backend: backend.memoryTraits } : {}),
         batchSize: batch,
         maxLength: SEQ,
+        targetTokens,
         adapters: ADAPTERS,
         rank: RANK,
         targets: TARGETS,

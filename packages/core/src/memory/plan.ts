@@ -45,6 +45,13 @@ export interface MemoryPlanOptions {
   readonly batchSize?: number;
   /** Tokens of the longest sequence: every micro-batch is planned padded to it (default the model's context). */
   readonly maxLength?: number;
+  /**
+   * The most positions with a target (not −100) in one micro-batch: the
+   * chunked loss computes only those. Default every position (`batchSize ·
+   * maxLength`); a run of summaries, whose loss covers the summary tokens
+   * only, needs far fewer.
+   */
+  readonly targetTokens?: number;
   /** Micro-batches per optimizer step (default 1); above 1 the summed gradients stay live across micro-batches. */
   readonly accumulation?: number;
   /**
@@ -147,6 +154,7 @@ interface Settings {
   readonly traits: MemoryTraits;
   readonly batchSize: number;
   readonly maxLength: number;
+  readonly targetTokens: number | undefined;
   readonly accumulation: number;
   readonly baseDtype: 'f32' | 'bf16' | 'f16';
   readonly weights: ReadonlyMap<string, { readonly dtype: DeviceDType }> | undefined;
@@ -227,6 +235,7 @@ function resolve(config: ModelConfig, options: MemoryPlanOptions): Settings {
     traits: options.backend ?? REFERENCE_MEMORY_TRAITS,
     batchSize: positiveInteger('batchSize', options.batchSize ?? 8),
     maxLength: positiveInteger('maxLength', options.maxLength ?? config.maxPositionEmbeddings),
+    targetTokens: options.targetTokens === undefined ? undefined : positiveInteger('targetTokens', options.targetTokens),
     accumulation: positiveInteger('accumulation', options.accumulation ?? 1),
     baseDtype: options.baseDtype ?? config.dtype ?? 'f32',
     weights: options.weights,
@@ -312,6 +321,13 @@ function simulate(config: ModelConfig, s: Settings, breakdownAt?: number): Simul
   };
   const { batchSize: batch, maxLength: seq } = s;
   const ids = (rows: number) => new Tensor('i32', [rows, seq]);
+  // The first targetTokens positions of a micro-batch have a target, the rest none.
+  const counted = Math.min(s.targetTokens ?? batch * seq, batch * seq);
+  const targets = new Tensor(
+    'i32',
+    [batch, seq],
+    Int32Array.from({ length: batch * seq }, (_, i) => (i < counted ? 0 : -100)),
+  );
   const phases: Simulated[] = [];
 
   // A training micro-batch: forward and backward, with an earlier micro-batch's gradients when accumulating.
@@ -325,8 +341,7 @@ function simulate(config: ModelConfig, s: Settings, breakdownAt?: number): Simul
   tape.watch(...params);
   const onLinearInput = statistics?.beginBatch(new Array<number>(batch).fill(seq), seq);
   const dropout = { seed: 0, key: 'plan', ...(s.loraDropout === undefined ? {} : { p: s.loraDropout }) };
-  // Every position counted: the most the chunked loss computes.
-  const { loss } = model.forward(tape, tape.constant(ids(batch)), { adapters, targets: ids(batch), dropout, onLinearInput, checkpointing: s.checkpointing });
+  const { loss } = model.forward(tape, tape.constant(ids(batch)), { adapters, targets, dropout, onLinearInput, checkpointing: s.checkpointing });
   const grads = tape.backward(loss!);
   tape = undefined;
   for (const [i, p] of params.entries()) {
@@ -348,7 +363,7 @@ function simulate(config: ModelConfig, s: Settings, breakdownAt?: number): Simul
   if (s.validation) {
     pb.resetPeak();
     const evaluation = new Tape(pb);
-    model.forward(evaluation, evaluation.constant(ids(batch)), { adapters, targets: ids(batch) });
+    model.forward(evaluation, evaluation.constant(ids(batch)), { adapters, targets });
     evaluation.dispose();
     phases.push({ peak: pb.peak, phase: 'evaluation', loraParameters, largest: 0 });
   }

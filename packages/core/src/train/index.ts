@@ -7,4 +7,4 @@ export { downloadAdapter, initLoraAdapter, type InitLoraOptions } from './init-a
 export { CHECKPOINT_FILE, captureCheckpoint, loadCheckpoint, saveCheckpoint, writeCheckpoint, type TrainCheckpoint, type TrainProgress } from './checkpoint.js';
 export { adapterModuleKey, type HookState, type StepContext, type StepStatistics, type TrainHook } from './hooks.js';
 export type { StatisticsOptions } from './step-statistics.js';
-export { checkTrainingMemory, planTraining, type TrainingMemoryRun } from './memory-check.js';
+export { checkTrainingMemory, mostTargets, planTraining, type TrainingMemory, type TrainingMemoryRun } from './memory-check.js';

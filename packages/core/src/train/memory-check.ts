@@ -1,5 +1,5 @@
 import type { Backend } from '../backend/backend.js';
-import type { Example } from '../data/encode.js';
+import { IGNORE_TARGET, type Example } from '../data/encode.js';
 import { outOfMemoryError } from '../memory/error.js';
 import { planMemory, type MemoryPlan, type PlannedAdapt } from '../memory/plan.js';
 import type { DeviceAdapter } from '../model/device-adapter.js';
@@ -44,11 +44,13 @@ export function planTraining(
   if (!traits) return undefined;
   const examples = [...run.train, ...(run.validation ?? [])];
   const longest = Math.max(1, ...examples.map((e) => e.ids.length));
+  const batchSize = Math.min(run.batchSize, Math.max(run.train.length, run.validation?.length ?? 0));
   return planMemory(model.config, {
     backend: traits,
     ...(run.memoryBudget === undefined ? {} : { memoryBudget: run.memoryBudget }),
-    batchSize: Math.min(run.batchSize, Math.max(run.train.length, run.validation?.length ?? 0)),
+    batchSize,
     maxLength: longest,
+    targetTokens: mostTargets(examples, batchSize),
     accumulation: run.accumulation,
     adapters: run.adapters.map((a) => ({ modules: a.modules.map((m) => ({ name: m.name, rank: m.a.shape[0] })), dropout: a.dropout ?? 0 })),
     ...(run.loraDropout === undefined ? {} : { loraDropout: run.loraDropout }),
@@ -57,6 +59,15 @@ export function planTraining(
     validation: (run.validation?.length ?? 0) > 0,
     checkpointing: run.checkpointing ?? 'none',
   });
+}
+
+/** The most positions with a target any micro-batch of `batchSize` examples can hold: those of the examples with the most. */
+export function mostTargets(examples: readonly Pick<Example, 'targets'>[], batchSize: number): number {
+  const counts = examples.map((e) => e.targets.filter((t) => t !== IGNORE_TARGET).length).sort((a, b) => b - a);
+  return Math.max(
+    1,
+    counts.slice(0, batchSize).reduce((a, b) => a + b, 0),
+  );
 }
 
 /**
