@@ -13,7 +13,7 @@ setFlagsFromString('--experimental-wasm-relaxed-simd');
 // SIMD with 2 threads runs the kernels that split (the rest is the same
 // code as plain SIMD with 2 threads), keeping the file well under a minute.
 const SPLIT_KERNELS =
-  /^(matmul|loraLinear|attention|attentionBackward|add|mul|scale|abs|sqrt|dropout|silu|siluBackward|swiglu|swigluBackward|rmsNorm|rmsNormBackward|crossEntropy|crossEntropyBackward|reshape|permute|rope|ropeBackward)\//;
+  /^(matmul|loraLinear|attention|attentionBackward|add|mul|scale|abs|sqrt|dropout|silu|siluBackward|swiglu|swigluBackward|rmsNorm|rmsNormBackward|crossEntropy|crossEntropyBackward|reshape|permute|rope|ropeBackward|loraImportance)\//;
 
 describe.each([
   ['plain', 1, undefined],

@@ -1,6 +1,6 @@
 import { createRequire } from 'node:module';
 import { setFlagsFromString } from 'node:v8';
-import { Tensor, type DeviceTensor } from '@lorafuse/core';
+import { ReferenceBackend, Tensor, type DeviceTensor } from '@lorafuse/core';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { asyncCodeOf } from '../../core/test/error-code.js';
 import { WasmBackend } from '../src/backend.js';
@@ -301,6 +301,69 @@ describe('wasm backend with threads', () => {
       });
     }
     expect(three.threadUse.byWorkers).toBeGreaterThanOrEqual(21);
+  });
+
+  it('gives loraImportance results bit-identical to the float64 reference for 1, 2 and 3 threads, plain and relaxed', async () => {
+    // Ranks below, at and past the kernel's chunk of 8; widths with tails
+    // after its groups of 8 columns; odd row and column counts, so the last
+    // pair of a part is one row (column) twice; B with a zero row (signs 0);
+    // no columns or no rows; and, last, an A with a NaN (NaN columns of W).
+    const cases = [
+      { r: 8, inF: 67, outF: 45 },
+      { r: 11, inF: 40, outF: 33 },
+      { r: 3, inF: 9, outF: 2 },
+      { r: 8, inF: 576, outF: 192 },
+      { r: 2, inF: 0, outF: 3 },
+      { r: 2, inF: 5, outF: 0 },
+      { r: 16, inF: 130, outF: 7, nan: true },
+    ];
+    const inputs = cases.map(({ r, inF, outF, nan }, c) => {
+      const a = values(r * inF, 10 * c + 1);
+      if (nan) a[inF + 5] = NaN;
+      const b = values(outF * r, 10 * c + 2).map((x, i) => (Math.floor(i / r) === 1 ? 0 : x));
+      const n = values(inF, 10 * c + 3).map(Math.abs);
+      return [new Tensor('f32', [r, inF], a), new Tensor('f32', [outF, r], b), new Tensor('f32', [inF], n)];
+    });
+    // Sums whose value depends on their order: 2⁶⁰ − 2⁶⁰ + 1 is 1 in order, 0 in most others. Every sign is +1;
+    // B's scores sum n over j, A's first column sums of B over i.
+    const huge = 2 ** 60;
+    const ordered = [
+      new Tensor('f32', [3, 16], new Float32Array(48).fill(1)),
+      new Tensor('f32', [3, 3], Float32Array.of(huge, 2 * huge, 0, -huge, 2 * huge, 0, 1, 2 * huge, 0)),
+      new Tensor(
+        'f32',
+        [16],
+        Float32Array.from({ length: 16 }, (_, j) => [huge, -huge, 1][j] ?? 0),
+      ),
+    ];
+    inputs.push(ordered);
+    // NaN payloads differ between engines and the reference: compare NaN positions, and every other value's bits.
+    const bits = (t: Tensor) =>
+      Array.from(new Uint32Array(Float32Array.from(t.data as Float32Array).buffer), (u, i) => (Number.isNaN((t.data as Float32Array)[i]) ? -1 : u));
+    const run = async (backend: WasmBackend | ReferenceBackend) => {
+      const out: number[][] = [];
+      for (const [a, b, n] of inputs) {
+        const { a: sa, b: sb } = backend.kernels.loraImportance(backend.upload(a), backend.upload(b), backend.upload(n));
+        out.push(bits(await backend.read(sa)), bits(await backend.read(sb)));
+      }
+      return out;
+    };
+    const expected = await run(new ReferenceBackend());
+    expect(expected[2 * cases.length - 2].some((u) => u === -1)).toBe(true);
+    expect(expected[2 * cases.length + 1]).toEqual(new Array(9).fill(new Uint32Array(Float32Array.of(1).buffer)[0]));
+    expect(expected[0].some((u) => u === 0)).toBe(false);
+    for (const simd of ['plain', 'relaxed'] as const) {
+      for (const threads of [1, 2, 3]) {
+        const backend = await open(threads, simd);
+        // A worker may be slow to wake and its parts then run on this thread: repeat a few times while none has taken part.
+        for (let round = 0; round < 20 && (round === 0 || (threads > 1 && backend.threadUse.byWorkers === 0)); round++) {
+          const actual = await run(backend);
+          actual.forEach((scores, i) => {
+            expect(scores, `${simd}, ${threads} thread(s), case ${i >> 1} ${i % 2 === 0 ? 'A' : 'B'}`).toEqual(expected[i]);
+          });
+        }
+      }
+    }
   });
 
   it('terminates its workers on dispose, and kernels then throw BACKEND_DISPOSED', async () => {

@@ -62,7 +62,10 @@ export interface KernelExports {
     stepSize: number,
     correction2: number,
   ): void;
-  loraImportance(a: number, b: number, n: number, rank: number, inF: number, outF: number, scoreA: number, scoreB: number, scratch: number): void;
+  loraImportanceScratchBytes(rank: number, inF: number, outF: number): number;
+  loraImportancePrepare(a: number, b: number, n: number, rank: number, inF: number, outF: number, scratch: number): void;
+  loraImportanceRows(rank: number, inF: number, outF: number, scoreB: number, scratch: number, rowStart: number, rowEnd: number): void;
+  loraImportanceColumns(n: number, rank: number, inF: number, outF: number, scoreA: number, scratch: number, colStart: number, colEnd: number): void;
   bottomKMask(scores: number, groups: number, n: number, k: number, mask: number, keys: number): void;
   randomUniform(out: number, size: number, seed: number, stream: number, offset: bigint): void;
   randomNormal(out: number, size: number, seed: number, stream: number, offset: bigint, mean: number, std: number): void;
@@ -144,6 +147,8 @@ export const PARALLEL_KERNELS = [
   'crossEntropyRows',
   'crossEntropyBackward',
   'dropout',
+  'loraImportanceRows',
+  'loraImportanceColumns',
 ] as const;
 
 /** One of {@link PARALLEL_KERNELS}. */
