@@ -65,7 +65,7 @@ export function bottomKMask(ctx: WasmContext, scores: DeviceTensor, k: number): 
   const { groups, n } = bottomKGeometry(scores, k);
   const ps = ctx.address(scores);
   const mask = ctx.output(scores.shape, 'u8');
-  ctx.withScratch(n * 4, (keys) => ctx.exports.bottomKMask(ps, groups, n, k, mask.address, keys));
+  ctx.withScratch(n * 8, (keys) => ctx.exports.bottomKMask(ps, groups, n, k, mask.address, keys));
   return mask.handle;
 }
 
