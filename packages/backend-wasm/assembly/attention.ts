@@ -166,9 +166,9 @@ function softmaxRow(s: usize, from: usize, to: usize, lse: usize): f32 {
   return <f32>(1 / sum);
 }
 
-/** `r0 += Σ_{j ∈ [j1, j2)} c[j]·x_j[d…d+3]` (and `r1` over `d+4…d+7` when `wide`): one row alone over some of its keys. */
+/** `r + Σ_{j ∈ [j1, j2)} c[j]·x_j[d…d+3]` (`d+4…d+7` when `high`): one row alone over some of its keys. */
 // @ts-ignore: decorator
-@inline function rowKeys(c: usize, x: usize, rowBytes: usize, d: usize, j1: usize, j2: usize, r: v128, wide: bool, high: bool): v128 {
+@inline function rowKeys(c: usize, x: usize, rowBytes: usize, d: usize, j1: usize, j2: usize, r: v128, high: bool): v128 {
   let xk = x + j1 * rowBytes + (d << 2);
   for (let j = j1; j < j2; j++, xk += rowBytes) r = madd(v128.load32_splat(c + (j << 2)), high ? v128.load(xk, 16) : v128.load(xk), r);
   return r;
@@ -192,13 +192,13 @@ function softmaxRow(s: usize, from: usize, to: usize, lse: usize): f32 {
   let r30 = f32x4.splat(0), r31 = f32x4.splat(0);
   if (u3 > u0) {
     const h0 = min(u3, v0), h1 = min(u3, v1), h2 = min(u3, v2);
-    r00 = rowKeys(c0, x, rowBytes, d, u0, h0, r00, wide, false);
-    r10 = rowKeys(c1, x, rowBytes, d, u1, h1, r10, wide, false);
-    r20 = rowKeys(c2, x, rowBytes, d, u2, h2, r20, wide, false);
+    r00 = rowKeys(c0, x, rowBytes, d, u0, h0, r00, false);
+    r10 = rowKeys(c1, x, rowBytes, d, u1, h1, r10, false);
+    r20 = rowKeys(c2, x, rowBytes, d, u2, h2, r20, false);
     if (wide) {
-      r01 = rowKeys(c0, x, rowBytes, d, u0, h0, r01, wide, true);
-      r11 = rowKeys(c1, x, rowBytes, d, u1, h1, r11, wide, true);
-      r21 = rowKeys(c2, x, rowBytes, d, u2, h2, r21, wide, true);
+      r01 = rowKeys(c0, x, rowBytes, d, u0, h0, r01, true);
+      r11 = rowKeys(c1, x, rowBytes, d, u1, h1, r11, true);
+      r21 = rowKeys(c2, x, rowBytes, d, u2, h2, r21, true);
     }
   }
   let xj = x + u3 * rowBytes + (d << 2);
@@ -221,13 +221,13 @@ function softmaxRow(s: usize, from: usize, to: usize, lse: usize): f32 {
     xj += rowBytes;
   }
   const t = max(v0, u3);
-  r10 = rowKeys(c1, x, rowBytes, d, t, v1, r10, wide, false);
-  r20 = rowKeys(c2, x, rowBytes, d, t, v2, r20, wide, false);
-  r30 = rowKeys(c3, x, rowBytes, d, t, v3, r30, wide, false);
+  r10 = rowKeys(c1, x, rowBytes, d, t, v1, r10, false);
+  r20 = rowKeys(c2, x, rowBytes, d, t, v2, r20, false);
+  r30 = rowKeys(c3, x, rowBytes, d, t, v3, r30, false);
   if (wide) {
-    r11 = rowKeys(c1, x, rowBytes, d, t, v1, r11, wide, true);
-    r21 = rowKeys(c2, x, rowBytes, d, t, v2, r21, wide, true);
-    r31 = rowKeys(c3, x, rowBytes, d, t, v3, r31, wide, true);
+    r11 = rowKeys(c1, x, rowBytes, d, t, v1, r11, true);
+    r21 = rowKeys(c2, x, rowBytes, d, t, v2, r21, true);
+    r31 = rowKeys(c3, x, rowBytes, d, t, v3, r31, true);
   }
   const od = d << 2;
   v128.store(o0 + od, f32x4.mul(r00, f32x4.splat(m0)));

@@ -88,7 +88,9 @@ describe('the fixtures of Qwen3, Gemma 3 and Phi-3 are sharp', () => {
       'phi3-tiny',
       'logits',
       'the short LongRoPE factors past the pretraining length',
-      (c) => ({ ropeScaling: { ...c.ropeScaling, longFactor: (c.ropeScaling as { readonly shortFactor: readonly number[] }).shortFactor } as ModelConfig['ropeScaling'] }),
+      (c) => ({
+        ropeScaling: { ...c.ropeScaling, longFactor: (c.ropeScaling as { readonly shortFactor: readonly number[] }).shortFactor } as ModelConfig['ropeScaling'],
+      }),
     ],
     [
       'phi3-tiny',

@@ -1,8 +1,7 @@
 import type { Kernels } from '@lorafuse/core';
 import type { WasmContext } from '../context.js';
 import { concat } from './concat.js';
-import { binary, cast, pairwise, scale, swigluBackward, unary } from './elementwise.js';
-import { geglu, gegluBackward } from './geglu.js';
+import { binary, cast, gatedBackward, pairwise, scale, unary } from './elementwise.js';
 import { permute, reshape } from './layout.js';
 import { loraLinear, matmul } from './linear.js';
 import { dropout, randomNormal, randomUniform } from './random.js';
@@ -36,9 +35,9 @@ export function wasmKernels(ctx: WasmContext): Kernels {
     silu: (x) => unary(ctx, 'silu', x),
     siluBackward: (x, dy) => pairwise(ctx, 'siluBackward', x, dy),
     swiglu: (gate, up) => pairwise(ctx, 'swiglu', gate, up),
-    swigluBackward: (gate, up, dy) => swigluBackward(ctx, gate, up, dy),
-    geglu: (gate, up) => geglu(ctx, gate, up),
-    gegluBackward: (gate, up, dy) => gegluBackward(ctx, gate, up, dy),
+    swigluBackward: (gate, up, dy) => gatedBackward(ctx, 'swigluBackward', gate, up, dy),
+    geglu: (gate, up) => pairwise(ctx, 'geglu', gate, up),
+    gegluBackward: (gate, up, dy) => gatedBackward(ctx, 'gegluBackward', gate, up, dy),
     softcap: (x, cap) => softcap(ctx, x, cap),
     softcapBackward: (y, dy, cap) => softcapBackward(ctx, y, dy, cap),
     rmsNorm: (x, weight, eps) => rmsNorm(ctx, x, weight, eps),
