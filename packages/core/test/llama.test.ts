@@ -2,7 +2,7 @@
 // LoRA gradients, AdamW against the PyTorch fixtures) plus storage-dtype and
 // refusal checks.
 import { describe, expect, it } from 'vitest';
-import { CausalLM, ReferenceBackend, SafetensorsFile, Tape, Tensor, openModelFolder, type ModelConfig } from '@lorafuse/core';
+import { CausalLM, ReferenceBackend, SafetensorsFile, Tape, Tensor, embeddingScale, openModelFolder, type ModelConfig } from '@lorafuse/core';
 import { nodeFolder } from '@lorafuse/core/node';
 import { FIXTURES, fixtureFolder } from './fixtures/index.js';
 import { asyncCodeOf, codeOf } from './error-code.js';
@@ -71,6 +71,17 @@ describe('CausalLM forward: storage dtypes and refusals', () => {
     const small = Object.assign(Object.create(backend) as ReferenceBackend, { maxBytes: 1000 });
     expect(await asyncCodeOf(() => CausalLM.load(small, fixtureFolder('llama-tiny')))).toBe('OUT_OF_MEMORY');
     expect(backend.memory().tensors).toBe(0);
+  });
+});
+
+describe("Gemma's embedding scale", () => {
+  it('is √hidden in float32, rounded to the embedding dtype as transformers rounds it', () => {
+    // transformers' own note: in bfloat16, sqrt(3072) = 55.4256 becomes 55.5.
+    expect(embeddingScale(3072, 'bf16')).toBe(55.5);
+    expect(embeddingScale(3072, 'f32')).toBe(Math.fround(Math.sqrt(3072)));
+    // torch.tensor(3072 ** 0.5).to(torch.float16) is 55.4375.
+    expect(embeddingScale(3072, 'f16')).toBe(55.4375);
+    expect(embeddingScale(2304, 'bf16')).toBe(48);
   });
 });
 

@@ -7,7 +7,7 @@ export { initModelCheckpoint, type InitModelOptions } from './init.js';
 export { saveModelFolder } from './save.js';
 export { describeModel, type ModelDescription } from './describe.js';
 export { checkAdapterFits } from './adapter-fit.js';
-export { CausalLM, type DecodeOptions, type ForwardOptions, type ForwardResult, type LoadModelOptions, type LoraDropout } from './llama.js';
+export { CausalLM, embeddingScale, type DecodeOptions, type ForwardOptions, type ForwardResult, type LoadModelOptions, type LoraDropout } from './llama.js';
 export { KVCache, contextLength } from './kv-cache.js';
 export { adapterParameters, freeAdapter, uploadAdapter, type DeviceAdapter, type DeviceLoraModule } from './device-adapter.js';
 export { inverseFrequencies, ropeAttentionScale, ropeTables, type RopeTables } from './rope-tables.js';

@@ -4,7 +4,7 @@ import type { Tape } from '../autograd/tape.js';
 import { LoraFuseError, throwIfAborted } from '../errors/index.js';
 import type { Folder } from '../io/index.js';
 import * as ops from '../ops/index.js';
-import { bytesPerElement, Tensor } from '../tensor/index.js';
+import { bytesPerElement, Tensor, type DType } from '../tensor/index.js';
 import { rngStreamId } from '../reference/philox.js';
 import type { DeviceAdapter, DeviceLoraModule } from './device-adapter.js';
 import type { KVCache } from './kv-cache.js';
@@ -104,9 +104,7 @@ export class CausalLM {
     this.config = config;
     this.#weights = weights;
     this.#rotary = { global: config, local: config.localRope ?? config };
-    const root = Math.fround(Math.sqrt(config.hiddenSize));
-    const table = weights.get('model.embed_tokens.weight')!.dtype;
-    this.#embedScale = table === 'f16' || table === 'bf16' ? Tensor.f32([1], Float32Array.of(root)).castFloat(table).toFloat32()[0] : root;
+    this.#embedScale = embeddingScale(config.hiddenSize, weights.get('model.embed_tokens.weight')!.dtype);
   }
 
   /**
@@ -315,6 +313,16 @@ export class CausalLM {
     const match = /^model\.layers\.(\d+)\.(.+)$/.exec(name);
     return match !== null && Number(match[1]) < this.config.numHiddenLayers && layerProjections(this.config).includes(match[2]);
   }
+}
+
+/**
+ * Gemma's embedding scale as transformers computes it: √hidden as a float32
+ * tensor, cast to the embedding table's dtype (`embed_scale.to(weight.dtype)`),
+ * so that a bf16 model of hidden size 3072 scales by 55.5, not 55.4256.
+ */
+export function embeddingScale(hiddenSize: number, tableDtype: DType): number {
+  const root = Math.fround(Math.sqrt(hiddenSize));
+  return tableDtype === 'f16' || tableDtype === 'bf16' ? Tensor.f32([1], Float32Array.of(root)).castFloat(tableDtype).toFloat32()[0] : root;
 }
 
 /** The RoPE of a layer of `layer`'s type. */
