@@ -297,7 +297,7 @@ describe('wasm backend with threads', () => {
     expect(workerPartsOfSameBits(await open(2, 'relaxed'), run, single)).toBeGreaterThanOrEqual(7);
   });
 
-  it('gives bit-identical elementwise, dropout, RMSNorm, cross-entropy, reshape, permute and RoPE results for 1 and 3 threads', async () => {
+  it('gives bit-identical elementwise, GeGLU, soft-capping, dropout, RMSNorm, cross-entropy, reshape, permute and RoPE results for 1 and 3 threads', async () => {
     const run = (backend: WasmBackend): Tensor[] => {
       const up = (shape: number[], seed: number) => upload(backend, shape, seed);
       const k = backend.kernels;
@@ -307,6 +307,7 @@ describe('wasm backend with threads', () => {
       const [x, y, w] = [up([75, 22], 1), up([75, 22], 2), up([22], 3)];
       const norm = k.rmsNormBackward(x, w, y, 1e-5);
       const swiglu = k.swigluBackward(x, y, up([75, 22], 4));
+      const geglu = k.gegluBackward(x, y, up([75, 22], 15));
       // Targets with ignored rows (−100) and one out of range (a NaN row).
       const targets = backend.upload(
         new Tensor(
@@ -330,6 +331,11 @@ describe('wasm backend with threads', () => {
         k.swiglu(x, y),
         swiglu.dGate,
         swiglu.dUp,
+        k.geglu(x, y),
+        geglu.dGate,
+        geglu.dUp,
+        k.softcap(x, 0.7),
+        k.softcapBackward(x, y, 1.5),
         k.rmsNorm(x, w, 1e-5),
         norm.dx,
         norm.dWeight,
@@ -346,8 +352,8 @@ describe('wasm backend with threads', () => {
       ].map((t: DeviceTensor) => backend.readSync(t));
     };
     const single = run(await open(1));
-    // 21 split calls, each in two parts or more: the workers ran parts of each.
-    expect(workerPartsOfSameBits(await open(3), run, single)).toBeGreaterThanOrEqual(21);
+    // 25 split calls, each in two parts or more: the workers ran parts of each.
+    expect(workerPartsOfSameBits(await open(3), run, single)).toBeGreaterThanOrEqual(25);
   });
 
   it('terminates its workers on dispose, and kernels then throw BACKEND_DISPOSED', async () => {

@@ -189,8 +189,8 @@ describe('limits, stop tokens, abort and memory', () => {
   it('keeps prompt plus new tokens within the context, with typed errors for what cannot fit', async () => {
     const { lm: mistral, dispose } = await loadFixtureModel(backend, 'mistral-tiny', null);
     try {
-      // mistral-tiny: 128 positions but a sliding window of 64, which bounds the context.
-      const long = Array.from({ length: 60 }, (_, i) => (i * 7) % 64);
+      // mistral-tiny: 128 positions; its sliding window of 64 limits what each position sees, not the context.
+      const long = Array.from({ length: 124 }, (_, i) => (i * 7) % 64);
       expect(await generate(mistral, long, { maxNewTokens: 10 })).toMatchObject({ finishReason: 'length', tokens: { length: 4 } });
       await expectCode(generate(mistral, [...long, 1, 2, 3, 4], { maxNewTokens: 1 }), 'CONTEXT_EXCEEDED');
     } finally {
