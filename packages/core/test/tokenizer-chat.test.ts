@@ -134,10 +134,10 @@ describe('chat pairs', () => {
     expect(codeOf(() => promptForSource(tok, 's', { chat, maxLength: 20, maxNewTokens: 19 }))).toBe('CONTEXT_EXCEEDED');
   });
 
-  it('end with the tokenizer eos for a plain template, unless asked not to, and need one', () => {
+  it('end with the tokenizer eos for a plain template when it has one, and refuse to append a missing one', () => {
     const noEos = new HfTokenizer(llama3Json, {});
-    expect(codeOf(() => encodeRecord({ kind: 'pair', source: 's', summary: 'x' }, noEos, { maxLength: 64 }))).toBe('INVALID_OPTION');
-    expect(encodeRecord({ kind: 'pair', source: 's', summary: 'x' }, noEos, { maxLength: 64, appendEos: false }).ids.at(-1)).toBe(noEos.encode('x').at(-1));
+    expect(codeOf(() => encodeRecord({ kind: 'pair', source: 's', summary: 'x' }, noEos, { maxLength: 64, appendEos: true }))).toBe('INVALID_OPTION');
+    expect(encodeRecord({ kind: 'pair', source: 's', summary: 'x' }, noEos, { maxLength: 64 }).ids.at(-1)).toBe(noEos.encode('x').at(-1));
     const byte = new ByteTokenizer();
     expect(encodeRecord({ kind: 'text', text: 'abc' }, byte, { maxLength: 64 }).ids).toEqual([0x61, 0x62, 0x63]);
   });

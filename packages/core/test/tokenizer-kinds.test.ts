@@ -65,7 +65,7 @@ describe.each(KINDS)('%s tokenizer', (kind) => {
     for (const system of [undefined, g.chat['system-user-assistant'].messages[0].content]) {
       const whole = g.chat[system === undefined ? 'user-assistant' : 'system-user-assistant'];
       const prompt = g.chat[system === undefined ? 'user+prompt' : 'system-user+prompt'];
-      const [, user, reply] = system === undefined ? [undefined, ...whole.messages] : whole.messages;
+      const [user, reply] = whole.messages.slice(-2);
       const chat = { template: chatTemplate, system };
       const { ids, targets } = encodeRecord({ kind: 'pair', source: user.content, summary: reply.content }, tok, { maxLength: 512, chat });
       const endOfTurn = chatEndOfTurn(tok, chat);

@@ -6,6 +6,9 @@ import {
   PUBLISHED_ADAPT_SETTINGS,
   adaptiveMerge,
   buildAdaptProvenance,
+  CHAT_TEMPLATE_FILE,
+  GENERATION_CONFIG_FILE,
+  HF_TOKENIZER_CONFIG_FILE,
   HF_TOKENIZER_FILE,
   loadAdapter,
   mergeIntoBase,
@@ -32,7 +35,7 @@ import { jsonLine } from '../format.js';
 import type { CliIO } from '../io.js';
 import { useCliBackend } from '../backend-choice.js';
 import { cliPlugins, cliRuntime, loadPluginModules, parseSeed } from '../runtime.js';
-import { DATA_OPTIONS, DATA_USAGE, modelTokenizer, numberOption, readExamples, required } from './model-data.js';
+import { DATA_OPTIONS, DATA_USAGE, maxLengthOption, modelTokenizer, numberOption, promptFormat, readExamples, required } from './model-data.js';
 import type { Command } from './types.js';
 
 /** What `lorafuse adapt --json` prints. */
@@ -58,8 +61,8 @@ export const adaptCommand: Command = {
   usage: `Usage: lorafuse adapt --model <dir> --target <adapter-dir> [--related <adapter-dir>...]
                       --train <jsonl> [--val <jsonl>] --out <dir>
                       [--prune-ratio r] [--metric m] [--schedule s [--ramp-steps n] [--every n]] [--epochs n] [--lr x]
-                      [--epoch-decay f] [--accumulation k] [--template t] [--max-length n]
-                      [--batch-size n] [--merged-out <dir>] [--plugin <module>]
+                      [--epoch-decay f] [--accumulation k] [--template t | --chat [--system s] [--date-string d]]
+                      [--no-eos] [--max-length n] [--batch-size n] [--merged-out <dir>] [--plugin <module>]
                       [--backend name] [--seed n] [--quiet] [--json]
 
   --model         Hugging Face model folder (Llama family) the adapters were trained on
@@ -145,6 +148,11 @@ ${FOLDER_USAGE}
       accumulation: int('accumulation', p.accumulation),
       batchSize: int('batch-size', p.batchSize),
       weightDecay: p.weightDecay,
+      appendEos: parsed.values['no-eos'] !== true,
+      chat: parsed.values.chat === true,
+      ...(typeof parsed.values.template === 'string' ? { template: parsed.values.template } : {}),
+      ...(typeof parsed.values.system === 'string' ? { system: parsed.values.system } : {}),
+      ...(typeof parsed.values['date-string'] === 'string' ? { dateString: parsed.values['date-string'] } : {}),
     };
     const open = folderOpener(io, parsed);
     const target = await open(targetDir);
@@ -160,8 +168,9 @@ ${FOLDER_USAGE}
       const backend = await useCliBackend(runtime, parsed.values, io);
       const model = await CausalLM.load(backend, base.folder);
       const tokenizer = await modelTokenizer(base.folder, model);
-      const examples = await readExamples('adapt', parsed, trainPath, tokenizer, model);
-      const validation = valPath === undefined ? undefined : await readExamples('adapt', parsed, valPath, tokenizer, model);
+      const format = await promptFormat('adapt', parsed, base.folder);
+      const examples = await readExamples('adapt', parsed, trainPath, tokenizer, model, format);
+      const validation = valPath === undefined ? undefined : await readExamples('adapt', parsed, valPath, tokenizer, model, format);
       const { epochs, lr, epochDecay, accumulation, batchSize, weightDecay, grouping, refresh } = options;
       const run = {
         adapters: hosts,
@@ -186,18 +195,13 @@ ${FOLDER_USAGE}
       if (ratios.length > 1) {
         // The method's ratio choice: one run per ratio, kept by dev ROUGE-L.
         const dev = (await readJsonl(await fileSource(valPath!))).filter((r) => r.kind === 'pair');
-        const maxLength = numberOption('adapt', parsed, 'max-length', model.config.maxPositionEmbeddings, {
-          min: 2,
-          max: model.config.maxPositionEmbeddings,
-          integer: true,
-        });
         const found = await searchPruneRatio(backend, model, {
           ...run,
           ratios,
           dev,
           tokenizer,
-          maxLength,
-          template: typeof parsed.values.template === 'string' ? parsed.values.template : undefined,
+          maxLength: maxLengthOption('adapt', parsed, model),
+          ...format,
           maxNewTokens: numberOption('adapt', parsed, 'max-new-tokens', 64, { min: 1, integer: true }),
           onProgress: (event, ratio) => {
             if (report && event.type === 'step' && event.step === 1) io.err(`prune ratio ${ratio}:\n`);
@@ -244,12 +248,15 @@ ${FOLDER_USAGE}
   },
 };
 
-/** The base model with `adapter` folded in, as a Hugging Face folder at `out` (plus the base's tokenizer.json). */
+/** The files of a model folder that say how to tokenize and prompt it, carried over to the merged model. */
+const TOKENIZER_FILES = [HF_TOKENIZER_FILE, HF_TOKENIZER_CONFIG_FILE, CHAT_TEMPLATE_FILE, GENERATION_CONFIG_FILE, 'special_tokens_map.json'];
+
+/** The base model with `adapter` folded in, as a Hugging Face folder at `out` (plus the base's tokenizer, chat template and generation config). */
 async function writeMergedModel(source: Folder, adapter: LoraAdapter, out: string): Promise<void> {
   const checkpoint = await openModelFolder(source);
   const target = nodeFolder(out);
   await saveModelFolder(target, checkpoint.config, await mergeIntoBase(checkpoint, [adapter]));
-  if (await source.exists(HF_TOKENIZER_FILE)) await target.write(HF_TOKENIZER_FILE, [await readFile(source, HF_TOKENIZER_FILE)]);
+  for (const file of TOKENIZER_FILES) if (await source.exists(file)) await target.write(file, [await readFile(source, file)]);
 }
 
 /** `--prune-ratio`: one ratio, or a comma-separated grid of up to 8, each in [0, 1] (default 0.5). */

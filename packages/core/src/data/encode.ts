@@ -17,8 +17,10 @@ export interface EncodeOptions extends PromptFormat {
    * summary, so that a trained model learns to stop: the tokenizer's `eos`
    * after the summary (not repeated when the tokenizer's own special tokens
    * already end with it), or with `chat` the token that closes the
-   * assistant's turn. Default true; false leaves the target at the summary
-   * alone (plus what the tokenizer always adds after a sequence).
+   * assistant's turn. Default: true when there is one (with `chat`, or a
+   * tokenizer with an `eos`); true without one throws `INVALID_OPTION`;
+   * false leaves the target at the summary alone (plus what the tokenizer
+   * always adds after a sequence).
    */
   readonly appendEos?: boolean;
 }
@@ -36,7 +38,7 @@ function shiftedTargets(ids: readonly number[], firstPredicted: number): number[
 
 /** The ids a pair's loss covers: the summary and what ends it (see {@link EncodeOptions.appendEos}). */
 function pairTarget(record: PairRecord, tokenizer: Tokenizer, options: EncodeOptions): number[] {
-  const appendEos = options.appendEos ?? true;
+  const appendEos = options.appendEos ?? (options.chat !== undefined || tokenizer.eos !== undefined);
   if (options.chat) {
     const reply = tokenizer.encode(chatReply(options.chat, record.source, record.summary));
     return appendEos ? [...reply, ...chatEndOfTurn(tokenizer, options.chat)] : reply;
