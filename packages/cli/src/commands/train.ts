@@ -27,7 +27,7 @@ const SCHEDULES = ['constant', 'linear', 'cosine'] as const;
 /** `lorafuse train --model dir --train file.jsonl --out dir`: trains a new LoRA adapter. */
 export const trainCommand: Command = {
   name: 'train',
-  summary: 'Train a new LoRA adapter on JSONL data (AdamW, summary-only loss)',
+  summary: 'Train a new LoRA adapter on JSONL data (AdamW, loss on the summary and its eos)',
   usage: `Usage: lorafuse train --model <dir> --train <jsonl> [--val <jsonl>] --out <dir>
                       [--rank r] [--alpha a] [--targets q_proj,v_proj] [--epochs n] [--lr x]
                       [--schedule constant|linear|cosine] [--warmup steps] [--epoch-decay f]
