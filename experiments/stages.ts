@@ -11,7 +11,7 @@ import {
   type LoraAdapter,
   type WritableFolder,
 } from '@lorafuse/core';
-import { registerMergerPlugins, registerPruningPlugins } from '@lorafuse/plugins';
+import { registerBuiltinPlugins } from '@lorafuse/plugins';
 import { jsonBytes, sha256Hex } from '../packages/demo/src/files.js';
 import { baseModel, trainedLora } from '../packages/demo/src/stages.js';
 import type { TargetSpec } from './config.js';
@@ -79,7 +79,8 @@ export interface Context {
   readonly provenance: Provenance;
 }
 
-const baseFolder = (ctx: Context) => ctx.cache(`base-${ctx.keys.base}`);
+/** The cache folder of the pretrained base model: a Hugging Face model folder (`config.json`, `model.safetensors`) for the byte-level tokenizer. */
+export const baseFolder = (ctx: Context) => ctx.cache(`base-${ctx.keys.base}`);
 const relatedFolder = (ctx: Context, domain: string) => ctx.cache(`related-${domain}-${ctx.keys.related.get(domain)}`);
 const runFolder = (ctx: Context, target: string, seed: number) => ctx.cache(`runs-${ctx.keys.runs.get(target)}/${target}/seed-${seed}`);
 
@@ -132,7 +133,7 @@ const runOutputs = (ctx: Context) => [
 /** Runs the methods on every target and seed, recording the provenance of what this process computes. */
 export async function runTargets(ctx: Context, model: CausalLM, related: readonly LoraAdapter[]): Promise<void> {
   const tokenizer = new ByteTokenizer();
-  const plugins = registerMergerPlugins(registerPruningPlugins(new PluginRegistry(), { random: { seed: SHARED_SEED } }));
+  const plugins = registerBuiltinPlugins(new PluginRegistry(), { random: { seed: SHARED_SEED } });
   for (const target of ctx.targets) {
     const splits = ctx.data.targets.get(target.name)!;
     for (const seed of ctx.seeds) {

@@ -1,13 +1,14 @@
 // Every code sample in the guides is checked: TypeScript samples are
 // type-checked against the package sources, `lorafuse` command lines run
 // for real, in document order, in a scratch folder laid out as the guides
-// assume (models/base, data/*.jsonl, examples/; adapters appear as the
-// samples write them; the Hub ids of docs/hub.md are served by the fake Hub
-// of packages/core/test/hub with models/base and fixture adapters), and
-// Python samples run there too when a Python with PEFT is found.
+// assume (models/base, models/instruct with a chat template, data/*.jsonl,
+// examples/; adapters appear as the samples write them; the Hub ids of
+// docs/hub.md are served by the fake Hub of packages/core/test/hub with
+// models/base and fixture adapters), and Python samples run there too when
+// a Python with PEFT is found.
 // A guide whose sample drifts from the API or the command line fails here.
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -98,7 +99,7 @@ describe('guides: TypeScript samples type-check', () => {
     );
     expect(report, 'type errors in guide samples').toBe('');
     expect(tsc.status).toBe(0);
-  }, 120_000);
+  });
 });
 
 const savedEnv = { ...process.env };
@@ -116,6 +117,10 @@ describe('guides: command lines run', () => {
   it('the scratch folder holds what the guides assume', async () => {
     process.chdir(scratch);
     await writeByteModel('models/base');
+    // An instruct model's folder for the --chat samples: the Qwen 2.5-kind fixture tokenizer with its chat template and generation config.
+    await writeByteModel('models/instruct', 11, undefined, 600);
+    for (const f of ['tokenizer.json', 'tokenizer_config.json', 'generation_config.json'])
+      copyFileSync(join(ROOT, 'packages/core/test/fixtures/tokenizers/qwen2.5', f), join('models/instruct', f));
     const base = Object.fromEntries(['config.json', 'model.safetensors'].map((f) => [f, new Uint8Array(readFileSync(join('models/base', f)))]));
     hub = await startFakeHub({
       'HuggingFaceTB/SmolLM2-135M': { revisions: { main: base } },
@@ -153,7 +158,7 @@ describe('guides: command lines run', () => {
       expect(err + out, `exit ${code}`).not.toMatch(/error/i);
       expect(code).toBe(0);
       if (heavy.has(command)) for (const flag of argv.filter((w) => w.startsWith('--'))) expect(out, `${flag} is documented in --help`).toContain(flag);
-    }, 120_000);
+    });
   }
 });
 

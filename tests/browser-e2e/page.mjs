@@ -1,4 +1,6 @@
-// Driving the example app's page with playwright-core.
+// Driving the example app's page with playwright-core. Every wait is on a
+// state of the page (data attributes, text), bounded only by the page's
+// default timeout, which the suite sets from its time budget.
 
 /** States the page sets on <body data-state>. */
 const FINAL = ['done', 'error', 'cancelled'];
@@ -13,7 +15,7 @@ export async function openApp(context, origin, query) {
   });
   page.errors = errors;
   await page.goto(`${origin}/index.html?${new URLSearchParams(query)}`);
-  await page.waitForFunction(() => document.body.dataset.state === 'idle', null, { timeout: 30_000 });
+  await page.waitForFunction(() => document.body.dataset.state === 'idle');
   return page;
 }
 
@@ -26,9 +28,9 @@ export async function pickInputs(page, inputs, train = inputs.train) {
 }
 
 /** Waits for the run to end; throws with the page's status unless it ended in `expected`. */
-export async function waitForEnd(page, timeout, expected = 'done') {
+export async function waitForEnd(page, expected = 'done') {
   try {
-    await page.waitForFunction((final) => final.includes(document.body.dataset.state), FINAL, { timeout, polling: 50 });
+    await page.waitForFunction((final) => final.includes(document.body.dataset.state), FINAL, { polling: 50 });
   } catch (error) {
     throw new Error(`${error.message}; the page says: ${await page.textContent('#status')}`);
   }
@@ -63,4 +65,9 @@ export async function readOutcome(page) {
       };
     })
     .then((outcome) => ({ ...outcome, files: Object.fromEntries(Object.entries(outcome.files).map(([name, bytes]) => [name, Uint8Array.from(bytes)])) }));
+}
+
+/** Whether the page's browser offers a WebGPU adapter (headless Chromium: SwiftShader where there is no GPU). */
+export async function hasWebGPUAdapter(page) {
+  return page.evaluate(async () => Boolean(await navigator.gpu?.requestAdapter()));
 }

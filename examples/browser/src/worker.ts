@@ -15,7 +15,7 @@ import {
 } from '@lorafuse/core';
 import { wasmBackend } from '@lorafuse/backend-wasm';
 import { webgpuBackend } from '@lorafuse/backend-webgpu';
-import { registerMergerPlugins, registerPruningPlugins } from '@lorafuse/plugins';
+import { registerBuiltinPlugins } from '@lorafuse/plugins';
 import type { Api, BackendOptions, RunProgress, RunResult } from './api.js';
 import { runBuiltInDemo } from './demo.js';
 import { runPipeline } from './pipeline.js';
@@ -28,7 +28,7 @@ async function onBackend(
   progress: (value: RunProgress) => void,
   work: (backend: Backend, plugins: PluginRegistry) => Promise<RunResult>,
 ) {
-  const plugins = registerMergerPlugins(registerPruningPlugins(new PluginRegistry(), { random: { seed } }));
+  const plugins = registerBuiltinPlugins(new PluginRegistry(), { random: { seed } });
   const runtime = new Runtime({ backends: [webgpuBackend(), wasmBackend({ simd: options.simd, threads: options.threads })], plugins });
   try {
     progress({ kind: 'stage', text: `starting the ${options.backend} backend` });

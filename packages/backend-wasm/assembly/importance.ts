@@ -151,40 +151,58 @@ function signRows(scratch: usize, rank: usize, inF: usize, outF: usize, i0: usiz
   }
 }
 
+/** `m·|v|` per lane (the reference's `n_j·|Σ|`; `m` 1 for B's `|Σ|`). */
+// @ts-ignore: decorator
+@inline function scaledAbs(v: v128, m: v128): v128 {
+  return f64x2.mul(m, f64x2.abs(v));
+}
+
+/**
+ * Two sums over `terms` signs each, in order: `Σ_t s0[t]·x[t]` and
+ * `Σ_t s1[t]·x[t]`, where `s0[t]` and `s1[t]` are the f64 at `s0` and `s1`
+ * plus `t·sStride` bytes and `x[t]` the eight f64 (ranks) at `x` plus
+ * `t·xStride`. Stores `m0·|Σ|` and `m1·|Σ|` of the first `count` ranks,
+ * rounded to f32, `outStride` bytes apart from `out0` and `out1`.
+ */
+function signedSums(
+  s0: usize, s1: usize, sStride: usize, x: usize, xStride: usize, terms: usize,
+  m0: f64, m1: f64, out0: usize, out1: usize, outStride: usize, count: usize,
+): void {
+  let x0 = f64x2.splat(0), x1 = f64x2.splat(0), x2 = f64x2.splat(0), x3 = f64x2.splat(0);
+  let y0 = f64x2.splat(0), y1 = f64x2.splat(0), y2 = f64x2.splat(0), y3 = f64x2.splat(0);
+  for (let t: usize = 0; t < terms; t++) {
+    const a = v128.load64_splat(s0);
+    const b = v128.load64_splat(s1);
+    const v0 = v128.load(x), v1 = v128.load(x, 16), v2 = v128.load(x, 32), v3 = v128.load(x, 48);
+    x0 = madd64(a, v0, x0);
+    x1 = madd64(a, v1, x1);
+    x2 = madd64(a, v2, x2);
+    x3 = madd64(a, v3, x3);
+    y0 = madd64(b, v0, y0);
+    y1 = madd64(b, v1, y1);
+    y2 = madd64(b, v2, y2);
+    y3 = madd64(b, v3, y3);
+    s0 += sStride;
+    s1 += sStride;
+    x += xStride;
+  }
+  const n0 = f64x2.splat(m0);
+  const n1 = f64x2.splat(m1);
+  storeLanes(out0, outStride, count, scaledAbs(x0, n0), scaledAbs(x1, n0), scaledAbs(x2, n0), scaledAbs(x3, n0));
+  storeLanes(out1, outStride, count, scaledAbs(y0, n1), scaledAbs(y1, n1), scaledAbs(y2, n1), scaledAbs(y3, n1));
+}
+
 /** B's scores of rows `i0` and `i1` from their signs: `|Σ_j sign(W_ij)·a_kj·n_j|`, eight ranks at a time, each sum over j in order. */
 function rowScores(scoreB: usize, scratch: usize, rank: usize, inF: usize, outF: usize, i0: usize, i1: usize): void {
   const rp = padded(rank);
   const an = transposedAn(scratch, rank, inF);
   const signs = signMatrix(scratch, rank, inF, outF);
-  const s0row = signs + ((i0 * inF) << 3);
-  const s1row = signs + ((i1 * inF) << 3);
   for (let k0: usize = 0; k0 < rank; k0 += CHUNK) {
-    let x0 = f64x2.splat(0), x1 = f64x2.splat(0), x2 = f64x2.splat(0), x3 = f64x2.splat(0);
-    let y0 = f64x2.splat(0), y1 = f64x2.splat(0), y2 = f64x2.splat(0), y3 = f64x2.splat(0);
-    for (let j: usize = 0; j < inF; j++) {
-      const s0 = v128.load64_splat(s0row + (j << 3));
-      const s1 = v128.load64_splat(s1row + (j << 3));
-      const p = an + ((j * rp + k0) << 3);
-      const a0 = v128.load(p), a1 = v128.load(p, 16), a2 = v128.load(p, 32), a3 = v128.load(p, 48);
-      x0 = madd64(s0, a0, x0);
-      x1 = madd64(s0, a1, x1);
-      x2 = madd64(s0, a2, x2);
-      x3 = madd64(s0, a3, x3);
-      y0 = madd64(s1, a0, y0);
-      y1 = madd64(s1, a1, y1);
-      y2 = madd64(s1, a2, y2);
-      y3 = madd64(s1, a3, y3);
-    }
-    const count = min(CHUNK, rank - k0);
-    storeLanes(scoreB + ((i0 * rank + k0) << 2), 4, count, f64x2.abs(x0), f64x2.abs(x1), f64x2.abs(x2), f64x2.abs(x3));
-    storeLanes(scoreB + ((i1 * rank + k0) << 2), 4, count, f64x2.abs(y0), f64x2.abs(y1), f64x2.abs(y2), f64x2.abs(y3));
+    const out = scoreB + (k0 << 2);
+    const s0 = signs + ((i0 * inF) << 3);
+    const s1 = signs + ((i1 * inF) << 3);
+    signedSums(s0, s1, 8, an + (k0 << 3), rp << 3, inF, 1, 1, out + ((i0 * rank) << 2), out + ((i1 * rank) << 2), 4, min(CHUNK, rank - k0));
   }
-}
-
-/** `m·|v|` per lane (the reference's `n_j·|Σ|`). */
-// @ts-ignore: decorator
-@inline function scaledAbs(v: v128, m: v128): v128 {
-  return f64x2.mul(m, f64x2.abs(v));
 }
 
 /** Second pass, rows `[rowStart, rowEnd)`: the signs of W's rows (into scratch) and B's scores `[out, rank]`. */
@@ -207,30 +225,12 @@ export function loraImportanceColumns(n: usize, rank: usize, inF: usize, outF: u
   const signs = signMatrix(scratch, rank, inF, outF);
   for (let j0 = colStart; j0 < colEnd; j0 += 2) {
     const j1 = min(j0 + 1, colEnd - 1);
+    const m0 = <f64>load<f32>(n + (j0 << 2));
+    const m1 = <f64>load<f32>(n + (j1 << 2));
     for (let k0: usize = 0; k0 < rank; k0 += CHUNK) {
-      let x0 = f64x2.splat(0), x1 = f64x2.splat(0), x2 = f64x2.splat(0), x3 = f64x2.splat(0);
-      let y0 = f64x2.splat(0), y1 = f64x2.splat(0), y2 = f64x2.splat(0), y3 = f64x2.splat(0);
-      for (let i: usize = 0; i < outF; i++) {
-        const row = signs + ((i * inF) << 3);
-        const s0 = v128.load64_splat(row + (j0 << 3));
-        const s1 = v128.load64_splat(row + (j1 << 3));
-        const p = bw + ((i * rp + k0) << 3);
-        const b0 = v128.load(p), b1 = v128.load(p, 16), b2 = v128.load(p, 32), b3 = v128.load(p, 48);
-        x0 = madd64(s0, b0, x0);
-        x1 = madd64(s0, b1, x1);
-        x2 = madd64(s0, b2, x2);
-        x3 = madd64(s0, b3, x3);
-        y0 = madd64(s1, b0, y0);
-        y1 = madd64(s1, b1, y1);
-        y2 = madd64(s1, b2, y2);
-        y3 = madd64(s1, b3, y3);
-      }
-      const count = min(CHUNK, rank - k0);
-      const stride = inF << 2;
-      const m0 = f64x2.splat(<f64>load<f32>(n + (j0 << 2)));
-      const m1 = f64x2.splat(<f64>load<f32>(n + (j1 << 2)));
-      storeLanes(scoreA + ((k0 * inF + j0) << 2), stride, count, scaledAbs(x0, m0), scaledAbs(x1, m0), scaledAbs(x2, m0), scaledAbs(x3, m0));
-      storeLanes(scoreA + ((k0 * inF + j1) << 2), stride, count, scaledAbs(y0, m1), scaledAbs(y1, m1), scaledAbs(y2, m1), scaledAbs(y3, m1));
+      const out = scoreA + ((k0 * inF) << 2);
+      const x = bw + (k0 << 3);
+      signedSums(signs + (j0 << 3), signs + (j1 << 3), inF << 3, x, rp << 3, outF, m0, m1, out + (j0 << 2), out + (j1 << 2), inF << 2, min(CHUNK, rank - k0));
     }
   }
 }

@@ -4,6 +4,8 @@
 export { castFloats } from './convert';
 export { matmul, matmulScratchFloats, packedAFloats, packedBFloats, packPanelsOfA, packPanelsOfB } from './matmul';
 export { binary, scale, abs, sqrt, silu, siluBackward, swiglu, swigluBackward, maskApply, copyBytes } from './elementwise';
+export { geglu, gegluBackward } from './geglu';
+export { softcap, softcapBackward } from './softcap';
 export { sum, sumSquaresF64, columnSumSquares } from './reduce';
 export { adamwStep } from './optimizer';
 export { loraImportanceScratchBytes, loraImportancePrepare, loraImportanceRows, loraImportanceColumns } from './importance';

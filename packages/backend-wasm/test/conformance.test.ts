@@ -12,8 +12,10 @@ setFlagsFromString('--experimental-wasm-relaxed-simd');
 // 0), so the suite's small shapes exercise the thread paths too. Relaxed
 // SIMD with 2 threads runs the kernels that split (the rest is the same
 // code as plain SIMD with 2 threads), keeping the file well under a minute.
+// The time budget only stops a hung suite (below vitest's test timeout):
+// every case must run, however busy the machine.
 const SPLIT_KERNELS =
-  /^(matmul|loraLinear|attention|attentionBackward|add|mul|scale|abs|sqrt|dropout|silu|siluBackward|swiglu|swigluBackward|rmsNorm|rmsNormBackward|crossEntropy|crossEntropyBackward|reshape|permute|rope|ropeBackward|loraImportance)\//;
+  /^(matmul|loraLinear|attention|attentionBackward|add|mul|scale|abs|sqrt|dropout|silu|siluBackward|swiglu|swigluBackward|geglu|gegluBackward|softcap|softcapBackward|rmsNorm|rmsNormBackward|crossEntropy|crossEntropyBackward|reshape|permute|rope|ropeBackward|loraImportance)\//;
 
 describe.each([
   ['plain', 1, undefined],
@@ -24,7 +26,7 @@ describe.each([
   it('passes every case of the suite against the reference backend', async () => {
     expect(wasmFeatures().relaxedSimd).toBe(true);
     const factory = wasmBackend({ simd, threads, minParallelWork: 0 });
-    const report = await runConformance(() => factory.create(), { timeBudgetMs: 50_000, ...(filter ? { filter } : {}) });
+    const report = await runConformance(() => factory.create(), { timeBudgetMs: 240_000, ...(filter ? { filter } : {}) });
     const summary = formatConformanceReport(report);
     expect(report.description).toContain(simd === 'relaxed' ? 'relaxed SIMD' : 'SIMD128');
     expect(report.description).toContain(threads === 1 ? '1 thread' : '2 threads');

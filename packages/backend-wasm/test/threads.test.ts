@@ -1,12 +1,13 @@
 import { createRequire } from 'node:module';
 import { setFlagsFromString } from 'node:v8';
 import { ReferenceBackend, Tensor, type DeviceTensor } from '@lorafuse/core';
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { asyncCodeOf } from '../../core/test/error-code.js';
 import { WasmBackend } from '../src/backend.js';
-import { ThreadPool } from '../src/threads/pool.js';
+import { ThreadPool, assignParts, type PartAssignment } from '../src/threads/pool.js';
 import { guidedRanges, splitProduct, splitRange } from '../src/threads/split.js';
-import { compileKernels } from '../src/wasm/module.js';
+import { compileKernels, instantiateKernels } from '../src/wasm/module.js';
+import { withParts } from './part-assignment.js';
 
 setFlagsFromString('--experimental-wasm-relaxed-simd');
 
@@ -32,6 +33,19 @@ function values(count: number, seed: number): Float32Array {
   });
 }
 
+/** Deterministic values of `shape` from `seed`, uploaded to `backend`. */
+const upload = (backend: WasmBackend, shape: number[], seed: number): DeviceTensor =>
+  backend.upload(
+    new Tensor(
+      'f32',
+      shape,
+      values(
+        shape.reduce((x, y) => x * y, 1),
+        seed,
+      ),
+    ),
+  );
+
 const bytesOf = (t: Tensor) => new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength);
 
 /** Index of the first byte where two results differ, -1 when they are identical (a cheap failure message for large arrays). */
@@ -39,6 +53,20 @@ function firstDifference(a: Tensor, b: Tensor): number {
   const [x, y] = [bytesOf(a), bytesOf(b)];
   if (x.length !== y.length) return Math.min(x.length, y.length);
   return x.findIndex((byte, i) => byte !== y[i]);
+}
+
+/**
+ * Runs `run` on `backend` with the parts claimed (the default), then dealt;
+ * both must give `single`'s bits. Returns the parts the workers ran dealt.
+ */
+function workerPartsOfSameBits(backend: WasmBackend, run: (b: WasmBackend) => Tensor[], single: readonly Tensor[]): number {
+  const claimed = run(backend);
+  const { result: dealt, byWorkers } = withParts('dealt', backend, () => run(backend));
+  single.forEach((t, i) => {
+    expect(firstDifference(claimed[i], t), `output ${i}, ${backend.threads} threads`).toBe(-1);
+    expect(firstDifference(dealt[i], t), `output ${i}, ${backend.threads} threads, dealt`).toBe(-1);
+  });
+  return byWorkers;
 }
 
 interface Product {
@@ -53,7 +81,8 @@ interface Product {
 // Shapes that split by columns (many 8-column panels; with 2 and 3 threads
 // each part has at most 4 panels and reads A in place, where one thread
 // packs it), by rows (n < 16, or a short K), with transposes, a
-// half-precision weight, batches and ragged edges.
+// half-precision weight, batches and ragged edges. Each splits into two
+// parts or more with 2 and with 3 threads.
 const PRODUCTS: Product[] = [
   { name: 'columns 67x300x203', a: [67, 300], b: [300, 203] },
   // Column parts of 6–7 panels, more than the module reads A in place for:
@@ -64,8 +93,8 @@ const PRODUCTS: Product[] = [
   { name: 'transA, skinny (A read in place) 70x33x20', a: [33, 70], b: [33, 20], transA: true },
   { name: 'rows, skinny 301x64x8 (LoRA down)', a: [301, 64], b: [8, 64], transB: true },
   { name: 'transA 70x33x41', a: [33, 70], b: [33, 41], transA: true },
-  { name: 'f16 weight, transB 40x520x90', a: [40, 520], b: [90, 520], transB: true, f16: true },
-  { name: 'batched [3] 13x17x50', a: [3, 13, 17], b: [3, 17, 50] },
+  { name: 'f16 weight, transB 80x520x130', a: [80, 520], b: [130, 520], transB: true, f16: true },
+  { name: 'batched [3] 70x17x50', a: [3, 70, 17], b: [3, 17, 50] },
   // A batch sharing one B runs as one product of all the batch's rows.
   { name: 'batched A, shared B [4] 21x40x300', a: [4, 21, 40], b: [40, 300] },
   { name: 'batched transposed A, shared B [3] 20x36x200', a: [3, 36, 20], b: [36, 200], transA: true },
@@ -165,21 +194,72 @@ describe('splitProduct', () => {
   });
 });
 
+describe('thread pool part assignment', () => {
+  let previous: PartAssignment;
+  beforeEach(() => {
+    previous = assignParts('claimed');
+  });
+  afterEach(() => {
+    assignParts(previous);
+  });
+
+  it('deals call i to thread i mod threads when told to: the workers run theirs, as they count themselves', async () => {
+    const memory = new WebAssembly.Memory({ initial: 8, maximum: 8, shared: true });
+    const module = await compileKernels('plain', true);
+    // Instantiated here too, for the end of its static data: the arrays go above it.
+    const base = Math.ceil((await instantiateKernels(module, memory)).heapBase() / 64) * 64;
+    const pool = await ThreadPool.start('node', module, memory, ['scale'], 2);
+    try {
+      const [calls, size] = [11, 16];
+      const [x, out] = [base, base + calls * size * 4];
+      const input = new Float32Array(memory.buffer, x, calls * size);
+      const output = new Float32Array(memory.buffer, out, calls * size);
+      input.set(values(calls * size, 9));
+      // Call i scales row i of x by i + 2 into row i of out.
+      const job = Array.from({ length: calls }, (_, i) => [x + i * size * 4, out + i * size * 4, size, i + 2]);
+      const here: number[] = [];
+      const record = (call: readonly number[]) => {
+        here.push(job.indexOf(call as number[]));
+      };
+      assignParts('dealt');
+      pool.run('scale', job, record);
+      // The caller is thread 0 of 3: calls 0, 3, 6 and 9 were its own (it only recorded them).
+      expect(here).toEqual([0, 3, 6, 9]);
+      expect(pool.use).toEqual({ byCaller: 4, byWorkers: 7 });
+      for (let i = 0; i < calls; i++) {
+        const row = Array.from(output.subarray(i * size, (i + 1) * size));
+        const want = here.includes(i) ? new Array(size).fill(0) : Array.from(input.subarray(i * size, (i + 1) * size), (v) => Math.fround(v * (i + 2)));
+        expect(row, `row ${i}`).toEqual(want);
+      }
+      // Claimed (the default): every call runs once, here or in a worker.
+      assignParts('claimed');
+      here.length = 0;
+      pool.run('scale', job, record);
+      expect(pool.use).toEqual({ byCaller: 4 + here.length, byWorkers: 7 + calls - here.length });
+    } finally {
+      await pool.close();
+    }
+  });
+});
+
 describe('wasm backend with threads', () => {
+  // Each comparison runs twice: with the parts claimed (the default, where a
+  // worker that wakes late may run none of a call's parts), and dealt, where
+  // the workers surely run some, so the comparison is across threads.
   it('gives bit-identical matmul results for 1, 2 and 3 threads, and they match float64', async () => {
     const [one, two, three] = [await open(1), await open(2), await open(3)];
     expect(two.description).toBe('wasm (SIMD128, 2 threads)');
-    // A worker may be slow to wake and its part then runs on this thread:
-    // repeat until the workers have taken part, so the comparison is across threads.
-    for (let round = 0; round < 50 && (two.threadUse.byWorkers < PRODUCTS.length || three.threadUse.byWorkers < PRODUCTS.length); round++) {
-      for (const p of PRODUCTS) {
-        const reference = runProduct(one, p);
-        expect(firstDifference(runProduct(two, p), reference), `${p.name}, 2 threads`).toBe(-1);
-        expect(firstDifference(runProduct(three, p), reference), `${p.name}, 3 threads`).toBe(-1);
+    for (const p of PRODUCTS) {
+      const reference = runProduct(one, p);
+      for (const backend of [two, three]) {
+        const label = `${p.name}, ${backend.threads} threads`;
+        expect(firstDifference(runProduct(backend, p), reference), label).toBe(-1);
+        const { result, byCaller, byWorkers } = withParts('dealt', backend, () => runProduct(backend, p));
+        expect(firstDifference(result, reference), `${label}, dealt`).toBe(-1);
+        // Every product splits into two parts or more: dealt, the caller and a worker ran one each at least.
+        expect({ byCaller: byCaller > 0, byWorkers: byWorkers > 0 }, label).toEqual({ byCaller: true, byWorkers: true });
       }
     }
-    expect(two.threadUse.byWorkers).toBeGreaterThanOrEqual(PRODUCTS.length);
-    expect(three.threadUse.byWorkers).toBeGreaterThanOrEqual(PRODUCTS.length);
     // The shared result is right: the first shape against a float64 product written here.
     const [m, k, n] = [67, 300, 203];
     const [a, b] = [values(m * k, 1), values(k * n, 2)];
@@ -197,17 +277,7 @@ describe('wasm backend with threads', () => {
 
   it('gives bit-identical loraLinear and attention (forward and backward, GQA, both layouts) results for 1 and 2 threads', async () => {
     const run = (backend: WasmBackend): Tensor[] => {
-      const up = (shape: number[], seed: number) =>
-        backend.upload(
-          new Tensor(
-            'f32',
-            shape,
-            values(
-              shape.reduce((x, y) => x * y, 1),
-              seed,
-            ),
-          ),
-        );
+      const up = (shape: number[], seed: number) => upload(backend, shape, seed);
       const k = backend.kernels;
       const lora = k.loraLinear(up([37, 96], 1), up([80, 96], 2), up([8, 96], 3), up([80, 8], 4), 2);
       // 3 key/value blocks of 2 heads × 9 queries: an even split of the 54
@@ -223,30 +293,13 @@ describe('wasm backend with threads', () => {
       return [lora, out, lse, dq, dk, dv, seq.out, seq.lse, seqGrads.dq, seqGrads.dk, seqGrads.dv].map((t: DeviceTensor) => backend.readSync(t));
     };
     const single = run(await open(1, 'relaxed'));
-    const two = await open(2, 'relaxed');
-    for (let round = 0; round < 50 && two.threadUse.byWorkers < 7; round++) {
-      const threaded = run(two);
-      single.forEach((t, i) => {
-        expect(firstDifference(threaded[i], t), `output ${i}`).toBe(-1);
-      });
-    }
-    // Three products of loraLinear, attention and its backward in both layouts: workers ran parts of them.
-    expect(two.threadUse.byWorkers).toBeGreaterThanOrEqual(7);
+    // Three products of loraLinear, attention and its backward in both layouts, each in two parts or more: workers ran parts of each.
+    expect(workerPartsOfSameBits(await open(2, 'relaxed'), run, single)).toBeGreaterThanOrEqual(7);
   });
 
-  it('gives bit-identical elementwise, dropout, RMSNorm, cross-entropy, reshape, permute and RoPE results for 1 and 3 threads', async () => {
+  it('gives bit-identical elementwise, GeGLU, soft-capping, dropout, RMSNorm, cross-entropy, reshape, permute and RoPE results for 1 and 3 threads', async () => {
     const run = (backend: WasmBackend): Tensor[] => {
-      const up = (shape: number[], seed: number) =>
-        backend.upload(
-          new Tensor(
-            'f32',
-            shape,
-            values(
-              shape.reduce((x, y) => x * y, 1),
-              seed,
-            ),
-          ),
-        );
+      const up = (shape: number[], seed: number) => upload(backend, shape, seed);
       const k = backend.kernels;
       // 75 rows: RMSNorm's weight gradient sums blocks of 32 rows, and the
       // parts of 3 threads end inside the last block. Odd sizes leave
@@ -254,6 +307,7 @@ describe('wasm backend with threads', () => {
       const [x, y, w] = [up([75, 22], 1), up([75, 22], 2), up([22], 3)];
       const norm = k.rmsNormBackward(x, w, y, 1e-5);
       const swiglu = k.swigluBackward(x, y, up([75, 22], 4));
+      const geglu = k.gegluBackward(x, y, up([75, 22], 15));
       // Targets with ignored rows (−100) and one out of range (a NaN row).
       const targets = backend.upload(
         new Tensor(
@@ -277,6 +331,11 @@ describe('wasm backend with threads', () => {
         k.swiglu(x, y),
         swiglu.dGate,
         swiglu.dUp,
+        k.geglu(x, y),
+        geglu.dGate,
+        geglu.dUp,
+        k.softcap(x, 0.7),
+        k.softcapBackward(x, y, 1.5),
         k.rmsNorm(x, w, 1e-5),
         norm.dx,
         norm.dWeight,
@@ -293,14 +352,8 @@ describe('wasm backend with threads', () => {
       ].map((t: DeviceTensor) => backend.readSync(t));
     };
     const single = run(await open(1));
-    const three = await open(3);
-    for (let round = 0; round < 50 && three.threadUse.byWorkers < 21; round++) {
-      const threaded = run(three);
-      single.forEach((t, i) => {
-        expect(firstDifference(threaded[i], t), `output ${i}`).toBe(-1);
-      });
-    }
-    expect(three.threadUse.byWorkers).toBeGreaterThanOrEqual(21);
+    // 25 split calls, each in two parts or more: the workers ran parts of each.
+    expect(workerPartsOfSameBits(await open(3), run, single)).toBeGreaterThanOrEqual(25);
   });
 
   it('gives loraImportance results bit-identical to the float64 reference for 1, 2 and 3 threads, plain and relaxed', async () => {
@@ -340,28 +393,35 @@ describe('wasm backend with threads', () => {
     // NaN payloads differ between engines and the reference: compare NaN positions, and every other value's bits.
     const bits = (t: Tensor) =>
       Array.from(new Uint32Array(Float32Array.from(t.data as Float32Array).buffer), (u, i) => (Number.isNaN((t.data as Float32Array)[i]) ? -1 : u));
-    const run = async (backend: WasmBackend | ReferenceBackend) => {
-      const out: number[][] = [];
-      for (const [a, b, n] of inputs) {
-        const { a: sa, b: sb } = backend.kernels.loraImportance(backend.upload(a), backend.upload(b), backend.upload(n));
-        out.push(bits(await backend.read(sa)), bits(await backend.read(sb)));
-      }
-      return out;
-    };
-    const expected = await run(new ReferenceBackend());
+    const scoresOf = (backend: WasmBackend | ReferenceBackend, [a, b, n]: Tensor[]) =>
+      backend.kernels.loraImportance(backend.upload(a), backend.upload(b), backend.upload(n));
+    const expected: number[][] = [];
+    const reference = new ReferenceBackend();
+    for (const input of inputs) {
+      const { a, b } = scoresOf(reference, input);
+      expected.push(bits(await reference.read(a)), bits(await reference.read(b)));
+    }
     expect(expected[2 * cases.length - 2].some((u) => u === -1)).toBe(true);
     expect(expected[2 * cases.length + 1]).toEqual(new Array(9).fill(new Uint32Array(Float32Array.of(1).buffer)[0]));
     expect(expected[0].some((u) => u === 0)).toBe(false);
+    const run = (backend: WasmBackend) =>
+      inputs.flatMap((input) => {
+        const { a, b } = scoresOf(backend, input);
+        return [bits(backend.readSync(a)), bits(backend.readSync(b))];
+      });
     for (const simd of ['plain', 'relaxed'] as const) {
       for (const threads of [1, 2, 3]) {
         const backend = await open(threads, simd);
-        // A worker may be slow to wake and its parts then run on this thread: repeat a few times while none has taken part.
-        for (let round = 0; round < 20 && (round === 0 || (threads > 1 && backend.threadUse.byWorkers === 0)); round++) {
-          const actual = await run(backend);
-          actual.forEach((scores, i) => {
-            expect(scores, `${simd}, ${threads} thread(s), case ${i >> 1} ${i % 2 === 0 ? 'A' : 'B'}`).toEqual(expected[i]);
-          });
-        }
+        // Parts claimed as the threads come (the default), then dealt to every thread in turn.
+        const claimed = run(backend);
+        const { result: dealt, byWorkers } = withParts('dealt', backend, () => run(backend));
+        expected.forEach((want, i) => {
+          const label = `${simd}, ${threads} thread(s), case ${i >> 1} ${i % 2 === 0 ? 'A' : 'B'}`;
+          expect(claimed[i], label).toEqual(want);
+          expect(dealt[i], `${label}, dealt`).toEqual(want);
+        });
+        // Dealt, the workers ran parts of both passes (rows, then columns) of the larger cases.
+        if (threads > 1) expect(byWorkers).toBeGreaterThanOrEqual(2 * (threads - 1));
       }
     }
   });
@@ -386,27 +446,27 @@ describe('wasm backend with threads', () => {
   it('turns a failure inside a worker into WORKER_FAILED naming the kernel', async () => {
     const memory = new WebAssembly.Memory({ initial: 1, maximum: 4, shared: true });
     const pool = await ThreadPool.start('node', await compileKernels('plain', true), memory, ['matmul'], 1);
+    const previous = assignParts('dealt');
     try {
-      // C lies far outside the one-page memory: the instance traps. The
-      // calling thread claims parts too: its own are slow no-ops here, so
-      // the worker surely claims some of the failing ones.
+      // C lies far outside the one-page memory: the instance traps. Dealt,
+      // the odd calls are the worker's; the caller's are no-ops here.
       const bad = [0, 0, 1 << 30, 0, 1, 8, 8, 8, 0, 0, 0, 0, 0, 1024, 0, 8, 0, 8];
       let error: unknown;
       try {
         pool.run(
           'matmul',
-          Array.from({ length: 32 }, () => bad),
-          () => {
-            const until = performance.now() + 2;
-            while (performance.now() < until);
-          },
+          Array.from({ length: 4 }, () => bad),
+          () => undefined,
         );
       } catch (e) {
         error = e;
       }
       expect(error).toMatchObject({ code: 'WORKER_FAILED', details: { kernel: 'matmul' } });
       expect(String((error as Error).message)).toMatch(/out of bounds/);
+      // The worker stopped at its first call, which failed: the caller's two ran, none of the worker's.
+      expect(pool.use).toEqual({ byCaller: 2, byWorkers: 0 });
     } finally {
+      assignParts(previous);
       await pool.close();
     }
   });

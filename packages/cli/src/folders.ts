@@ -1,11 +1,10 @@
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { readdir, readFile, stat } from 'node:fs/promises';
-import { join } from 'node:path';
 import { parseHubReference, readFile as readFolderFile, type Folder, type HubFolder, type HubProgress, type ProvenanceFile } from '@lorafuse/core';
 import { hubFolder, nodeFolder } from '@lorafuse/core/node';
 import type { ParsedCommand } from './args.js';
 import { humanBytes } from './format.js';
+import { sha256File, topLevelFiles } from './hash.js';
 import type { CliIO } from './io.js';
 import { progressBar } from './progress.js';
 
@@ -69,31 +68,30 @@ export function folderOpener(io: CliIO, parsed: ParsedCommand): FolderOpener {
 
 const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
 
+/** Files of a Hub repository that a model or adapter can read (weights, configs, tokenizers, templates), not its README and the like. */
+const USED_FROM_HUB = /\.(safetensors|json|jinja|model|txt|gguf)$/;
+
 /**
- * SHA-256 of every file an input consists of: a file itself, each regular
- * file at the top of a folder on disk, or each file read from a Hub
- * repository (named `org/name@commit/path`; an LFS file's etag is its SHA-256).
+ * SHA-256 of every file an input consists of, taken before the run and by
+ * streaming, so a file of any size is hashed without being held in memory:
+ * a file itself, each regular file at the top of a folder on disk, or each
+ * file a model or adapter can use in a Hub repository (named
+ * `org/name@commit/path`; an LFS file's etag is its SHA-256, a small file
+ * is read from the cache).
  */
 export async function hashInputs(role: ProvenanceFile['role'], inputs: readonly (InputFolder | string)[]): Promise<ProvenanceFile[]> {
   const files: ProvenanceFile[] = [];
   for (const input of inputs) {
     if (typeof input !== 'string' && input.hub) {
-      const { folder, read } = input.hub;
-      for (const path of [...read].sort()) {
-        const etag = folder.files?.find((f) => f.path === path)?.etag;
+      const { folder } = input.hub;
+      for (const { path, etag } of [...(folder.files ?? [])].filter((f) => USED_FROM_HUB.test(f.path)).sort((x, y) => (x.path < y.path ? -1 : 1))) {
         const hash = etag?.length === 64 ? etag : sha256(await readFolderFile(folder, path));
         files.push({ role, path: `${folder.repo}@${folder.commit}/${path}`, sha256: hash });
       }
       continue;
     }
     const path = typeof input === 'string' ? input : input.dir!;
-    const names = (await stat(path)).isDirectory()
-      ? (await readdir(path, { withFileTypes: true }))
-          .filter((e) => e.isFile())
-          .map((e) => join(path, e.name))
-          .sort()
-      : [path];
-    for (const file of names) files.push({ role, path: file, sha256: sha256(await readFile(file)) });
+    for (const file of await topLevelFiles(path)) files.push({ role, path: file, sha256: await sha256File(file) });
   }
   return files;
 }

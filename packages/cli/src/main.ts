@@ -3,6 +3,7 @@ import { adaptCommand } from './commands/adapt.js';
 import { benchCommand } from './commands/bench.js';
 import { demoCommand } from './commands/demo.js';
 import { evalCommand } from './commands/eval.js';
+import { exportCommand } from './commands/export.js';
 import { generateCommand } from './commands/generate.js';
 import { infoCommand } from './commands/info.js';
 import { mergeCommand } from './commands/merge.js';
@@ -16,6 +17,7 @@ const COMMANDS: readonly Command[] = [
   infoCommand,
   mergeCommand,
   pruneCommand,
+  exportCommand,
   trainCommand,
   adaptCommand,
   evalCommand,
@@ -42,7 +44,8 @@ function overview(): string {
 /**
  * Runs the command line `argv` (without the `node` and script words) and
  * returns the exit code: 0 on success, 1 for bad input or a failed
- * operation, 2 for a malformed command line, 70 for an internal error.
+ * operation, 2 for a malformed command line, 70 for an internal error,
+ * 130 when interrupted (SIGINT).
  * Errors are one line on stderr (plus `{"error":…}` on stdout with
  * `--json`); `--verbose` adds the stack.
  */
@@ -78,5 +81,7 @@ function reportError(error: unknown, io: CliIO, { json, verbose }: { json: boole
   if (verbose && error instanceof Error && error.stack) io.err(error.stack + '\n');
   if (json) io.out(jsonLine({ error: { code, message } }));
   if (!typed) return 70;
+  // 130: the shell's status for a command stopped by SIGINT, the only thing that aborts a command.
+  if (code === 'ABORTED') return 130;
   return code === 'CLI_USAGE' || code === 'UNKNOWN_OPTION' ? 2 : 1;
 }

@@ -3,7 +3,7 @@ import { createRequire } from 'node:module';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { isLoraFuseError, LoraFuseError, PLUGIN_KINDS, PluginRegistry, Runtime, type BackendFactory, type Plugin } from '@lorafuse/core';
-import { registerMergerPlugins, registerPruningPlugins } from '@lorafuse/plugins';
+import { registerBuiltinPlugins } from '@lorafuse/plugins';
 import { BACKEND_PACKAGES, importBackendPackage, importModule, notInstalledBackend, type ModuleImporter } from './backend-packages.js';
 
 /**
@@ -11,7 +11,7 @@ import { BACKEND_PACKAGES, importBackendPackage, importModule, notInstalledBacke
  * seeded by `--seed`), then the plugins loaded from `--plugin` modules.
  */
 export function cliPlugins(seed = 0, extra: readonly Plugin[] = []): PluginRegistry {
-  const registry = registerMergerPlugins(registerPruningPlugins(new PluginRegistry(), { random: { seed } }));
+  const registry = registerBuiltinPlugins(new PluginRegistry(), { random: { seed } });
   for (const plugin of extra) registry.register(plugin);
   return registry;
 }

@@ -1,7 +1,8 @@
 // `lorafuse adapt --merged-out`: the base model with the adapted result
 // folded into its weights must score like the base model with the adapter
-// applied (two different paths: folded weights vs the LoRA forward pass).
-import { writeFileSync } from 'node:fs';
+// applied (two different paths: folded weights vs the LoRA forward pass),
+// and carry every other file of the base folder except its weights.
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,6 +12,15 @@ import { cli } from './cli-helpers.js';
 
 const dir = await mkdtemp(join(tmpdir(), 'lorafuse-merged-out-'));
 const model = await writeByteModel(join(dir, 'base'));
+// Files a Hugging Face folder carries besides its weights, which the merged folder needs too; and stale weights in other formats, which it must not get.
+const EXTRA = {
+  'generation_config.json': '{"max_new_tokens": 32, "do_sample": false}\n',
+  'tokenizer_config.json': '{"model_max_length": 128}\n',
+  'special_tokens_map.json': '{"eos_token": "</s>"}\n',
+  'chat_template.jinja': '{% for m in messages %}{{ m.content }}{% endfor %}\n',
+};
+for (const [name, text] of Object.entries(EXTRA)) writeFileSync(join(model, name), text);
+for (const stale of ['pytorch_model.bin', 'model.gguf']) writeFileSync(join(model, stale), 'stale weights');
 const data = join(dir, 'target.jsonl');
 writeFileSync(
   data,
@@ -76,5 +86,7 @@ describe('lorafuse adapt --merged-out', () => {
     const loss = (r: { out: string }) => (JSON.parse(r.out) as { loss: number }).loss;
     expect(Math.abs(loss(folded) - loss(withAdapter))).toBeLessThan(1e-5);
     expect(Math.abs(loss(base) - loss(withAdapter))).toBeGreaterThan(1e-3);
+    expect(readdirSync(merged).sort()).toEqual(['config.json', 'model.safetensors', ...Object.keys(EXTRA)].sort());
+    for (const [name, text] of Object.entries(EXTRA)) expect(readFileSync(join(merged, name), 'utf8')).toBe(text);
   });
 });

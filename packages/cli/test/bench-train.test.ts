@@ -166,7 +166,7 @@ describe('lorafuse bench train', () => {
     expect(ours).toMatchObject({ impl: 'lorafuse', backend: 'wasm', threads: 2 });
     expect(ours.simd_peak_gflops).toBeGreaterThan(0);
     expect(ours.vs_simd_peak).toBeCloseTo((ours.gflops as number) / (ours.simd_peak_gflops as number), 9);
-  }, 60_000);
+  });
 
   it("names the SIMD peak and the training's share of it in the table", async () => {
     const { io: sink, text: io } = captureIO();
@@ -190,7 +190,7 @@ describe('lorafuse bench train', () => {
     const share = /, (\d+) % of the SIMD peak \(80\.0 GFLOP\/s: multiply-adds on registers alone, 1 thread\(s\)\)/.exec(io.out);
     expect(share).not.toBeNull();
     expect(Math.abs(Number(share![1]) - (gflops / 80) * 100)).toBeLessThanOrEqual(0.51);
-  }, 60_000);
+  });
 
   it('reports a SIMD peak that fails on stderr and still prints the training line without it', async () => {
     const { io: sink, text: io } = captureIO();
@@ -207,7 +207,7 @@ describe('lorafuse bench train', () => {
     expect(ours).toMatchObject({ impl: 'lorafuse', backend: 'wasm' });
     expect(ours.simd_peak_gflops).toBeUndefined();
     expect(ours.vs_simd_peak).toBeUndefined();
-  }, 60_000);
+  });
 
   it('reports a missing Python and a failing PyTorch run on stderr, and still measures ours', async () => {
     const failing = fakePython(`echo 'Traceback (most recent call last):' >&2\necho "ModuleNotFoundError: No module named 'peft'" >&2\nexit 3`);
@@ -263,5 +263,5 @@ describe.skipIf(!python)('lorafuse bench train against PyTorch + PEFT', () => {
     expect(torch.median_step_ms).toBeGreaterThan(0);
     expect(torchMatmul.median_ms).toBeGreaterThan(0);
     expect(ours.vs_torch).toBeGreaterThan(0);
-  }, 120_000);
+  });
 });

@@ -9,8 +9,9 @@ import { lcg } from './lcg.js';
  * GQA, tied embeddings) as a Hugging Face folder, so that commands taking
  * JSONL data run on it in milliseconds. Matrices are uniform in ±0.1 from a
  * seeded LCG, norms one; the weight named `poison`, if any, is all NaN.
+ * `vocabSize` makes room for another tokenizer put in the folder.
  */
-export async function writeByteModel(dir: string, seed = 11, poison?: string): Promise<string> {
+export async function writeByteModel(dir: string, seed = 11, poison?: string, vocabSize = 259): Promise<string> {
   const json = {
     architectures: ['LlamaForCausalLM'],
     model_type: 'llama',
@@ -20,7 +21,7 @@ export async function writeByteModel(dir: string, seed = 11, poison?: string): P
     num_attention_heads: 4,
     num_key_value_heads: 2,
     head_dim: 8,
-    vocab_size: 259,
+    vocab_size: vocabSize,
     max_position_embeddings: 128,
     rms_norm_eps: 1e-6,
     rope_theta: 10000,

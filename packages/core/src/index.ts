@@ -8,6 +8,7 @@ export * from './io/index.js';
 export * from './io/safetensors/index.js';
 export * from './adapter/index.js';
 export * from './model/index.js';
+export * from './llamacpp/index.js';
 export * from './backend/index.js';
 export * from './reference/index.js';
 export * from './plugin/index.js';

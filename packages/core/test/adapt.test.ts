@@ -8,7 +8,6 @@ import {
   PUBLISHED_ADAPT_SETTINGS,
   PluginRegistry,
   ReferenceBackend,
-  SafetensorsFile,
   Tensor,
   adapt,
   collectInputNorms,
@@ -21,8 +20,7 @@ import {
   type LoraAdapter,
 } from '@lorafuse/core';
 import { linearSchedule, registerPruningPlugins } from '@lorafuse/plugins';
-import { nodeFolder } from '@lorafuse/core/node';
-import { FIXTURES, fixtureFolder } from './fixtures/index.js';
+import { fixtureFolder } from './fixtures/index.js';
 import { asyncCodeOf } from './error-code.js';
 import { randomExamples } from './model-parity-suite.js';
 
@@ -200,55 +198,5 @@ describe('adapt with a pruning schedule', () => {
       expect(ratio).toBeCloseTo(expected, 12);
       expect(pruned).toEqual(sizes.map((n) => Math.floor(expected * n + 1e-9)));
     }
-  });
-});
-
-describe('adapt vs a PyTorch re-implementation of update-and-prune (make_adapt_fixtures.py)', () => {
-  it('matches its factors ≤ 1e-4 relative and its masks exactly after each of 3 steps', async () => {
-    const file = await SafetensorsFile.open(await nodeFolder(`${FIXTURES}/adapt`).open('update-and-prune.safetensors'));
-    const backend = new ReferenceBackend();
-    const model = await CausalLM.load(backend, fixtureFolder('llama-tiny'));
-    const examples = [];
-    for (let k = 0; file.has(`ids.${k}`); k++) {
-      examples.push({
-        ids: Array.from((await file.read(`ids.${k}`)).data as Int32Array),
-        targets: Array.from((await file.read(`targets.${k}`)).data as Int32Array),
-      });
-    }
-    const names = [0, 1].flatMap((l) => ['q_proj', 'v_proj'].map((p) => `model.layers.${l}.self_attn.${p}`));
-    const adapters = [];
-    for (const [i, scaling] of [4, 2].entries()) {
-      const modules = [];
-      for (const name of names)
-        modules.push({ name, scaling, a: backend.upload(await file.read(`init.${i}.${name}.A`)), b: backend.upload(await file.read(`init.${i}.${name}.B`)) });
-      adapters.push({ modules });
-    }
-    let checked = 0;
-    const options = { adapters, train: examples, padId: 0, ratio: 0.5, plugins, batchSize: 1, accumulation: examples.length, epochs: 3, lr: 1e-2 };
-    for await (const event of adapt(backend, model, options)) {
-      if (event.type !== 'prune') continue;
-      for (const [i, adapter] of adapters.entries()) {
-        for (const m of adapter.modules) {
-          for (const [factor, t] of [
-            ['A', m.a],
-            ['B', m.b],
-          ] as const) {
-            const ours = (await backend.read(t)).toFloat32();
-            const theirs = (await file.read(`step${event.step}.${i}.${m.name}.${factor}`)).toFloat32();
-            const mask = (await file.read(`mask${event.step}.${i}.${m.name}.${factor}`)).toFloat32();
-            expect(zeros(ours)).toEqual(new Set([...mask.keys()].filter((j) => mask[j] === 1)));
-            let num = 0;
-            let den = 0;
-            for (const j of ours.keys()) {
-              num += (ours[j] - theirs[j]) ** 2;
-              den += theirs[j] ** 2;
-            }
-            expect(Math.sqrt(num / den)).toBeLessThan(1e-4);
-          }
-        }
-      }
-      checked++;
-    }
-    expect(checked).toBe(3);
   });
 });

@@ -22,25 +22,26 @@ import { runFuzz } from './fuzz/run.js';
 const text = (s: string) => new TextEncoder().encode(s);
 const BASE = { peft_type: 'LORA', r: 4, lora_alpha: 8, target_modules: ['q_proj'] };
 
-/** The error of parseAdapterConfig for `config`, with how long it took. */
-function refusal(config: Record<string, unknown>): { code: string | undefined; reason: unknown; ms: number } {
-  const t0 = performance.now();
+/** The error of parseAdapterConfig for `config`. */
+function refusal(config: Record<string, unknown>): { code: string | undefined; reason: unknown } {
   try {
     parseAdapterConfig({ ...BASE, ...config });
-    return { code: undefined, reason: undefined, ms: performance.now() - t0 };
+    return { code: undefined, reason: undefined };
   } catch (e) {
-    return { code: (e as { code?: string }).code, reason: (e as { details?: { reason?: unknown } }).details?.reason, ms: performance.now() - t0 };
+    return { code: (e as { code?: string }).code, reason: (e as { details?: { reason?: unknown } }).details?.reason };
   }
 }
 
 describe('regular expressions from adapter_config.json', () => {
-  // Each of these takes seconds to centuries on a 30-character module name without the guard.
+  // Each of these takes seconds to centuries on a 30-character module name
+  // without the guard, which refuses them from their text, before they run
+  // (a test that let one run would not end).
   const REDOS = ['(a+)+$', '(.*)*y', '(\\w+\\.?)+$', '(a|a)*b', '(?:\\d+\\.)*x', '(.*a){20}', '((a|b)?){9}c', '.*.*.*.*x', '[(]+.*(.*)*x'].map(
     (p) => [p, p] as const,
   );
   REDOS.push(['1025 characters', 'x'.repeat(1025)]);
 
-  it.each(REDOS)('refuses %s in target_modules, exclude_modules, layers_pattern and pattern keys, quickly', (_label, pattern) => {
+  it.each(REDOS)('refuses %s in target_modules, exclude_modules, layers_pattern and pattern keys', (_label, pattern) => {
     const places = [
       { target_modules: pattern },
       { exclude_modules: pattern },
@@ -49,9 +50,7 @@ describe('regular expressions from adapter_config.json', () => {
       { alpha_pattern: { [pattern]: 2 } },
     ];
     for (const place of places) {
-      const { code, reason, ms } = refusal(place);
-      expect({ code, reason }, JSON.stringify(place)).toEqual({ code: 'ADAPTER_CONFIG_INVALID', reason: 'regex-too-complex' });
-      expect(ms).toBeLessThan(50);
+      expect(refusal(place), JSON.stringify(place)).toEqual({ code: 'ADAPTER_CONFIG_INVALID', reason: 'regex-too-complex' });
     }
   });
 
@@ -68,13 +67,13 @@ describe('regular expressions from adapter_config.json', () => {
     }
   });
 
-  it('runs an accepted worst-case pattern on a module name of the longest accepted length in well under a second', () => {
+  it('accepts a worst-case pattern at the quantifier limit, refuses one more, and matches the longest accepted module name', () => {
+    // Backtracking grows as (name length)^quantifiers: the limit, not a stopwatch, is what bounds it.
     const config = createAdapterConfig({ r: 4, loraAlpha: 8, targetModules: '.*a.*a.*x', rankPattern: { '.*\\..*\\..*x': 2 } });
+    expect(refusal({ target_modules: '.*a.*a.*a.*x' })).toEqual({ code: 'ADAPTER_CONFIG_INVALID', reason: 'regex-too-complex' });
     const name = 'a.'.repeat(64);
-    const t0 = performance.now();
     expect(isTargetModule(config, name)).toBe(false);
     expect(moduleHyperparameters(config, name).rank).toBe(4);
-    expect(performance.now() - t0).toBeLessThan(500);
   });
 
   it('refuses adapter tensors naming a module longer than any model has', async () => {
@@ -134,17 +133,17 @@ describe('the fuzz harness', () => {
   });
 
   it('replays the same cases from the same seed', async () => {
-    const [a, b] = [await runFuzz({ seed: 7, cases: 300, timeBoundMs: 1000 }), await runFuzz({ seed: 7, cases: 300, timeBoundMs: 1000 })];
+    const [a, b] = [await runFuzz({ seed: 7, cases: 300 }), await runFuzz({ seed: 7, cases: 300 })];
     expect(a.outcomes).toEqual(b.outcomes);
     expect(a.pastHeader).toBe(b.pastHeader);
-    const c = await runFuzz({ seed: 8, cases: 300, timeBoundMs: 1000 });
+    const c = await runFuzz({ seed: 8, cases: 300 });
     expect(c.outcomes).not.toEqual(a.outcomes);
   });
 
   it('a single case replays on its own with the outcome it had in the run', async () => {
-    const run = await runFuzz({ seed: 7, cases: 50, timeBoundMs: 1000 });
-    const singles = await Promise.all([0, 17, 49].map((i) => runFuzz({ seed: 7, cases: 0, timeBoundMs: 1000, only: [i] })));
-    const whole = await runFuzz({ seed: 7, cases: 0, timeBoundMs: 1000, only: [0, 17, 49] });
+    const run = await runFuzz({ seed: 7, cases: 50 });
+    const singles = await Promise.all([0, 17, 49].map((i) => runFuzz({ seed: 7, cases: 0, only: [i] })));
+    const whole = await runFuzz({ seed: 7, cases: 0, only: [0, 17, 49] });
     expect(singles.reduce((n, s) => n + s.cases, 0)).toBe(whole.cases);
     expect(run.cases).toBe(50);
     const merged: Record<string, number> = {};

@@ -23,7 +23,11 @@ import {
   rougeCorpus,
   searchPruneRatio,
   uploadAdapter,
+  LoraFuseError,
+  PLUGIN_API_VERSION,
   type LoraAdapter,
+  type PruneRatioSearchProgress,
+  type SchedulePlugin,
 } from '@lorafuse/core';
 import { registerPruningPlugins } from '@lorafuse/plugins';
 import { asyncCodeOf } from './error-code.js';
@@ -124,7 +128,42 @@ describe('searchPruneRatio', () => {
     expect(found.ratio).toBe(best.ratio);
     expect(found.failed).toEqual([]);
     expect(found.best.merged.modules.map((m) => Array.from(m.a.toFloat32()))).toEqual(best.merged.modules.map((m) => Array.from(m.a.toFloat32())));
-  }, 120_000);
+  });
+
+  it('resumes from the progress saved after each candidate: done ratios are not run again, failed ones stay reported, the result is the whole search’s', async () => {
+    const { backend, model, adapters } = await setup();
+    // A schedule that fails the run of ratio 0.5 with a typed error, at its first pruning.
+    const failing: SchedulePlugin = {
+      name: 'test/fails-at-half',
+      kind: 'schedule',
+      apiVersion: PLUGIN_API_VERSION,
+      ratio: (_step, target) => {
+        if (target === 0.5) throw new LoraFuseError('PRUNE_INPUT_MISSING', 'this test fails ratio 0.5');
+        return target;
+      },
+    };
+    const ratios = [0, 0.5, 0.9];
+    const saved: PruneRatioSearchProgress[] = [];
+    const base = { ...adaptOptions, adapters, ratios, dev, tokenizer, ...scoring, schedule: failing };
+    const whole = await searchPruneRatio(backend, model, { ...base, onCandidate: (p) => void saved.push(p) });
+    expect(saved.map((p) => p.tried)).toEqual([1, 2, 3]);
+    expect(whole.failed).toEqual([{ ratio: 0.5, code: 'PRUNE_INPUT_MISSING', message: 'this test fails ratio 0.5' }]);
+    expect(whole.candidates.map((c) => c.ratio)).toEqual([0, 0.9]);
+    const factors = (r: { best: { merged: LoraAdapter } }) => r.best.merged.modules.map((m) => [Array.from(m.a.toFloat32()), Array.from(m.b.toFloat32())]);
+    for (const [k, progress] of saved.entries()) {
+      const seen = new Set<number>();
+      const resumed = await searchPruneRatio(backend, model, { ...base, progress, onProgress: (_e, ratio) => seen.add(ratio) });
+      expect([...seen]).toEqual(ratios.slice(k + 1).filter((r) => r !== 0.5));
+      expect(resumed.candidates).toEqual(whole.candidates);
+      expect(resumed.failed).toEqual(whole.failed);
+      expect(resumed.ratio).toBe(whole.ratio);
+      expect(factors(resumed)).toEqual(factors(whole));
+    }
+    // Every ratio failed, the first in the run before the resume: that failure is what is thrown.
+    const failedFirst = { tried: 1, candidates: [], failed: [{ ratio: 0.2, code: 'TRAINING_DIVERGED', message: 'diverged before' }] };
+    expect(await asyncCodeOf(() => searchPruneRatio(backend, model, { ...base, ratios: [0.2, 0.5], progress: failedFirst }))).toBe('TRAINING_DIVERGED');
+    expect(await asyncCodeOf(() => searchPruneRatio(backend, model, { ...base, progress: { ...failedFirst, tried: 4 } }))).toBe('INVALID_OPTION');
+  }, 180_000);
 
   it('refuses an empty grid, a ratio above 1 and no dev pairs', async () => {
     const { backend, model, adapters } = await setup();

@@ -206,11 +206,9 @@ describe('safetensors lazy reads', () => {
     const bytes = new Uint8Array(100);
     new DataView(bytes.buffer).setBigUint64(0, 10_000_000_000n, true);
     const source = countingSource(bytesSource(bytes));
-    const started = performance.now();
     await expectCode(SafetensorsFile.open(source), 'SAFETENSORS_HEADER_TOO_LARGE');
     // Even with the cap lifted, the real file size bounds what is read.
     await expectCode(SafetensorsFile.open(source, { maxHeaderBytes: 2 ** 50 }), 'SAFETENSORS_HEADER_TRUNCATED');
-    expect(performance.now() - started).toBeLessThan(500);
     expect(source.reads).toEqual([
       [0, 8],
       [0, 8],

@@ -93,8 +93,10 @@ export interface SoakOptions {
   readonly deviceBytes: () => number;
   /** Steps between samples (default 50). */
   readonly sampleEvery?: number;
-  /** Stop at the first sample after this many seconds (default: run every step). */
+  /** Stop at the first sample after this many seconds once {@link SoakOptions.minSteps} have run (default: run every step). */
   readonly budgetSeconds?: number;
+  /** Steps run whatever the budget, so that a slow (busy) machine checks as many as an idle one (default 100, the reference sample). */
+  readonly minSteps?: number;
 }
 
 /** One memory sample. */
@@ -133,7 +135,7 @@ function sample(step: number, deviceBytes: () => number): SoakSample {
 
 /** Trains the soak for `steps` steps and samples memory every `sampleEvery` steps. */
 export async function runSoak(backend: Backend, options: SoakOptions): Promise<SoakReport> {
-  const { model: shape, steps, batch, tokens, deviceBytes, sampleEvery = 50, budgetSeconds = Infinity } = options;
+  const { model: shape, steps, batch, tokens, deviceBytes, sampleEvery = 50, budgetSeconds = Infinity, minSteps = 100 } = options;
   const lm = await CausalLM.load(backend, randomModelFolder(shape));
   const adapter = uploadAdapter(backend, initLoraAdapter(lm.weights, { r: 8, targets: ['q_proj', 'v_proj'], seed: 2 }));
   const rand = seeded(3);
@@ -154,7 +156,7 @@ export async function runSoak(backend: Backend, options: SoakOptions): Promise<S
     if (event.step % sampleEvery !== 0 && event.step !== 100) continue;
     samples.push(sample(event.step, deviceBytes));
     // Leaving the loop ends the run: the trainer frees what it holds.
-    if (event.step > 100 && performance.now() - started > budgetSeconds * 1000) break;
+    if (event.step > 100 && event.step >= minSteps && performance.now() - started > budgetSeconds * 1000) break;
   }
   const seconds = (performance.now() - started) / 1000;
   lm.dispose();

@@ -49,12 +49,12 @@ describe('HfTokenizer', () => {
     const accepted = new HfTokenizer(withSplit(llama3));
     expect(accepted.decode(accepted.encode('cp copies files'))).toBe('cp copies files');
     for (const hostile of ['(a+)+$', '(\\w|\\d)*z', '.*.*.*.*x', 'x'.repeat(5000)]) {
-      const started = performance.now();
       expect(
         codeOf(() => new HfTokenizer(withSplit(hostile))),
         hostile.slice(0, 20),
       ).toBe('TOKENIZER_INVALID');
-      expect(performance.now() - started).toBeLessThan(100);
+      // Refused by the guard, from its text, before the library compiles it.
+      expect(() => new HfTokenizer(withSplit(hostile))).toThrow(/which is refused/);
     }
     // Limits are the caller's to raise for a file they trust.
     expect(new HfTokenizer(withSplit('.*.*.*.*x'), {}, 'trusted', { maxPatternLength: 100, maxQuantifiers: 4, quantifierScope: 'alternative' }).vocabSize).toBe(

@@ -19,7 +19,7 @@ import {
   type MergerPlugin,
   type WritableFolder,
 } from '@lorafuse/core';
-import { registerMergerPlugins, registerPruningPlugins } from '@lorafuse/plugins';
+import { registerBuiltinPlugins } from '@lorafuse/plugins';
 import { generateCorpus } from './corpus.js';
 import { RELATED_DOMAINS, TARGET_DOMAIN } from './domains.js';
 import { scoreOnTest, type TestScores } from './evaluate.js';
@@ -163,7 +163,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
   const settings = options.settings ?? FULL_DEMO_SETTINGS;
   const seed = options.seed ?? 0;
   const tokenizer = new ByteTokenizer();
-  const plugins = registerMergerPlugins(registerPruningPlugins(new PluginRegistry(), { random: { seed } }));
+  const plugins = registerBuiltinPlugins(new PluginRegistry(), { random: { seed } });
   const progress = (stage: DemoStage, label: string) => (done: number, total: number, loss?: number) => {
     throwIfAborted(signal);
     options.onProgress?.({ stage, label, done, total, loss });

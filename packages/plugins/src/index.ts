@@ -5,3 +5,4 @@
  */
 export * from './mergers/index.js';
 export * from './pruning/index.js';
+export { registerBuiltinPlugins, type BuiltinPluginOptions } from './builtins.js';

@@ -129,11 +129,11 @@ export function attention(ctx: WasmContext, q: DeviceTensor, k: DeviceTensor, v:
   // Query rows are independent: split anywhere.
   const rows = g.batch * g.heads * g.seqQ;
   const bytes = attentionScratchBytes('attention', g.seqK, g.dim);
-  const ranges = splitRange(rows, attentionPartCount(ctx, rows * g.seqK * g.dim, bytes));
+  const ranges = splitRange(rows, attentionPartCount(ctx, rows * g.window * g.dim, bytes));
   attentionParts(
     ctx,
     'attention',
-    [pq, pk, pv, out.address, lse.address, g.batch, g.heads, g.kvHeads, g.group, g.seqQ, g.seqK, g.dim, g.scale, +(g.layout === 'bshd')],
+    [pq, pk, pv, out.address, lse.address, g.batch, g.heads, g.kvHeads, g.group, g.seqQ, g.seqK, g.dim, g.scale, g.window, +(g.layout === 'bshd')],
     bytes,
     ranges,
   );
@@ -161,11 +161,11 @@ export function attentionBackward(
   const rowsPerBlock = g.group * g.seqQ;
   const rows = g.batch * g.heads * g.seqQ;
   const bytes = attentionScratchBytes('attentionBackward', g.seqK, g.dim);
-  const ranges = splitRange(rows, attentionPartCount(ctx, 2 * rows * g.seqK * g.dim, bytes), rowsPerBlock);
+  const ranges = splitRange(rows, attentionPartCount(ctx, 2 * rows * g.window * g.dim, bytes), rowsPerBlock);
   attentionParts(
     ctx,
     'attentionBackward',
-    [...inputs, dq.address, dk.address, dv.address, g.batch, g.heads, g.kvHeads, g.group, g.seqQ, g.seqK, g.dim, g.scale, +(g.layout === 'bshd')],
+    [...inputs, dq.address, dk.address, dv.address, g.batch, g.heads, g.kvHeads, g.group, g.seqQ, g.seqK, g.dim, g.scale, g.window, +(g.layout === 'bshd')],
     bytes,
     ranges,
   );

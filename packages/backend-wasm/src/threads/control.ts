@@ -32,6 +32,13 @@ export const JOB = Object.freeze({
   argc: 2,
   /** The next unclaimed call; threads take calls with `Atomics.add`. */
   next: 3,
+  /**
+   * 0: threads claim calls from {@link JOB.next}. Else the number of
+   * threads `t`, and calls are dealt instead: call `i` is thread
+   * `i mod t`'s, the host being thread 0 and slot `s` thread `s + 1`
+   * (see `PartAssignment` in pool.ts).
+   */
+  deal: 4,
 });
 
 /** Words of a worker's slot header. */
@@ -50,6 +57,8 @@ export const SLOT = Object.freeze({
   status: 3,
   /** Bytes of the message. */
   messageBytes: 4,
+  /** Calls the worker ran to the end for the request in {@link SLOT.done}. */
+  ran: 5,
 });
 
 /** The kernel index that tells a worker to leave its loop. */

@@ -12,6 +12,32 @@ export interface ThreadUse {
   readonly byWorkers: number;
 }
 
+/**
+ * How a job's calls go to the threads. `claimed`, the default: every
+ * thread, the caller included, claims the next call from one counter, so a
+ * thread that waits for a core takes fewer, and the caller leaves out a
+ * worker that has not woken by the time every call is claimed. `dealt`:
+ * call `i` goes to thread `i mod threads` (the caller is thread 0, worker
+ * `w` thread `w + 1`) and the caller waits for every worker. Slower on a
+ * busy machine, but which thread runs which call no longer depends on how
+ * the OS schedules them, so a test can prove that workers ran calls.
+ * @internal For tests: not exported by the package.
+ */
+export type PartAssignment = 'claimed' | 'dealt';
+
+let assignment: PartAssignment = 'claimed';
+
+/**
+ * Sets how the calls of every job of every pool are assigned from now on,
+ * and returns the previous setting (see {@link PartAssignment}).
+ * @internal For tests: not exported by the package.
+ */
+export function assignParts(next: PartAssignment): PartAssignment {
+  const previous = assignment;
+  assignment = next;
+  return previous;
+}
+
 /** One worker and its views of the control block. */
 interface Slot {
   readonly worker: ThreadWorker;
@@ -35,7 +61,8 @@ const nextRequest = (header: Int32Array): number => (header[SLOT.request] % 0x3f
  * that waits for a core on a busy machine simply gets fewer calls, then
  * closes the job to workers that have not joined and waits for those that
  * have: `Atomics.wait` where the thread may block (Node, any worker), a spin
- * on `Atomics.load` on a browser window's main thread, which may not.
+ * on `Atomics.load` on a browser window's main thread, which may not. Each
+ * worker counts the calls it ran; {@link ThreadPool.use} adds them up.
  */
 export class ThreadPool {
   readonly #slots: readonly Slot[];
@@ -116,6 +143,9 @@ export class ThreadPool {
     job[JOB.kernel] = this.#names.indexOf(name);
     job[JOB.calls] = calls.length;
     job[JOB.argc] = calls[0].length;
+    const dealt = assignment === 'dealt';
+    const threads = this.#slots.length + 1;
+    job[JOB.deal] = dealt ? threads : 0;
     Atomics.store(job, JOB.next, 0);
     const pending = this.#slots.map(({ header }) => {
       const request = nextRequest(header);
@@ -124,28 +154,28 @@ export class ThreadPool {
       Atomics.notify(header, SLOT.request);
       return request;
     });
+    // Dealt, this thread's calls are 0, threads, 2 · threads, …
+    const next = (i: number): number => (dealt ? i + threads : Atomics.add(job, JOB.next, 1));
     let hostError: unknown;
-    let here = 0;
-    for (let i = Atomics.add(job, JOB.next, 1); i < calls.length && hostError === undefined; i = Atomics.add(job, JOB.next, 1)) {
+    for (let i = dealt ? 0 : next(0); i < calls.length && hostError === undefined; i = next(i)) {
       try {
         runHere(calls[i]);
-        here++;
+        this.#byCaller++;
       } catch (error) {
         hostError = error;
       }
     }
     const failures: string[] = [];
     this.#slots.forEach(({ header, message }, i) => {
-      // A worker that has not joined yet never will for this job.
-      if (Atomics.compareExchange(header, SLOT.claim, pending[i], 0) === pending[i]) return;
+      // A worker that has not joined yet never will for this job (dealt calls wait for every worker).
+      if (!dealt && Atomics.compareExchange(header, SLOT.claim, pending[i], 0) === pending[i]) return;
       for (let done = Atomics.load(header, SLOT.done); done !== pending[i]; done = Atomics.load(header, SLOT.done)) {
         if (this.#blocking) Atomics.wait(header, SLOT.done, done);
       }
+      this.#byWorkers += header[SLOT.ran];
       // TextDecoder refuses views of shared memory: decode a copy.
       if (header[SLOT.status] !== 0) failures.push(`thread ${i + 1}: ${new TextDecoder().decode(message.slice(0, header[SLOT.messageBytes]))}`);
     });
-    this.#byCaller += here;
-    this.#byWorkers += calls.length - here - (hostError === undefined ? 0 : 1);
     if (failures.length > 0) {
       throw new LoraFuseError('WORKER_FAILED', `The wasm kernel ${name} failed in a worker (${failures.join('; ')}).`, { details: { kernel: name, failures } });
     }

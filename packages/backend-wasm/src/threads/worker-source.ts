@@ -12,8 +12,9 @@ import { CALLS_OFFSET, HEADER_INTS, JOB, MAX_ARGS, MAX_CALLS, MESSAGE_BYTES, QUI
  * block in one message, instantiates the module on that memory, answers
  * `{ ready: true }`, then serves jobs forever: it sleeps in `Atomics.wait`
  * on its request word, joins the job (unless the host has closed it),
- * claims and runs calls until none is left, records the first error's
- * message, publishes the request number as done and wakes the host.
+ * claims (or takes its dealt) calls and runs them until none is left,
+ * records the first error's message and how many calls it ran, publishes
+ * the request number as done and wakes the host.
  */
 const SERVE = `
 "use strict";
@@ -45,16 +46,21 @@ function serve(init, reply) {
     const run = functions[kernel];
     const count = job[${JOB.calls}];
     const argc = job[${JOB.argc}];
+    const deal = job[${JOB.deal}];
+    const next = (i) => (deal === 0 ? Atomics.add(job, ${JOB.next}, 1) : i + deal);
     header[${SLOT.status}] = 0;
-    for (let i = Atomics.add(job, ${JOB.next}, 1); i < count; i = Atomics.add(job, ${JOB.next}, 1)) {
+    let ran = 0;
+    for (let i = deal === 0 ? next(0) : init.slot + 1; i < count; i = next(i)) {
       try {
         run.apply(null, Array.from(calls.subarray(i * ${MAX_ARGS}, i * ${MAX_ARGS} + argc)));
+        ran++;
       } catch (error) {
         header[${SLOT.messageBytes}] = encoder.encodeInto(String((error && error.message) || error), message).written;
         header[${SLOT.status}] = 1;
         break;
       }
     }
+    header[${SLOT.ran}] = ran;
     Atomics.store(header, ${SLOT.done}, request);
     Atomics.notify(header, ${SLOT.done});
   }

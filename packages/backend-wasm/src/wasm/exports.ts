@@ -42,6 +42,10 @@ export interface KernelExports {
   siluBackward(x: number, dy: number, out: number, size: number): void;
   swiglu(gate: number, up: number, out: number, size: number): void;
   swigluBackward(gate: number, up: number, dy: number, dGate: number, dUp: number, size: number): void;
+  geglu(gate: number, up: number, out: number, size: number): void;
+  gegluBackward(gate: number, up: number, dy: number, dGate: number, dUp: number, size: number): void;
+  softcap(x: number, out: number, size: number, cap: number): void;
+  softcapBackward(y: number, dy: number, out: number, size: number, cap: number): void;
   maskApply(param: number, mask: number, init: number, size: number): void;
   copyBytes(dst: number, src: number, bytes: number): void;
   sum(x: number, n: number, out: number): void;
@@ -88,6 +92,7 @@ export interface KernelExports {
     seqK: number,
     dim: number,
     scale: number,
+    window: number,
     bshd: number,
     scratch: number,
     rowStart: number,
@@ -111,6 +116,7 @@ export interface KernelExports {
     seqK: number,
     dim: number,
     scale: number,
+    window: number,
     bshd: number,
     scratch: number,
     rowStart: number,
@@ -139,6 +145,10 @@ export const PARALLEL_KERNELS = [
   'siluBackward',
   'swiglu',
   'swigluBackward',
+  'geglu',
+  'gegluBackward',
+  'softcap',
+  'softcapBackward',
   'copyBytes',
   'permute',
   'rmsNorm',

@@ -17,7 +17,7 @@ import type { CliIO } from '../io.js';
 import { progressBar } from '../progress.js';
 import { useCliBackend } from '../backend-choice.js';
 import { cliPlugins, cliRuntime, parseSeed } from '../runtime.js';
-import { versions } from './adapt.js';
+import { versions } from '../versions.js';
 import type { Command } from './types.js';
 
 /** The default output folder, relative to the working directory. */

@@ -19,7 +19,7 @@ import type { CliIO } from '../io.js';
 import { useCliBackend } from '../backend-choice.js';
 import { cliPlugins, cliRuntime, parseSeed } from '../runtime.js';
 import { FOLDER_USAGE, folderOpener } from '../folders.js';
-import { DATA_OPTIONS, DATA_USAGE, modelTokenizer, numberOption, readExamples, required } from './model-data.js';
+import { DATA_OPTIONS, DATA_USAGE, modelTokenizer, numberOption, promptFormat, readExamples, required } from './model-data.js';
 import type { Command } from './types.js';
 
 const SCHEDULES = ['constant', 'linear', 'cosine'] as const;
@@ -27,13 +27,14 @@ const SCHEDULES = ['constant', 'linear', 'cosine'] as const;
 /** `lorafuse train --model dir --train file.jsonl --out dir`: trains a new LoRA adapter. */
 export const trainCommand: Command = {
   name: 'train',
-  summary: 'Train a new LoRA adapter on JSONL data (AdamW, summary-only loss)',
+  summary: 'Train a new LoRA adapter on JSONL data (AdamW, loss on the summary and its eos)',
   usage: `Usage: lorafuse train --model <dir> --train <jsonl> [--val <jsonl>] --out <dir>
                       [--rank r] [--alpha a] [--targets q_proj,v_proj] [--epochs n] [--lr x]
                       [--schedule constant|linear|cosine] [--warmup steps] [--epoch-decay f]
                       [--accumulation k] [--weight-decay x] [--max-grad-norm x] [--patience n]
                       [--checkpoint <dir> [--checkpoint-every n] [--resume]]
-                      [--template t] [--max-length n] [--batch-size n] [--backend name] [--seed n] [--json]
+                      [--template t | --chat [--system s] [--date-string d]] [--no-eos]
+                      [--max-length n] [--batch-size n] [--backend name] [--seed n] [--json]
 
   --model         Hugging Face model folder (Llama family)
   --train, --val  JSONL training and validation data ({"source","summary"} or {"text"})
@@ -92,8 +93,9 @@ ${FOLDER_USAGE}
       const { folder } = await folderOpener(io, parsed)(modelDir);
       const model = await CausalLM.load(backend, folder);
       const tokenizer = await modelTokenizer(folder, model);
-      const examples = await readExamples('train', parsed, trainPath, tokenizer, model);
-      const validation = typeof parsed.values.val === 'string' ? await readExamples('train', parsed, parsed.values.val, tokenizer, model) : undefined;
+      const format = await promptFormat('train', parsed, folder);
+      const examples = await readExamples('train', parsed, trainPath, tokenizer, model, format);
+      const validation = typeof parsed.values.val === 'string' ? await readExamples('train', parsed, parsed.values.val, tokenizer, model, format) : undefined;
       const targets =
         typeof parsed.values.targets === 'string'
           ? parsed.values.targets

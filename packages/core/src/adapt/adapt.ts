@@ -101,6 +101,16 @@ export interface AdaptOptions {
   readonly onProgress?: (event: AdaptEvent) => void;
 }
 
+/**
+ * The pruning of the last step an {@link adapt} checkpoint holds (undefined
+ * before the first step): what a resumed run that has no step left to take
+ * reports as its last pruning.
+ */
+export function checkpointPruning(checkpoint: TrainCheckpoint): StepPruning | undefined {
+  // adapt() runs one hook, the pruning.
+  return PruneHook.lastPruning(checkpoint.hooks?.[0]);
+}
+
 /** After the pruning that follows each optimizer step. */
 export interface PruneEvent extends StepPruning {
   readonly type: 'prune';

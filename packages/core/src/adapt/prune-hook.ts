@@ -58,6 +58,14 @@ export interface PruneHookOptions {
 
 type Squares = Pick<StepStatistics, 'inputSquares' | 'hiddenSquares'>;
 
+/** What {@link PruneHook.saveState} keeps besides tensors. */
+interface HookMeta {
+  readonly normsEpoch?: number;
+  readonly window?: number;
+  readonly nextStep?: number;
+  readonly last?: StepPruning | null;
+}
+
 /**
  * The method's pruning as a {@link TrainHook}: after every optimizer update
  * it provides what the pruner's metric declares it needs (`inputNorms`,
@@ -78,6 +86,8 @@ export class PruneHook implements TrainHook {
   /** With `running` norms: each recent step's sums of squares, oldest first. */
   #window: Squares[] = [];
   readonly #reports = new Map<number, StepPruning>();
+  /** The last step's report, kept in checkpoints so that a resumed run knows it without redoing the step. */
+  #last: StepPruning | undefined;
 
   constructor(options: PruneHookOptions) {
     this.#o = options;
@@ -117,7 +127,8 @@ export class PruneHook implements TrainHook {
     });
     const report: PruneReport = await this.#o.pruner.prune(modules, { step: context.step - 1 });
     const tensors = report.tensors.map((t, i) => ({ ...t, adapter: this.#owners[i >> 1].adapter, module: this.#owners[i >> 1].module.name }));
-    this.#reports.set(context.step, { step: context.step, epoch: context.epoch, ratio: report.ratio, tensors });
+    this.#last = { step: context.step, epoch: context.epoch, ratio: report.ratio, tensors };
+    this.#reports.set(context.step, this.#last);
   }
 
   /** The report of step `step`'s pruning, once (undefined if that step has none here). */
@@ -139,11 +150,12 @@ export class PruneHook implements TrainHook {
       for (const [key, t] of squares.inputSquares) tensors[`window/${j}/input/${key}`] = await b.read(t);
       for (const [key, t] of squares.hiddenSquares) tensors[`window/${j}/hidden/${key}`] = await b.read(t);
     }
-    return { tensors, meta: { normsEpoch: this.#normsEpoch, window: this.#window.length, nextStep: state.nextStep } };
+    return { tensors, meta: { normsEpoch: this.#normsEpoch, window: this.#window.length, nextStep: state.nextStep, last: this.#last ?? null } };
   }
 
   loadState(state: HookState): void {
-    const meta = (state.meta ?? {}) as { normsEpoch?: number; window?: number; nextStep?: number };
+    const meta = (state.meta ?? {}) as HookMeta;
+    this.#last = meta.last ?? undefined;
     const pick = (prefix: string) =>
       new Map(
         Object.entries(state.tensors)
@@ -160,6 +172,11 @@ export class PruneHook implements TrainHook {
       inputSquares: upload(pick(`window/${j}/input/`)),
       hiddenSquares: upload(pick(`window/${j}/hidden/`)),
     }));
+  }
+
+  /** The report of the last pruning a checkpointed hook state holds (undefined before the first step). */
+  static lastPruning(state: HookState | undefined): StepPruning | undefined {
+    return (state?.meta as HookMeta | undefined)?.last ?? undefined;
   }
 
   /** Frees the norms, the window and the initial values. */

@@ -1,5 +1,6 @@
 import type { Backend } from '../backend/backend.js';
-import { isLoraFuseError, LoraFuseError } from '../errors/index.js';
+import type { ChatOptions } from '../data/chat.js';
+import { type ErrorCode, isLoraFuseError, LoraFuseError } from '../errors/index.js';
 import { evaluateRouge } from '../generate/summaries-rouge.js';
 import { freeAdapter, uploadAdapter } from '../model/device-adapter.js';
 import type { CausalLM } from '../model/llama.js';
@@ -21,8 +22,39 @@ export interface PruneRatioSearchOptions extends Omit<AdaptiveMergeOptions, 'rat
   readonly maxNewTokens?: number;
   /** The prompt template the examples were encoded with (default `DEFAULT_PROMPT_TEMPLATE`). */
   readonly template?: string;
+  /** The chat template the examples were encoded with, instead of `template`. */
+  readonly chat?: ChatOptions;
   /** Called with every event of every candidate's run, with that candidate's ratio. */
   readonly onProgress?: (event: AdaptEvent, ratio: number) => void;
+  /**
+   * Where an interrupted search with the same options stood (what it last
+   * gave {@link PruneRatioSearchOptions.onCandidate}): its candidates are not
+   * run again, and the search goes on from the next ratio.
+   */
+  readonly progress?: PruneRatioSearchProgress;
+  /** The checkpoint folder of candidate `index`'s run, and the checkpoint to resume it from (see {@link adapt}). */
+  readonly candidateCheckpoint?: (index: number, ratio: number) => CandidateCheckpoint | Promise<CandidateCheckpoint>;
+  /**
+   * Called after each candidate has been scored or has failed, with the
+   * search's progress; the search waits for it, so a caller that saves the
+   * progress there can resume from it after a crash.
+   */
+  readonly onCandidate?: (progress: PruneRatioSearchProgress) => void | Promise<void>;
+}
+
+/** Checkpointing of one candidate's run. */
+export type CandidateCheckpoint = Pick<AdaptiveMergeOptions, 'checkpoint' | 'resume'>;
+
+/** Where a {@link searchPruneRatio} stands after some of its candidates. */
+export interface PruneRatioSearchProgress {
+  /** Candidates done: the first `tried` ratios of the grid. */
+  readonly tried: number;
+  /** Those that ran, in the order tried. */
+  readonly candidates: readonly PruneRatioCandidate[];
+  /** Those that failed, in the order tried. */
+  readonly failed: readonly FailedPruneRatio[];
+  /** The best so far (the first of equals by dev ROUGE-L): its place in the grid, scores and run; absent while none has run. */
+  readonly best?: { readonly index: number; readonly candidate: PruneRatioCandidate; readonly result: AdaptiveMergeResult };
 }
 
 /** One candidate of {@link searchPruneRatio}: its ratio and dev ROUGE. */
@@ -59,13 +91,16 @@ export interface PruneRatioSearchResult {
  * result on the dev pairs by ROUGE-L of greedy summaries
  * ({@link evaluateRouge}), and returns the best ratio with its run. A
  * candidate whose run fails with a typed error other than `ABORTED` is
- * reported in `failed` and the others go on. Throws `INVALID_OPTION` for an
- * empty or oversized grid, a ratio outside `[0, 1]` or no dev pairs, the
- * first candidate's error when every one fails, and what
- * {@link adaptiveMerge} throws before training.
+ * reported in `failed` and the others go on. Each candidate's run may be
+ * checkpointed (`candidateCheckpoint`) and the search's progress saved after
+ * each candidate (`onCandidate`), so that an interrupted search resumes
+ * (`progress`) to the result the uninterrupted one gives. Throws
+ * `INVALID_OPTION` for an empty or oversized grid, a ratio outside `[0, 1]`,
+ * no dev pairs or progress beyond the grid, the first candidate's error when
+ * every one fails, and what {@link adaptiveMerge} throws before training.
  */
 export async function searchPruneRatio(backend: Backend, model: CausalLM, options: PruneRatioSearchOptions): Promise<PruneRatioSearchResult> {
-  const { ratios, dev, tokenizer } = options;
+  const { ratios, dev } = options;
   if (ratios.length === 0 || ratios.length > 8 || !ratios.every((r) => r >= 0 && r <= 1)) {
     throw new LoraFuseError('INVALID_OPTION', `The pruning-ratio grid needs 1 to 8 ratios in [0, 1]; got [${ratios.join(', ')}].`, {
       details: { ratios: [...ratios] },
@@ -73,35 +108,60 @@ export async function searchPruneRatio(backend: Backend, model: CausalLM, option
   }
   if (dev.length === 0) throw new LoraFuseError('INVALID_OPTION', 'Choosing the pruning ratio needs dev pairs to score.');
   const maxNewTokens = options.maxNewTokens ?? 64;
-  const candidates: PruneRatioCandidate[] = [];
-  const failed: FailedPruneRatio[] = [];
-  let firstError: unknown;
-  let best: { ratio: number; rougeL: number; result: AdaptiveMergeResult } | undefined;
-  for (const ratio of ratios) {
-    let result: AdaptiveMergeResult;
+  const start = options.progress;
+  if (start && !(Number.isInteger(start.tried) && start.tried >= 0 && start.tried <= ratios.length)) {
+    throw new LoraFuseError('INVALID_OPTION', `The search's progress has ${start.tried} candidates done, but the grid has ${ratios.length} ratios.`);
+  }
+  const candidates = [...(start?.candidates ?? [])];
+  const failed = [...(start?.failed ?? [])];
+  let best = start?.best;
+  let firstError: LoraFuseError | undefined;
+  for (let index = start?.tried ?? 0; index < ratios.length; index++) {
+    const ratio = ratios[index];
+    const checkpoint = await options.candidateCheckpoint?.(index, ratio);
+    let result: AdaptiveMergeResult | undefined;
     try {
-      result = await adaptiveMerge(backend, model, { ...options, ratio, onProgress: (event: AdaptEvent) => options.onProgress?.(event, ratio) });
+      result = await adaptiveMerge(backend, model, { ...options, ...checkpoint, ratio, onProgress: (event: AdaptEvent) => options.onProgress?.(event, ratio) });
     } catch (error) {
       if (!isLoraFuseError(error) || error.code === 'ABORTED' || error.code === 'ADAPTER_MODEL_MISMATCH' || error.code === 'MERGE_INCOMPATIBLE') throw error;
-      firstError ??= error;
+      if (failed.length === 0) firstError = error;
       failed.push({ ratio, code: error.code, message: error.message });
-      continue;
     }
-    const device = uploadAdapter(backend, result.merged);
-    try {
-      const scores = await evaluateRouge(model, tokenizer, dev, {
-        adapters: [device],
-        template: options.template,
-        maxLength: options.maxLength,
-        maxNewTokens,
-        signal: options.signal,
-      });
-      candidates.push({ ratio, rouge1: scores.rouge1, rouge2: scores.rouge2, rougeL: scores.rougeL });
-      if (!best || scores.rougeL > best.rougeL) best = { ratio, rougeL: scores.rougeL, result };
-    } finally {
-      freeAdapter(backend, device);
+    if (result) {
+      const candidate = { ratio, ...(await devRouge(backend, model, result, options, maxNewTokens)) };
+      candidates.push(candidate);
+      if (!best || candidate.rougeL > best.candidate.rougeL) best = { index, candidate, result };
     }
+    await options.onCandidate?.({ tried: index + 1, candidates: [...candidates], failed: [...failed], ...(best ? { best } : {}) });
   }
-  if (!best) throw firstError;
-  return { ratio: best.ratio, candidates, failed, best: best.result };
+  if (!best) {
+    // The first failure of a resumed search happened in the run before: its record is all there is.
+    const first = failed[0];
+    throw firstError ?? new LoraFuseError(first.code as ErrorCode, first.message, { details: { ratio: first.ratio } });
+  }
+  return { ratio: best.candidate.ratio, candidates, failed, best: best.result };
+}
+
+/** ROUGE of the greedy dev summaries of `result`'s merged adapter. */
+async function devRouge(
+  backend: Backend,
+  model: CausalLM,
+  result: AdaptiveMergeResult,
+  options: PruneRatioSearchOptions,
+  maxNewTokens: number,
+): Promise<Omit<PruneRatioCandidate, 'ratio'>> {
+  const device = uploadAdapter(backend, result.merged);
+  try {
+    const scores = await evaluateRouge(model, options.tokenizer, options.dev, {
+      adapters: [device],
+      template: options.template,
+      chat: options.chat,
+      maxLength: options.maxLength,
+      maxNewTokens,
+      signal: options.signal,
+    });
+    return { rouge1: scores.rouge1, rouge2: scores.rouge2, rougeL: scores.rougeL };
+  } finally {
+    freeAdapter(backend, device);
+  }
 }

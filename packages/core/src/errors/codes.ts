@@ -31,6 +31,8 @@ export const ErrorCodes = {
   FILE_WRITE_FAILED: 'File could not be written',
   /** A path taken from a file would leave the folder it belongs to. */
   PATH_ESCAPE: 'Path escapes its folder',
+  /** An output folder is an input folder or lies inside one, so writing it would overwrite or mix with the input. */
+  OUTPUT_OVERLAPS_INPUT: 'Output folder overlaps an input',
   /** A byte range lies outside the file or blob. */
   READ_OUT_OF_BOUNDS: 'Read outside the data',
   /** Text is not valid UTF-8. */
@@ -165,6 +167,14 @@ export const ErrorCodes = {
    * regular expression that could backtrack catastrophically.
    */
   TOKENIZER_INVALID: 'Tokenizer file is invalid',
+  /** A checkpoint belongs to a run with other inputs, data or options than the run asked to resume from it. */
+  CHECKPOINT_MISMATCH: 'Checkpoint belongs to another run',
+  /**
+   * A chat template cannot be used: the model folder has none (no `chat_template.jinja`, no `chat_template` in
+   * tokenizer_config.json), it does not parse, it fails to render (its own `raise_exception` included), or it
+   * renders a conversation whose prompt is not the start of the whole conversation.
+   */
+  CHAT_TEMPLATE_INVALID: 'Chat template cannot be used',
   /**
    * Training gave a NaN or infinite loss or gradient norm for `badSteps.maxConsecutive` steps in a row; the last good
    * parameters are kept (and checkpointed when a folder is configured).

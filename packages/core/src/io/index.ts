@@ -5,3 +5,4 @@ export { readJsonFile } from './json-file.js';
 export { urlFolder, urlSource, type UrlOptions } from './url.js';
 export { opfsFolder, opfsFolderExists, removeOpfsFolder } from './opfs.js';
 export * from './hub/index.js';
+export * from './gguf/index.js';

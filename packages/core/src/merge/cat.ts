@@ -2,7 +2,7 @@ import type { LoraAdapter } from '../adapter/index.js';
 import { factorMatrix } from './factor.js';
 import { checkMergeInputs } from './inputs.js';
 import { hstack, vstack } from './low-rank.js';
-import { mergeEachModule } from './result.js';
+import { mergeEachModule, mergedTargets } from './result.js';
 import type { MergeContext, MergeOptions } from './types.js';
 
 /**
@@ -22,4 +22,15 @@ export async function catMerge(adapters: readonly LoraAdapter[], options: MergeO
     b: hstack(members.map((m) => factorMatrix(m.b))),
     scaling: 1,
   }));
+}
+
+/**
+ * Checks, without merging, that {@link catMerge} accepts `adapters`: their
+ * shared modules agree in shape and their `target_modules` combine (all
+ * lists, or all regular expressions). Throws what `catMerge` would:
+ * `MERGE_INCOMPATIBLE`, `INVALID_OPTION` for no adapters.
+ */
+export function checkCatMerge(adapters: readonly LoraAdapter[]): void {
+  checkMergeInputs(adapters, {}, { unionModules: true });
+  mergedTargets(adapters.map((a) => a.config));
 }

@@ -14,6 +14,6 @@ export {
 export { hstack, lowRankFromDense, lowRankFromFactors, vstack, type LowRankFactors } from './low-rank.js';
 export { philoxDareMasks } from './dare.js';
 export { mergeEachModule, mergedAdapter, type MergedModule } from './result.js';
-export { catMerge } from './cat.js';
+export { catMerge, checkCatMerge } from './cat.js';
 export { factorMatrix } from './factor.js';
 export { householderQr, jacobiSvd, matmul, matrix, transpose, type Matrix, type QrFactors, type SvdFactors } from '../linalg/index.js';

@@ -22,7 +22,7 @@ export interface MergedModule {
  * them: the union of the lists, or the alternation `(a)|(b)` of regular
  * expressions. Throws `MERGE_INCOMPATIBLE` when lists and expressions mix.
  */
-function mergedTargets(configs: readonly AdapterConfig[]): readonly string[] | string {
+export function mergedTargets(configs: readonly AdapterConfig[]): readonly string[] | string {
   const lists = configs.filter((c) => typeof c.targetModules !== 'string');
   if (lists.length === configs.length) return [...new Set(lists.flatMap((c) => c.targetModules as readonly string[]))].sort();
   if (lists.length === 0) return configs.map((c) => `(${c.targetModules as string})`).join('|');

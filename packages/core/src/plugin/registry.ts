@@ -1,4 +1,5 @@
 import { LoraFuseError } from '../errors/index.js';
+import { BUILTIN_PLUGIN_NAMES, BUILTIN_PLUGINS_CALL } from './builtins.js';
 import { PLUGIN_API_VERSION, PLUGIN_KINDS, type Plugin, type PluginKind } from './contract.js';
 import { REQUIRED_HOOKS } from './hooks.js';
 
@@ -25,13 +26,19 @@ export class PluginRegistry {
     return plugin;
   }
 
-  /** The plugin of `kind` named `name`; throws `PLUGIN_NOT_FOUND` listing what is registered. */
+  /**
+   * The plugin of `kind` named `name`; throws `PLUGIN_NOT_FOUND` listing what
+   * is registered and, for the name of a built-in, the call that registers
+   * the built-ins ({@link BUILTIN_PLUGINS_CALL}).
+   */
   get<K extends PluginKind>(kind: K, name: string): Plugin<K> {
     const plugin = this.#byKind.get(kind)?.get(name);
     if (!plugin) {
       const known = this.names(kind);
-      throw new LoraFuseError('PLUGIN_NOT_FOUND', `No ${kind} plugin named "${name}"; registered: ${known.length ? known.join(', ') : 'none'}.`, {
-        details: { kind, name, known },
+      const builtin = BUILTIN_PLUGIN_NAMES[kind].includes(name);
+      const hint = builtin ? ` "${name}" is a built-in: register the built-ins with ${BUILTIN_PLUGINS_CALL}.` : '';
+      throw new LoraFuseError('PLUGIN_NOT_FOUND', `No ${kind} plugin named "${name}"; registered: ${known.length ? known.join(', ') : 'none'}.${hint}`, {
+        details: { kind, name, known, builtin },
       });
     }
     return plugin as Plugin<K>;

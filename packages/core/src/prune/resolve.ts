@@ -1,4 +1,5 @@
 import { LoraFuseError } from '../errors/index.js';
+import { BUILTIN_PLUGINS_CALL } from '../plugin/builtins.js';
 import { PLUGIN_KINDS, type Plugin, type PluginKind } from '../plugin/contract.js';
 import { REQUIRED_HOOKS } from '../plugin/hooks.js';
 import type { PluginRegistry } from '../plugin/registry.js';
@@ -13,7 +14,7 @@ export function resolvePlugin<P extends Plugin>(kind: PluginKind, given: P | str
     if (!registry) {
       throw new LoraFuseError(
         'INVALID_OPTION',
-        `${option} "${given}" is a plugin name, but no plugin registry was given to look it up; pass \`plugins\` (e.g. runtime.plugins with @lorafuse/plugins registered) or the plugin object.`,
+        `${option} "${given}" is a plugin name, but no plugin registry was given to look it up; pass \`plugins\` (e.g. runtime.plugins after ${BUILTIN_PLUGINS_CALL}) or the plugin object.`,
         {
           details: { option, name: given },
         },

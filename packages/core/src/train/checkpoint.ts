@@ -35,6 +35,8 @@ export interface TrainProgress {
   readonly badInARow?: number;
   /** Learning-rate factor left by back-off after bad steps (absent: 1). */
   readonly lrScale?: number;
+  /** Mean training loss of the last step (null: no step yet, or a non-finite loss; absent in older checkpoints). */
+  readonly loss?: number | null;
 }
 
 /** A saved training state (what {@link loadCheckpoint} returns and {@link TrainOptions.resume} takes). */

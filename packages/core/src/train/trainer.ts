@@ -5,7 +5,7 @@ import type { DeviceTensor } from '../backend/device-tensor.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { makeBatch } from '../data/batch.js';
 import type { Example } from '../data/encode.js';
-import { LoraFuseError, throwIfAborted } from '../errors/index.js';
+import { isLoraFuseError, LoraFuseError, throwIfAborted } from '../errors/index.js';
 import { batchLoss, chunks, evaluateLoss } from '../eval/loss.js';
 import { adapterParameters, type DeviceAdapter } from '../model/device-adapter.js';
 import type { CausalLM } from '../model/llama.js';
@@ -50,8 +50,9 @@ export interface TrainOptions {
   /**
    * Save a checkpoint ({@link saveCheckpoint}) to `folder` every `everySteps`
    * optimizer steps (default: at the end of each epoch only), at each
-   * epoch's last step, and before throwing `TRAINING_DIVERGED`. Each save
-   * replaces the previous checkpoint atomically ({@link writeCheckpoint}).
+   * epoch's last step, before throwing `TRAINING_DIVERGED`, and on abort
+   * (the last completed step, when it is not saved yet). Each save replaces
+   * the previous checkpoint atomically ({@link writeCheckpoint}).
    */
   readonly checkpoint?: { readonly folder: WritableFolder; readonly everySteps?: number };
   /**
@@ -182,8 +183,9 @@ function freeAll(backend: Backend, grads: Map<DeviceTensor, DeviceTensor>) {
  * The examples are shuffled per epoch with the Philox stream of `seed`.
  *
  * On abort (checked before each micro-batch) the partial step is dropped,
- * the optimizer's moments are freed and `ABORTED` is thrown: the parameters
- * hold the result of the last completed step.
+ * the last completed step is checkpointed (when a folder is configured and
+ * it is not saved yet), the optimizer's moments are freed and `ABORTED` is
+ * thrown: the parameters hold the result of the last completed step.
  *
  * A step whose loss or gradient norm is NaN or infinite is skipped (see
  * {@link TrainOptions.badSteps}); after too many in a row the run saves a
@@ -227,6 +229,7 @@ export async function* trainSteps(
   let skippedSteps = start?.skippedSteps ?? 0;
   let badInARow = start?.badInARow ?? 0;
   let lrScale = start?.lrScale ?? 1;
+  let lastLoss = start?.loss ?? null;
   const { maxConsecutive = 5, lrBackoff = 1 } = options.badSteps ?? {};
   const hooks = options.hooks ?? [];
   if (options.resume) {
@@ -246,7 +249,15 @@ export async function* trainSteps(
     skippedSteps,
     badInARow,
     lrScale,
+    loss: lastLoss,
   });
+  /** The last completed step's place in its epoch while no checkpoint holds it (what an abort saves). */
+  let unsaved: number | undefined;
+  const captureState = async (stepInEpoch: number) => {
+    const hookStates: HookState[] = [];
+    for (const hook of hooks) hookStates.push((await hook.saveState?.()) ?? { tensors: {} });
+    return captureCheckpoint(backend, params, await optimizer.exportState(), progress(stepInEpoch), hookStates);
+  };
   let reason: 'completed' | 'early-stopped' = 'completed';
   // Tensors of the step being prepared that outlive its tape: its losses and gradient norm.
   const held: DeviceTensor[] = [];
@@ -273,13 +284,13 @@ export async function* trainSteps(
       badInARow = 0;
     }
     step++;
+    lastLoss = nullable(loss);
     const diverged = badInARow >= maxConsecutive;
     const every = options.checkpoint?.everySteps;
     const save = options.checkpoint && (diverged || q.lastOfEpoch || (every !== undefined && step % every === 0));
+    unsaved = save ? undefined : q.stepInEpoch + 1;
     if (save || onState) {
-      const hookStates: HookState[] = [];
-      for (const hook of hooks) hookStates.push((await hook.saveState?.()) ?? { tensors: {} });
-      const state = await captureCheckpoint(backend, params, await optimizer.exportState(), progress(q.stepInEpoch + 1), hookStates);
+      const state = await captureState(q.stepInEpoch + 1);
       if (save) await writeCheckpoint(options.checkpoint!.folder, state);
       onState?.(state);
     }
@@ -393,6 +404,12 @@ export async function* trainSteps(
         }
       }
     }
+  } catch (error) {
+    // Aborted between steps: the last completed one (settled, its hooks run) is what a resume continues from.
+    if (isLoraFuseError(error, 'ABORTED') && options.checkpoint && unsaved !== undefined) {
+      await writeCheckpoint(options.checkpoint.folder, await captureState(unsaved));
+    }
+    throw error;
   } finally {
     freeAll(backend, grads);
     release();

@@ -11,12 +11,20 @@ import { TARGETS, type FuzzTarget } from './targets.js';
  */
 const CATCH_ALL_CODES: ReadonlySet<string> = new Set(['READ_OUT_OF_BOUNDS', 'INVALID_OPTION']);
 
+/**
+ * Default of {@link FuzzOptions.timeBoundMs}: far beyond any case's time
+ * (the slowest take under 1 s on a 2-core machine whose cores are all busy
+ * with other work), so that a case over it is stuck, not slow, however
+ * loaded the machine.
+ */
+const HANG_MS = 10_000;
+
 /** Options of {@link runFuzz}. */
 export interface FuzzOptions {
   seed: number;
   cases: number;
-  /** A case taking longer than this counts as a hang. */
-  timeBoundMs: number;
+  /** A case taking longer than this counts as a hang (default {@link HANG_MS}); one with no result after 4 times as long is left. */
+  timeBoundMs?: number;
   /** Replay only these case indices. */
   only?: readonly number[];
 }
@@ -85,6 +93,7 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzTally> {
     wallMs: 0,
     bad: [],
   };
+  const timeBoundMs = options.timeBoundMs ?? HANG_MS;
   const start = performance.now();
   const indices = options.only ?? Array.from({ length: options.cases }, (_, i) => i);
   for (const index of indices) {
@@ -94,7 +103,7 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzTally> {
     let past = false;
     const t0 = performance.now();
     let timer: ReturnType<typeof setTimeout> | undefined;
-    const timeout = new Promise<typeof TIMEOUT>((resolve) => (timer = setTimeout(() => resolve(TIMEOUT), options.timeBoundMs * 4)));
+    const timeout = new Promise<typeof TIMEOUT>((resolve) => (timer = setTimeout(() => resolve(TIMEOUT), timeBoundMs * 4)));
     let outcome: string;
     let problem: string | undefined;
     try {
@@ -109,8 +118,8 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzTally> {
       clearTimeout(timer);
     }
     const ms = performance.now() - t0;
-    if (ms > options.timeBoundMs && outcome !== 'hang') [outcome, problem] = ['hang', `took ${ms.toFixed(0)} ms (ended ${outcome})`];
-    if (outcome === 'hang') problem ??= `no result within ${options.timeBoundMs * 4} ms`;
+    if (ms > timeBoundMs && outcome !== 'hang') [outcome, problem] = ['hang', `took ${ms.toFixed(0)} ms (ended ${outcome})`];
+    if (outcome === 'hang') problem ??= `no result within ${timeBoundMs * 4} ms`;
     tally.cases++;
     tally.outcomes[outcome] = (tally.outcomes[outcome] ?? 0) + 1;
     tally.byTarget[target.name] = (tally.byTarget[target.name] ?? 0) + 1;
