@@ -93,34 +93,7 @@ function signRows(scratch: usize, rank: usize, inF: usize, outF: usize, i0: usiz
   const out0 = signs + ((i0 * inF) << 3);
   const out1 = signs + ((i1 * inF) << 3);
   let j: usize = 0;
-  for (; j + 8 <= inF; j += 8) {
-    let x0 = f64x2.splat(0), x1 = f64x2.splat(0), x2 = f64x2.splat(0), x3 = f64x2.splat(0);
-    let y0 = f64x2.splat(0), y1 = f64x2.splat(0), y2 = f64x2.splat(0), y3 = f64x2.splat(0);
-    for (let k: usize = 0; k < rank; k++) {
-      const row = scratch + ((k * inF + j) << 3);
-      const a0 = v128.load(row), a1 = v128.load(row, 16), a2 = v128.load(row, 32), a3 = v128.load(row, 48);
-      const c0 = v128.load64_splat(b0 + (k << 3));
-      const c1 = v128.load64_splat(b1 + (k << 3));
-      x0 = madd64(c0, a0, x0);
-      x1 = madd64(c0, a1, x1);
-      x2 = madd64(c0, a2, x2);
-      x3 = madd64(c0, a3, x3);
-      y0 = madd64(c1, a0, y0);
-      y1 = madd64(c1, a1, y1);
-      y2 = madd64(c1, a2, y2);
-      y3 = madd64(c1, a3, y3);
-    }
-    const p = out0 + (j << 3);
-    const q = out1 + (j << 3);
-    v128.store(p, sign2(x0));
-    v128.store(p, sign2(x1), 16);
-    v128.store(p, sign2(x2), 32);
-    v128.store(p, sign2(x3), 48);
-    v128.store(q, sign2(y0));
-    v128.store(q, sign2(y1), 16);
-    v128.store(q, sign2(y2), 32);
-    v128.store(q, sign2(y3), 48);
-  }
+  for (; j + 8 <= inF; j += 8) pairedSums(b0, b1, 8, scratch + (j << 3), inF << 3, rank, true, 1, 1, out0 + (j << 3), out1 + (j << 3), 0, 0);
   for (; j < inF; j++) {
     let w0: f64 = 0, w1: f64 = 0;
     for (let k: usize = 0; k < rank; k++) {
@@ -158,21 +131,22 @@ function signRows(scratch: usize, rank: usize, inF: usize, outF: usize, i0: usiz
 }
 
 /**
- * Two sums over `terms` signs each, in order: `Σ_t s0[t]·x[t]` and
- * `Σ_t s1[t]·x[t]`, where `s0[t]` and `s1[t]` are the f64 at `s0` and `s1`
- * plus `t·sStride` bytes and `x[t]` the eight f64 (ranks) at `x` plus
- * `t·xStride`. Stores `m0·|Σ|` and `m1·|Σ|` of the first `count` ranks,
- * rounded to f32, `outStride` bytes apart from `out0` and `out1`.
+ * Two sums of `terms` terms each, in order from zero: `Σ_t c0[t]·x[t]` and
+ * `Σ_t c1[t]·x[t]`, where `c0[t]` and `c1[t]` are the f64 at `c0` and `c1`
+ * plus `t·cStride` bytes and `x[t]` the eight f64 at `x` plus `t·xStride`.
+ * With `signs`, stores each sum's eight signs (f64) at `out0` and `out1`;
+ * else `m0·|Σ|` and `m1·|Σ|` of the first `count` lanes, rounded to f32,
+ * `outStride` bytes apart.
  */
-function signedSums(
-  s0: usize, s1: usize, sStride: usize, x: usize, xStride: usize, terms: usize,
-  m0: f64, m1: f64, out0: usize, out1: usize, outStride: usize, count: usize,
+function pairedSums(
+  c0: usize, c1: usize, cStride: usize, x: usize, xStride: usize, terms: usize,
+  signs: bool, m0: f64, m1: f64, out0: usize, out1: usize, outStride: usize, count: usize,
 ): void {
   let x0 = f64x2.splat(0), x1 = f64x2.splat(0), x2 = f64x2.splat(0), x3 = f64x2.splat(0);
   let y0 = f64x2.splat(0), y1 = f64x2.splat(0), y2 = f64x2.splat(0), y3 = f64x2.splat(0);
   for (let t: usize = 0; t < terms; t++) {
-    const a = v128.load64_splat(s0);
-    const b = v128.load64_splat(s1);
+    const a = v128.load64_splat(c0);
+    const b = v128.load64_splat(c1);
     const v0 = v128.load(x), v1 = v128.load(x, 16), v2 = v128.load(x, 32), v3 = v128.load(x, 48);
     x0 = madd64(a, v0, x0);
     x1 = madd64(a, v1, x1);
@@ -182,9 +156,20 @@ function signedSums(
     y1 = madd64(b, v1, y1);
     y2 = madd64(b, v2, y2);
     y3 = madd64(b, v3, y3);
-    s0 += sStride;
-    s1 += sStride;
+    c0 += cStride;
+    c1 += cStride;
     x += xStride;
+  }
+  if (signs) {
+    v128.store(out0, sign2(x0));
+    v128.store(out0, sign2(x1), 16);
+    v128.store(out0, sign2(x2), 32);
+    v128.store(out0, sign2(x3), 48);
+    v128.store(out1, sign2(y0));
+    v128.store(out1, sign2(y1), 16);
+    v128.store(out1, sign2(y2), 32);
+    v128.store(out1, sign2(y3), 48);
+    return;
   }
   const n0 = f64x2.splat(m0);
   const n1 = f64x2.splat(m1);
@@ -201,7 +186,7 @@ function rowScores(scoreB: usize, scratch: usize, rank: usize, inF: usize, outF:
     const out = scoreB + (k0 << 2);
     const s0 = signs + ((i0 * inF) << 3);
     const s1 = signs + ((i1 * inF) << 3);
-    signedSums(s0, s1, 8, an + (k0 << 3), rp << 3, inF, 1, 1, out + ((i0 * rank) << 2), out + ((i1 * rank) << 2), 4, min(CHUNK, rank - k0));
+    pairedSums(s0, s1, 8, an + (k0 << 3), rp << 3, inF, false, 1, 1, out + ((i0 * rank) << 2), out + ((i1 * rank) << 2), 4, min(CHUNK, rank - k0));
   }
 }
 
@@ -230,7 +215,7 @@ export function loraImportanceColumns(n: usize, rank: usize, inF: usize, outF: u
     for (let k0: usize = 0; k0 < rank; k0 += CHUNK) {
       const out = scoreA + ((k0 * inF) << 2);
       const x = bw + (k0 << 3);
-      signedSums(signs + (j0 << 3), signs + (j1 << 3), inF << 3, x, rp << 3, outF, m0, m1, out + (j0 << 2), out + (j1 << 2), inF << 2, min(CHUNK, rank - k0));
+      pairedSums(signs + (j0 << 3), signs + (j1 << 3), inF << 3, x, rp << 3, outF, false, m0, m1, out + (j0 << 2), out + (j1 << 2), inF << 2, min(CHUNK, rank - k0));
     }
   }
 }
