@@ -3,10 +3,11 @@
 // kernel forms is exact in f64 (f32 × f32, or a sign ±1/±0/NaN times such a
 // product), so a fused multiply-add rounds as the reference's multiply then
 // add does, and every sum runs in the reference's order (over k for W, over
-// j for B's scores, over i for A's). The work is split in two passes the
-// host spreads over threads: rows of W = B·A (their signs, kept in scratch,
-// and B's scores), then columns (A's scores). Each score is computed whole
-// by one call, so results do not depend on the split.
+// j for B's scores, over i for A's). Three passes: the factors widened to
+// f64 (one thread), then rows of W = B·A (their signs, kept in scratch, and
+// B's scores), then columns (A's scores), the last two split over threads
+// by the host. Each score is computed whole by one call, so results do not
+// depend on the split.
 
 /** Ranks a pass keeps in registers: four f64x2 accumulators per row or column. */
 const CHUNK: usize = 8;
