@@ -41,23 +41,23 @@ export interface SplitScores {
 /** Source tokens every encoded pair keeps: a longer summary is cut (from its end) to leave them room. */
 const MIN_SOURCE_TOKENS = 32;
 
-/** `summary` cut by whole characters to at most `budget` tokens. */
-function fitSummary(summary: string, tokenizer: Tokenizer, budget: number): string {
+/**
+ * A page's summary as training sees it: cut by whole characters so that the
+ * prompt template, {@link MIN_SOURCE_TOKENS} of source and the eos still fit
+ * `maxLength` (a few long NAME lines; ROUGE still scores against the full summary).
+ */
+export function trainingSummary(summary: string, tokenizer: Tokenizer, maxLength: number): string {
+  const budget = maxLength - tokenizer.encode(DEFAULT_PROMPT_TEMPLATE.replace('{source}', '')).length - MIN_SOURCE_TOKENS - 1;
   const chars = [...summary];
   let end = chars.length;
   while (end > 1 && tokenizer.encode(chars.slice(0, end).join('')).length > budget) end--;
   return chars.slice(0, end).join('');
 }
 
-/**
- * Encodes pages as `{source}\nTL;DR: {summary}<eos>` pairs with the loss on
- * the summary and eos; a summary too long to leave {@link MIN_SOURCE_TOKENS}
- * of source is cut (a few long NAME lines; ROUGE still scores against the full summary).
- */
+/** Encodes pages as `{source}\nTL;DR: {summary}<eos>` pairs with the loss on the summary ({@link trainingSummary}) and eos. */
 export function encodePages(pages: readonly PageRecord[], tokenizer: Tokenizer, maxLength: number): Example[] {
-  const budget = maxLength - tokenizer.encode(DEFAULT_PROMPT_TEMPLATE.replace('{source}', '')).length - MIN_SOURCE_TOKENS - 1;
   return pages.map((p) =>
-    encodeRecord({ kind: 'pair', source: p.source, summary: fitSummary(p.summary, tokenizer, budget) }, tokenizer, { maxLength, appendEos: true }),
+    encodeRecord({ kind: 'pair', source: p.source, summary: trainingSummary(p.summary, tokenizer, maxLength) }, tokenizer, { maxLength, appendEos: true }),
   );
 }
 

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { WasmBackend } from '@lorafuse/backend-wasm';
 import { isLoraFuseError, LoraFuseError } from '@lorafuse/core';
 import { nodeFolder } from '@lorafuse/core/node';
-import { loadExperimentConfig, type ExperimentConfig } from './config.js';
+import { loadExperimentConfig, type ExperimentConfig, type LoadedConfig } from './config.js';
 import { readCorpus, splitCorpus } from './corpus.js';
 import { defaultOut, parseExperimentOptions, USAGE, type ExperimentOptions, type Stage } from './options.js';
 import { currentProvenance, sameCode } from './provenance.js';
@@ -21,8 +21,16 @@ function selectedTargets(options: ExperimentOptions, config: ExperimentConfig) {
   });
 }
 
-/** Runs the stages `options` asks for, then (unless another stage was asked alone) writes the report. */
-async function run(options: ExperimentOptions, argv: readonly string[], root: string): Promise<void> {
+/** An opened run of the harness: its config, where it reads and writes, and the stages' context (whose backend the caller disposes). */
+export interface OpenedRun {
+  readonly loaded: LoadedConfig;
+  readonly dataDir: string;
+  readonly out: string;
+  readonly ctx: Context;
+}
+
+/** Reads the config and the corpus `options` name, splits it, and creates the wasm backend and the stage cache. */
+export async function openRun(options: ExperimentOptions, root: string): Promise<OpenedRun> {
   const loaded = await loadExperimentConfig(options.config);
   const { config } = loaded;
   const settings = experimentSettings(config, options.quick);
@@ -32,18 +40,26 @@ async function run(options: ExperimentOptions, argv: readonly string[], root: st
   const data = splitCorpus(await readCorpus(dataDir, config.languages), settings, SHARED_SEED);
   await mkdir(options.cache, { recursive: true });
   const backend = await WasmBackend.create({ threads: options.threads, simd: options.simd });
+  const ctx: Context = {
+    settings,
+    data,
+    backend,
+    cache: (name) => nodeFolder(join(options.cache, name)),
+    keys: await cacheKeys(settings, data),
+    targets,
+    methods: config.methods,
+    seeds: options.seeds ?? config.seeds,
+    provenance: currentProvenance(root, backend, [out, options.cache]),
+  };
+  return { loaded, dataDir, out, ctx };
+}
+
+/** Runs the stages `options` asks for, then (unless another stage was asked alone) writes the report. */
+async function run(options: ExperimentOptions, argv: readonly string[], root: string): Promise<void> {
+  const { loaded, dataDir, out, ctx } = await openRun(options, root);
+  const { config } = loaded;
+  const { settings, data, backend } = ctx;
   try {
-    const ctx: Context = {
-      settings,
-      data,
-      backend,
-      cache: (name) => nodeFolder(join(options.cache, name)),
-      keys: await cacheKeys(settings, data),
-      targets,
-      methods: config.methods,
-      seeds: options.seeds ?? config.seeds,
-      provenance: currentProvenance(root, backend, [out, options.cache]),
-    };
     log(`config ${config.name} (${loaded.path}), ${settings.name} scale, data ${dataDir}, cache ${options.cache}, out ${out}, ${backend.description}`);
     const runs = (stage: Stage) => options.stage === undefined || options.stage === stage;
     if (runs('pretrain') || runs('related') || runs('targets')) {

@@ -79,7 +79,8 @@ export interface Context {
   readonly provenance: Provenance;
 }
 
-const baseFolder = (ctx: Context) => ctx.cache(`base-${ctx.keys.base}`);
+/** The cache folder of the pretrained base model: a Hugging Face model folder (`config.json`, `model.safetensors`) for the byte-level tokenizer. */
+export const baseFolder = (ctx: Context) => ctx.cache(`base-${ctx.keys.base}`);
 const relatedFolder = (ctx: Context, domain: string) => ctx.cache(`related-${domain}-${ctx.keys.related.get(domain)}`);
 const runFolder = (ctx: Context, target: string, seed: number) => ctx.cache(`runs-${ctx.keys.runs.get(target)}/${target}/seed-${seed}`);
 

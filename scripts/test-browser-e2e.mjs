@@ -253,6 +253,44 @@ const FLOWS = [
     },
   },
   {
+    name: 'Hub ids (hubFolder in the worker, from the fake Hub with CORS): the picked-files adapter bit for bit; a reload downloads nothing again',
+    mustRun: true,
+    async run({ context, origin, inputs, shared, node, hub }) {
+      const { model, target, related } = node.HUB_REPOS;
+      const query = { ...RUN, source: 'hub', modelId: model, targetId: target, relatedIds: `${related}@v1`, hubEndpoint: hub.endpoint };
+      const page = await openApp(context, origin, query);
+      const runFromHub = async () => {
+        await page.setInputFiles('#train-file', inputs.train);
+        await page.click('#run');
+        await waitForEnd(page);
+        const outcome = await readOutcome(page);
+        checkOutcome(outcome, TOTAL_STEPS);
+        return outcome;
+      };
+      const first = await runFromHub();
+      const downloaded = hub.downloads();
+      // The weights are LFS files: the Hub redirects them to its storage host, another origin.
+      for (const repo of [model, target, related])
+        assert.ok(
+          downloaded.some((d) => d.startsWith('hub ') && d.includes(`/${repo}/resolve/`)),
+          `nothing of ${repo} came from the Hub: ${downloaded.join(', ')}`,
+        );
+      assert.equal(downloaded.filter((d) => d.startsWith('cdn ')).length, 3, `one weights file per repository from the storage host: ${downloaded.join(', ')}`);
+      await page.reload();
+      await page.waitForFunction(() => document.body.dataset.state === 'idle');
+      const asked = hub.requests.length;
+      const second = await runFromHub();
+      assert.ok(hub.requests.length > asked, 'the second run asks the Hub which commit each id names');
+      assert.deepEqual(hub.downloads(), downloaded, 'the second run, after a reload, downloads nothing: the Cache API holds every file');
+      for (const name of ADAPTER_FILES)
+        assert.ok(Buffer.from(second.files[name]).equals(Buffer.from(first.files[name])), `${name} differs between the two runs from the Hub`);
+      if (!shared.wasm) return skip('nothing to compare with: the wasm flow did not run');
+      for (const name of ADAPTER_FILES)
+        assert.ok(Buffer.from(first.files[name]).equals(Buffer.from(shared.wasm.files[name])), `${name} differs from the picked-files run's`);
+      return `${downloaded.length} downloads, none after the reload`;
+    },
+  },
+  {
     // SwiftShader runs WGSL on the CPU, far slower than wasm: a one-step run on four pairs, compared with the same run on wasm.
     name: 'webgpu named explicitly (SwiftShader): a one-step run matches wasm within 1e-4',
     mustRun: true,
@@ -387,11 +425,14 @@ async function main() {
   const started = Date.now();
   const dir = await mkdtemp(join(tmpdir(), 'lorafuse-e2e-'));
   let server;
+  let hub;
   let browser;
   let vite;
   const watchdog = setTimeout(() => {
     console.error(`FAIL browser e2e: time budget of ${BUDGET_MS} ms exceeded`);
-    void Promise.allSettled([browser?.close(), server?.close(), vite?.close(), rm(dir, { recursive: true, force: true })]).then(() => process.exit(1));
+    void Promise.allSettled([browser?.close(), server?.close(), hub?.close(), vite?.close(), rm(dir, { recursive: true, force: true })]).then(() =>
+      process.exit(1),
+    );
   }, BUDGET_MS);
   try {
     const { files, alias } = await buildApp(join(dir, 'dist'));
@@ -407,6 +448,8 @@ async function main() {
     const inputs = { dir, ...(await node.writeFlowInputs(join(dir, 'inputs'), FIXTURES)) };
     // The inputs are served too, for the URL flow.
     server = await serveFiles(await readTree(join(dir, 'inputs'), '/inputs', files));
+    // The model and adapters by Hub id, for the Hub flow: another origin than the page's, as the real Hub is.
+    hub = await node.startInputsHub(inputs);
     browser = await chromium.launch({ executablePath, headless: true, args: CHROMIUM_ARGS, timeout: Math.max(1_000, remainingMs() - SHUTDOWN_MARGIN_MS) });
     console.log(`browser e2e: Chromium ${browser.version()}; app built in ${((Date.now() - started) / 1000).toFixed(1)} s`);
     const shared = {};
@@ -417,7 +460,7 @@ async function main() {
       const t0 = Date.now();
       let outcome;
       try {
-        outcome = await flow.run({ context, origin: server.origin, inputs, shared, node });
+        outcome = await flow.run({ context, origin: server.origin, inputs, shared, node, hub });
       } catch (error) {
         outcome = error instanceof Error ? error : new Error(String(error));
       } finally {
@@ -429,6 +472,7 @@ async function main() {
     clearTimeout(watchdog);
     await browser?.close();
     await server?.close();
+    await hub?.close();
     await vite?.close();
     await rm(dir, { recursive: true, force: true });
   }

@@ -1,13 +1,15 @@
 // Every code sample in the guides is checked: TypeScript samples are
 // type-checked against the package sources, `lorafuse` command lines run
 // for real, in document order, in a scratch folder laid out as the guides
-// assume (models/base, data/*.jsonl, examples/; adapters appear as the
-// samples write them; the Hub ids of docs/hub.md are served by the fake Hub
-// of packages/core/test/hub with models/base and fixture adapters), and
-// Python samples run there too when a Python with PEFT is found.
+// assume (models/base, models/instruct with a chat template, data/*.jsonl,
+// examples/; adapters appear as the samples write them; the Hub ids of
+// docs/hub.md and docs/real-models.md are served by the fake Hub of
+// packages/core/test/hub: small random models of the ids' architectures with
+// fixture tokenizers of their kinds, and fixture adapters), and Python
+// samples run there too when a Python with PEFT is found.
 // A guide whose sample drifts from the API or the command line fails here.
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -101,6 +103,13 @@ describe('guides: TypeScript samples type-check', () => {
   });
 });
 
+/** A small random model with a fixture tokenizer of the kind `tokenizer` (chat template and generation config included). */
+async function instructModel(dir: string, tokenizer: string, seed: number, config: Record<string, unknown> = {}): Promise<void> {
+  await writeByteModel(dir, seed, undefined, 600, config);
+  for (const f of ['tokenizer.json', 'tokenizer_config.json', 'generation_config.json'])
+    copyFileSync(join(ROOT, 'packages/core/test/fixtures/tokenizers', tokenizer, f), join(dir, f));
+}
+
 const savedEnv = { ...process.env };
 let hub: FakeHub | undefined;
 afterAll(async () => {
@@ -116,11 +125,23 @@ describe('guides: command lines run', () => {
   it('the scratch folder holds what the guides assume', async () => {
     process.chdir(scratch);
     await writeByteModel('models/base');
-    const base = Object.fromEntries(['config.json', 'model.safetensors'].map((f) => [f, new Uint8Array(readFileSync(join('models/base', f)))]));
+    // An instruct model's folder for the --chat samples: the Qwen 2.5-kind fixture tokenizer with its chat template and generation config.
+    await instructModel('models/instruct', 'qwen2.5', 11);
+    // The real-models guide's instruct models: a Qwen2 with a Qwen 2.5-kind tokenizer, a Llama with a SmolLM2-kind one.
+    await instructModel('hub-repos/qwen2.5-instruct', 'qwen2.5', 13, { architectures: ['Qwen2ForCausalLM'], model_type: 'qwen2' });
+    await instructModel('hub-repos/smollm2-instruct', 'smollm2', 17);
+    const files = (dir: string) => Object.fromEntries(readdirSync(dir).map((f) => [f, new Uint8Array(readFileSync(join(dir, f)))]));
+    const repo = (main: Record<string, Uint8Array>) => ({ revisions: { main } });
     hub = await startFakeHub({
-      'HuggingFaceTB/SmolLM2-135M': { revisions: { main: base } },
-      'your-org/target-lora': { revisions: { main: fixtureFiles('lora-qv-r8') } },
-      'your-org/news-lora': { revisions: { main: fixtureFiles('lora-default-keys') } },
+      'HuggingFaceTB/SmolLM2-135M': repo(files('models/base')),
+      'your-org/target-lora': repo(fixtureFiles('lora-qv-r8')),
+      'your-org/news-lora': repo(fixtureFiles('lora-default-keys')),
+      'Qwen/Qwen2.5-0.5B-Instruct': repo(files('hub-repos/qwen2.5-instruct')),
+      'HuggingFaceTB/SmolLM2-135M-Instruct': repo(files('hub-repos/smollm2-instruct')),
+      'your-org/qwen2.5-0.5b-target-lora': repo(fixtureFiles('lora-qv-r8')),
+      'your-org/qwen2.5-0.5b-news-lora': repo(fixtureFiles('lora-default-keys')),
+      'your-org/qwen2.5-0.5b-reviews-lora': repo(fixtureFiles('lora-all7')),
+      'your-org/smollm2-135m-news-lora': repo(fixtureFiles('lora-default-keys')),
     });
     Object.assign(process.env, { HF_ENDPOINT: hub.endpoint, HF_HUB_CACHE: join(scratch, 'hf-cache'), HF_HUB_OFFLINE: '0', HF_TOKEN: '' });
     const pairs = (topic: string, n: number) =>

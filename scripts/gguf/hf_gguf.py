@@ -18,7 +18,7 @@ import numpy as np
 
 # model_type -> (GGUF architecture, whether q/k rows are permuted).
 # llama.cpp's converter handles MistralForCausalLM as a Llama model.
-ARCHS = {"llama": ("llama", True), "mistral": ("llama", True), "qwen2": ("qwen2", False)}
+ARCHS = {"llama": ("llama", True), "mistral": ("llama", True), "qwen2": ("qwen2", False), "qwen3": ("qwen3", False)}
 
 
 def read_config(model_dir: str) -> dict:

@@ -1,6 +1,15 @@
 // The messages between the page and the worker: one typed API, used by
 // WorkerClient on the page and serveWorker in the worker.
 
+/** The model and adapters of a run as Hugging Face Hub repositories: `org/name` or `org/name@revision` each. */
+export interface HubIds {
+  readonly model: string;
+  readonly target: string;
+  readonly related: readonly string[];
+  /** Another Hub (a mirror, a test server); default the public one. */
+  readonly endpoint?: string;
+}
+
 /** Where the inputs come from. Files cross postMessage without being read on the page. */
 export type RunInputs =
   | {
@@ -24,7 +33,13 @@ export type RunInputs =
       readonly related: readonly string[];
       readonly train: string;
       readonly validation?: string;
-    };
+    }
+  | (HubIds & {
+      readonly kind: 'hub';
+      /** JSONL training pairs, picked as for `files`. */
+      readonly train: File;
+      readonly validation?: File;
+    });
 
 /** Where a run computes. */
 export interface BackendOptions {

@@ -49,12 +49,24 @@ function readInputs(): RunInputs {
     if (value === undefined || value === '' || (Array.isArray(value) && value.length === 0)) throw new LoraFuseError('INVALID_OPTION', `Pick ${what}.`);
     return value;
   };
+  const data = () => ({ train: need(picked('train-file')[0], 'the training data'), validation: picked('val-file')[0] });
+  const words = (id: string) => $(id).value.split(/\s+/).filter(Boolean);
+  if (sourceKind() === 'hub') {
+    return {
+      kind: 'hub',
+      model: need($('model-id').value.trim(), 'the model Hub id'),
+      target: need($('target-id').value.trim(), 'the target adapter Hub id'),
+      related: words('related-ids'),
+      endpoint: $('hub-endpoint').value.trim() || undefined,
+      ...data(),
+    };
+  }
   if (sourceKind() === 'urls') {
     return {
       kind: 'urls',
       model: need($('model-url').value, 'the model URL'),
       target: need($('target-url').value, 'the target adapter URL'),
-      related: $('related-urls').value.split(/\s+/).filter(Boolean),
+      related: words('related-urls'),
       train: need($('train-url').value, 'the training data URL'),
       validation: $('val-url').value || undefined,
     };
@@ -64,8 +76,7 @@ function readInputs(): RunInputs {
     model: need(picked('model-files'), 'the model folder'),
     target: need(picked('target-files'), 'the target adapter folder'),
     related: relatedGroups(picked('related-files')),
-    train: need(picked('train-file')[0], 'the training data'),
-    validation: picked('val-file')[0],
+    ...data(),
   };
 }
 
@@ -105,6 +116,10 @@ function presetFromQuery(): void {
     relatedUrls: 'related-urls',
     trainUrl: 'train-url',
     valUrl: 'val-url',
+    modelId: 'model-id',
+    targetId: 'target-id',
+    relatedIds: 'related-ids',
+    hubEndpoint: 'hub-endpoint',
   };
   for (const [key, value] of params) {
     if (key === 'source') document.querySelector<HTMLInputElement>(`input[name=source][value="${CSS.escape(value)}"]`)?.click();
@@ -217,7 +232,7 @@ $('resume').addEventListener('click', () => void execute((signal) => worker.call
 $('discard').addEventListener('click', () => void worker.call('discard', null).then(offerResume));
 for (const radio of document.querySelectorAll<HTMLInputElement>('input[name=source]')) {
   radio.addEventListener('change', () => {
-    for (const div of document.querySelectorAll<HTMLElement>('[data-source]')) div.hidden = div.dataset.source !== sourceKind();
+    for (const div of document.querySelectorAll<HTMLElement>('[data-source]')) div.hidden = !div.dataset.source!.split(' ').includes(sourceKind());
   });
 }
 

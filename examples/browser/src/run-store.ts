@@ -1,6 +1,7 @@
 // The run kept in the origin private file system so that a reload can
 // resume it: its options, its inputs (picked files are copied in, since a
-// reload forgets them; URLs are kept as URLs) and the trainer checkpoint.
+// reload forgets them; URLs and Hub ids are kept as they are, the Hub's
+// files being in the Cache API already) and the trainer checkpoint.
 import {
   CHECKPOINT_FILE,
   loadCheckpoint,
@@ -16,7 +17,8 @@ import {
   type TrainCheckpoint,
   type WritableFolder,
 } from '@lorafuse/core';
-import type { PendingRun, RunInputs, RunOptions } from './api.js';
+import type { HubIds, PendingRun, RunInputs, RunOptions } from './api.js';
+import { openHubInputs, type DownloadControl } from './hub.js';
 import type { PipelineInputs } from './pipeline.js';
 
 const RUN_DIR = 'lorafuse-example/run';
@@ -29,6 +31,8 @@ interface SavedRun {
   readonly totalSteps: number;
   /** URL inputs, or null when the inputs were copied into `inputs/`. */
   readonly urls: Extract<RunInputs, { kind: 'urls' }> | null;
+  /** The model and adapters by Hub id (the data copied into `inputs/`), or null. */
+  readonly hub: HubIds | null;
   readonly related: number;
   readonly validation: boolean;
 }
@@ -46,7 +50,7 @@ async function copyFiles(folder: WritableFolder, files: readonly File[]): Promis
 }
 
 /** Opens the saved inputs as the pipeline takes them. */
-async function openInputs(saved: SavedRun): Promise<PipelineInputs> {
+async function openInputs(saved: SavedRun, control: DownloadControl): Promise<PipelineInputs> {
   if (saved.urls) {
     const { model, target, related, train, validation } = saved.urls;
     return {
@@ -57,14 +61,18 @@ async function openInputs(saved: SavedRun): Promise<PipelineInputs> {
     };
   }
   const inputs = await runFolder('inputs');
-  const adapters: Folder[] = [await runFolder('inputs/target')];
-  for (let i = 0; i < saved.related; i++) adapters.push(await runFolder(`inputs/related-${i}`));
   return {
-    model: await runFolder('inputs/model'),
-    adapters,
+    ...(saved.hub ? await openHubInputs(saved.hub, control) : await openCopies(saved.related)),
     train: await inputs.open('train.jsonl'),
     validation: saved.validation ? await inputs.open('validation.jsonl') : undefined,
   };
+}
+
+/** The model and adapter folders copied into `inputs/`. */
+async function openCopies(related: number): Promise<{ model: Folder; adapters: Folder[] }> {
+  const adapters: Folder[] = [await runFolder('inputs/target')];
+  for (let i = 0; i < related; i++) adapters.push(await runFolder(`inputs/related-${i}`));
+  return { model: await runFolder('inputs/model'), adapters };
 }
 
 /** A run stored in OPFS: where its checkpoint goes and how to reopen its inputs. */
@@ -75,14 +83,16 @@ export interface StoredRun {
 }
 
 /** Starts a new stored run (replacing any previous one): copies the inputs and writes run.json. */
-export async function storeRun(inputs: RunInputs, options: RunOptions): Promise<StoredRun> {
+export async function storeRun(inputs: RunInputs, options: RunOptions, control: DownloadControl): Promise<StoredRun> {
   await removeOpfsFolder(RUN_DIR);
   const root = await runFolder();
-  if (inputs.kind === 'files') {
+  if (inputs.kind !== 'urls') {
     const saved = await runFolder('inputs');
-    await copyFiles(await runFolder('inputs/model'), inputs.model);
-    await copyFiles(await runFolder('inputs/target'), inputs.target);
-    for (const [i, files] of inputs.related.entries()) await copyFiles(await runFolder(`inputs/related-${i}`), files);
+    if (inputs.kind === 'files') {
+      await copyFiles(await runFolder('inputs/model'), inputs.model);
+      await copyFiles(await runFolder('inputs/target'), inputs.target);
+      for (const [i, files] of inputs.related.entries()) await copyFiles(await runFolder(`inputs/related-${i}`), files);
+    }
     await saved.write('train.jsonl', [new Uint8Array(await inputs.train.arrayBuffer())]);
     if (inputs.validation) await saved.write('validation.jsonl', [new Uint8Array(await inputs.validation.arrayBuffer())]);
   }
@@ -90,10 +100,11 @@ export async function storeRun(inputs: RunInputs, options: RunOptions): Promise<
     savedAt: new Date().toISOString(),
     options,
     urls: inputs.kind === 'urls' ? inputs : null,
+    hub: inputs.kind === 'hub' ? { model: inputs.model, target: inputs.target, related: inputs.related, endpoint: inputs.endpoint } : null,
     related: inputs.related.length,
     validation: inputs.validation !== undefined,
   };
-  const opened = await openInputs({ ...partial, totalSteps: 0 });
+  const opened = await openInputs({ ...partial, totalSteps: 0 }, control);
   const examples = (await readJsonl(opened.train)).length;
   const totalSteps = Math.ceil(Math.ceil(examples / options.batchSize) / options.accumulation) * options.epochs;
   await root.write(RUN_FILE, encode({ ...partial, totalSteps }));
@@ -116,11 +127,11 @@ export async function pendingRun(): Promise<PendingRun | null> {
 }
 
 /** Reopens the stored run with its checkpoint, or null when there is none. */
-export async function reopenRun(): Promise<(StoredRun & { resume: TrainCheckpoint }) | null> {
+export async function reopenRun(control: DownloadControl): Promise<(StoredRun & { resume: TrainCheckpoint }) | null> {
   const saved = await savedRun();
   if (!saved) return null;
   const checkpoint = await runFolder('checkpoint');
-  return { options: saved.options, inputs: await openInputs(saved), checkpoint, resume: await loadCheckpoint(checkpoint) };
+  return { options: saved.options, inputs: await openInputs(saved, control), checkpoint, resume: await loadCheckpoint(checkpoint) };
 }
 
 /** Forgets the stored run (after it finished, or when the user discards it). */

@@ -18,6 +18,7 @@ import { webgpuBackend } from '@lorafuse/backend-webgpu';
 import { registerBuiltinPlugins } from '@lorafuse/plugins';
 import type { Api, BackendOptions, RunProgress, RunResult } from './api.js';
 import { runBuiltInDemo } from './demo.js';
+import type { DownloadControl } from './hub.js';
 import { runPipeline } from './pipeline.js';
 import { discardRun, pendingRun, reopenRun, storeRun, type StoredRun } from './run-store.js';
 
@@ -39,6 +40,12 @@ async function onBackend(
   }
 }
 
+/** Hub downloads cancelled with the call, their progress shown as its stage. */
+const downloads = ({ signal, progress }: WorkerCallContext<RunProgress>): DownloadControl => ({
+  signal,
+  report: (text) => progress({ kind: 'stage', text }),
+});
+
 function execute(run: StoredRun, resume: TrainCheckpoint | undefined, { signal, progress }: WorkerCallContext<RunProgress>) {
   return onBackend(run.options, run.options.seed, progress, async (backend, plugins) => {
     const result = await runPipeline(backend, plugins, run.inputs, run.options, { signal, progress, checkpoint: run.checkpoint, resume });
@@ -57,14 +64,14 @@ serveWorker<Api>(self as unknown as MessageEndpoint, {
   },
   async run({ inputs, options }, context) {
     context.progress({ kind: 'stage', text: 'saving the inputs for resume' });
-    return execute(await storeRun(inputs, options), undefined, context);
+    return execute(await storeRun(inputs, options, downloads(context)), undefined, context);
   },
   demo(options, { signal, progress }) {
     const opfs = typeof navigator.storage?.getDirectory === 'function';
     return onBackend(options, options.seed, progress, (backend) => runBuiltInDemo(backend, options, signal, progress, opfs));
   },
   async resume(_, context) {
-    const run = await reopenRun();
+    const run = await reopenRun(downloads(context));
     if (!run) throw new LoraFuseError('FILE_NOT_FOUND', 'There is no saved run to resume.');
     return execute(run, run.resume, context);
   },

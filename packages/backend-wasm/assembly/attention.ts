@@ -13,6 +13,13 @@
 // updated once per four queries. Masked keys are skipped, never multiplied
 // by zero, so an infinite value past the causal edge cannot turn into NaN.
 //
+// Sliding window: a query sees keys [first, end) with `first = end − window`
+// (or 0). The rows of a block see at most three more keys than the first
+// one at either edge, so each row sums its own leading keys alone, then the
+// keys every row sees together, then its own trailing keys: in key order,
+// whichever rows share its block. Scores start at the panel of the block's
+// first key, so a window costs O(window) per query, not O(position).
+//
 // Against the former one-row kernel (f64 scores, two scalar exponentials
 // per pair) on the tiny config's shapes, one thread, relaxed build: forward
 // 3.1×, backward 2.8× faster. dK and dV are updated in two passes, not one
@@ -104,43 +111,52 @@ function packPanels(src: usize, seqK: usize, dim: usize, ks: usize, dst: usize, 
 }
 
 /**
- * `scale · x_r·k_j` for rows `x0…x3` (`dim` floats each) against the first
- * `panels` packed panels at `kp`, into rows `s0…s3` (8 floats per panel).
- * Aliased rows (same `x`, same `s`) store the same values twice.
+ * `scale · x_r·k_j` for rows `x0…x3` (`dim` floats each) against packed
+ * panels `[first, panels)` at `kp`, into rows `s0…s3` (8 floats per panel,
+ * at the keys' own positions). Aliased rows (same `x`, same `s`) store the
+ * same values twice.
  */
-function scoreTile(x0: usize, x1: usize, x2: usize, x3: usize, kp: usize, panels: usize, dim: usize, scale: f32, s0: usize, s1: usize, s2: usize, s3: usize): void {
+function scoreTile(
+  x0: usize, x1: usize, x2: usize, x3: usize, kp: usize, first: usize, panels: usize, dim: usize, scale: f32, s0: usize, s1: usize, s2: usize, s3: usize,
+): void {
   const panelBytes = (dim * PANEL) << 2;
-  for (let p: usize = 0; p < panels; p++) {
+  for (let p = first; p < panels; p++) {
     const bp = kp + p * panelBytes;
     const o = (p * PANEL) << 2;
     productTile(x0, x1, x2, x3, 4, bp, bp + panelBytes, s0 + o, s1 + o, s2 + o, s3 + o, scale, false);
   }
 }
 
-/** `x` with lanes `left` and up (of 0…3) replaced by `fill`. */
+/** `x`, the four values of keys `j…j+3`, with the lanes of keys outside `[from, to)` replaced by `fill`. */
 // @ts-ignore: decorator
-@inline function keepLanes(x: v128, left: usize, fill: v128): v128 {
-  const keep = i32x4.lt_s(i32x4(0, 1, 2, 3), i32x4.splat(<i32>left));
+@inline function keysIn(x: v128, j: usize, from: usize, to: usize, fill: v128): v128 {
+  if (j >= from && j + 4 <= to) return x;
+  const lane = i32x4(0, 1, 2, 3);
+  const keep = v128.and(i32x4.ge_s(lane, i32x4.splat(<i32>from - <i32>j)), i32x4.lt_s(lane, i32x4.splat(<i32>to - <i32>j)));
   return v128.bitselect(x, fill, keep);
+}
+
+/** The first key a query sees whose keys end at `end`: `window` keys back at most. */
+// @ts-ignore: decorator
+@inline function firstKey(end: usize, window: usize): usize {
+  return end > window ? end - window : 0;
 }
 
 /**
  * Softmax numerator of one row in place: `p_j = exp(s_j − max)` over its
- * `visible` scores at `s`. Stores the row's log-sum-exp at `lse` and
- * returns `1 / Σ p` (the sum in f64).
+ * scores `[from, to)` at `s` (keys' own positions). Stores the row's
+ * log-sum-exp at `lse` and returns `1 / Σ p` (the sum in f64).
  */
-function softmaxRow(s: usize, visible: usize, lse: usize): f32 {
+function softmaxRow(s: usize, from: usize, to: usize, lse: usize): f32 {
   const ninf = f32x4.splat(-Infinity);
+  const start = from & ~3;
   let m = ninf;
-  let j: usize = 0;
-  for (; j + 4 <= visible; j += 4) m = f32x4.max(m, v128.load(s + (j << 2)));
-  if (j < visible) m = f32x4.max(m, keepLanes(v128.load(s + (j << 2)), visible - j, ninf));
+  for (let j = start; j < to; j += 4) m = f32x4.max(m, keysIn(v128.load(s + (j << 2)), j, from, to, ninf));
   const max = Mathf.max(Mathf.max(f32x4.extract_lane(m, 0), f32x4.extract_lane(m, 1)), Mathf.max(f32x4.extract_lane(m, 2), f32x4.extract_lane(m, 3)));
   const mv = f32x4.splat(max);
   let lo = f64x2.splat(0), hi = f64x2.splat(0);
-  for (j = 0; j < visible; j += 4) {
-    let p = exp4(f32x4.sub(v128.load(s + (j << 2)), mv));
-    if (j + 4 > visible) p = keepLanes(p, visible - j, f32x4.splat(0));
+  for (let j = start; j < to; j += 4) {
+    const p = keysIn(exp4(f32x4.sub(v128.load(s + (j << 2)), mv)), j, from, to, f32x4.splat(0));
     v128.store(s + (j << 2), p);
     lo = f64x2.add(lo, f64x2.promote_low_f32x4(p));
     hi = f64x2.add(hi, f64x2.promote_low_f32x4(v128.shuffle<f32>(p, p, 2, 3, 2, 3)));
@@ -150,23 +166,43 @@ function softmaxRow(s: usize, visible: usize, lse: usize): f32 {
   return <f32>(1 / sum);
 }
 
+/** `r + Σ_{j ∈ [j1, j2)} c[j]·x_j[d…d+3]` (`d+4…d+7` when `high`): one row alone over some of its keys. */
+// @ts-ignore: decorator
+@inline function rowKeys(c: usize, x: usize, rowBytes: usize, d: usize, j1: usize, j2: usize, r: v128, high: bool): v128 {
+  let xk = x + j1 * rowBytes + (d << 2);
+  for (let j = j1; j < j2; j++, xk += rowBytes) r = madd(v128.load32_splat(c + (j << 2)), high ? v128.load(xk, 16) : v128.load(xk), r);
+  return r;
+}
+
 /**
  * One pass of {@link rowsTimesKeys} over `wide ? 8 : 4` floats from `d`:
- * the main loop covers the keys every row sees, then each later row its
- * few extra keys, so each row sums its keys in order.
+ * rows 0–2 first sum their keys before `u3` (the first key row 3 sees),
+ * then the main loop covers the keys every row sees, `[u3, v0)`, then each
+ * later row its few keys from `max(v0, u3)`, so each row sums its keys in order.
  */
 // @ts-ignore: decorator
 @inline function rowsTimesKeysPass(
   c0: usize, c1: usize, c2: usize, c3: usize, x: usize, rowBytes: usize, d: usize,
-  v0: usize, v1: usize, v2: usize, v3: usize, m0: f32, m1: f32, m2: f32, m3: f32,
+  u0: usize, u1: usize, u2: usize, u3: usize, v0: usize, v1: usize, v2: usize, v3: usize, m0: f32, m1: f32, m2: f32, m3: f32,
   o0: usize, o1: usize, o2: usize, o3: usize, rows: usize, wide: bool,
 ): void {
   let r00 = f32x4.splat(0), r01 = f32x4.splat(0);
   let r10 = f32x4.splat(0), r11 = f32x4.splat(0);
   let r20 = f32x4.splat(0), r21 = f32x4.splat(0);
   let r30 = f32x4.splat(0), r31 = f32x4.splat(0);
-  let xj = x + (d << 2);
-  for (let j: usize = 0; j < v0; j++) {
+  if (u3 > u0) {
+    const h0 = min(u3, v0), h1 = min(u3, v1), h2 = min(u3, v2);
+    r00 = rowKeys(c0, x, rowBytes, d, u0, h0, r00, false);
+    r10 = rowKeys(c1, x, rowBytes, d, u1, h1, r10, false);
+    r20 = rowKeys(c2, x, rowBytes, d, u2, h2, r20, false);
+    if (wide) {
+      r01 = rowKeys(c0, x, rowBytes, d, u0, h0, r01, true);
+      r11 = rowKeys(c1, x, rowBytes, d, u1, h1, r11, true);
+      r21 = rowKeys(c2, x, rowBytes, d, u2, h2, r21, true);
+    }
+  }
+  let xj = x + u3 * rowBytes + (d << 2);
+  for (let j = u3; j < v0; j++) {
     const b0 = v128.load(xj);
     const b1 = wide ? v128.load(xj, 16) : b0;
     const jo = j << 2;
@@ -184,21 +220,14 @@ function softmaxRow(s: usize, visible: usize, lse: usize): f32 {
     if (wide) r31 = madd(a, b1, r31);
     xj += rowBytes;
   }
-  const xt = x + v0 * rowBytes + (d << 2);
-  for (let j = v0, xk = xt; j < v1; j++, xk += rowBytes) {
-    const a = v128.load32_splat(c1 + (j << 2));
-    r10 = madd(a, v128.load(xk), r10);
-    if (wide) r11 = madd(a, v128.load(xk, 16), r11);
-  }
-  for (let j = v0, xk = xt; j < v2; j++, xk += rowBytes) {
-    const a = v128.load32_splat(c2 + (j << 2));
-    r20 = madd(a, v128.load(xk), r20);
-    if (wide) r21 = madd(a, v128.load(xk, 16), r21);
-  }
-  for (let j = v0, xk = xt; j < v3; j++, xk += rowBytes) {
-    const a = v128.load32_splat(c3 + (j << 2));
-    r30 = madd(a, v128.load(xk), r30);
-    if (wide) r31 = madd(a, v128.load(xk, 16), r31);
+  const t = max(v0, u3);
+  r10 = rowKeys(c1, x, rowBytes, d, t, v1, r10, false);
+  r20 = rowKeys(c2, x, rowBytes, d, t, v2, r20, false);
+  r30 = rowKeys(c3, x, rowBytes, d, t, v3, r30, false);
+  if (wide) {
+    r11 = rowKeys(c1, x, rowBytes, d, t, v1, r11, true);
+    r21 = rowKeys(c2, x, rowBytes, d, t, v2, r21, true);
+    r31 = rowKeys(c3, x, rowBytes, d, t, v3, r31, true);
   }
   const od = d << 2;
   v128.store(o0 + od, f32x4.mul(r00, f32x4.splat(m0)));
@@ -214,35 +243,36 @@ function softmaxRow(s: usize, visible: usize, lse: usize): f32 {
   if (wide) v128.store(o3 + od, f32x4.mul(r31, f32x4.splat(m3)), 16);
 }
 
-/** `o_r[d] = m_r · Σ_{j < v_r} c_r[j] · x_j[d]` for a scalar `d`. */
-function rowTimesKeysAt(c: usize, x: usize, rowBytes: usize, d: usize, visible: usize, m: f32, o: usize): void {
+/** `o[d] = m · Σ_{j ∈ [from, to)} c[j] · x_j[d]` for a scalar `d`. */
+function rowTimesKeysAt(c: usize, x: usize, rowBytes: usize, d: usize, from: usize, to: usize, m: f32, o: usize): void {
   let acc: f32 = 0;
-  for (let j: usize = 0; j < visible; j++) acc += load<f32>(c + (j << 2)) * load<f32>(x + j * rowBytes + (d << 2));
+  for (let j = from; j < to; j++) acc += load<f32>(c + (j << 2)) * load<f32>(x + j * rowBytes + (d << 2));
   store<f32>(o + (d << 2), acc * m);
 }
 
 /**
- * `o_r = m_r · Σ_{j < v_r} c_r[j] · x_j` for the first `rows` of four rows
+ * `o_r = m_r · Σ_{j ∈ [u_r, v_r)} c_r[j] · x_j` for the first `rows` of four rows
  * (P·V, dS·K): coefficient rows `c0…c3`, key rows `x_j` (`dim` floats at
- * `x`, `rowBytes` apart), visible counts `v1`, `v2`, `v3` each in `[v0, v0 + 3]`. Rows past `rows` alias
- * earlier ones and are not stored.
+ * `x`, `rowBytes` apart), key ranges whose ends `v1`, `v2`, `v3` are each in
+ * `[v0, v0 + 3]` and whose starts `u_r` are each in `[u0, u0 + 3]`, both
+ * non-decreasing. Rows past `rows` alias earlier ones and are not stored.
  */
 function rowsTimesKeys(
   c0: usize, c1: usize, c2: usize, c3: usize, x: usize, dim: usize, rowBytes: usize,
-  v0: usize, v1: usize, v2: usize, v3: usize, m0: f32, m1: f32, m2: f32, m3: f32,
+  u0: usize, u1: usize, u2: usize, u3: usize, v0: usize, v1: usize, v2: usize, v3: usize, m0: f32, m1: f32, m2: f32, m3: f32,
   o0: usize, o1: usize, o2: usize, o3: usize, rows: usize,
 ): void {
   let d: usize = 0;
-  for (; d + 8 <= dim; d += 8) rowsTimesKeysPass(c0, c1, c2, c3, x, rowBytes, d, v0, v1, v2, v3, m0, m1, m2, m3, o0, o1, o2, o3, rows, true);
+  for (; d + 8 <= dim; d += 8) rowsTimesKeysPass(c0, c1, c2, c3, x, rowBytes, d, u0, u1, u2, u3, v0, v1, v2, v3, m0, m1, m2, m3, o0, o1, o2, o3, rows, true);
   if (d + 4 <= dim) {
-    rowsTimesKeysPass(c0, c1, c2, c3, x, rowBytes, d, v0, v1, v2, v3, m0, m1, m2, m3, o0, o1, o2, o3, rows, false);
+    rowsTimesKeysPass(c0, c1, c2, c3, x, rowBytes, d, u0, u1, u2, u3, v0, v1, v2, v3, m0, m1, m2, m3, o0, o1, o2, o3, rows, false);
     d += 4;
   }
   for (; d < dim; d++) {
-    rowTimesKeysAt(c0, x, rowBytes, d, v0, m0, o0);
-    if (rows > 1) rowTimesKeysAt(c1, x, rowBytes, d, v1, m1, o1);
-    if (rows > 2) rowTimesKeysAt(c2, x, rowBytes, d, v2, m2, o2);
-    if (rows > 3) rowTimesKeysAt(c3, x, rowBytes, d, v3, m3, o3);
+    rowTimesKeysAt(c0, x, rowBytes, d, u0, v0, m0, o0);
+    if (rows > 1) rowTimesKeysAt(c1, x, rowBytes, d, u1, v1, m1, o1);
+    if (rows > 2) rowTimesKeysAt(c2, x, rowBytes, d, u2, v2, m2, o2);
+    if (rows > 3) rowTimesKeysAt(c3, x, rowBytes, d, u3, v3, m3, o3);
   }
 }
 
@@ -288,11 +318,11 @@ function rowsTimesKeys(
  * Forward: `out` (the layout of `q`: `[B, H, Sq, D]`, or `[B, Sq, H, D]`
  * with `bshd`, as are `k` and `v`), `lse` `[B, H, Sq]`, for query rows
  * `[row1, row2)` of `[B·H·Sq]` (each row is independent, so threads may
- * split them anywhere). `scratch` holds the layout above.
+ * split them anywhere), each seeing at most `window` keys. `scratch` holds the layout above.
  */
 export function attention(
   q: usize, k: usize, v: usize, out: usize, lse: usize,
-  batch: usize, heads: usize, kvHeads: usize, group: usize, seqQ: usize, seqK: usize, dim: usize, scale: f64, bshd: bool, scratch: usize,
+  batch: usize, heads: usize, kvHeads: usize, group: usize, seqQ: usize, seqK: usize, dim: usize, scale: f64, window: usize, bshd: bool, scratch: usize,
   row1: usize, row2: usize,
 ): void {
   const stride = paddedKeys(seqK) << 2;
@@ -308,6 +338,7 @@ export function attention(
     // Later rows join while they read the same block and see at least the
     // first row's keys and at most 3 more: the next positions of the head
     // or, with one query per head (decoding), the group's other heads.
+    // Their first keys then lie at most 3 past the first row's too.
     let rows: usize = 1;
     while (rows < ROWS && row + rows < row2 && kvOffset(row + rows, heads, kvHeads, group, seqQ, seqK, dim, bshd) == kvo) {
       const extra = visibleKeys(row + rows, seqQ, seqK) - v0;
@@ -316,6 +347,7 @@ export function attention(
     }
     const r1 = blockRow(row, 1, rows), r2 = blockRow(row, 2, rows), r3 = blockRow(row, 3, rows);
     const v1 = visibleKeys(r1, seqQ, seqK), v2 = visibleKeys(r2, seqQ, seqK), v3 = visibleKeys(r3, seqQ, seqK);
+    const u0 = firstKey(v0, window), u1 = firstKey(v1, window), u2 = firstKey(v2, window), u3 = firstKey(v3, window);
     const panels = (max(max(v1, v2), v3) + PANEL - 1) / PANEL;
     if (kvo != packedBlock) {
       packedBlock = kvo;
@@ -328,12 +360,12 @@ export function attention(
     const at0 = rowOffset(row, heads, seqQ, dim, bshd), at1 = rowOffset(r1, heads, seqQ, dim, bshd);
     const at2 = rowOffset(r2, heads, seqQ, dim, bshd), at3 = rowOffset(r3, heads, seqQ, dim, bshd);
     const s1 = s + stride * (r1 - row), s2 = s + stride * (r2 - row), s3 = s + stride * (r3 - row);
-    scoreTile(q + at0, q + at1, q + at2, q + at3, kp, panels, dim, <f32>scale, s, s1, s2, s3);
-    const m0 = softmaxRow(s, v0, lse + (row << 2));
-    const m1 = rows > 1 ? softmaxRow(s1, v1, lse + (r1 << 2)) : m0;
-    const m2 = rows > 2 ? softmaxRow(s2, v2, lse + (r2 << 2)) : m1;
-    const m3 = rows > 3 ? softmaxRow(s3, v3, lse + (r3 << 2)) : m2;
-    rowsTimesKeys(s, s1, s2, s3, v + kvo, dim, ks << 2, v0, v1, v2, v3, m0, m1, m2, m3, out + at0, out + at1, out + at2, out + at3, rows);
+    scoreTile(q + at0, q + at1, q + at2, q + at3, kp, u0 / PANEL, panels, dim, <f32>scale, s, s1, s2, s3);
+    const m0 = softmaxRow(s, u0, v0, lse + (row << 2));
+    const m1 = rows > 1 ? softmaxRow(s1, u1, v1, lse + (r1 << 2)) : m0;
+    const m2 = rows > 2 ? softmaxRow(s2, u2, v2, lse + (r2 << 2)) : m1;
+    const m3 = rows > 3 ? softmaxRow(s3, u3, v3, lse + (r3 << 2)) : m2;
+    rowsTimesKeys(s, s1, s2, s3, v + kvo, dim, ks << 2, u0, u1, u2, u3, v0, v1, v2, v3, m0, m1, m2, m3, out + at0, out + at1, out + at2, out + at3, rows);
     row += rows;
   }
 }
@@ -341,13 +373,13 @@ export function attention(
 /**
  * Backward of one row in place: `p_j = exp(s_j − lse)` into `s` and
  * `dS_j = scale · p_j · (g_j − δ)` into `g` (which holds dOut·v_j), for
- * the `visible` keys (lanes past them hold garbage no one reads).
+ * the keys `[from, to)` (lanes around them hold garbage no one reads).
  */
-function gradRow(s: usize, g: usize, visible: usize, lse: f32, delta: f32, scale: f32): void {
+function gradRow(s: usize, g: usize, from: usize, to: usize, lse: f32, delta: f32, scale: f32): void {
   const l = f32x4.splat(lse);
   const dl = f32x4.splat(delta);
   const sc = f32x4.splat(scale);
-  for (let j: usize = 0; j < visible; j += 4) {
+  for (let j = from & ~3; j < to; j += 4) {
     const o = j << 2;
     const p = exp4(f32x4.sub(v128.load(s + o), l));
     v128.store(s + o, p);
@@ -413,7 +445,8 @@ function keyUpdateRow(g: usize, s: usize, q: usize, o: usize, dk: usize, dv: usi
 }
 
 /**
- * Backward for query rows `[row1, row2)`, writing every row of dq and the
+ * Backward for query rows `[row1, row2)` (each seeing at most `window`
+ * keys), writing every row of dq and the
  * zeroed, then accumulated dK and dV of the blocks they read. dK and dV of a
  * key/value block sum over the `group·Sq` query rows that read it, so both
  * bounds must be multiples of `group·Sq`: a thread then owns whole blocks
@@ -422,7 +455,7 @@ function keyUpdateRow(g: usize, s: usize, q: usize, o: usize, dk: usize, dv: usi
  */
 export function attentionBackward(
   q: usize, k: usize, v: usize, out: usize, lse: usize, dOut: usize, dq: usize, dk: usize, dv: usize,
-  batch: usize, heads: usize, kvHeads: usize, group: usize, seqQ: usize, seqK: usize, dim: usize, scale: f64, bshd: bool, scratch: usize,
+  batch: usize, heads: usize, kvHeads: usize, group: usize, seqQ: usize, seqK: usize, dim: usize, scale: f64, window: usize, bshd: bool, scratch: usize,
   row1: usize, row2: usize,
 ): void {
   if (row2 <= row1) return;
@@ -476,23 +509,33 @@ export function attentionBackward(
     const o0 = dOut + ro, o1 = o0 + b1 * rb, o2 = o0 + b2 * rb, o3 = o0 + b3 * rb;
     const s1 = s + stride * b1, s2 = s + stride * b2, s3 = s + stride * b3;
     const g1 = g + stride * b1, g2 = g + stride * b2, g3 = g + stride * b3;
-    scoreTile(q0, q1, q2, q3, kp, panels, dim, sc, s, s1, s2, s3);
-    scoreTile(o0, o1, o2, o3, vp, panels, dim, 1, g, g1, g2, g3);
+    const u0 = firstKey(v0, window), u1 = firstKey(v0 + b1, window), u2 = firstKey(v0 + b2, window), u3 = firstKey(v0 + b3, window);
+    scoreTile(q0, q1, q2, q3, kp, u0 / PANEL, panels, dim, sc, s, s1, s2, s3);
+    scoreTile(o0, o1, o2, o3, vp, u0 / PANEL, panels, dim, 1, g, g1, g2, g3);
     for (let r: usize = 0; r < rows; r++) {
       const x = (row + r) << 2;
       const at = r * rb;
-      gradRow(s + stride * r, g + stride * r, v0 + r, load<f32>(lse + x), dot(o0 + at, out + ro + at, dim), sc);
+      gradRow(s + stride * r, g + stride * r, firstKey(v0 + r, window), v0 + r, load<f32>(lse + x), dot(o0 + at, out + ro + at, dim), sc);
     }
-    rowsTimesKeys(g, g1, g2, g3, k + kvo, dim, keyBytes, v0, v0 + b1, v0 + b2, v0 + b3, 1, 1, 1, 1, dq + ro, dq + ro + b1 * rb, dq + ro + b2 * rb, dq + ro + b3 * rb, rows);
+    rowsTimesKeys(
+      g, g1, g2, g3, k + kvo, dim, keyBytes, u0, u1, u2, u3, v0, v0 + b1, v0 + b2, v0 + b3, 1, 1, 1, 1,
+      dq + ro, dq + ro + b1 * rb, dq + ro + b2 * rb, dq + ro + b3 * rb, rows,
+    );
     const dkb = dk + kvo, dvb = dv + kvo;
     if (rows == ROWS) {
-      keyUpdate(g, g1, g2, g3, s, s1, s2, s3, q0, q1, q2, q3, o0, o1, o2, o3, dkb, dvb, dim, keyBytes, 0, v0, true);
-      keyUpdateRow(g1, s1, q1, o1, dkb, dvb, dim, keyBytes, v0, v0 + 1);
-      keyUpdateRow(g2, s2, q2, o2, dkb, dvb, dim, keyBytes, v0, v0 + 2);
-      keyUpdateRow(g3, s3, q3, o3, dkb, dvb, dim, keyBytes, v0, v0 + 3);
+      // Each key takes its rows' terms in row order: the keys before u3 from
+      // rows 0–2 alone, [u3, v0) from all four at once, the rest from rows 1–3 alone.
+      keyUpdateRow(g, s, q0, o0, dkb, dvb, dim, keyBytes, u0, min(u3, v0));
+      keyUpdateRow(g1, s1, q1, o1, dkb, dvb, dim, keyBytes, u1, min(u3, v0 + 1));
+      keyUpdateRow(g2, s2, q2, o2, dkb, dvb, dim, keyBytes, u2, min(u3, v0 + 2));
+      keyUpdate(g, g1, g2, g3, s, s1, s2, s3, q0, q1, q2, q3, o0, o1, o2, o3, dkb, dvb, dim, keyBytes, u3, v0, true);
+      const t = max(v0, u3);
+      keyUpdateRow(g1, s1, q1, o1, dkb, dvb, dim, keyBytes, t, v0 + 1);
+      keyUpdateRow(g2, s2, q2, o2, dkb, dvb, dim, keyBytes, t, v0 + 2);
+      keyUpdateRow(g3, s3, q3, o3, dkb, dvb, dim, keyBytes, t, v0 + 3);
     } else {
       for (let r: usize = 0; r < rows; r++) {
-        keyUpdateRow(g + stride * r, s + stride * r, q0 + r * rb, o0 + r * rb, dkb, dvb, dim, keyBytes, 0, v0 + r);
+        keyUpdateRow(g + stride * r, s + stride * r, q0 + r * rb, o0 + r * rb, dkb, dvb, dim, keyBytes, firstKey(v0 + r, window), v0 + r);
       }
     }
     row += rows;

@@ -63,7 +63,7 @@ export function sqrt(x: usize, out: usize, size: usize): void {
 
 /** σ(x) = 1 / (1 + e^(−x)) on four lanes. */
 // @ts-ignore: decorator
-@inline function sigmoid4(x: v128): v128 {
+@inline export function sigmoid4(x: v128): v128 {
   const one = f32x4.splat(1);
   return f32x4.div(one, f32x4.add(one, exp4(f32x4.neg(x))));
 }

@@ -4,8 +4,11 @@
 export { castFloats } from './convert';
 export { matmul, matmulScratchFloats, packedAFloats, packedBFloats, packPanelsOfA, packPanelsOfB } from './matmul';
 export { binary, scale, abs, sqrt, silu, siluBackward, swiglu, swigluBackward, maskApply } from './elementwise';
+export { geglu, gegluBackward } from './geglu';
+export { softcap, softcapBackward } from './softcap';
 export { sum, sumSquaresF64, columnSumSquares } from './reduce';
-export { adamwStep, loraImportance } from './optimizer';
+export { adamwStep } from './optimizer';
+export { loraImportanceScratchBytes, loraImportancePrepare, loraImportanceRows, loraImportanceColumns } from './importance';
 export { bottomKMask } from './selection';
 export { randomUniform, randomNormal, dropout } from './random';
 export { rmsNorm, rmsNormBackward, rmsNormWeightGrad, rope } from './normalization';

@@ -5,9 +5,10 @@
 // the reference backend (float64 accumulation), a row's results independent of the rows it
 // shares a block with, bit-identical results for any thread count, and
 // masked keys that never reach the output (an infinite value past the causal
-// edge, a score of −∞).
+// edge or before a sliding window, a score of −∞). Sliding windows move
+// each row's first key too: every case above runs with windows as well.
 import { setFlagsFromString } from 'node:v8';
-import { ReferenceBackend, Tensor, type DeviceTensor } from '@lorafuse/core';
+import { ReferenceBackend, Tensor, type AttentionOptions, type DeviceTensor } from '@lorafuse/core';
 import { CONFORMANCE_TOLERANCES } from '@lorafuse/core/testing';
 import { afterAll, describe, expect, it } from 'vitest';
 import { WasmBackend } from '../src/backend.js';
@@ -54,12 +55,11 @@ function inputsOf(s: Shape, seed: number): Inputs {
 }
 
 /** Forward and backward (the backward on that backend's own `out` and `lse`), read back. */
-function runAttention(backend: WasmBackend | ReferenceBackend, s: Shape, x: Inputs, scale?: number) {
+function runAttention(backend: WasmBackend | ReferenceBackend, s: Shape, x: Inputs, options: AttentionOptions = {}) {
   const up = (data: Float32Array, shape: number[]) => backend.upload(new Tensor('f32', shape, data));
   const qShape = [s.batch, s.heads, s.seqQ, s.dim];
   const kShape = [s.batch, s.kvHeads, s.seqK, s.dim];
   const [q, k, v, dOut] = [up(x.q, qShape), up(x.k, kShape), up(x.v, kShape), up(x.dOut, qShape)];
-  const options = scale === undefined ? {} : { scale };
   const { out, lse } = backend.kernels.attention(q, k, v, options);
   const { dq, dk, dv } = backend.kernels.attentionBackward(q, k, v, out, lse, dOut, options);
   const read = (t: DeviceTensor) => backend.readSync(t).data as Float32Array;
@@ -95,16 +95,23 @@ function firstDifference(a: Float32Array, b: Float32Array): number {
 interface ShapeCase {
   readonly name: string;
   readonly shape: Shape;
-  readonly scale?: number;
+  readonly options?: AttentionOptions;
 }
 const SHAPES: readonly ShapeCase[] = [
   { name: 'tiny-like H4 KV2 S37 D64', shape: { batch: 2, heads: 4, kvHeads: 2, seqQ: 37, seqK: 37, dim: 64 } },
   { name: 'H3 KV1 S14 D15', shape: { batch: 1, heads: 3, kvHeads: 1, seqQ: 14, seqK: 14, dim: 15 } },
   { name: 'Sq 7 < Sk 19, D4', shape: { batch: 1, heads: 2, kvHeads: 2, seqQ: 7, seqK: 19, dim: 4 } },
-  { name: 'Sq 5 < Sk 6, H4 KV1 D3, scale 0.9', shape: { batch: 2, heads: 4, kvHeads: 1, seqQ: 5, seqK: 6, dim: 3 }, scale: 0.9 },
+  { name: 'Sq 5 < Sk 6, H4 KV1 D3, scale 0.9', shape: { batch: 2, heads: 4, kvHeads: 1, seqQ: 5, seqK: 6, dim: 3 }, options: { scale: 0.9 } },
   { name: 'S11 D1', shape: { batch: 1, heads: 2, kvHeads: 1, seqQ: 11, seqK: 11, dim: 1 } },
   { name: 'S70 D24', shape: { batch: 1, heads: 2, kvHeads: 1, seqQ: 70, seqK: 70, dim: 24 } },
   { name: 'decoding Sq 1 < Sk 21, H6 KV2 D16', shape: { batch: 2, heads: 6, kvHeads: 2, seqQ: 1, seqK: 21, dim: 16 } },
+  // Windows: rows of a block start 0–3 keys apart (window 2 and 3 leave no key every row sees), on and off the panels.
+  { name: 'window 2, S13 D8', shape: { batch: 1, heads: 2, kvHeads: 1, seqQ: 13, seqK: 13, dim: 8 }, options: { window: 2 } },
+  { name: 'window 3, H3 KV1 S14 D15', shape: { batch: 1, heads: 3, kvHeads: 1, seqQ: 14, seqK: 14, dim: 15 }, options: { window: 3 } },
+  { name: 'window 11, S70 D24', shape: { batch: 1, heads: 2, kvHeads: 1, seqQ: 70, seqK: 70, dim: 24 }, options: { window: 11 } },
+  { name: 'window 16, H4 KV2 S37 D64', shape: { batch: 2, heads: 4, kvHeads: 2, seqQ: 37, seqK: 37, dim: 64 }, options: { window: 16 } },
+  { name: 'window 5, Sq 7 < Sk 19, D4', shape: { batch: 1, heads: 2, kvHeads: 2, seqQ: 7, seqK: 19, dim: 4 }, options: { window: 5 } },
+  { name: 'window 9, decoding Sq 1 < Sk 21, H6 KV2 D16', shape: { batch: 2, heads: 6, kvHeads: 2, seqQ: 1, seqK: 21, dim: 16 }, options: { window: 9 } },
 ];
 
 describe('wasm attention scratch', () => {
@@ -124,11 +131,11 @@ describe('wasm attention scratch', () => {
 });
 
 describe.each(['plain', 'relaxed'] as const)('wasm attention blocking (%s SIMD)', (simd) => {
-  it.each(SHAPES)('matches the reference, forward and backward: $name', async ({ shape, scale }) => {
+  it.each(SHAPES)('matches the reference, forward and backward: $name', async ({ shape, options }) => {
     const backend = await open(simd, 1);
     const x = inputsOf(shape, 11);
-    const got = runAttention(backend, shape, x, scale);
-    const want = runAttention(reference, shape, x, scale);
+    const got = runAttention(backend, shape, x, options);
+    const want = runAttention(reference, shape, x, options);
     for (const name of ['out', 'lse', 'dq', 'dk', 'dv'] as const) {
       const tolerance = name === 'out' || name === 'lse' ? CONFORMANCE_TOLERANCES.attention : CONFORMANCE_TOLERANCES.attentionBackward;
       // At most 3e-7 measured: the tolerance is 30 times that.
@@ -136,25 +143,28 @@ describe.each(['plain', 'relaxed'] as const)('wasm attention blocking (%s SIMD)'
     }
   });
 
-  it('gives each query row the same bits whichever rows share its block (forward out and lse, backward dq)', async () => {
-    // Queries [a, Sq) of a call are the last Sq − a positions with the same
-    // keys: a = 1, 2, 3 moves every row to another place in its block.
-    const backend = await open(simd, 1);
-    const shape: Shape = { batch: 1, heads: 2, kvHeads: 1, seqQ: 23, seqK: 23, dim: 20 };
-    const x = inputsOf(shape, 5);
-    const full = runAttention(backend, shape, x);
-    const rowsOf = (data: Float32Array, a: number, width: number) => {
-      const heads = Array.from({ length: shape.heads }, (_, h) => data.subarray((h * shape.seqQ + a) * width, (h + 1) * shape.seqQ * width));
-      return Float32Array.from(heads.flatMap((part) => [...part]));
-    };
-    for (const a of [1, 2, 3]) {
-      const sub: Shape = { ...shape, seqQ: shape.seqQ - a };
-      const part = runAttention(backend, sub, { q: rowsOf(x.q, a, shape.dim), k: x.k, v: x.v, dOut: rowsOf(x.dOut, a, shape.dim) });
-      expect(firstDifference(part.out, rowsOf(full.out, a, shape.dim)), `out, from row ${a}`).toBe(-1);
-      expect(firstDifference(part.lse, rowsOf(full.lse, a, 1)), `lse, from row ${a}`).toBe(-1);
-      expect(firstDifference(part.dq, rowsOf(full.dq, a, shape.dim)), `dq, from row ${a}`).toBe(-1);
-    }
-  });
+  it.each([{}, { window: 6 }])(
+    'gives each query row the same bits whichever rows share its block (forward out and lse, backward dq), options %o',
+    async (options) => {
+      // Queries [a, Sq) of a call are the last Sq − a positions with the same
+      // keys: a = 1, 2, 3 moves every row to another place in its block.
+      const backend = await open(simd, 1);
+      const shape: Shape = { batch: 1, heads: 2, kvHeads: 1, seqQ: 23, seqK: 23, dim: 20 };
+      const x = inputsOf(shape, 5);
+      const full = runAttention(backend, shape, x, options);
+      const rowsOf = (data: Float32Array, a: number, width: number) => {
+        const heads = Array.from({ length: shape.heads }, (_, h) => data.subarray((h * shape.seqQ + a) * width, (h + 1) * shape.seqQ * width));
+        return Float32Array.from(heads.flatMap((part) => [...part]));
+      };
+      for (const a of [1, 2, 3]) {
+        const sub: Shape = { ...shape, seqQ: shape.seqQ - a };
+        const part = runAttention(backend, sub, { q: rowsOf(x.q, a, shape.dim), k: x.k, v: x.v, dOut: rowsOf(x.dOut, a, shape.dim) }, options);
+        expect(firstDifference(part.out, rowsOf(full.out, a, shape.dim)), `out, from row ${a}`).toBe(-1);
+        expect(firstDifference(part.lse, rowsOf(full.lse, a, 1)), `lse, from row ${a}`).toBe(-1);
+        expect(firstDifference(part.dq, rowsOf(full.dq, a, shape.dim)), `dq, from row ${a}`).toBe(-1);
+      }
+    },
+  );
 
   it.each([
     // 3 KV blocks of 2 heads × 13 queries (78 rows): the forward's parts
@@ -162,9 +172,10 @@ describe.each(['plain', 'relaxed'] as const)('wasm attention blocking (%s SIMD)'
     { name: 'H6 KV3 S13 D12', shape: { batch: 1, heads: 6, kvHeads: 3, seqQ: 13, seqK: 13, dim: 12 } },
     // One query per head: the forward's parts cut through groups of heads.
     { name: 'decoding H9 KV3 Sq1 Sk30 D8', shape: { batch: 2, heads: 9, kvHeads: 3, seqQ: 1, seqK: 30, dim: 8 } },
-  ])('is bit-identical for 1, 2 and 3 threads and between runs: $name', async ({ shape }) => {
+    { name: 'window 5, H6 KV3 S13 D12', shape: { batch: 1, heads: 6, kvHeads: 3, seqQ: 13, seqK: 13, dim: 12 }, options: { window: 5 } },
+  ] as ShapeCase[])('is bit-identical for 1, 2 and 3 threads and between runs: $name', async ({ shape, options }) => {
     const x = inputsOf(shape, 21);
-    const single = runAttention(await open(simd, 1), shape, x);
+    const single = runAttention(await open(simd, 1), shape, x, options);
     for (const threads of [2, 3]) {
       const backend = await open(simd, threads);
       // Twice with the parts claimed (a worker that wakes late may run none),
@@ -175,7 +186,7 @@ describe.each(['plain', 'relaxed'] as const)('wasm attention blocking (%s SIMD)'
         [2, 'claimed'],
         [3, 'dealt'],
       ] as const) {
-        const { result, byWorkers } = withParts(assignment, backend, () => runAttention(backend, shape, x));
+        const { result, byWorkers } = withParts(assignment, backend, () => runAttention(backend, shape, x, options));
         for (const name of ['out', 'lse', 'dq', 'dk', 'dv'] as const) {
           expect(firstDifference(result[name], single[name]), `${name}, ${threads} threads, run ${run} (${assignment})`).toBe(-1);
         }
@@ -209,5 +220,24 @@ describe.each(['plain', 'relaxed'] as const)('wasm attention blocking (%s SIMD)'
     const maskedWant = runAttention(reference, shape, { ...x, q, k });
     expect(relL2(masked.out, maskedWant.out)).toBeLessThan(CONFORMANCE_TOLERANCES.attention);
     expect(relL2(masked.lse, maskedWant.lse)).toBeLessThan(CONFORMANCE_TOLERANCES.attention);
+  });
+
+  it('keeps keys before a sliding window out: an infinite key and value that only early rows see', async () => {
+    const backend = await open(simd, 1);
+    const shape: Shape = { batch: 1, heads: 1, kvHeads: 1, seqQ: 12, seqK: 12, dim: 8 };
+    const x = inputsOf(shape, 37);
+    // Key 2 is +∞ in k and v: with a window of 4, rows 6–11 no longer see it.
+    const [k, v] = [x.k.slice(), x.v.slice()];
+    k.fill(Infinity, 2 * 8, 3 * 8);
+    v.fill(Infinity, 2 * 8, 3 * 8);
+    const options = { window: 4 };
+    const got = runAttention(backend, shape, { ...x, k, v }, options);
+    const want = runAttention(reference, shape, { ...x, k, v }, options);
+    const late = (t: Float32Array, width: number) => t.subarray(6 * width);
+    for (const name of ['out', 'dq'] as const) {
+      expect(late(got[name], 8).every(Number.isFinite), name).toBe(true);
+      expect(relL2(late(got[name], 8), late(want[name], 8)), name).toBeLessThan(CONFORMANCE_TOLERANCES.attentionBackward);
+    }
+    expect(relL2(late(got.lse, 1), late(want.lse, 1))).toBeLessThan(CONFORMANCE_TOLERANCES.attention);
   });
 });

@@ -15,7 +15,7 @@ setFlagsFromString('--experimental-wasm-relaxed-simd');
 // The time budget only stops a hung suite (below vitest's test timeout):
 // every case must run, however busy the machine.
 const SPLIT_KERNELS =
-  /^(matmul|loraLinear|attention|attentionBackward|add|mul|scale|abs|sqrt|dropout|silu|siluBackward|swiglu|swigluBackward|rmsNorm|rmsNormBackward|crossEntropy|crossEntropyBackward|reshape|permute|rope|ropeBackward)\//;
+  /^(matmul|loraLinear|attention|attentionBackward|add|mul|scale|abs|sqrt|dropout|silu|siluBackward|swiglu|swigluBackward|geglu|gegluBackward|softcap|softcapBackward|rmsNorm|rmsNormBackward|crossEntropy|crossEntropyBackward|reshape|permute|rope|ropeBackward|loraImportance)\//;
 
 describe.each([
   ['plain', 1, undefined],

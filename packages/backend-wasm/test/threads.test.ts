@@ -1,6 +1,6 @@
 import { createRequire } from 'node:module';
 import { setFlagsFromString } from 'node:v8';
-import { Tensor, type DeviceTensor } from '@lorafuse/core';
+import { ReferenceBackend, Tensor, type DeviceTensor } from '@lorafuse/core';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { asyncCodeOf } from '../../core/test/error-code.js';
 import { WasmBackend } from '../src/backend.js';
@@ -297,7 +297,7 @@ describe('wasm backend with threads', () => {
     expect(workerPartsOfSameBits(await open(2, 'relaxed'), run, single)).toBeGreaterThanOrEqual(7);
   });
 
-  it('gives bit-identical elementwise, dropout, RMSNorm, cross-entropy, reshape, permute and RoPE results for 1 and 3 threads', async () => {
+  it('gives bit-identical elementwise, GeGLU, soft-capping, dropout, RMSNorm, cross-entropy, reshape, permute and RoPE results for 1 and 3 threads', async () => {
     const run = (backend: WasmBackend): Tensor[] => {
       const up = (shape: number[], seed: number) => upload(backend, shape, seed);
       const k = backend.kernels;
@@ -307,6 +307,7 @@ describe('wasm backend with threads', () => {
       const [x, y, w] = [up([75, 22], 1), up([75, 22], 2), up([22], 3)];
       const norm = k.rmsNormBackward(x, w, y, 1e-5);
       const swiglu = k.swigluBackward(x, y, up([75, 22], 4));
+      const geglu = k.gegluBackward(x, y, up([75, 22], 15));
       // Targets with ignored rows (−100) and one out of range (a NaN row).
       const targets = backend.upload(
         new Tensor(
@@ -330,6 +331,11 @@ describe('wasm backend with threads', () => {
         k.swiglu(x, y),
         swiglu.dGate,
         swiglu.dUp,
+        k.geglu(x, y),
+        geglu.dGate,
+        geglu.dUp,
+        k.softcap(x, 0.7),
+        k.softcapBackward(x, y, 1.5),
         k.rmsNorm(x, w, 1e-5),
         norm.dx,
         norm.dWeight,
@@ -346,8 +352,78 @@ describe('wasm backend with threads', () => {
       ].map((t: DeviceTensor) => backend.readSync(t));
     };
     const single = run(await open(1));
-    // 21 split calls, each in two parts or more: the workers ran parts of each.
-    expect(workerPartsOfSameBits(await open(3), run, single)).toBeGreaterThanOrEqual(21);
+    // 25 split calls, each in two parts or more: the workers ran parts of each.
+    expect(workerPartsOfSameBits(await open(3), run, single)).toBeGreaterThanOrEqual(25);
+  });
+
+  it('gives loraImportance results bit-identical to the float64 reference for 1, 2 and 3 threads, plain and relaxed', async () => {
+    // Ranks below, at and past the kernel's chunk of 8; widths with tails
+    // after its groups of 8 columns; odd row and column counts, so the last
+    // pair of a part is one row (column) twice; B with a zero row (signs 0);
+    // no columns or no rows; and, last, an A with a NaN (NaN columns of W).
+    const cases = [
+      { r: 8, inF: 67, outF: 45 },
+      { r: 11, inF: 40, outF: 33 },
+      { r: 3, inF: 9, outF: 2 },
+      { r: 8, inF: 576, outF: 192 },
+      { r: 2, inF: 0, outF: 3 },
+      { r: 2, inF: 5, outF: 0 },
+      { r: 16, inF: 130, outF: 7, nan: true },
+    ];
+    const inputs = cases.map(({ r, inF, outF, nan }, c) => {
+      const a = values(r * inF, 10 * c + 1);
+      if (nan) a[inF + 5] = NaN;
+      const b = values(outF * r, 10 * c + 2).map((x, i) => (Math.floor(i / r) === 1 ? 0 : x));
+      const n = values(inF, 10 * c + 3).map(Math.abs);
+      return [new Tensor('f32', [r, inF], a), new Tensor('f32', [outF, r], b), new Tensor('f32', [inF], n)];
+    });
+    // Sums whose value depends on their order: 2⁶⁰ − 2⁶⁰ + 1 is 1 in order, 0 in most others. Every sign is +1;
+    // B's scores sum n over j, A's first column sums of B over i.
+    const huge = 2 ** 60;
+    const ordered = [
+      new Tensor('f32', [3, 16], new Float32Array(48).fill(1)),
+      new Tensor('f32', [3, 3], Float32Array.of(huge, 2 * huge, 0, -huge, 2 * huge, 0, 1, 2 * huge, 0)),
+      new Tensor(
+        'f32',
+        [16],
+        Float32Array.from({ length: 16 }, (_, j) => [huge, -huge, 1][j] ?? 0),
+      ),
+    ];
+    inputs.push(ordered);
+    // NaN payloads differ between engines and the reference: compare NaN positions, and every other value's bits.
+    const bits = (t: Tensor) =>
+      Array.from(new Uint32Array(Float32Array.from(t.data as Float32Array).buffer), (u, i) => (Number.isNaN((t.data as Float32Array)[i]) ? -1 : u));
+    const scoresOf = (backend: WasmBackend | ReferenceBackend, [a, b, n]: Tensor[]) =>
+      backend.kernels.loraImportance(backend.upload(a), backend.upload(b), backend.upload(n));
+    const expected: number[][] = [];
+    const reference = new ReferenceBackend();
+    for (const input of inputs) {
+      const { a, b } = scoresOf(reference, input);
+      expected.push(bits(await reference.read(a)), bits(await reference.read(b)));
+    }
+    expect(expected[2 * cases.length - 2].some((u) => u === -1)).toBe(true);
+    expect(expected[2 * cases.length + 1]).toEqual(new Array(9).fill(new Uint32Array(Float32Array.of(1).buffer)[0]));
+    expect(expected[0].some((u) => u === 0)).toBe(false);
+    const run = (backend: WasmBackend) =>
+      inputs.flatMap((input) => {
+        const { a, b } = scoresOf(backend, input);
+        return [bits(backend.readSync(a)), bits(backend.readSync(b))];
+      });
+    for (const simd of ['plain', 'relaxed'] as const) {
+      for (const threads of [1, 2, 3]) {
+        const backend = await open(threads, simd);
+        // Parts claimed as the threads come (the default), then dealt to every thread in turn.
+        const claimed = run(backend);
+        const { result: dealt, byWorkers } = withParts('dealt', backend, () => run(backend));
+        expected.forEach((want, i) => {
+          const label = `${simd}, ${threads} thread(s), case ${i >> 1} ${i % 2 === 0 ? 'A' : 'B'}`;
+          expect(claimed[i], label).toEqual(want);
+          expect(dealt[i], `${label}, dealt`).toEqual(want);
+        });
+        // Dealt, the workers ran parts of both passes (rows, then columns) of the larger cases.
+        if (threads > 1) expect(byWorkers).toBeGreaterThanOrEqual(2 * (threads - 1));
+      }
+    }
   });
 
   it('terminates its workers on dispose, and kernels then throw BACKEND_DISPOSED', async () => {

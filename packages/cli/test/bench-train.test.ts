@@ -145,6 +145,12 @@ describe('lorafuse bench train', () => {
     expect(plain).toMatchObject({ bench: 'train', impl: 'lorafuse', backend: 'reference', config: 'micro' });
     expect(adapted).toMatchObject({ bench: 'train', impl: 'lorafuse-adapt', backend: 'reference', related: 2, ratio: 0.25, normSource: 'running' });
     expect(adapted.vs_train).toBeCloseTo((adapted.median_step_ms as number) / (plain.median_step_ms as number), 9);
+    // CPU time of the process over each step, in ms: some, and not more than a few threads (JavaScript, the GC) could spend in its wall time.
+    for (const line of [plain, adapted]) {
+      expect(line.median_step_cpu_ms).toBeGreaterThan(0);
+      expect(line.median_step_cpu_ms).toBeLessThan(4 * (line.median_step_ms as number) + 100);
+    }
+    expect(adapted.vs_train_cpu).toBeCloseTo((adapted.median_step_cpu_ms as number) / (plain.median_step_cpu_ms as number), 9);
     expect(adapted.tokens_per_s).toBeCloseTo((2 * 16 * 1000) / (adapted.median_step_ms as number), 6);
     await expect(benchTrain([...MICRO_RUN, '--ratio', '0.5'], sink, { configs, python: () => undefined })).rejects.toMatchObject({ code: 'CLI_USAGE' });
   });

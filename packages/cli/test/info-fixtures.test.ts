@@ -52,7 +52,20 @@ describe('lorafuse info on Hugging Face model folders', () => {
     ]) {
       expect(info.config[key], key).toBe(rb[key]);
     }
-    expect(info.config.rope_theta).toBe(rb.rope_parameters.rope_theta);
+    // Gemma 3 records a RoPE per layer type; rope_theta is its global layers'.
+    const rope = (rb.rope_parameters.full_attention ?? rb.rope_parameters) as Record<string, unknown>;
+    expect(info.config.rope_theta).toBe(rope.rope_theta);
+    const fused = rb.model_type === 'phi3';
+    expect(info.lora_targets).toEqual(
+      fused ? ['qkv_proj', 'o_proj', 'gate_up_proj', 'down_proj'] : ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'],
+    );
+  });
+
+  it('names the architecture and its LoRA targets in its text output', async () => {
+    const r = await cli('info', join(FIXTURES, 'phi3-tiny'));
+    expect(r.out).toMatch(/^Hugging Face model: Phi3ForCausalLM, .*\nLoRA targets: qkv_proj, o_proj, gate_up_proj, down_proj\n/);
+    const gemma = await cli('info', join(FIXTURES, 'gemma3-tiny'));
+    expect(gemma.out).toMatch(/layer_types +2 sliding_attention, 1 full_attention/);
   });
 
   it('describes a sharded checkpoint through its index', async () => {

@@ -58,13 +58,17 @@ const pairs = [
 await writeFile(data, pairs.map((p) => JSON.stringify(p)).join('\n') + '\n' + JSON.stringify({ text: 'hello' }) + '\n');
 
 describe('lorafuse eval', () => {
-  it('reports ln(259) per counted token for a zero lm_head, counting summary bytes and text after its first byte', async () => {
+  it('reports ln(259) per counted token for a zero lm_head, counting summary bytes with their eos and text after its first byte', async () => {
     const { code, out, err } = await cli('eval', '--model', zeroHead, '--data', data, '--backend', 'reference', '--json');
     expect(err).toBe('');
     expect(code).toBe(0);
     const report = JSON.parse(out) as { loss: number; perplexity: number; tokens: number };
-    const tokens = pairs.reduce((n, p) => n + new TextEncoder().encode(p.summary).length, 0) + 'hello'.length - 1;
-    expect(report.tokens).toBe(tokens);
+    const summaryBytes = pairs.reduce((n, p) => n + new TextEncoder().encode(p.summary).length, 0);
+    expect(report.tokens).toBe(summaryBytes + pairs.length + 'hello'.length - 1);
+    const noEos = JSON.parse((await cli('eval', '--model', zeroHead, '--data', data, '--backend', 'reference', '--json', '--no-eos')).out) as {
+      tokens: number;
+    };
+    expect(noEos.tokens).toBe(summaryBytes + 'hello'.length - 1);
     expect(Math.abs(report.loss - Math.log(VOCAB))).toBeLessThan(1e-5);
     expect(report.perplexity).toBeCloseTo(VOCAB, 2);
   });
@@ -82,7 +86,8 @@ describe('lorafuse eval', () => {
     const { code, out } = await cli('eval', '--model', folder, '--data', file, '--backend', 'reference', '--json');
     expect(code).toBe(0);
     const report = JSON.parse(out) as { loss: number; tokens: number };
-    expect(report.tokens).toBe(expected.encode['cp copies files'].length + expected.encode['list the files in a directory'].length - 1);
+    // The summary and the eos after it; the text's tokens after the first (this tokenizer adds no special tokens).
+    expect(report.tokens).toBe(expected.encode['cp copies files'].length + 1 + expected.encode['list the files in a directory'].length - 1);
     expect(Math.abs(report.loss - Math.log(expected.vocab_size))).toBeLessThan(1e-5);
   });
 

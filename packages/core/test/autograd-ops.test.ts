@@ -207,6 +207,52 @@ describe('op gradients against float64 finite differences', () => {
     expect(err).toBeLessThan(TOL);
   });
 
+  it('geglu and softcap', () => {
+    const c = Math.sqrt(2 / Math.PI);
+    const gelu = (v: number) => 0.5 * v * (1 + Math.tanh(c * (v + 0.044715 * v ** 3)));
+    const err = gradientError({
+      shapes: [
+        [2, 3, 4],
+        [2, 3, 4],
+      ],
+      op: (t, [g, u]) => ops.geglu(t, g, u),
+      naive: ([g, u]) => g.map((v, i) => gelu(v) * u[i]),
+      range: [-4, 4],
+    });
+    expect(err).toBeLessThan(TOL);
+    const capped = gradientError({
+      shapes: [[3, 7]],
+      op: (t, [x]) => ops.softcap(t, x, 2.5),
+      naive: ([x]) => x.map((v) => 2.5 * Math.tanh(v / 2.5)),
+      range: [-6, 6],
+    });
+    expect(capped).toBeLessThan(TOL);
+  });
+
+  it('split of the last dimension (a fused projection), all parts used or some unused', () => {
+    // Three equal parts weighted 1, 2, 3 and summed: every part's gradient is joined back.
+    const all = gradientError({
+      shapes: [[2, 3, 9]],
+      op: (t, [x]) => {
+        const [a, b, c] = ops.split(t, x, [3, 3, 3]);
+        return ops.add(t, ops.add(t, a, ops.scale(t, b, 2)), ops.scale(t, c, 3));
+      },
+      naive: ([x]) =>
+        Float64Array.from(
+          { length: 18 },
+          (_, i) => x[Math.floor(i / 3) * 9 + (i % 3)] + 2 * x[Math.floor(i / 3) * 9 + 3 + (i % 3)] + 3 * x[Math.floor(i / 3) * 9 + 6 + (i % 3)],
+        ),
+    });
+    expect(all).toBeLessThan(TOL);
+    // Only the last of unequal parts: the others get zeros.
+    const last = gradientError({
+      shapes: [[2, 3, 9]],
+      op: (t, [x]) => ops.split(t, x, [4, 2, 3])[2],
+      naive: ([x]) => Float64Array.from({ length: 18 }, (_, i) => x[Math.floor(i / 3) * 9 + 6 + (i % 3)]),
+    });
+    expect(last).toBeLessThan(TOL);
+  });
+
   it('rmsNorm (input and weight)', () => {
     const err = gradientError({
       shapes: [[2, 3, 8], [8]],
@@ -240,6 +286,17 @@ describe('op gradients against float64 finite differences', () => {
       range: [-2, 2],
     });
     expect(err).toBeLessThan(TOL);
+    const windowed = gradientError({
+      shapes: [
+        [1, 4, 7, 6],
+        [1, 2, 7, 6],
+        [1, 2, 7, 6],
+      ],
+      op: (t, [q, k, v]) => ops.attention(t, q, k, v, { window: 3 }),
+      naive: ([q, k, v]) => naiveAttention(q, k, v, { b: 1, hq: 4, kv: 2, sq: 7, sk: 7, d: 6 }, 1 / Math.sqrt(6), 3).out,
+      range: [-2, 2],
+    });
+    expect(windowed).toBeLessThan(TOL);
   });
 
   it('cross-entropy with ignored targets', () => {

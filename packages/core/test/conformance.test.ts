@@ -231,6 +231,48 @@ describe('conformance suite catches wrong kernels', () => {
     expect(report.cases.find((c) => c.name === 'attention/MHA B1 H3 KV3 S5 D16')?.status).toBe('passed');
   });
 
+  it('an attention that ignores the sliding window', async () => {
+    const { report, kernels } = await failingKernels(
+      broken((ref) => ({
+        attention: (q, k, v, options = {}) => ref.kernels.attention(q, k, v, { ...options, window: undefined }),
+        attentionBackward: (q, k, v, out, lse, dOut, options = {}) => ref.kernels.attentionBackward(q, k, v, out, lse, dOut, { ...options, window: undefined }),
+      })),
+      /^attention/,
+    );
+    expect([...kernels].sort()).toEqual(['attention', 'attentionBackward']);
+    expect(report.cases.find((c) => c.name === 'attention/window 3, GQA B2 H4 KV2 S9 D8')?.status).toBe('failed');
+    expect(report.cases.find((c) => c.name === 'attentionBackward/bshd window 5 GQA B2 H4 KV2 S13 D6')?.status).toBe('failed');
+    // A window longer than the sequence changes nothing.
+    expect(report.cases.find((c) => c.name === 'attention/window 100 > S: the causal mask alone')?.status).toBe('passed');
+  });
+
+  it("a geglu with GELU's exact (erf) form instead of the tanh approximation", async () => {
+    // erf by Abramowitz–Stegun 7.1.26 (|error| < 1.5e-7): far closer to erf than the tanh form is.
+    const erf = (x: number) => {
+      const t = 1 / (1 + 0.3275911 * Math.abs(x));
+      const y = 1 - ((((1.061405429 * t - 1.453152027) * t + 1.421413741) * t - 0.284496736) * t + 0.254829592) * t * Math.exp(-x * x);
+      return Math.sign(x) * y;
+    };
+    const { report, kernels } = await failingKernels(
+      broken((ref) => ({
+        geglu: (gate, up) => {
+          const g = ref.readSync(gate).data as Float32Array;
+          const u = ref.readSync(up).data as Float32Array;
+          return ref.upload(
+            new Tensor(
+              'f32',
+              gate.shape,
+              g.map((x, i) => 0.5 * x * (1 + erf(x / Math.SQRT2)) * u[i]),
+            ),
+          );
+        },
+      })),
+      /^geglu\//,
+    );
+    expect([...kernels]).toEqual(['geglu']);
+    expect(report.cases.find((c) => c.name === 'geglu/odd [13, 7]')?.status).toBe('failed');
+  });
+
   it('a sqrt that flushes subnormal inputs to zero', async () => {
     const { report, kernels } = await failingKernels(
       broken((ref) => ({

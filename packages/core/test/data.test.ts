@@ -42,29 +42,29 @@ describe('readJsonl', () => {
 });
 
 describe('encodeRecord', () => {
-  it('puts targets on the summary tokens only, with the default template', () => {
+  it('puts targets on the summary tokens and the eos after them, with the default template', () => {
     expect(DEFAULT_PROMPT_TEMPLATE).toBe('{source}\nTL;DR: ');
     const { ids, targets } = encodeRecord({ kind: 'pair', source: 'ab', summary: 'xy' }, tok, { maxLength: 64 });
     const prompt = bytes('ab\nTL;DR: ');
-    expect(ids).toEqual([...prompt, 0x78, 0x79]);
-    // Position i predicts ids[i + 1]: the last prompt position predicts 'x', then 'x' predicts 'y'.
-    expect(targets).toEqual([...prompt.slice(1).map(() => IGNORE_TARGET), 0x78, 0x79, IGNORE_TARGET]);
+    expect(ids).toEqual([...prompt, 0x78, 0x79, 257]);
+    // Position i predicts ids[i + 1]: the last prompt position predicts 'x', then 'x' predicts 'y', 'y' the eos.
+    expect(targets).toEqual([...prompt.slice(1).map(() => IGNORE_TARGET), 0x78, 0x79, 257, IGNORE_TARGET]);
   });
 
-  it('uses a custom template, appends eos when asked, and predicts every token after the first for text', () => {
-    const pair = encodeRecord({ kind: 'pair', source: 's', summary: 'z' }, tok, { maxLength: 64, template: 'Q: {source} A:', appendEos: true });
-    expect(pair.ids).toEqual([...bytes('Q: s A:'), 0x7a, 257]);
-    expect(pair.targets.filter((t) => t !== IGNORE_TARGET)).toEqual([0x7a, 257]);
+  it('uses a custom template, leaves eos out when asked, and predicts every token after the first for text', () => {
+    const pair = encodeRecord({ kind: 'pair', source: 's', summary: 'z' }, tok, { maxLength: 64, template: 'Q: {source} A:', appendEos: false });
+    expect(pair.ids).toEqual([...bytes('Q: s A:'), 0x7a]);
+    expect(pair.targets.filter((t) => t !== IGNORE_TARGET)).toEqual([0x7a]);
     const text = encodeRecord({ kind: 'text', text: 'abcd' }, tok, { maxLength: 3 });
     expect(text).toEqual({ ids: [0x61, 0x62, 0x63], targets: [0x62, 0x63, IGNORE_TARGET] });
   });
 
   it('truncates the source, never the summary, to fit the context', () => {
     const template = '[{source}]';
-    const { ids, targets } = encodeRecord({ kind: 'pair', source: 'abcdef', summary: 'XYZ' }, tok, { maxLength: 7, template });
-    expect(ids).toEqual(bytes('[ab]XYZ'));
-    expect(targets.filter((t) => t !== IGNORE_TARGET)).toEqual(bytes('XYZ'));
-    expect(codeOf(() => encodeRecord({ kind: 'pair', source: 'a', summary: 'VWXYZ' }, tok, { maxLength: 6, template }))).toBe('DATA_INVALID');
+    const { ids, targets } = encodeRecord({ kind: 'pair', source: 'abcdef', summary: 'XYZ' }, tok, { maxLength: 8, template });
+    expect(ids).toEqual([...bytes('[ab]XYZ'), 257]);
+    expect(targets.filter((t) => t !== IGNORE_TARGET)).toEqual([...bytes('XYZ'), 257]);
+    expect(codeOf(() => encodeRecord({ kind: 'pair', source: 'a', summary: 'UVWXYZ' }, tok, { maxLength: 8, template }))).toBe('DATA_INVALID');
     expect(codeOf(() => encodeRecord({ kind: 'pair', source: 'a', summary: 'b' }, tok, { maxLength: 8, template: 'no slot' }))).toBe('INVALID_OPTION');
   });
 });

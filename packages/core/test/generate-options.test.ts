@@ -189,8 +189,8 @@ describe('limits, stop tokens, abort and memory', () => {
   it('keeps prompt plus new tokens within the context, with typed errors for what cannot fit', async () => {
     const { lm: mistral, dispose } = await loadFixtureModel(backend, 'mistral-tiny', null);
     try {
-      // mistral-tiny: 128 positions but a sliding window of 64, which bounds the context.
-      const long = Array.from({ length: 60 }, (_, i) => (i * 7) % 64);
+      // mistral-tiny: 128 positions; its sliding window of 64 limits what each position sees, not the context.
+      const long = Array.from({ length: 124 }, (_, i) => (i * 7) % 64);
       expect(await generate(mistral, long, { maxNewTokens: 10 })).toMatchObject({ finishReason: 'length', tokens: { length: 4 } });
       await expectCode(generate(mistral, [...long, 1, 2, 3, 4], { maxNewTokens: 1 }), 'CONTEXT_EXCEEDED');
     } finally {
@@ -220,7 +220,8 @@ describe('text helpers', () => {
       [200, 'Summary of: {source}\nSummary:'],
       [30, '{source}\nTL;DR: '],
     ] as const) {
-      const fromTraining = encodeRecord({ kind: 'pair', source, summary: 'abc' }, toy, { maxLength: maxLength + 2, template }).ids.slice(0, -3);
+      // 'abc' and the eos: four target tokens, one more than the one new token of promptForSource.
+      const fromTraining = encodeRecord({ kind: 'pair', source, summary: 'abc' }, toy, { maxLength: maxLength + 3, template }).ids.slice(0, -4);
       expect(promptForSource(toy, source, { maxLength, maxNewTokens: 1, template })).toEqual(fromTraining);
     }
     expect(() => promptForSource(toy, 'x', { maxLength: 5, maxNewTokens: 3 })).toThrow(/context of 5/);

@@ -91,6 +91,12 @@ export function generateSuite(label: string, getBackend: () => Backend, log: (li
       ['qwen2-tiny', 'lora-qwen2'],
       ['llama3-rope-tiny', null],
       ['mistral-tiny', null],
+      // Sliding-window layers (windows 5, 4 and 3 < 11 positions), q/k norms, soft-capped logits. Not
+      // Phi-3's LongRoPE: its factors switch once a sequence passes 8 positions, as in transformers, so
+      // keys cached before the switch keep the short factors.
+      ['qwen3-tiny', 'lora-qwen3'],
+      ['gemma3-tiny', 'lora-gemma3'],
+      ['gemma3-softcap-tiny', null],
     ] as const)('%s + %s: prompt of 4, then 7 single-token steps, 2 rows, rows swapped half-way', async (model, adapter) => {
       const backend = getBackend();
       const before = backend.memory().tensors;

@@ -56,6 +56,7 @@ describe.skipIf(!python)("the gguf package reads LoRAFuse's llama.cpp adapters b
       ...GGUF_CASES.map(([model, adapter]) => exported(model, adapter, `${adapter}.gguf`)),
       exported('llama-tiny', 'lora-rslora', 'lora-rslora.f16.gguf', { dtype: 'f16' }),
       exported('qwen2-tiny', 'lora-qwen2', 'lora-qwen2.f16.gguf', { dtype: 'f16' }),
+      exported('qwen3-tiny', 'lora-qwen3', 'lora-qwen3.gguf'),
     ]);
     const results = check(triples);
     expect(results).toHaveLength(triples.length);

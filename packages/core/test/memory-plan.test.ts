@@ -11,6 +11,7 @@ import {
   adapterParameters,
   initLoraAdapter,
   isLoraFuseError,
+  parseModelConfig,
   planMemory,
   train,
   uploadAdapter,
@@ -18,6 +19,7 @@ import {
   type Example,
   type MemoryPlan,
   type MemoryTraits,
+  type ModelConfig,
 } from '@lorafuse/core';
 import { fixtureFolder } from './fixtures/index.js';
 
@@ -256,27 +258,20 @@ describe('train() checks the memory plan', () => {
 });
 
 /** A small Llama config (the fixture's shapes, a longer context) for plans without a run. */
-function planModelConfig() {
-  return {
-    modelType: 'llama',
-    architecture: 'LlamaForCausalLM',
-    hiddenSize: 32,
-    numHiddenLayers: 2,
-    numAttentionHeads: 4,
-    numKeyValueHeads: 2,
-    headDim: 8,
-    intermediateSize: 48,
-    vocabSize: 64,
-    rmsNormEps: 1e-6,
-    ropeTheta: 10000,
-    ropeScaling: { type: 'default' },
-    tieWordEmbeddings: false,
-    maxPositionEmbeddings: 128,
-    dtype: 'f32',
-    qkvBias: false,
-    outputBias: false,
-    mlpBias: false,
-    slidingWindow: null,
-    raw: {},
-  } as const;
+function planModelConfig(): ModelConfig {
+  return parseModelConfig({
+    model_type: 'llama',
+    architectures: ['LlamaForCausalLM'],
+    hidden_size: 32,
+    num_hidden_layers: 2,
+    num_attention_heads: 4,
+    num_key_value_heads: 2,
+    intermediate_size: 48,
+    vocab_size: 64,
+    rms_norm_eps: 1e-6,
+    rope_theta: 10000,
+    tie_word_embeddings: false,
+    max_position_embeddings: 128,
+    torch_dtype: 'float32',
+  });
 }

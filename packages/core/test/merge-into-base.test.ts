@@ -32,6 +32,10 @@ describe('mergeIntoBase', () => {
     ['llama-tiny', 'lora-qv-r8', 'logits_lora_qv_r8'],
     ['llama-tiny', 'lora-all7', 'logits_lora_all7'],
     ['qwen2-tiny', 'lora-qwen2', 'logits_lora_qwen2'],
+    ['qwen3-tiny', 'lora-qwen3', 'logits_lora_qwen3'],
+    ['gemma3-tiny', 'lora-gemma3', 'logits_lora_gemma3'],
+    // LoRA on Phi-3's fused qkv_proj and gate_up_proj folds into the fused weights.
+    ['phi3-tiny', 'lora-phi3', 'logits_lora_phi3'],
   ])('%s + %s folded in gives PEFT’s adapted logits (through a saved folder)', async (model, adapter, key) => {
     const checkpoint = await openModelFolder(nodeFolder(`${FIXTURES}/${model}`));
     const lora = await loadAdapter(nodeFolder(`${FIXTURES}/${adapter}`));

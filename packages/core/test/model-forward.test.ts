@@ -42,6 +42,7 @@ function inverseFrequencies(c: ModelConfig): Float64Array {
   const inv = Float64Array.from({ length: d / 2 }, (_, k) => 1 / c.ropeTheta ** ((2 * k) / d));
   const s = c.ropeScaling;
   if (s.type === 'default') return inv;
+  if (s.type !== 'llama3') throw new Error(`no float64 forward for ${s.type} RoPE here`);
   const lowWavelen = s.originalMaxPositionEmbeddings / s.lowFreqFactor;
   const highWavelen = s.originalMaxPositionEmbeddings / s.highFreqFactor;
   return inv.map((f) => {

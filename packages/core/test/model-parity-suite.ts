@@ -85,7 +85,8 @@ function withMatmulSpy(backend: Backend, seen: (y: DeviceTensor) => void): Backe
  */
 export function modelParitySuite(label: string, getBackend: () => Backend, log: ParityLog = console.log): void {
   describe(`${label}: CausalLM logits vs transformers`, () => {
-    const cases: Array<[string, string, string[]]> = [
+    // [model, logits key, adapters, input ids key]
+    const cases: Array<[string, string, string[], string?]> = [
       ['llama-tiny', 'logits', []],
       ['llama-tiny', 'logits_lora_qv_r8', ['lora-qv-r8']],
       ['llama-tiny', 'logits_lora_all7', ['lora-all7']],
@@ -93,15 +94,24 @@ export function modelParitySuite(label: string, getBackend: () => Backend, log: 
       ['qwen2-tiny', 'logits', []],
       ['qwen2-tiny', 'logits_lora_qwen2', ['lora-qwen2']],
       ['mistral-tiny', 'logits', []],
+      ['qwen3-tiny', 'logits', []],
+      ['qwen3-tiny', 'logits_lora_qwen3', ['lora-qwen3']],
+      ['gemma3-tiny', 'logits', []],
+      ['gemma3-tiny', 'logits_lora_gemma3', ['lora-gemma3']],
+      ['gemma3-softcap-tiny', 'logits', []],
+      ['gemma3-softcap-tiny', 'logits_lora_gemma3_softcap', ['lora-gemma3-softcap']],
+      ['phi3-tiny', 'logits', []],
+      ['phi3-tiny', 'logits_lora_phi3', ['lora-phi3']],
+      ['phi3-tiny', 'logits_short', [], 'input_ids_short'],
     ];
-    it.each(cases.map(([model, key, adapters]) => ({ model, key, adapters })))('$model $key', async ({ model, key, adapters }) => {
+    it.each(cases.map(([model, key, adapters, ids = 'input_ids']) => ({ model, key, adapters, ids })))('$model $key', async ({ model, key, adapters, ids }) => {
       const backend = getBackend();
       const fixture = await openFixture(`${model}.logits.safetensors`);
       const expected = (await fixture.read(key)).toFloat32();
       const before = backend.memory().tensors;
       const { lm, device, dispose } = await setup(backend, model, adapters);
       const tape = new Tape(backend);
-      const { logits } = lm.forward(tape, tape.constant(ids32(await fixture.read('input_ids'))), { adapters: device });
+      const { logits } = lm.forward(tape, tape.constant(ids32(await fixture.read(ids))), { adapters: device });
       const mine = await values(backend, logits);
       tape.dispose();
       dispose();
@@ -113,7 +123,7 @@ export function modelParitySuite(label: string, getBackend: () => Backend, log: 
     });
   });
 
-  const gradCases = ['llama-all7', 'qwen2', 'llama-two-adapters'];
+  const gradCases = ['llama-all7', 'qwen2', 'llama-two-adapters', 'qwen3', 'gemma3', 'gemma3-softcap', 'phi3'];
   // The loss from the logits (device targets), and the chunked LM head + loss (host targets, 3 tokens a chunk).
   const headPaths = gradCases.flatMap((name) => [
     [name, 'logits'],

@@ -8,8 +8,21 @@ const models = fixtureNames('model');
 const DTYPE: Record<string, string> = { float32: 'f32', bfloat16: 'bf16', float16: 'f16' };
 
 describe('fixture models', () => {
-  it('covers the three architectures, a sharded folder and bf16', () => {
-    expect(models).toEqual(expect.arrayContaining(['llama-tiny', 'llama-tiny-sharded', 'llama-tiny-bf16', 'llama3-rope-tiny', 'qwen2-tiny', 'mistral-tiny']));
+  it('covers the six architectures, a sharded folder and bf16', () => {
+    expect(models).toEqual(
+      expect.arrayContaining([
+        'llama-tiny',
+        'llama-tiny-sharded',
+        'llama-tiny-bf16',
+        'llama3-rope-tiny',
+        'qwen2-tiny',
+        'mistral-tiny',
+        'qwen3-tiny',
+        'gemma3-tiny',
+        'gemma3-softcap-tiny',
+        'phi3-tiny',
+      ]),
+    );
   });
 
   describe.each(models)('%s', (name) => {
@@ -43,7 +56,9 @@ describe('fixture models', () => {
         tie_word_embeddings: rb.tie_word_embeddings,
         max_position_embeddings: rb.max_position_embeddings,
       });
-      const rope = rb.rope_parameters;
+      // Gemma 3 has one RoPE per layer type; the others one for every layer.
+      const perType = rb.model_type === 'gemma3_text';
+      const rope = (perType ? rb.rope_parameters.full_attention : rb.rope_parameters) as Record<string, unknown>;
       expect(config.ropeTheta).toBe(rope.rope_theta);
       expect(config.ropeScaling.type).toBe(rope.rope_type);
       if (config.ropeScaling.type === 'llama3') {
@@ -55,8 +70,26 @@ describe('fixture models', () => {
           originalMaxPositionEmbeddings: rope.original_max_position_embeddings,
         });
       }
+      if (config.ropeScaling.type === 'linear') expect(config.ropeScaling.factor).toBe(rope.factor);
+      if (config.ropeScaling.type === 'longrope') {
+        expect(config.ropeScaling).toMatchObject({
+          shortFactor: rope.short_factor,
+          longFactor: rope.long_factor,
+          originalMaxPositionEmbeddings: rb.original_max_position_embeddings,
+        });
+      }
+      if (perType) {
+        const local = rb.rope_parameters.sliding_attention as Record<string, unknown>;
+        expect(config.localRope).toEqual({ ropeTheta: local.rope_theta, ropeScaling: { type: local.rope_type } });
+      } else expect(config.localRope).toBeNull();
       expect(config.dtype).toBe(DTYPE[rb.dtype as string]);
-      expect(config.qkvBias).toBe(rb.model_type === 'qwen2');
+      expect(config.qkvBias).toBe(rb.model_type === 'qwen2' || rb.attention_bias === true);
+      // The newer architectures' own fields, where the fixture recorded them.
+      if ('sliding_window' in rb) expect(config.slidingWindow).toBe(rb.sliding_window);
+      if (Array.isArray(rb.layer_types)) expect(config.layerTypes).toEqual(rb.layer_types);
+      else if ('layer_types' in rb) expect(new Set(config.layerTypes)).toEqual(new Set([rb.sliding_window === null ? 'full_attention' : 'sliding_attention']));
+      if ('query_pre_attn_scalar' in rb) expect(config.attentionScale).toBe(1 / Math.sqrt(rb.query_pre_attn_scalar as number));
+      if ('final_logit_softcapping' in rb) expect(config.finalLogitSoftcapping).toBe(rb.final_logit_softcapping);
     });
 
     it('reads every weight with the values transformers loaded', async () => {
@@ -127,6 +160,63 @@ describe('parseModelConfig', () => {
     expect(parseModelConfig({ ...llama, model_type: 'mistral' })).toMatchObject({ qkvBias: false, outputBias: false, mlpBias: false });
   });
 
+  it('reads Qwen3: head_dim 128 by default, attention_bias, sliding layers from max_window_layers on', () => {
+    const qwen3 = { ...llama, model_type: 'qwen3', num_hidden_layers: 4 };
+    expect(parseModelConfig(qwen3)).toMatchObject({ architecture: 'Qwen3ForCausalLM', headDim: 128, qkNorm: true, qkvBias: false, slidingWindow: null });
+    expect(parseModelConfig({ ...qwen3, attention_bias: true })).toMatchObject({ qkvBias: true, outputBias: true });
+    const sliding = parseModelConfig({ ...qwen3, use_sliding_window: true, sliding_window: 16, max_window_layers: 2 });
+    expect(sliding.slidingWindow).toBe(16);
+    expect(sliding.layerTypes).toEqual(['full_attention', 'full_attention', 'sliding_attention', 'sliding_attention']);
+  });
+
+  it("reads Gemma 3's defaults and its pre-transformers-5 RoPE fields", () => {
+    const gemma = { ...llama, model_type: 'gemma3_text', num_hidden_layers: 7 };
+    const c = parseModelConfig(gemma);
+    expect(c).toMatchObject({
+      architecture: 'Gemma3ForCausalLM',
+      headDim: 256,
+      tieWordEmbeddings: true,
+      activation: 'gelu_tanh',
+      gemmaNorms: true,
+      qkNorm: true,
+      attentionScale: 1 / 16,
+      slidingWindow: 4096,
+      finalLogitSoftcapping: null,
+      ropeTheta: 1_000_000,
+      ropeScaling: { type: 'default' },
+      localRope: { ropeTheta: 10000, ropeScaling: { type: 'default' } },
+    });
+    // One global layer in six (sliding_window_pattern), the sixth.
+    expect(c.layerTypes.map((t) => t[0])).toEqual(['s', 's', 's', 's', 's', 'f', 's']);
+    const old = parseModelConfig({
+      ...gemma,
+      rope_theta: 500000,
+      rope_local_base_freq: 20000,
+      rope_scaling: { rope_type: 'linear', factor: 8 },
+      sliding_window_pattern: 2,
+      final_logit_softcapping: 30,
+    });
+    expect(old).toMatchObject({ ropeTheta: 500000, ropeScaling: { type: 'linear', factor: 8 }, localRope: { ropeTheta: 20000 }, finalLogitSoftcapping: 30 });
+    expect(old.layerTypes.map((t) => t[0])).toEqual(['s', 'f', 's', 'f', 's', 'f', 's']);
+  });
+
+  it("reads Phi-3's LongRoPE (and its older name su) with transformers' factor and attention factor", () => {
+    const phi3 = { ...llama, model_type: 'phi3', max_position_embeddings: 131072, original_max_position_embeddings: 4096 };
+    const factors = { short_factor: [1, 1, 1, 1], long_factor: [2, 3, 4, 5] };
+    for (const type of ['longrope', 'su']) {
+      const c = parseModelConfig({ ...phi3, rope_scaling: { type, ...factors } });
+      expect(c).toMatchObject({ architecture: 'Phi3ForCausalLM', rmsNormEps: 1e-5, fusedProjections: true, slidingWindow: null });
+      expect(c.ropeScaling).toEqual({
+        type: 'longrope',
+        shortFactor: [1, 1, 1, 1],
+        longFactor: [2, 3, 4, 5],
+        originalMaxPositionEmbeddings: 4096,
+        attentionFactor: Math.sqrt(1 + Math.log(32) / Math.log(4096)),
+      });
+    }
+    expect(parseModelConfig({ ...phi3, sliding_window: 2047 }).layerTypes).toEqual(['sliding_attention', 'sliding_attention']);
+  });
+
   const bad: Array<[string, unknown, string]> = [
     ['not an object', [], 'MODEL_CONFIG_INVALID'],
     ['no model_type', { ...llama, model_type: undefined }, 'MODEL_CONFIG_INVALID'],
@@ -134,7 +224,8 @@ describe('parseModelConfig', () => {
     ['a classification head', { ...llama, architectures: ['LlamaForSequenceClassification'] }, 'MODEL_UNSUPPORTED'],
     ['architectures not a list', { ...llama, architectures: 'LlamaForCausalLM' }, 'MODEL_CONFIG_INVALID'],
     ['gelu', { ...llama, hidden_act: 'gelu' }, 'MODEL_UNSUPPORTED'],
-    ['linear RoPE scaling', { ...llama, rope_scaling: { type: 'linear', factor: 2 } }, 'MODEL_UNSUPPORTED'],
+    ['dynamic RoPE scaling', { ...llama, rope_scaling: { type: 'dynamic', factor: 2 } }, 'MODEL_UNSUPPORTED'],
+    ['linear RoPE without factor', { ...llama, rope_scaling: { type: 'linear' } }, 'MODEL_CONFIG_INVALID'],
     ['yarn RoPE', { ...llama, rope_parameters: { rope_type: 'yarn', rope_theta: 10000, factor: 4 } }, 'MODEL_UNSUPPORTED'],
     ['partial rotary', { ...llama, partial_rotary_factor: 0.5 }, 'MODEL_UNSUPPORTED'],
     ['quantized', { ...llama, quantization_config: { quant_method: 'gptq' } }, 'MODEL_UNSUPPORTED'],
@@ -161,6 +252,20 @@ describe('parseModelConfig', () => {
     ],
     ['tie_word_embeddings a string', { ...llama, tie_word_embeddings: 'yes' }, 'MODEL_CONFIG_INVALID'],
     ['dtype a number', { ...llama, dtype: 32 }, 'MODEL_CONFIG_INVALID'],
+    ['Gemma 3 with vision (model_type gemma3)', { ...llama, model_type: 'gemma3' }, 'MODEL_UNSUPPORTED'],
+    ['Gemma 3 with exact GELU', { ...llama, model_type: 'gemma3_text', hidden_activation: 'gelu' }, 'MODEL_UNSUPPORTED'],
+    ['Gemma 3 bidirectional', { ...llama, model_type: 'gemma3_text', use_bidirectional_attention: true }, 'MODEL_UNSUPPORTED'],
+    ['Gemma 3 negative soft-cap', { ...llama, model_type: 'gemma3_text', final_logit_softcapping: -30 }, 'MODEL_CONFIG_INVALID'],
+    ['Gemma 3 yarn on its global layers', { ...llama, model_type: 'gemma3_text', rope_scaling: { rope_type: 'yarn', factor: 8 } }, 'MODEL_UNSUPPORTED'],
+    ['layer_types of the wrong length', { ...llama, model_type: 'gemma3_text', layer_types: ['full_attention'] }, 'MODEL_CONFIG_INVALID'],
+    ['a chunked attention layer', { ...llama, model_type: 'gemma3_text', layer_types: ['full_attention', 'chunked_attention'] }, 'MODEL_UNSUPPORTED'],
+    [
+      'LongRoPE factors of the wrong length',
+      { ...llama, model_type: 'phi3', rope_scaling: { type: 'longrope', short_factor: [1, 1], long_factor: [1, 1, 1, 1] } },
+      'MODEL_CONFIG_INVALID',
+    ],
+    ['Phi-3 with dynamic RoPE', { ...llama, model_type: 'phi3', rope_scaling: { type: 'dynamic', factor: 2 } }, 'MODEL_UNSUPPORTED'],
+    ['Phi-4-mini partial rotary', { ...llama, model_type: 'phi3', partial_rotary_factor: 0.75 }, 'MODEL_UNSUPPORTED'],
   ];
   it.each(bad.map(([name, json, code]) => ({ name, json, code })))('$name → $code', ({ json, code }) => {
     let error: unknown;

@@ -124,6 +124,31 @@ describe.skipIf(!python)('PEFT loads what LoRAFuse writes', () => {
     // The rewritten paper-setting adapter computes PyTorch's own logits again.
     expect(Math.max(...views[0].logits.map((x, i) => Math.abs(x - expectedQv[i])))).toBeLessThanOrEqual(1e-5);
   }, 300_000);
+
+  it('round-tripped adapters of Qwen3, Gemma 3 and Phi-3 (on its fused modules) compute the fixture logits in PEFT', async () => {
+    const cases = [
+      ['qwen3-tiny', 'lora-qwen3', 'logits_lora_qwen3'],
+      ['gemma3-softcap-tiny', 'lora-gemma3-softcap', 'logits_lora_gemma3_softcap'],
+      ['phi3-tiny', 'lora-phi3', 'logits_lora_phi3'],
+    ] as const;
+    const jobs = [];
+    const adapters: LoraAdapter[] = [];
+    const expected: Float32Array[] = [];
+    for (const [model, name, key] of cases) {
+      const adapter = await loadAdapter(fixtureFolder(name));
+      const folder = join(dir, name);
+      await saveAdapter(nodeFolder(folder), adapter);
+      const { tokens, logits } = await fixtureLogits(model, key);
+      jobs.push({ base: join(FIXTURES, model), adapter: folder, tokens });
+      adapters.push(adapter);
+      expected.push(logits);
+    }
+    const views = runPeft(jobs);
+    views.forEach((view, i) => {
+      expectSameAdapter(view, adapters[i]);
+      expect(Math.max(...view.logits.map((x, j) => Math.abs(x - expected[i][j]))), cases[i][1]).toBeLessThanOrEqual(1e-5);
+    });
+  }, 300_000);
 });
 
 // Without Python the report shows a skipped test naming why; with it, nothing extra.

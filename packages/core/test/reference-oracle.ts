@@ -102,7 +102,7 @@ export interface AttnShape {
 }
 
 /** Attention from the definition: full score matrix, explicit causal mask, query head h reading KV head ⌊h·KV/H⌋. */
-export function naiveAttention(q: ArrayLike<number>, k: ArrayLike<number>, v: ArrayLike<number>, s: AttnShape, scale: number) {
+export function naiveAttention(q: ArrayLike<number>, k: ArrayLike<number>, v: ArrayLike<number>, s: AttnShape, scale: number, window = Infinity) {
   const out = new Float64Array(s.b * s.hq * s.sq * s.d);
   const lse = new Float64Array(s.b * s.hq * s.sq);
   for (let b = 0; b < s.b; b++)
@@ -111,7 +111,7 @@ export function naiveAttention(q: ArrayLike<number>, k: ArrayLike<number>, v: Ar
       for (let i = 0; i < s.sq; i++) {
         const weights: number[] = [];
         for (let j = 0; j < s.sk; j++) {
-          if (j > i + (s.sk - s.sq)) {
+          if (j > i + (s.sk - s.sq) || j <= i + (s.sk - s.sq) - window) {
             weights.push(0);
             continue;
           }

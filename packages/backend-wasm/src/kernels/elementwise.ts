@@ -67,8 +67,8 @@ export function unary(ctx: WasmContext, kernel: keyof typeof UNARY_COST, x: Devi
   return out.handle;
 }
 
-/** {@link Kernels.siluBackward} and {@link Kernels.swiglu}: two inputs of one shape, one output. */
-export function pairwise(ctx: WasmContext, kernel: 'siluBackward' | 'swiglu', x: DeviceTensor, y: DeviceTensor): DeviceTensor {
+/** {@link Kernels.siluBackward}, {@link Kernels.swiglu} and {@link Kernels.geglu}: two inputs of one shape, one output. */
+export function pairwise(ctx: WasmContext, kernel: 'siluBackward' | 'swiglu' | 'geglu', x: DeviceTensor, y: DeviceTensor): DeviceTensor {
   const { size, shape } = elementwiseGeometry(kernel, x, y);
   const [px, py] = [ctx.address(x), ctx.address(y)];
   const out = ctx.output(shape, 'f32');
@@ -76,13 +76,19 @@ export function pairwise(ctx: WasmContext, kernel: 'siluBackward' | 'swiglu', x:
   return out.handle;
 }
 
-/** {@link Kernels.swigluBackward}. */
-export function swigluBackward(ctx: WasmContext, gate: DeviceTensor, up: DeviceTensor, dy: DeviceTensor): SwigluGrads {
-  const { size, shape } = elementwiseGeometry('swigluBackward', gate, up, dy);
+/** {@link Kernels.swigluBackward} and {@link Kernels.gegluBackward}: the gradients of a gated activation. */
+export function gatedBackward(
+  ctx: WasmContext,
+  kernel: 'swigluBackward' | 'gegluBackward',
+  gate: DeviceTensor,
+  up: DeviceTensor,
+  dy: DeviceTensor,
+): SwigluGrads {
+  const { size, shape } = elementwiseGeometry(kernel, gate, up, dy);
   const [pg, pu, pd] = [ctx.address(gate), ctx.address(up), ctx.address(dy)];
   const dGate = ctx.output(shape, 'f32');
   const dUp = ctx.output(shape, 'f32');
-  parallelRange(ctx, 'swigluBackward', size, UNIT_COST.exp, VECTOR, (i, j) => [
+  parallelRange(ctx, kernel, size, UNIT_COST.exp, VECTOR, (i, j) => [
     pg + i * F32,
     pu + i * F32,
     pd + i * F32,

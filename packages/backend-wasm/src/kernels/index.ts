@@ -1,11 +1,13 @@
 import type { Kernels } from '@lorafuse/core';
 import type { WasmContext } from '../context.js';
 import { concat } from './concat.js';
-import { binary, cast, pairwise, scale, swigluBackward, unary } from './elementwise.js';
+import { binary, cast, gatedBackward, pairwise, scale, unary } from './elementwise.js';
 import { permute, reshape } from './layout.js';
 import { loraLinear, matmul } from './linear.js';
 import { dropout, randomNormal, randomUniform } from './random.js';
 import { columnSumSquares, globalNorm, sum } from './reductions.js';
+import { slice } from './slice.js';
+import { softcap, softcapBackward } from './softcap.js';
 import { adamwStep, bottomKMask, loraImportance, maskApply } from './training.js';
 import {
   attention,
@@ -33,7 +35,11 @@ export function wasmKernels(ctx: WasmContext): Kernels {
     silu: (x) => unary(ctx, 'silu', x),
     siluBackward: (x, dy) => pairwise(ctx, 'siluBackward', x, dy),
     swiglu: (gate, up) => pairwise(ctx, 'swiglu', gate, up),
-    swigluBackward: (gate, up, dy) => swigluBackward(ctx, gate, up, dy),
+    swigluBackward: (gate, up, dy) => gatedBackward(ctx, 'swigluBackward', gate, up, dy),
+    geglu: (gate, up) => pairwise(ctx, 'geglu', gate, up),
+    gegluBackward: (gate, up, dy) => gatedBackward(ctx, 'gegluBackward', gate, up, dy),
+    softcap: (x, cap) => softcap(ctx, x, cap),
+    softcapBackward: (y, dy, cap) => softcapBackward(ctx, y, dy, cap),
     rmsNorm: (x, weight, eps) => rmsNorm(ctx, x, weight, eps),
     rmsNormBackward: (x, weight, dy, eps) => rmsNormBackward(ctx, x, weight, dy, eps),
     rope: (x, cos, sin) => rope(ctx, 'rope', x, cos, sin),
@@ -57,5 +63,6 @@ export function wasmKernels(ctx: WasmContext): Kernels {
     reshape: (x, shape) => reshape(ctx, x, shape),
     permute: (x, axes) => permute(ctx, x, axes),
     concat: (a, b, axis) => concat(ctx, a, b, axis),
+    slice: (x, axis, start, length) => slice(ctx, x, axis, start, length),
   };
 }

@@ -8,9 +8,9 @@ import type { ParallelKernel } from '../wasm/exports.js';
  * small calls on one thread. A copied or added float is memory traffic, an
  * exp a few dozen vector operations, a normalised row element float64
  * arithmetic, a Philox block (ten rounds of scalar 64-bit products) about
- * ten exps.
+ * ten exps, a multiply-add in an f64x2 lane (half as many lanes as f32x4) two.
  */
-export const UNIT_COST = Object.freeze({ copy: 2, arithmetic: 4, exp: 12, float64: 16, philox: 128 });
+export const UNIT_COST = Object.freeze({ copy: 2, arithmetic: 4, exp: 12, float64: 16, f64Madd: 2, philox: 128 });
 
 /**
  * Runs `kernel` over units `[0, total)` (elements or rows) cut into parts

@@ -64,10 +64,10 @@ export function attentionSplit(
 ): { readonly bytes: number; readonly ranges: ReadonlyArray<readonly [number, number]> } {
   const rows = g.batch * g.heads * g.seqQ;
   const bytes = attentionScratchBytes(kernel, g.seqK, g.dim);
-  if (kernel === 'attention') return { bytes, ranges: splitRange(rows, attentionPartCount(partsFor, rows * g.seqK * g.dim, bytes)) };
+  if (kernel === 'attention') return { bytes, ranges: splitRange(rows, attentionPartCount(partsFor, rows * g.window * g.dim, bytes)) };
   // dK and dV of a key/value block sum over the query rows of its group:
   // each thread owns whole blocks, so those sums keep one order.
-  return { bytes, ranges: splitRange(rows, attentionPartCount(partsFor, 2 * rows * g.seqK * g.dim, bytes), g.group * g.seqQ) };
+  return { bytes, ranges: splitRange(rows, attentionPartCount(partsFor, 2 * rows * g.window * g.dim, bytes), g.group * g.seqQ) };
 }
 
 /** Blocks of RMSNorm's weight-gradient partial sums (float64, one row of `dim` each). */
@@ -149,7 +149,7 @@ export function attention(ctx: WasmContext, q: DeviceTensor, k: DeviceTensor, v:
   attentionParts(
     ctx,
     'attention',
-    [pq, pk, pv, out.address, lse.address, g.batch, g.heads, g.kvHeads, g.group, g.seqQ, g.seqK, g.dim, g.scale, +(g.layout === 'bshd')],
+    [pq, pk, pv, out.address, lse.address, g.batch, g.heads, g.kvHeads, g.group, g.seqQ, g.seqK, g.dim, g.scale, g.window, +(g.layout === 'bshd')],
     bytes,
     ranges,
   );
@@ -176,7 +176,7 @@ export function attentionBackward(
   attentionParts(
     ctx,
     'attentionBackward',
-    [...inputs, dq.address, dk.address, dv.address, g.batch, g.heads, g.kvHeads, g.group, g.seqQ, g.seqK, g.dim, g.scale, +(g.layout === 'bshd')],
+    [...inputs, dq.address, dk.address, dv.address, g.batch, g.heads, g.kvHeads, g.group, g.seqQ, g.seqK, g.dim, g.scale, g.window, +(g.layout === 'bshd')],
     bytes,
     ranges,
   );

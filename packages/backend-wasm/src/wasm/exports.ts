@@ -65,6 +65,10 @@ export interface KernelExports {
   siluBackward(x: number, dy: number, out: number, size: number): void;
   swiglu(gate: number, up: number, out: number, size: number): void;
   swigluBackward(gate: number, up: number, dy: number, dGate: number, dUp: number, size: number): void;
+  geglu(gate: number, up: number, out: number, size: number): void;
+  gegluBackward(gate: number, up: number, dy: number, dGate: number, dUp: number, size: number): void;
+  softcap(x: number, out: number, size: number, cap: number): void;
+  softcapBackward(y: number, dy: number, out: number, size: number, cap: number): void;
   maskApply(param: number, mask: number, init: number, size: number): void;
   sum(x: number, n: number, out: number): void;
   sumSquaresF64(x: number, n: number): number;
@@ -84,7 +88,10 @@ export interface KernelExports {
     stepSize: number,
     correction2: number,
   ): void;
-  loraImportance(a: number, b: number, n: number, rank: number, inF: number, outF: number, scoreA: number, scoreB: number, scratch: number): void;
+  loraImportanceScratchBytes(rank: number, inF: number, outF: number): number;
+  loraImportancePrepare(a: number, b: number, n: number, rank: number, inF: number, outF: number, scratch: number): void;
+  loraImportanceRows(rank: number, inF: number, outF: number, scoreB: number, scratch: number, rowStart: number, rowEnd: number): void;
+  loraImportanceColumns(n: number, rank: number, inF: number, outF: number, scoreA: number, scratch: number, colStart: number, colEnd: number): void;
   bottomKMask(scores: number, groups: number, n: number, k: number, mask: number, keys: number): void;
   randomUniform(out: number, size: number, seed: number, stream: number, offset: bigint): void;
   randomNormal(out: number, size: number, seed: number, stream: number, offset: bigint, mean: number, std: number): void;
@@ -107,6 +114,7 @@ export interface KernelExports {
     seqK: number,
     dim: number,
     scale: number,
+    window: number,
     bshd: number,
     scratch: number,
     rowStart: number,
@@ -130,6 +138,7 @@ export interface KernelExports {
     seqK: number,
     dim: number,
     scale: number,
+    window: number,
     bshd: number,
     scratch: number,
     rowStart: number,
@@ -158,6 +167,10 @@ export const PARALLEL_KERNELS = [
   'siluBackward',
   'swiglu',
   'swigluBackward',
+  'geglu',
+  'gegluBackward',
+  'softcap',
+  'softcapBackward',
   'permute',
   'rmsNorm',
   'rmsNormBackward',
@@ -165,6 +178,8 @@ export const PARALLEL_KERNELS = [
   'crossEntropyRows',
   'crossEntropyBackward',
   'dropout',
+  'loraImportanceRows',
+  'loraImportanceColumns',
 ] as const;
 
 /** One of {@link PARALLEL_KERNELS}. */

@@ -19,14 +19,15 @@ import { cachedShader } from './wgsl.js';
 // from the forward's lse. dk/dv sum over the query heads of a KV group inside
 // one thread, so the result is deterministic without float atomics. CPU
 // adapters (lavapipe) run each workgroup on one thread, so the workgroups are
-// small enough to spread over every core even at short sequences.
+// small enough to spread over every core even at short sequences. A sliding
+// window bounds each loop below as the causal mask bounds it above.
 
 /** Threads per workgroup: small, so that 64-token sequences still fill several CPU threads on lavapipe. */
 const THREADS = 32;
 
-/** The uniforms of every kernel: the geometry and the score scale. */
+/** The uniforms of every kernel: the geometry, the score scale and the window (at most `seqK`). */
 const UNIFORMS = /* wgsl */ `
-struct P { batch: u32, heads: u32, kvHeads: u32, group: u32, seqQ: u32, seqK: u32, dim: u32, scale: f32 }
+struct P { batch: u32, heads: u32, kvHeads: u32, group: u32, seqQ: u32, seqK: u32, dim: u32, scale: f32, window: u32 }
 `;
 
 /**
@@ -55,9 +56,12 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
 /**
  * Element offsets (in units of E) in either layout: `queryAt(row)` of query
  * row `row` of [B, H, Sq] flattened, `keyAt(bk, j)` of key `j` of KV head
- * `bk` of [B, KV] flattened, and `kvHead(row)`, the KV head a query row reads.
+ * `bk` of [B, KV] flattened, and `kvHead(row)`, the KV head a query row reads;
+ * `keyEnd(row)` and `keyStart(end)`, the keys `[start, end)` a query row sees.
  */
 const offsets = (layout: AttentionLayout) => /* wgsl */ `
+fn keyEnd(row: u32) -> u32 { return row % p.seqQ + p.seqK - p.seqQ + 1u; }
+fn keyStart(end: u32) -> u32 { return select(0u, end - p.window, end > p.window); }
 fn kvHead(row: u32) -> u32 {
   let bh = row / p.seqQ;
   return (bh / p.heads) * p.kvHeads + (bh % p.heads) / p.group;
@@ -98,13 +102,13 @@ const forward = cachedShader(
   ) => /* wgsl */ `${kernel(dim, layout, ['q: read E', 'k: read E', 'v: read E', 'out: read_write E', 'lse: read_write f32'], QUERY_ROWS)}
   let qo = queryAt(r);
   let kh = kvHead(r);
-  let visible = r % p.seqQ + p.seqK - p.seqQ + 1u;
+  let end = keyEnd(r);
   var qr: Row;
   var acc: Row;
   for (var d = 0u; d < D; d++) { qr[d] = q[qo + d] * p.scale; acc[d] = E(); }
   var m = -0x1.fffffep+127f;
   var total = 0.0;
-  for (var j = 0u; j < visible; j++) {
+  for (var j = keyStart(end); j < end; j++) {
     let ko = keyAt(kh, j);
     var s = 0.0;
     for (var d = 0u; d < D; d++) { s += dotE(qr[d], k[ko + d]); }
@@ -143,14 +147,14 @@ const backwardDq = cachedShader(
   (dim: number, layout: AttentionLayout) => /* wgsl */ `${kernel(dim, layout, [...BACKWARD_INPUTS, 'dq: read_write E'], QUERY_ROWS)}
   let qo = queryAt(r);
   let kh = kvHead(r);
-  let visible = r % p.seqQ + p.seqK - p.seqQ + 1u;
+  let end = keyEnd(r);
   let l = lse[r];
   let dl = delta[r];
   var qr: Row;
   var dr: Row;
   var acc: Row;
   for (var d = 0u; d < D; d++) { qr[d] = q[qo + d] * p.scale; dr[d] = dout[qo + d]; acc[d] = E(); }
-  for (var j = 0u; j < visible; j++) {
+  for (var j = keyStart(end); j < end; j++) {
     let ko = keyAt(kh, j);
     var s = 0.0;
     var dp = 0.0;
@@ -162,7 +166,7 @@ const backwardDq = cachedShader(
 }`,
 );
 
-/** dk and dv: one thread per key row, over the query rows of every head in its group that see it. */
+/** dk and dv: one thread per key row, over the query rows of every head in its group that see it (from the causal edge to the window's). */
 const backwardDkv = cachedShader(
   (
     dim: number,
@@ -173,6 +177,8 @@ const backwardDkv = cachedShader(
   let ko = keyAt(bk, j);
   let shift = p.seqK - p.seqQ;
   let first = select(0u, j - shift, j > shift);
+  let reach = j + p.window;
+  let last = select(0u, min(p.seqQ, reach - shift), reach > shift);
   var kr: Row;
   var vr: Row;
   var accK: Row;
@@ -181,7 +187,7 @@ const backwardDkv = cachedShader(
   for (var g = 0u; g < p.group; g++) {
     // Query heads of this KV head are consecutive: (b, kh·group + g).
     let rows = ((bk / p.kvHeads) * p.heads + (bk % p.kvHeads) * p.group + g) * p.seqQ;
-    for (var i = first; i < p.seqQ; i++) {
+    for (var i = first; i < last; i++) {
       let row = rows + i;
       let qo = queryAt(row);
       var s = 0.0;
@@ -197,7 +203,7 @@ const backwardDkv = cachedShader(
 );
 
 function uniforms(g: AttentionGeometry): UniformValue[] {
-  return [g.batch, g.heads, g.kvHeads, g.group, g.seqQ, g.seqK, g.dim, f32(g.scale)];
+  return [g.batch, g.heads, g.kvHeads, g.group, g.seqQ, g.seqK, g.dim, f32(g.scale), g.window];
 }
 
 /** {@link Kernels.attention}. */

@@ -25,7 +25,7 @@ fn sigmoidComplement(x: T) -> T {
 fn nanAt(x: T) -> B { return (bitcast<U>(x) & U(0x7fffffffu)) > U(0x7f800000u); }
 `;
 
-const mapShader = cachedShader((inputs: number, outputs: number, body: string, vector: boolean): string => {
+const mapShader = cachedShader((inputs: number, outputs: number, body: string, vector: boolean, prelude: string): string => {
   const type = vector ? 'vec4f' : 'f32';
   const bindings = [
     ...Array.from({ length: inputs }, (_, j) => `@group(0) @binding(${j}) var<storage, read> x${j}: array<${type}>;`),
@@ -37,22 +37,28 @@ alias B = ${vector ? 'vec4<bool>' : 'bool'};
 alias U = ${vector ? 'vec4u' : 'u32'};
 struct P { n: u32, m: u32, f: f32, pad: u32 }
 @group(0) @binding(${inputs + outputs}) var<uniform> p: P;
-${SIGMOID}${MAIN_1D}
+${SIGMOID}${prelude}${MAIN_1D}
   if (i >= p.n) { return; }
   ${body}
 }`;
 });
 
 /** Options of {@link map}. */
-interface MapOptions {
+export interface MapOptions {
   readonly outputs?: number;
   /** `p.m` and `p.f`. */
   readonly extra?: UniformValue[];
   /** Run on vec4 elements when the size allows: only for bodies of componentwise arithmetic on same-shape operands. */
   readonly vector?: boolean;
+  /** WGSL functions of `T` the body calls, besides `sigmoid`, `sigmoidComplement` and `nanAt`. */
+  readonly prelude?: string;
 }
 
-function map(
+/**
+ * Runs an elementwise `body` over `size` elements: inputs `x0…`, outputs
+ * `y0…` (f32 of `shape`), the uniforms `p.n`, `p.m`, `p.f`. Returns the outputs.
+ */
+export function map(
   ctx: KernelContext,
   body: string,
   inputs: readonly DeviceTensor[],
@@ -60,12 +66,12 @@ function map(
   size: number,
   options: MapOptions = {},
 ): DeviceTensor[] {
-  const { outputs = 1, extra = [0, f32(0)] } = options;
+  const { outputs = 1, extra = [0, f32(0)], prelude = '' } = options;
   const vector = options.vector === true && size % 4 === 0;
   const elements = vector ? size / 4 : size;
   const sources = inputs.map((t) => ctx.buffer(t));
   const made = Array.from({ length: outputs }, () => ctx.output(shape, 'f32'));
-  ctx.run(mapShader(inputs.length, outputs, body, vector), [...sources, ...made.map(([, b]) => b)], [elements, ...extra], groupsFor(elements));
+  ctx.run(mapShader(inputs.length, outputs, body, vector, prelude), [...sources, ...made.map(([, b]) => b)], [elements, ...extra], groupsFor(elements));
   return made.map(([h]) => h);
 }
 

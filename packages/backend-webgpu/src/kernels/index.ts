@@ -8,6 +8,7 @@ import type { KernelContext } from './context.js';
 import { crossEntropy, crossEntropyBackward } from './cross-entropy.js';
 import { broadcastBinary, onBits, scale, silu, siluBackward, swiglu, swigluBackward } from './elementwise.js';
 import { embedding, embeddingBackward } from './embedding.js';
+import { geglu, gegluBackward } from './geglu.js';
 import { permute, reshape } from './layout.js';
 import { loraImportance } from './lora-importance.js';
 import { maskApply } from './mask-apply.js';
@@ -17,6 +18,8 @@ import { randomNormal, randomUniform } from './random.js';
 import { columnSumSquares, globalNorm, sum } from './reductions.js';
 import { rmsNorm, rmsNormBackward } from './rms-norm.js';
 import { rope } from './rope.js';
+import { slice } from './slice.js';
+import { softcap, softcapBackward } from './softcap.js';
 
 /** Every kernel of the contract, in WGSL, on one backend's context. */
 export function webgpuKernels(ctx: KernelContext): Kernels {
@@ -33,6 +36,10 @@ export function webgpuKernels(ctx: KernelContext): Kernels {
     siluBackward: (x, dy) => siluBackward(ctx, x, dy),
     swiglu: (gate, up) => swiglu(ctx, gate, up),
     swigluBackward: (gate, up, dy) => swigluBackward(ctx, gate, up, dy),
+    geglu: (gate, up) => geglu(ctx, gate, up),
+    gegluBackward: (gate, up, dy) => gegluBackward(ctx, gate, up, dy),
+    softcap: (x, cap) => softcap(ctx, x, cap),
+    softcapBackward: (y, dy, cap) => softcapBackward(ctx, y, dy, cap),
     rmsNorm: (x, w, eps) => rmsNorm(ctx, x, w, eps),
     rmsNormBackward: (x, w, dy, eps) => rmsNormBackward(ctx, x, w, dy, eps),
     rope: (x, cos, sin) => rope(ctx, 'rope', x, cos, sin),
@@ -56,5 +63,6 @@ export function webgpuKernels(ctx: KernelContext): Kernels {
     reshape: (x, shape) => reshape(ctx, x, shape),
     permute: (x, axes) => permute(ctx, x, axes),
     concat: (a, b, axis) => concat(ctx, a, b, axis),
+    slice: (x, axis, start, length) => slice(ctx, x, axis, start, length),
   };
 }

@@ -1,9 +1,9 @@
 import { LoraFuseError, permuteGeometry, reshapeGeometry, shapeSize, type DeviceTensor, type Shape } from '@lorafuse/core';
 import { groupsFor, type KernelContext } from './context.js';
+import { ELEMENT_BYTES } from './element-words.js';
 import { MAIN_1D, cachedShader } from './wgsl.js';
 
 const MAX_RANK = 8;
-const ELEMENT_BYTES = { f32: 4, i32: 4, f16: 2, bf16: 2, u8: 1 } as const;
 
 /** {@link Kernels.reshape}: a view, the same buffer under the new shape. */
 export function reshape(ctx: KernelContext, x: DeviceTensor, shape: Shape): DeviceTensor {

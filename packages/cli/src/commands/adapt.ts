@@ -36,8 +36,10 @@ import {
   CHECKPOINTING_USAGE,
   checkpointingOf,
   DATA_USAGE,
+  maxLengthOption,
   modelTokenizer,
   numberOption,
+  promptFormat,
   readExamples,
   required,
 } from './model-data.js';
@@ -57,8 +59,8 @@ export const adaptCommand: Command = {
                       [--prune-ratio r] [--metric m] [--schedule s [--ramp-steps n] [--every n]]
                       [--norm-source dataset|running] [--refresh step|epoch] [--masks regrow|fixed]
                       [--pruned-value zero|initial] [--lora-dropout p] [--epochs n] [--lr x]
-                      [--epoch-decay f] [--accumulation k] [--template t] [--max-length n]
-                      [--batch-size n] [--checkpoint <dir> [--checkpoint-every n] [--resume]]
+                      [--epoch-decay f] [--accumulation k] [--template t | --chat [--system s] [--date-string d]]
+                      [--no-eos] [--max-length n] [--batch-size n] [--checkpoint <dir> [--checkpoint-every n] [--resume]]
                       [--merged-out <dir>] [--memory-budget bytes] [--base-dtype d] [--checkpointing c] [--plugin <module>] [--backend name] [--seed n] [--quiet] [--json]
 
   --model         Hugging Face model folder (Llama family) the adapters were trained on
@@ -189,8 +191,9 @@ ${FOLDER_USAGE}
       const backend = await useCliBackend(runtime, parsed.values, io);
       const model = await CausalLM.load(backend, base, { signal: interrupt.signal, ...baseDtypeOf('adapt', parsed) });
       const tokenizer = await modelTokenizer(baseInput.folder, model);
-      const examples = await readExamples('adapt', parsed, trainPath, tokenizer, model);
-      const validation = valPath === undefined ? undefined : await readExamples('adapt', parsed, valPath, tokenizer, model);
+      const format = await promptFormat('adapt', parsed, baseInput.folder);
+      const examples = await readExamples('adapt', parsed, trainPath, tokenizer, model, format);
+      const validation = valPath === undefined ? undefined : await readExamples('adapt', parsed, valPath, tokenizer, model, format);
       const run = {
         ...flagOptions,
         adapters: hosts,
@@ -219,12 +222,8 @@ ${FOLDER_USAGE}
           ratios,
           dev,
           tokenizer,
-          maxLength: numberOption('adapt', parsed, 'max-length', model.config.maxPositionEmbeddings, {
-            min: 2,
-            max: model.config.maxPositionEmbeddings,
-            integer: true,
-          }),
-          template: flag(parsed, 'template'),
+          maxLength: maxLengthOption('adapt', parsed, model),
+          ...format,
           maxNewTokens: numberOption('adapt', parsed, 'max-new-tokens', 64, { min: 1, integer: true }),
           ...(saved && {
             progress: await saved.gridProgress(),
@@ -287,8 +286,7 @@ ${FOLDER_USAGE}
  * scores.
  */
 function runIdentity(parsed: ParsedCommand, options: object, ratios: readonly number[]): Record<string, unknown> {
-  const raw = Object.fromEntries(
-    ['template', 'max-length', 'max-new-tokens', 'ramp-steps', 'every', 'base-dtype'].map((name) => [name, flag(parsed, name) ?? null]),
-  );
-  return { ...options, ratios, flags: raw };
+  const strings = ['template', 'system', 'date-string', 'max-length', 'max-new-tokens', 'ramp-steps', 'every', 'base-dtype'];
+  const raw = Object.fromEntries(strings.map((name) => [name, flag(parsed, name) ?? null]));
+  return { ...options, ratios, flags: { ...raw, chat: parsed.values.chat === true, 'no-eos': parsed.values['no-eos'] === true } };
 }

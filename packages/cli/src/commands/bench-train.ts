@@ -68,7 +68,8 @@ reported and skipped.
   --json     JSON Lines: the matmul, ours then PyTorch's, as \`bench matmul\` prints them
              ({"bench":"matmul",…,"ratio":{"torch":…}}), then the training, PyTorch's then ours:
              {"bench":"train","impl":"torch"|"lorafuse","backend","threads","config","targets",
-             "batch","seq","tokens_per_s","median_step_ms","gflops",…}; ours adds "vs_matmul"
+             "batch","seq","tokens_per_s","median_step_ms","gflops",…}; ours adds "median_step_cpu_ms"
+             (this process's CPU time over the step, all threads), "vs_matmul"
              (its GFLOP/s ÷ our matmul's) and "vs_torch" (its tokens/s ÷ PyTorch's); on wasm also
              "simd_peak_gflops" (independent f32x4 multiply-adds on registers, no memory traffic,
              on as many threads: the most any wasm kernel can do here) and "vs_simd_peak"
@@ -79,7 +80,9 @@ reported and skipped.
              of adapt() (training plus pruning by the lora metric to --ratio, default 0.5, norms from
              --norm-source, default running) against the plain training step of the same adapters,
              interleaved step by step; no PyTorch. Lines "impl":"lorafuse" (plain) and
-             "impl":"lorafuse-adapt", which adds "vs_train" (its step time ÷ the plain step's)
+             "impl":"lorafuse-adapt", which adds "vs_train" (its step time ÷ the plain step's),
+             "median_step_cpu_ms" and "vs_train_cpu" (the same from this process's CPU time
+             over each step, all threads: less swayed by other load on the machine)
 `;
 
 /** Replaceable parts of the bench, for tests. */
@@ -177,6 +180,7 @@ export async function benchTrain(argv: string[], io: CliIO, hooks: BenchTrainHoo
     device,
     ...(options.simd ? { simd: options.simd } : {}),
     ...rates(tokens, our.stepMs, gflops),
+    median_step_cpu_ms: our.stepCpuMs,
     step_gflop: flops.total / 1e9,
     vs_matmul: gflops(our.stepMs) / ourMatmul.gflops,
     ...(peak === undefined ? {} : { simd_peak_gflops: peak, vs_simd_peak: gflops(our.stepMs) / peak }),
@@ -193,6 +197,9 @@ export async function benchTrain(argv: string[], io: CliIO, hooks: BenchTrainHoo
       ...(options.simd ? { simd: options.simd } : {}),
       ...rates(tokens, adapted.stepMs, gflops),
       vs_train: adapted.stepMs / our.stepMs,
+      // CPU time of this process (every thread) over each step: what a step costs, whatever else the machine runs.
+      median_step_cpu_ms: adapted.stepCpuMs,
+      vs_train_cpu: adapted.stepCpuMs! / our.stepCpuMs!,
       ...options.adapt,
     };
     return report([ourMatmul], [ours, line], io, options.json, flops.total);
@@ -298,15 +305,22 @@ interface Contender {
   readonly impl: string;
   /** A failure drops it from the run (reported on stderr) instead of ending the bench. */
   readonly optional: boolean;
-  /** Runs one optimizer step and returns its wall time (ms). */
-  step(): Promise<number>;
+  /** Runs one optimizer step and returns its wall time and, for ours, this process's CPU time over it (ms). */
+  step(): Promise<StepTime>;
   /** Runs the representative matmul once and returns its wall time (ms). */
   matmul(): Promise<number>;
 }
 
-/** A contender's medians over the timed steps. */
+/** What one step took (ms): wall time, and CPU time where it is this process's to count. */
+interface StepTime {
+  readonly wall: number;
+  readonly cpu?: number;
+}
+
+/** A contender's medians over the timed steps (`stepCpuMs` where its steps report CPU time). */
 interface Timing {
   readonly stepMs: number;
+  readonly stepCpuMs?: number;
   readonly matmulMs: number;
 }
 
@@ -383,7 +397,12 @@ function contender(impl: string, events: AsyncGenerator<TrainEvent | AdaptEvent>
     optional: false,
     async step() {
       const t0 = performance.now();
-      for (let next = await events.next(); !next.done; next = await events.next()) if (next.value.type === until) return performance.now() - t0;
+      const cpu0 = process.cpuUsage();
+      for (let next = await events.next(); !next.done; next = await events.next()) {
+        if (next.value.type !== until) continue;
+        const { user, system } = process.cpuUsage(cpu0);
+        return { wall: performance.now() - t0, cpu: (user + system) / 1000 };
+      }
       throw new Error('bench train: the training run ended before its last step (a bug: it has one batch per step).');
     },
     matmul,
@@ -392,7 +411,7 @@ function contender(impl: string, events: AsyncGenerator<TrainEvent | AdaptEvent>
 
 /** The PyTorch process as a contender. */
 function torchContender(torch: TorchTrainer): Contender {
-  return { impl: 'torch', optional: true, step: () => torch.step(), matmul: () => torch.matmul() };
+  return { impl: 'torch', optional: true, step: async () => ({ wall: await torch.step() }), matmul: () => torch.matmul() };
 }
 
 /**
@@ -404,7 +423,7 @@ function torchContender(torch: TorchTrainer): Contender {
  */
 async function timeRounds(contenders: readonly Contender[], options: Options, io: CliIO): Promise<Map<string, Timing>> {
   const { warmup, steps } = options;
-  const times = new Map(contenders.map((c) => [c, { steps: [] as number[], matmuls: [] as number[] }]));
+  const times = new Map(contenders.map((c) => [c, { steps: [] as number[], cpu: [] as number[], matmuls: [] as number[] }]));
   const drop = (c: Contender, error: unknown) => {
     if (!c.optional) throw error;
     io.err(`bench train: skipped ${c.impl}: ${(error as Error).message}\n`);
@@ -415,21 +434,24 @@ async function timeRounds(contenders: readonly Contender[], options: Options, io
     const notes: string[] = [];
     for (const [c, t] of times) {
       try {
-        const ms = await c.step();
+        const { wall, cpu } = await c.step();
         const products: number[] = [];
         for (let i = 0; i < MATMUL_ROUNDS_PER_STEP; i++) products.push(await c.matmul());
         if (round > warmup) {
-          t.steps.push(ms);
+          t.steps.push(wall);
+          if (cpu !== undefined) t.cpu.push(cpu);
           t.matmuls.push(...products);
         }
-        notes.push(`${c.impl} ${ms.toFixed(0)} ms (matmul ${median(products).toFixed(1)} ms)`);
+        notes.push(`${c.impl} ${wall.toFixed(0)} ms${cpu === undefined ? '' : ` (CPU ${cpu.toFixed(0)} ms)`} (matmul ${median(products).toFixed(1)} ms)`);
       } catch (error) {
         drop(c, error);
       }
     }
     if (!options.quiet) io.err(`bench train: step ${round}/${warmup + steps}${round <= warmup ? ' (warm-up)' : ''}: ${notes.join(', ')}\n`);
   }
-  return new Map([...times].map(([c, t]) => [c.impl, { stepMs: median(t.steps), matmulMs: median(t.matmuls) }]));
+  return new Map(
+    [...times].map(([c, t]) => [c.impl, { stepMs: median(t.steps), ...(t.cpu.length > 0 ? { stepCpuMs: median(t.cpu) } : {}), matmulMs: median(t.matmuls) }]),
+  );
 }
 
 /** The SIMD peak `measure` gives, or `undefined` (reported on stderr) when it fails: the peak is context, not the bench. */
@@ -488,7 +510,7 @@ function report(matmul: readonly Line[], training: readonly Line[], io: CliIO, j
         : `, ${fixed((ours.vs_simd_peak as number) * 100, 0)} % of the SIMD peak (${fixed(ours.simd_peak_gflops, 1)} GFLOP/s: multiply-adds on registers alone, ${ours.threads} thread(s))`) +
       (ours.vs_torch === undefined ? '.\n' : `, at ${fixed(ours.vs_torch, 2)}× PyTorch + PEFT's tokens/s.\n`) +
       (adapted
-        ? `The adapt step (training + pruning by the lora metric to ${adapted.ratio}, ${adapted.normSource} norms, target + ${adapted.related} related adapters) takes ${fixed(adapted.vs_train, 3)}× the plain training step of the same adapters.\n`
+        ? `The adapt step (training + pruning by the lora metric to ${adapted.ratio}, ${adapted.normSource} norms, target + ${adapted.related} related adapters) takes ${fixed(adapted.vs_train, 3)}× the plain training step of the same adapters (${fixed(adapted.vs_train_cpu, 3)}× in CPU time).\n`
         : '') +
       (ours.peak_bytes_in_use === undefined
         ? ''

@@ -1,34 +1,35 @@
-import { LoraFuseError, evaluateLoss, evaluateRouge, readJsonl, type CausalLM, type DeviceAdapter, type Tokenizer } from '@lorafuse/core';
+import { LoraFuseError, evaluateLoss, evaluateRouge, readGenerationConfig, readJsonl, stopTokenIds, type PromptFormat } from '@lorafuse/core';
 import { fileSource } from '@lorafuse/core/node';
 import { parseCommand, type ParsedCommand } from '../args.js';
 import { jsonLine } from '../format.js';
 import { cliPlugins, cliRuntime, parseSeed } from '../runtime.js';
 import { DEFAULT_MAX_NEW_TOKENS } from './generate.js';
-import { BASE_DTYPE_OPTION, BASE_DTYPE_USAGE, DATA_OPTIONS, DATA_USAGE, numberOption, readExamples, required } from './model-data.js';
+import {
+  BASE_DTYPE_OPTION,
+  BASE_DTYPE_USAGE,
+  DATA_OPTIONS,
+  DATA_USAGE,
+  maxLengthOption,
+  numberOption,
+  promptFormat,
+  readExamples,
+  required,
+} from './model-data.js';
 import { FOLDER_USAGE, folderOpener } from '../folders.js';
-import { loadModelForInference } from './model-load.js';
+import { loadModelForInference, type LoadedModel } from './model-load.js';
 import type { Command } from './types.js';
 
 /**
  * ROUGE of greedy summaries: each `{source,summary}` record's source is put
- * in the training template, a summary generated (greedy, up to
- * `--max-new-tokens`, stopping at eos) and scored against the reference.
+ * in the training prompt (the plain template, or the chat template), a
+ * summary generated (greedy, up to `--max-new-tokens`, stopping at the
+ * tokenizer's eos, the generation config's eos ids and the chat turn's
+ * close) and scored against the reference.
  */
-async function rougeReport(
-  command: string,
-  parsed: ParsedCommand,
-  dataPath: string,
-  model: CausalLM,
-  tokenizer: Tokenizer,
-  adapters: readonly DeviceAdapter[],
-) {
-  const maxLength = numberOption(command, parsed, 'max-length', model.config.maxPositionEmbeddings, {
-    min: 2,
-    max: model.config.maxPositionEmbeddings,
-    integer: true,
-  });
+async function rougeReport(command: string, parsed: ParsedCommand, dataPath: string, loaded: LoadedModel, format: PromptFormat) {
+  const { model, tokenizer, adapters, folder } = loaded;
+  const maxLength = maxLengthOption(command, parsed, model);
   const maxNewTokens = Math.min(numberOption(command, parsed, 'max-new-tokens', DEFAULT_MAX_NEW_TOKENS, { min: 1, integer: true }), maxLength - 1);
-  const template = typeof parsed.values.template === 'string' ? parsed.values.template : undefined;
   const records = await readJsonl(await fileSource(dataPath));
   if (records.length === 0) throw new LoraFuseError('DATA_INVALID', `${dataPath} holds no records.`);
   const pairs = records.map((record, line) => {
@@ -38,7 +39,8 @@ async function rougeReport(
       });
     return record;
   });
-  const { predictions: _, ...scores } = await evaluateRouge(model, tokenizer, pairs, { adapters, template, maxLength, maxNewTokens });
+  const stopTokens = stopTokenIds(tokenizer, { generation: await readGenerationConfig(folder), chat: format.chat });
+  const { predictions: _, ...scores } = await evaluateRouge(model, tokenizer, pairs, { adapters, ...format, stopTokens, maxLength, maxNewTokens });
   return scores;
 }
 
@@ -47,15 +49,16 @@ export const evalCommand: Command = {
   name: 'eval',
   summary: 'Mean per-token loss and perplexity, or ROUGE of generated summaries, on JSONL data',
   usage: `Usage: lorafuse eval --model <dir> [--adapter <dir>] --data <jsonl> [--metric loss|rouge]
-                     [--template t] [--max-length n] [--batch-size n] [--max-new-tokens n]
+                     [--template t | --chat [--system s] [--date-string d]] [--no-eos]
+                     [--max-length n] [--batch-size n] [--max-new-tokens n]
                      [--base-dtype d] [--backend name] [--json]
 
   --model       Hugging Face model folder (Llama family)
   --adapter     PEFT LoRA adapter folder applied to it
-  --data        JSONL, one {"source","summary"} (only summary tokens count) or
-                {"text"} (every token after the first counts) per line
+  --data        JSONL, one {"source","summary"} (only the summary's tokens and the eos
+                after them count) or {"text"} (every token after the first counts) per line
   --metric      loss (default), or rouge: a greedy summary is generated for each
-                {"source","summary"} pair (source in the template, stopping at eos)
+                {"source","summary"} pair (source in the prompt, stopping at eos)
                 and scored by ROUGE-1/2/L F1, averaged; words, or characters when
                 a reference holds Japanese
   --max-new-tokens
@@ -83,9 +86,11 @@ ${FOLDER_USAGE}
     const batchSize = numberOption('eval', parsed, 'batch-size', 8, { min: 1, integer: true });
     const runtime = await cliRuntime(cliPlugins(parseSeed(parsed.values.seed)));
     try {
-      const { backend, model, tokenizer, adapters } = await loadModelForInference('eval', runtime, parsed, modelDir, io, folderOpener(io, parsed));
+      const loaded = await loadModelForInference('eval', runtime, parsed, modelDir, io, folderOpener(io, parsed));
+      const { backend, model, tokenizer, adapters } = loaded;
+      const format = await promptFormat('eval', parsed, loaded.folder);
       if (metric === 'rouge') {
-        const scores = await rougeReport('eval', parsed, dataPath, model, tokenizer, adapters);
+        const scores = await rougeReport('eval', parsed, dataPath, loaded, format);
         const f = (x: number) => x.toFixed(4);
         io.out(
           parsed.values.json
@@ -94,7 +99,7 @@ ${FOLDER_USAGE}
         );
         return 0;
       }
-      const examples = await readExamples('eval', parsed, dataPath, tokenizer, model);
+      const examples = await readExamples('eval', parsed, dataPath, tokenizer, model, format);
       const report = await evaluateLoss(backend, model, examples, { adapters, padId: tokenizer.pad, batchSize });
       io.out(
         parsed.values.json

@@ -92,10 +92,11 @@ function render(d: Description): string {
       );
     case 'model':
       return (
-        `Hugging Face model: ${d.architecture}, ${humanCount(d.parameters)} parameters (${d.parameters})\n\n` +
+        `Hugging Face model: ${d.architecture}, ${humanCount(d.parameters)} parameters (${d.parameters})\n` +
+        `LoRA targets: ${d.lora_targets.join(', ')}\n\n` +
         table(
           ['config', 'value'],
-          Object.entries(d.config).map(([k, v]) => [k, typeof v === 'object' ? JSON.stringify(v) : v]),
+          Object.entries(d.config).map(([k, v]) => [k, k === 'layer_types' ? layerCounts(v as string[]) : typeof v === 'object' ? JSON.stringify(v) : v]),
         )
       );
     case 'safetensors': {
@@ -111,4 +112,11 @@ function render(d: Description): string {
       );
     }
   }
+}
+
+/** `layer_types` in a line: how many layers of each type, e.g. `22 sliding_attention, 4 full_attention`. */
+function layerCounts(types: readonly string[]): string {
+  const counts = new Map<string, number>();
+  for (const t of types) counts.set(t, (counts.get(t) ?? 0) + 1);
+  return [...counts].map(([t, n]) => `${n} ${t}`).join(', ');
 }

@@ -19,7 +19,7 @@ import { FOLDER_USAGE, folderOpener } from '../folders.js';
 import { jsonLine, table } from '../format.js';
 import { useCliBackend } from '../backend-choice.js';
 import { cliPlugins, cliRuntime, loadPluginModules, parseSeed } from '../runtime.js';
-import { DATA_OPTIONS, modelTokenizer, numberOption, readExamples } from './model-data.js';
+import { DATA_OPTIONS, modelTokenizer, numberOption, promptFormat, readExamples } from './model-data.js';
 import type { CliIO } from '../io.js';
 import type { Command } from './types.js';
 
@@ -59,7 +59,7 @@ const usage = (registry: PluginRegistry) => `Usage: lorafuse merge <adapter-dir>
                        does (use with --method lorahub): minimise the merged adapter's mean
                        loss on the data + 0.05 x mean |w|, w in [-1.5, 1.5], from w = 0
   --budget n           loss evaluations of the search (default 40)
-  --template t, --max-length n, --batch-size n
+  --template t | --chat [--system s] [--date-string d], --no-eos, --max-length n, --batch-size n
                        how --data is encoded and batched (as for lorafuse eval)
   --plugin <module>    a module exporting more mergers
   --out <dir>          folder to write the merged PEFT adapter to (files replaced atomically)
@@ -176,7 +176,7 @@ async function searchWeights(
     const model = await CausalLM.load(backend, modelFolder);
     try {
       const tokenizer = await modelTokenizer(modelFolder, model);
-      const examples = await readExamples('merge', parsed, parsed.values.data as string, tokenizer, model);
+      const examples = await readExamples('merge', parsed, parsed.values.data as string, tokenizer, model, await promptFormat('merge', parsed, modelFolder));
       const batchSize = numberOption('merge', parsed, 'batch-size', 8, { min: 1, integer: true });
       const quiet = parsed.values.quiet || parsed.values.json || !io.isTTY;
       return await searchMergeWeights(backend, model, adapters, examples, {

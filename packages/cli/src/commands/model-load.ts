@@ -1,12 +1,13 @@
-import { CausalLM, loadAdapter, uploadAdapter, type Backend, type DeviceAdapter, type Runtime, type Tokenizer } from '@lorafuse/core';
+import { CausalLM, loadAdapter, uploadAdapter, type Backend, type DeviceAdapter, type Folder, type Runtime, type Tokenizer } from '@lorafuse/core';
 import type { ParsedCommand } from '../args.js';
 import { useCliBackend } from '../backend-choice.js';
 import type { FolderOpener } from '../folders.js';
 import type { CliIO } from '../io.js';
 import { baseDtypeOf, modelTokenizer } from './model-data.js';
 
-/** A model ready for inference: its backend, weights, tokenizer and adapters. */
+/** A model ready for inference: its folder, backend, weights, tokenizer and adapters. */
 export interface LoadedModel {
+  readonly folder: Folder;
   readonly backend: Backend;
   readonly model: CausalLM;
   readonly tokenizer: Tokenizer;
@@ -27,5 +28,5 @@ export async function loadModelForInference(
   const model = await CausalLM.load(backend, folder, baseDtypeOf(command, parsed));
   const tokenizer = await modelTokenizer(folder, model);
   const adapters = typeof parsed.values.adapter === 'string' ? [uploadAdapter(backend, await loadAdapter((await open(parsed.values.adapter)).folder))] : [];
-  return { backend, model, tokenizer, adapters };
+  return { folder, backend, model, tokenizer, adapters };
 }

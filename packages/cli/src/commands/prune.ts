@@ -195,7 +195,7 @@ async function calibrationNorms(
   const model = await CausalLM.load(backend, folder);
   const device = uploadAdapter(backend, adapter);
   try {
-    const examples = await readExamples('prune', parsed, data, await modelTokenizer(folder, model), model);
+    const examples = await readExamples('prune', parsed, data, await modelTokenizer(folder, model), model, {});
     const norms = await collectInputNorms(backend, model, { modules: adapter.modules.map((m) => m.name), examples, adapters: [device] });
     return new Map([...norms].map(([name, inputNorms]) => [name, { inputNorms }]));
   } finally {

@@ -30,6 +30,7 @@ import {
   DATA_USAGE,
   modelTokenizer,
   numberOption,
+  promptFormat,
   readExamples,
   required,
 } from './model-data.js';
@@ -41,13 +42,14 @@ const SCHEDULES = ['constant', 'linear', 'cosine'] as const;
 /** `lorafuse train --model dir --train file.jsonl --out dir`: trains a new LoRA adapter. */
 export const trainCommand: Command = {
   name: 'train',
-  summary: 'Train a new LoRA adapter on JSONL data (AdamW, summary-only loss)',
+  summary: 'Train a new LoRA adapter on JSONL data (AdamW, loss on the summary and its eos)',
   usage: `Usage: lorafuse train --model <dir> --train <jsonl> [--val <jsonl>] --out <dir>
                       [--rank r] [--alpha a] [--targets q_proj,v_proj] [--epochs n] [--lr x]
                       [--schedule constant|linear|cosine] [--warmup steps] [--epoch-decay f]
                       [--accumulation k] [--weight-decay x] [--max-grad-norm x] [--patience n]
                       [--checkpoint <dir> [--checkpoint-every n] [--resume]] [--memory-budget bytes] [--base-dtype d] [--checkpointing c]
-                      [--template t] [--max-length n] [--batch-size n] [--backend name] [--seed n] [--json]
+                      [--template t | --chat [--system s] [--date-string d]] [--no-eos]
+                      [--max-length n] [--batch-size n] [--backend name] [--seed n] [--json]
 
   --model         Hugging Face model folder (Llama family)
   --train, --val  JSONL training and validation data ({"source","summary"} or {"text"})
@@ -114,8 +116,9 @@ ${FOLDER_USAGE}
       const { folder } = await folderOpener(io, parsed)(modelDir);
       const model = await CausalLM.load(backend, folder, baseDtypeOf('train', parsed));
       const tokenizer = await modelTokenizer(folder, model);
-      const examples = await readExamples('train', parsed, trainPath, tokenizer, model);
-      const validation = typeof parsed.values.val === 'string' ? await readExamples('train', parsed, parsed.values.val, tokenizer, model) : undefined;
+      const format = await promptFormat('train', parsed, folder);
+      const examples = await readExamples('train', parsed, trainPath, tokenizer, model, format);
+      const validation = typeof parsed.values.val === 'string' ? await readExamples('train', parsed, parsed.values.val, tokenizer, model, format) : undefined;
       const targets =
         typeof parsed.values.targets === 'string'
           ? parsed.values.targets

@@ -1,4 +1,5 @@
 import type { Backend } from '../backend/backend.js';
+import type { ChatOptions } from '../data/chat.js';
 import { type ErrorCode, isLoraFuseError, LoraFuseError } from '../errors/index.js';
 import { evaluateRouge } from '../generate/summaries-rouge.js';
 import { freeAdapter, uploadAdapter } from '../model/device-adapter.js';
@@ -21,6 +22,8 @@ export interface PruneRatioSearchOptions extends Omit<AdaptiveMergeOptions, 'rat
   readonly maxNewTokens?: number;
   /** The prompt template the examples were encoded with (default `DEFAULT_PROMPT_TEMPLATE`). */
   readonly template?: string;
+  /** The chat template the examples were encoded with, instead of `template`. */
+  readonly chat?: ChatOptions;
   /** Called with every event of every candidate's run, with that candidate's ratio. */
   readonly onProgress?: (event: AdaptEvent, ratio: number) => void;
   /**
@@ -152,6 +155,7 @@ async function devRouge(
     const scores = await evaluateRouge(model, options.tokenizer, options.dev, {
       adapters: [device],
       template: options.template,
+      chat: options.chat,
       maxLength: options.maxLength,
       maxNewTokens,
       signal: options.signal,

@@ -195,6 +195,14 @@ export function scaleGeometry(x: OperandInfo, factor: number): ElementwiseGeomet
   return elementwiseGeometry('scale', x);
 }
 
+/** Checks {@link Kernels.softcap}'s (and, with `dy`, its backward's) arguments: `cap` finite and > 0. */
+export function softcapGeometry(kernel: 'softcap' | 'softcapBackward', cap: number, ...operands: OperandInfo[]): ElementwiseGeometry {
+  if (typeof cap !== 'number' || !Number.isFinite(cap) || cap <= 0) {
+    throw optionError(kernel, `cap must be a finite number > 0, got ${String(cap)}.`, { option: 'cap', value: cap });
+  }
+  return elementwiseGeometry(kernel, ...operands);
+}
+
 /** Checks {@link Kernels.cast}'s arguments. */
 export function castGeometry(x: OperandInfo, dtype: FloatDType): ElementwiseGeometry {
   requireDtype('cast', 'x', x, WEIGHT_DTYPES);
@@ -267,6 +275,8 @@ export interface AttentionGeometry {
   readonly dim: number;
   /** The score scale (the option, or `1/√D`). */
   readonly scale: number;
+  /** Most keys a query sees: the `window` option, capped at `seqK` (which the causal mask alone allows). */
+  readonly window: number;
   /** Axis order of the operands. */
   readonly layout: AttentionLayout;
 }
@@ -302,6 +312,7 @@ export function attentionGeometry(
   }
   if (seqQ > seqK) throw shapeError(kernel, `queries (${seqQ}) cannot outnumber keys (${seqK}).`, { seqQ, seqK });
   if (options.scale !== undefined) requireFinite(kernel, 'scale', options.scale);
+  if (options.window !== undefined) requireInteger(kernel, 'window', options.window, 1, Number.MAX_SAFE_INTEGER);
   return {
     batch,
     heads,
@@ -311,6 +322,7 @@ export function attentionGeometry(
     seqK,
     dim,
     scale: options.scale ?? (dim > 0 ? 1 / Math.sqrt(dim) : 1),
+    window: Math.min(options.window ?? seqK, seqK),
     layout,
   };
 }
@@ -653,5 +665,38 @@ export function concatGeometry(a: OperandInfo, b: OperandInfo, axis: number): Co
     outer: shapeSize(a.shape.slice(0, axis)),
     innerA: a.shape[axis] * after,
     innerB: b.shape[axis] * after,
+  };
+}
+
+/** Sizes of a {@link Kernels.slice} call, as a sequence of `outer` blocks. */
+export interface SliceGeometry {
+  /** Result shape. */
+  readonly shape: Shape;
+  /** Product of the dimensions before `axis`: the number of blocks. */
+  readonly outer: number;
+  /** Elements of `x` in each block (`x.shape[axis]` times the dimensions after `axis`). */
+  readonly inner: number;
+  /** Elements of each block before the slice (`start` times the dimensions after `axis`). */
+  readonly offset: number;
+  /** Elements of each block in the slice (`length` times the dimensions after `axis`). */
+  readonly size: number;
+}
+
+/** Checks {@link Kernels.slice}'s arguments. */
+export function sliceGeometry(x: OperandInfo, axis: number, start: number, length: number): SliceGeometry {
+  const rank = x.shape.length;
+  if (!Number.isInteger(axis) || axis < 0 || axis >= rank) {
+    throw optionError('slice', `axis ${String(axis)} must be an integer in [0, ${rank - 1}] for ${fmt(x.shape)}.`, { axis });
+  }
+  const extent = x.shape[axis];
+  requireInteger('slice', 'start', start, 0, extent);
+  requireInteger('slice', 'length', length, 0, extent - start);
+  const after = shapeSize(x.shape.slice(axis + 1));
+  return {
+    shape: x.shape.map((d, i) => (i === axis ? length : d)),
+    outer: shapeSize(x.shape.slice(0, axis)),
+    inner: extent * after,
+    offset: start * after,
+    size: length * after,
   };
 }

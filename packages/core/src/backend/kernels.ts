@@ -98,6 +98,35 @@ export interface Kernels {
   swigluBackward(gate: DeviceTensor, up: DeviceTensor, dy: DeviceTensor): SwigluGrads;
 
   /**
+   * GeGLU, `gelu(gate) ⊙ up` (Gemma's MLP), with the tanh approximation of
+   * GELU (PyTorch's `gelu(approximate='tanh')`, `gelu_pytorch_tanh`):
+   * `gelu(x) = ½·x·(1 + tanh(u))` with `u = √(2/π)·(x + 0.044715·x³)`,
+   * which equals `x·σ(2u)`. `gate` and `up` have one shape.
+   */
+  geglu(gate: DeviceTensor, up: DeviceTensor): DeviceTensor;
+
+  /**
+   * Gradient of {@link Kernels.geglu}: `dGate = dy ⊙ up ⊙ gelu'(gate)`,
+   * `dUp = dy ⊙ gelu(gate)`, with
+   * `gelu'(x) = ½·(1 + tanh(u)) + ½·x·(1 − tanh²(u))·√(2/π)·(1 + 3·0.044715·x²)`.
+   * All three inputs have one shape.
+   */
+  gegluBackward(gate: DeviceTensor, up: DeviceTensor, dy: DeviceTensor): GegluGrads;
+
+  /**
+   * Soft-capping, `cap · tanh(x / cap)` for a finite `cap > 0` (Gemma's
+   * final logits): values pass almost unchanged near 0 and saturate at
+   * `±cap`; `±Inf` gives `±cap`, NaN stays NaN.
+   */
+  softcap(x: DeviceTensor, cap: number): DeviceTensor;
+
+  /**
+   * Gradient of {@link Kernels.softcap} from its output `y` (so the input
+   * need not be kept): `dx = dy ⊙ (1 − (y / cap)²)`. `y` and `dy` have one shape.
+   */
+  softcapBackward(y: DeviceTensor, dy: DeviceTensor, cap: number): DeviceTensor;
+
+  /**
    * RMSNorm as Hugging Face Llama: over the last dimension `D`,
    * `y = weight ⊙ x / sqrt(mean(x²) + eps)`. `x` `[..., D]`, `weight` `[D]`,
    * `eps ≥ 0`.
@@ -136,7 +165,9 @@ export interface Kernels {
    * heads instead (`q` `[B, Sq, H, D]`, `k`, `v` `[B, Sk, KV, D]`, `out` in
    * `q`'s layout), which is how a Linear layer's output reshapes. Query head `h` reads key/value head `floor(h / (H / KV))`.
    * Query `i` attends to keys `j ≤ i + (Sk − Sq)` (the queries are the last
-   * `Sq` positions; `Sq = Sk` is the usual causal mask). Scores are
+   * `Sq` positions; `Sq = Sk` is the usual causal mask); with a `window`
+   * it also skips the keys `window` or more positions behind it,
+   * `j ≤ i + (Sk − Sq) − window` (sliding-window attention). Scores are
    * `scale · q·kᵀ` (`scale` defaults to `1/√D`), softmax over the allowed keys.
    * Returns `out` `[B, H, Sq, D]` (the shape of `q`) and `lse` `[B, H, Sq]` (in both layouts), the natural-log
    * sum of exponentials of each query's scaled scores, for the backward pass.
@@ -293,6 +324,14 @@ export interface Kernels {
    * values with it.
    */
   concat(a: DeviceTensor, b: DeviceTensor, axis: number): DeviceTensor;
+
+  /**
+   * The `length` entries of `x` (any dtype) from `start` along dimension
+   * `axis`, as `torch.narrow(x, axis, start, length)`: the result has `x`'s
+   * shape with `length` at `axis`; `0 ≤ start ≤ start + length ≤ x.shape[axis]`.
+   * Bit-exact. A fused projection (Phi-3's `qkv_proj`) is split with it.
+   */
+  slice(x: DeviceTensor, axis: number, start: number, length: number): DeviceTensor;
 }
 
 /** The name of a kernel of the contract. */
@@ -310,6 +349,12 @@ export interface MatmulOptions {
 export interface AttentionOptions {
   /** Score scale, finite; default `1/√D`. */
   readonly scale?: number;
+  /**
+   * Sliding attention window, an integer ≥ 1: each query sees itself and
+   * the `window − 1` keys before it at most (Hugging Face's
+   * `sliding_window`). Default: every earlier key.
+   */
+  readonly window?: number;
   /**
    * Axis order of `q`, `k`, `v` and of `out` and the gradients: `'bhsd'`
    * (default) is `[batch, heads, seq, D]`, `'bshd'` is `[batch, seq, heads, D]`.
@@ -354,6 +399,9 @@ export interface SwigluGrads {
   /** Shape of `up`. */
   readonly dUp: DeviceTensor;
 }
+
+/** Outputs of {@link Kernels.gegluBackward}: the gradients of the gate and of the up projection, as for SwiGLU. */
+export type GegluGrads = SwigluGrads;
 
 /** Outputs of {@link Kernels.crossEntropy}. */
 export interface CrossEntropyResult {

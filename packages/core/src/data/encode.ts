@@ -1,20 +1,27 @@
 import { LoraFuseError } from '../errors/index.js';
+import { specialTokensOf } from '../tokenizer/sequence.js';
 import type { Tokenizer } from '../tokenizer/tokenizer.js';
-import type { DataRecord } from './jsonl.js';
-
-/** The default prompt template: the source, a newline, then `TL;DR: ` (the summary follows). */
-export const DEFAULT_PROMPT_TEMPLATE = '{source}\nTL;DR: ';
+import { chatEndOfTurn, chatReply } from './chat.js';
+import type { DataRecord, PairRecord } from './jsonl.js';
+import { encodePrompt, type PromptFormat } from './prompt.js';
 
 /** Ignored target (no loss), as PyTorch's `ignore_index`. */
 export const IGNORE_TARGET = -100;
 
 /** How records become token sequences. */
-export interface EncodeOptions {
+export interface EncodeOptions extends PromptFormat {
   /** Longest sequence in tokens (the model's context); longer pairs lose the end of their source. */
   readonly maxLength: number;
-  /** Prompt for pairs: `{source}` appears exactly once; the summary follows the prompt. Default {@link DEFAULT_PROMPT_TEMPLATE}. */
-  readonly template?: string;
-  /** Append the tokenizer's `eos` after a pair's summary (it is then predicted too). Default false. */
+  /**
+   * End a pair's target with the end of the sequence, predicted like the
+   * summary, so that a trained model learns to stop: the tokenizer's `eos`
+   * after the summary (not repeated when the tokenizer's own special tokens
+   * already end with it), or with `chat` the token that closes the
+   * assistant's turn. Default: true when there is one (with `chat`, or a
+   * tokenizer with an `eos`); true without one throws `INVALID_OPTION`;
+   * false leaves the target at the summary alone (plus what the tokenizer
+   * always adds after a sequence).
+   */
   readonly appendEos?: boolean;
 }
 
@@ -24,56 +31,62 @@ export interface Example {
   readonly targets: readonly number[];
 }
 
-function splitTemplate(template: string): [string, string] {
-  const parts = template.split('{source}');
-  if (parts.length !== 2) {
-    throw new LoraFuseError('INVALID_OPTION', `The prompt template must contain {source} exactly once; got ${JSON.stringify(template)}.`, {
-      details: { template },
-    });
-  }
-  return [parts[0], parts[1]];
-}
-
 /** Shifted targets: position i predicts ids[i + 1] when i + 1 ≥ `firstPredicted`. */
 function shiftedTargets(ids: readonly number[], firstPredicted: number): number[] {
   return ids.map((_, i) => (i + 1 >= Math.max(1, firstPredicted) && i + 1 < ids.length ? ids[i + 1] : IGNORE_TARGET));
 }
 
+/** The ids a pair's loss covers: the summary and what ends it (see {@link EncodeOptions.appendEos}). */
+function pairTarget(record: PairRecord, tokenizer: Tokenizer, options: EncodeOptions): number[] {
+  const appendEos = options.appendEos ?? (options.chat !== undefined || tokenizer.eos !== undefined);
+  if (options.chat) {
+    const reply = tokenizer.encode(chatReply(options.chat, record.source, record.summary));
+    return appendEos ? [...reply, ...chatEndOfTurn(tokenizer, options.chat)] : reply;
+  }
+  const target = [...tokenizer.encode(record.summary), ...specialTokensOf(tokenizer).suffix];
+  if (appendEos) {
+    if (tokenizer.eos === undefined) {
+      throw new LoraFuseError('INVALID_OPTION', `appendEos needs a tokenizer with an eos token; ${tokenizer.name} has none (encode with appendEos: false).`);
+    }
+    if (target.at(-1) !== tokenizer.eos) target.push(tokenizer.eos);
+  }
+  return target;
+}
+
 /**
- * Encodes one record. A pair becomes `prompt(source) + summary [+ eos]`,
- * with targets only on the summary (and eos) tokens; when it is longer than
- * `maxLength` the source is cut from its end, never the summary (a summary
- * that cannot fit with the template throws `DATA_INVALID`). Text becomes its
- * tokens, cut to `maxLength`, every token after the first predicted. The
- * template's parts and the source are encoded separately, so a
- * subword tokenizer never merges across their boundaries.
+ * Encodes one record. A pair becomes its prompt ({@link encodePrompt}: the
+ * plain template, or the chat template's system and user messages and the
+ * assistant's header) followed by its target: the summary, then the end of
+ * the sequence (the tokenizer's `eos`, or the chat turn's closing token;
+ * see {@link EncodeOptions.appendEos}). Only the target is predicted. When
+ * the pair is longer than `maxLength` the source is cut from its end,
+ * never the summary (a summary that cannot fit with the prompt throws
+ * `DATA_INVALID`). Special tokens come as transformers' `tokenizer(text)`
+ * puts them, once per sequence: a BOS the tokenizer adds starts the
+ * prompt, and what it adds after a sequence follows the summary; with a
+ * chat template, the template writes them. Text becomes
+ * `tokenizer(text)`'s ids (its special tokens included, no eos beyond
+ * them), its own tokens cut to fit `maxLength`, every token after the
+ * first predicted. Throws `CHAT_TEMPLATE_INVALID` for a chat template that
+ * cannot be split into prompt and reply.
  */
 export function encodeRecord(record: DataRecord, tokenizer: Tokenizer, options: EncodeOptions): Example {
   const { maxLength } = options;
   if (!Number.isInteger(maxLength) || maxLength < 2) throw new LoraFuseError('INVALID_OPTION', `maxLength must be an integer ≥ 2; got ${maxLength}.`);
   if (record.kind === 'text') {
-    const ids = tokenizer.encode(record.text).slice(0, maxLength);
+    const { prefix, suffix } = specialTokensOf(tokenizer);
+    const ids = [...prefix, ...tokenizer.encode(record.text).slice(0, Math.max(0, maxLength - prefix.length - suffix.length)), ...suffix].slice(0, maxLength);
     return { ids, targets: shiftedTargets(ids, 1) };
   }
-  const [before, after] = splitTemplate(options.template ?? DEFAULT_PROMPT_TEMPLATE);
-  const prefix = tokenizer.encode(before);
-  const suffix = tokenizer.encode(after);
-  const summary = tokenizer.encode(record.summary);
-  if (options.appendEos) {
-    if (tokenizer.eos === undefined) throw new LoraFuseError('INVALID_OPTION', `appendEos needs a tokenizer with an eos token; ${tokenizer.name} has none.`);
-    summary.push(tokenizer.eos);
-  }
-  const room = maxLength - prefix.length - suffix.length - summary.length;
-  if (room < 0 || summary.length === 0) {
+  const target = pairTarget(record, tokenizer, options);
+  const prompt = target.length === 0 ? undefined : encodePrompt(tokenizer, record.source, options, maxLength - target.length);
+  if (prompt === undefined) {
     throw new LoraFuseError(
       'DATA_INVALID',
-      `A summary of ${summary.length} tokens does not fit a context of ${maxLength} with the ${prefix.length + suffix.length}-token prompt template (or is empty).`,
-      {
-        details: { summaryTokens: summary.length, maxLength },
-      },
+      `A summary of ${target.length} tokens (with what ends it) does not fit a context of ${maxLength} with its prompt (or is empty).`,
+      { details: { summaryTokens: target.length, maxLength } },
     );
   }
-  const prompt = [...prefix, ...tokenizer.encode(record.source).slice(0, room), ...suffix];
-  const ids = [...prompt, ...summary];
+  const ids = [...prompt, ...target];
   return { ids, targets: shiftedTargets(ids, prompt.length) };
 }

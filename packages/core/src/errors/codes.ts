@@ -170,6 +170,12 @@ export const ErrorCodes = {
   /** A checkpoint belongs to a run with other inputs, data or options than the run asked to resume from it. */
   CHECKPOINT_MISMATCH: 'Checkpoint belongs to another run',
   /**
+   * A chat template cannot be used: the model folder has none (no `chat_template.jinja`, no `chat_template` in
+   * tokenizer_config.json), it does not parse, it fails to render (its own `raise_exception` included), or it
+   * renders a conversation whose prompt is not the start of the whole conversation.
+   */
+  CHAT_TEMPLATE_INVALID: 'Chat template cannot be used',
+  /**
    * Training gave a NaN or infinite loss or gradient norm for `badSteps.maxConsecutive` steps in a row; the last good
    * parameters are kept (and checkpointed when a folder is configured).
    */

@@ -2,16 +2,18 @@ import { LoraFuseError, throwIfAborted } from '../errors/index.js';
 import { rougeCorpus, type RougeScores, type RougeTokenization } from '../eval/rouge.js';
 import type { DeviceAdapter } from '../model/device-adapter.js';
 import type { CausalLM } from '../model/llama.js';
+import type { PromptFormat } from '../data/prompt.js';
 import type { Tokenizer } from '../tokenizer/tokenizer.js';
 import { generate } from './generate.js';
+import { stopTokenIds } from './generation-config.js';
 import { promptForSource } from './text.js';
 
-/** Options of {@link evaluateRouge}. */
-export interface EvaluateRougeOptions {
+/** Options of {@link evaluateRouge}; the prompt format (plain `template` or `chat`) is the one the examples were trained with. */
+export interface EvaluateRougeOptions extends PromptFormat {
   /** Adapters applied while generating (none: the base model). */
   readonly adapters?: readonly DeviceAdapter[];
-  /** The training prompt template; default `DEFAULT_PROMPT_TEMPLATE`. */
-  readonly template?: string;
+  /** Ids that end a summary; default {@link stopTokenIds} of the tokenizer and `chat` (its eos, the chat turn's close). */
+  readonly stopTokens?: readonly number[];
   /** Tokens a prompt plus its summary may take (the model's context, or less). */
   readonly maxLength: number;
   /** Longest generated summary, in tokens. */
@@ -32,8 +34,9 @@ export interface GeneratedRouge extends RougeScores {
 
 /**
  * ROUGE-1/2/L of greedy summaries: each pair's source goes into the
- * training template ({@link promptForSource}), a summary is generated up to
- * eos or `maxNewTokens`, and the summaries are scored against the references
+ * training prompt ({@link promptForSource}: the plain template or the chat
+ * template), a summary is generated greedily up to a stop token or
+ * `maxNewTokens`, and the summaries are scored against the references
  * with {@link rougeCorpus} (the mean F1 over pairs). Throws `INVALID_OPTION`
  * for no pairs, and what {@link generate} throws.
  */
@@ -44,12 +47,12 @@ export async function evaluateRouge(
   options: EvaluateRougeOptions,
 ): Promise<GeneratedRouge> {
   if (pairs.length === 0) throw new LoraFuseError('INVALID_OPTION', 'ROUGE needs at least one {source, summary} pair.');
-  const { maxLength, maxNewTokens, template } = options;
-  const stopTokens = tokenizer.eos === undefined ? [] : [tokenizer.eos];
+  const { maxLength, maxNewTokens, template, chat } = options;
+  const stopTokens = options.stopTokens ?? stopTokenIds(tokenizer, { chat });
   const predictions: string[] = [];
   for (const pair of pairs) {
     throwIfAborted(options.signal);
-    const prompt = promptForSource(tokenizer, pair.source, { template, maxLength, maxNewTokens });
+    const prompt = promptForSource(tokenizer, pair.source, { template, chat, maxLength, maxNewTokens });
     const { tokens } = await generate(model, prompt, { maxNewTokens, adapters: options.adapters, stopTokens, signal: options.signal });
     predictions.push(tokenizer.decode(tokens));
     options.onProgress?.(predictions.length, pairs.length);

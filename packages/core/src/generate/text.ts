@@ -1,15 +1,14 @@
-import { DEFAULT_PROMPT_TEMPLATE } from '../data/encode.js';
+import { encodePrompt, type PromptFormat } from '../data/prompt.js';
 import { LoraFuseError } from '../errors/index.js';
 import type { CausalLM } from '../model/llama.js';
 import { contextLength } from '../model/kv-cache.js';
+import { specialTokensOf } from '../tokenizer/sequence.js';
 import type { Tokenizer } from '../tokenizer/tokenizer.js';
 import { generateTokens } from './generate.js';
 import type { FinishReason, GenerateOptions, GenerateResult } from './options.js';
 
-/** Options of {@link promptForSource}. */
-export interface PromptOptions {
-  /** The training prompt template (`{source}` once); default {@link DEFAULT_PROMPT_TEMPLATE}. */
-  readonly template?: string;
+/** Options of {@link promptForSource}: the prompt format, and the room it must leave. */
+export interface PromptOptions extends PromptFormat {
   /** Tokens the prompt plus the new tokens may take (the model's context, or `--max-length`). */
   readonly maxLength: number;
   /** New tokens to leave room for. */
@@ -18,41 +17,34 @@ export interface PromptOptions {
 
 /**
  * The prompt ids for a `{source}` record, exactly as {@link encodeRecord}
- * builds the prompt part of a training pair: the template's parts and the
- * source encoded separately, the source cut from its end so that the prompt
- * leaves `maxNewTokens` of `maxLength` free. Throws `INVALID_OPTION` for a
- * template without exactly one `{source}` and `CONTEXT_EXCEEDED` when the
- * template alone leaves no room.
+ * builds the prompt part of a training pair ({@link encodePrompt}: the
+ * plain template with the tokenizer's BOS, or the chat template's
+ * messages and assistant header), the source cut from its end so that the
+ * prompt leaves `maxNewTokens` of `maxLength` free. Throws `INVALID_OPTION`
+ * for a template without exactly one `{source}` and `CONTEXT_EXCEEDED`
+ * when the format alone leaves no room.
  */
 export function promptForSource(tokenizer: Tokenizer, source: string, options: PromptOptions): number[] {
-  const template = options.template ?? DEFAULT_PROMPT_TEMPLATE;
-  const parts = template.split('{source}');
-  if (parts.length !== 2)
-    throw new LoraFuseError('INVALID_OPTION', `The prompt template must contain {source} exactly once; got ${JSON.stringify(template)}.`, {
-      details: { template },
-    });
-  const prefix = tokenizer.encode(parts[0]);
-  const suffix = tokenizer.encode(parts[1]);
-  const room = options.maxLength - options.maxNewTokens - prefix.length - suffix.length;
-  if (room < 0) {
+  const ids = encodePrompt(tokenizer, source, options, options.maxLength - options.maxNewTokens);
+  if (ids === undefined) {
     throw new LoraFuseError(
       'CONTEXT_EXCEEDED',
-      `The ${prefix.length + suffix.length}-token prompt template and ${options.maxNewTokens} new tokens do not fit a context of ${options.maxLength}; ask for fewer new tokens.`,
-      {
-        details: { templateTokens: prefix.length + suffix.length, maxNewTokens: options.maxNewTokens, maxLength: options.maxLength },
-      },
+      `The prompt format and ${options.maxNewTokens} new tokens do not fit a context of ${options.maxLength}; ask for fewer new tokens.`,
+      { details: { maxNewTokens: options.maxNewTokens, maxLength: options.maxLength } },
     );
   }
-  return [...prefix, ...tokenizer.encode(source).slice(0, room), ...suffix];
+  return ids;
 }
 
 /** Options of {@link generateText}. */
-export interface GenerateTextOptions extends GenerateOptions {
-  /** For a `{source}` prompt: the training template (default {@link DEFAULT_PROMPT_TEMPLATE}). Ignored for a plain `text` prompt. */
-  readonly template?: string;
-}
+export interface GenerateTextOptions extends GenerateOptions, PromptFormat {}
 
-/** The prompt of {@link generateText}: plain text continued as is, or a `{source}` record put in the training template. */
+/**
+ * The prompt of {@link generateText}: plain text continued as is (after the
+ * tokenizer's BOS, when it adds one), or a `{source}` record put in the
+ * training template; with a chat template, either becomes the user's
+ * message.
+ */
 export type TextPrompt = { readonly text: string } | { readonly source: string };
 
 /** What {@link generateText} returns once done: the text with its tokens. */
@@ -67,7 +59,8 @@ export interface GenerateTextResult extends GenerateResult {
  * incomplete UTF-8 character (decoded as U+FFFD) are held back until the
  * character completes. A `{source}` prompt uses the training template and
  * loses the end of its source when it does not fit the context with
- * `maxNewTokens` (as {@link encodeRecord}). The return value has the whole
+ * `maxNewTokens` (as {@link encodeRecord}); with `chat`, a `{source}` or
+ * `{text}` prompt is the user's message. The return value has the whole
  * text, the tokens and the finish reason.
  */
 export async function* generateText(
@@ -78,9 +71,14 @@ export async function* generateText(
 ): AsyncGenerator<string, GenerateTextResult, undefined> {
   const maxNewTokens = Math.min(options.maxNewTokens, contextLength(model.config) - 1);
   const ids =
-    'source' in prompt
-      ? promptForSource(tokenizer, prompt.source, { template: options.template, maxLength: contextLength(model.config), maxNewTokens })
-      : tokenizer.encode(prompt.text);
+    'source' in prompt || options.chat
+      ? promptForSource(tokenizer, 'source' in prompt ? prompt.source : prompt.text, {
+          template: options.template,
+          chat: options.chat,
+          maxLength: contextLength(model.config),
+          maxNewTokens,
+        })
+      : [...specialTokensOf(tokenizer).prefix, ...tokenizer.encode(prompt.text)];
   const tokens: number[] = [];
   let emitted = '';
   const iterator = generateTokens(model, ids, options);

@@ -3,12 +3,14 @@
 import type { ModelType } from '../model/index.js';
 
 /** Per model family: the GGUF `general.architecture`, and whether its q/k rows are reordered for llama.cpp's RoPE. */
-export const GGUF_ARCHITECTURES: Readonly<Record<ModelType, { readonly architecture: string; readonly ropeRowsPermuted: boolean }>> = {
+export const GGUF_ARCHITECTURES: Readonly<Partial<Record<ModelType, { readonly architecture: string; readonly ropeRowsPermuted: boolean }>>> = {
   // Llama files use llama.cpp's interleaved RoPE, so the converter reorders q/k rows; Mistral converts as Llama.
   llama: { architecture: 'llama', ropeRowsPermuted: true },
   mistral: { architecture: 'llama', ropeRowsPermuted: true },
   // Qwen2 files use the NeoX RoPE, which is Hugging Face's rotate_half: rows stay as they are.
   qwen2: { architecture: 'qwen2', ropeRowsPermuted: false },
+  // Qwen3 too (its q/k norms are not LoRA targets).
+  qwen3: { architecture: 'qwen3', ropeRowsPermuted: false },
 };
 
 /** The GGUF base name of each projection a LoRA module may adapt (the gguf package's TensorNameMap). */

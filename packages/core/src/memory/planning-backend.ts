@@ -24,6 +24,8 @@ import {
   rmsNormGeometry,
   ropeGeometry,
   scaleGeometry,
+  sliceGeometry,
+  softcapGeometry,
 } from '../backend/geometry.js';
 import type { KernelName, Kernels } from '../backend/kernels.js';
 import { bytesPerElement, shapeSize, type Shape, Tensor } from '../tensor/index.js';
@@ -207,6 +209,14 @@ export class PlanningBackend implements Backend {
           const { shape } = elementwiseGeometry('swigluBackward', gate, up, dy);
           return { dGate: out([gate, up, dy], shape), dUp: out([], shape) };
         }),
+      geglu: (gate, up) => call('geglu', [gate, up], () => out([gate, up], elementwiseGeometry('geglu', gate, up).shape)),
+      gegluBackward: (gate, up, dy) =>
+        call('gegluBackward', [gate, up, dy], () => {
+          const { shape } = elementwiseGeometry('gegluBackward', gate, up, dy);
+          return { dGate: out([gate, up, dy], shape), dUp: out([], shape) };
+        }),
+      softcap: (x, cap) => call('softcap', [x, cap], () => out([x], softcapGeometry('softcap', cap, x).shape)),
+      softcapBackward: (y, dy, cap) => call('softcapBackward', [y, dy, cap], () => out([y, dy], softcapGeometry('softcapBackward', cap, y, dy).shape)),
       rmsNorm: (x, weight, eps) =>
         call('rmsNorm', [x, weight, eps], () => {
           rmsNormGeometry(x, weight, eps);
@@ -275,6 +285,7 @@ export class PlanningBackend implements Backend {
           return this.#allocate(to, x.dtype, x);
         }),
       permute: (x, axes) => call('permute', [x, axes], () => out([x], permuteGeometry(x, axes).shape, x.dtype)),
+      slice: (x, axis, start, length) => call('slice', [x, axis, start, length], () => out([x], sliceGeometry(x, axis, start, length).shape, x.dtype)),
       concat: (a, b, axis) => call('concat', [a, b, axis], () => out([a, b], concatGeometry(a, b, axis).shape, a.dtype)),
     };
   }

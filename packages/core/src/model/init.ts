@@ -20,7 +20,8 @@ export interface InitModelOptions {
 /**
  * A freshly initialised checkpoint for `config`, as transformers'
  * `LlamaPreTrainedModel._init_weights` does it: every matrix (embedding,
- * projections, `lm_head`) from `normal(0, std)`, RMSNorm weights one and
+ * projections, `lm_head`) from `normal(0, std)`, RMSNorm weights one
+ * (zero for Gemma's `1 + weight` norms, as `Gemma3PreTrainedModel` does) and
  * biases zero, all f32. Each tensor draws from the Philox normal stream of
  * `seed` and its Hugging Face name, so the same seed gives the same model on
  * every machine. The weights live in memory as one safetensors file, read
@@ -39,7 +40,7 @@ export async function initModelCheckpoint(config: ModelConfig, options: InitMode
     if (shape.length === 2) {
       const stream = rngStreamId(name);
       for (let i = 0; i < size; i++) values[i] = std * philoxNormal(seed, stream, i);
-    } else if (name.endsWith('norm.weight')) values.fill(1);
+    } else if (name.endsWith('norm.weight')) values.fill(config.gemmaNorms ? 0 : 1);
     return [name, new Tensor('f32', shape, values)] as const;
   });
   const bytes = concatBytes(encodeSafetensors(tensors, { format: 'pt' }));

@@ -5,12 +5,12 @@ import { Tensor } from '../tensor/index.js';
 import type { ModelConfig } from './types.js';
 
 /**
- * The longest sequence a model attends over in LoRAFuse: its
- * `max_position_embeddings`, or its sliding attention window when shorter
- * (LoRAFuse does not implement sliding-window attention).
+ * The longest sequence a model runs over: its `max_position_embeddings`
+ * (sliding-window layers attend to fewer positions, but any number of
+ * them).
  */
-export function contextLength(config: Pick<ModelConfig, 'maxPositionEmbeddings' | 'slidingWindow'>): number {
-  return Math.min(config.maxPositionEmbeddings, config.slidingWindow ?? Infinity);
+export function contextLength(config: Pick<ModelConfig, 'maxPositionEmbeddings'>): number {
+  return config.maxPositionEmbeddings;
 }
 
 /**
@@ -32,7 +32,7 @@ export class KVCache {
   #disposed = false;
 
   /** An empty cache for a model with `config`'s layers and context. */
-  constructor(backend: Backend, config: Pick<ModelConfig, 'numHiddenLayers' | 'maxPositionEmbeddings' | 'slidingWindow'>) {
+  constructor(backend: Backend, config: Pick<ModelConfig, 'numHiddenLayers' | 'maxPositionEmbeddings'>) {
     this.backend = backend;
     this.capacity = contextLength(config);
     this.#keys = new Array<DeviceTensor | undefined>(config.numHiddenLayers).fill(undefined);

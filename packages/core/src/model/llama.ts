@@ -9,8 +9,9 @@ import { rngStreamId } from '../reference/philox.js';
 import type { DeviceAdapter, DeviceLoraModule } from './device-adapter.js';
 import type { KVCache } from './kv-cache.js';
 import { openModelFolder, type OpenModelOptions } from './open.js';
-import { inverseFrequencies, ropeTables, ropeTablesPerToken, type RopeTables } from './rope-tables.js';
-import type { ModelCheckpoint, ModelConfig } from './types.js';
+import { layerProjections, loraTargetNames } from './projections.js';
+import { inverseFrequencies, ropeAttentionScale, ropeTables, ropeTablesPerToken, type RopeTables } from './rope-tables.js';
+import type { LayerType, ModelCheckpoint, ModelConfig, RotaryConfig } from './types.js';
 import { expectedModelWeights } from './weights.js';
 import { formatBytes } from '../memory/format.js';
 
@@ -99,16 +100,18 @@ export interface DecodeOptions {
   readonly lastOnly?: boolean;
 }
 
-/** Names of the seven LoRA-adaptable projections of a layer, with their parent module. */
-const PROJECTIONS = ['self_attn.q_proj', 'self_attn.k_proj', 'self_attn.v_proj', 'self_attn.o_proj', 'mlp.gate_proj', 'mlp.up_proj', 'mlp.down_proj'] as const;
+/** Which RoPE a layer uses: the model's, or Gemma 3's own for its sliding-window layers. */
+type RotaryKind = 'global' | 'local';
 
 /**
- * A Llama-family causal language model (Llama incl. Llama 3 RoPE scaling,
- * Mistral, Qwen2; GQA, tied embeddings, q/k/v biases) whose weights live on
- * a {@link Backend}. Linear and embedding weights keep their storage dtype
- * (f16/bf16 are widened inside the kernels); norms and biases are f32.
- * The forward pass runs on the kernel contract only, so it is the same on
- * every backend, and records on a {@link Tape} for gradients.
+ * A causal language model of the Llama lineage — Llama (incl. Llama 3 RoPE
+ * scaling), Mistral, Qwen2, Qwen3, Gemma 3 (text) and Phi-3; GQA, tied
+ * embeddings, q/k/v biases, per-head q/k norms, sliding-window layers,
+ * fused projections — whose weights live on a {@link Backend}. Linear and
+ * embedding weights keep their storage dtype (f16/bf16 are widened inside
+ * the kernels); norms and biases are f32. The forward pass runs on the
+ * kernel contract only, so it is the same on every backend, and records on
+ * a {@link Tape} for gradients.
  */
 export class CausalLM {
   /** The model's configuration. */
@@ -116,15 +119,18 @@ export class CausalLM {
   /** The backend holding the weights. */
   readonly backend: Backend;
   readonly #weights: ReadonlyMap<string, DeviceTensor>;
-  readonly #invFreq: Float32Array;
-  /** The per-token RoPE tables of the last batch shape that started at position 0: a training loop repeats its shape step after step. */
-  #ropeLast: { readonly batch: number; readonly seq: number; readonly tables: RopeTables } | undefined;
+  readonly #rotary: Readonly<Record<RotaryKind, RotaryConfig>>;
+  /** Gemma's embedding scale: √hidden in float32, rounded on to the embedding's dtype as transformers does. */
+  readonly #embedScale: number;
+  /** Per RoPE, the per-token tables of the last batch shape that started at position 0: a training loop repeats its shape step after step. */
+  readonly #ropeLast = new Map<RotaryKind, { readonly batch: number; readonly seq: number; readonly tables: RopeTables }>();
 
   private constructor(backend: Backend, config: ModelConfig, weights: ReadonlyMap<string, DeviceTensor>) {
     this.backend = backend;
     this.config = config;
     this.#weights = weights;
-    this.#invFreq = inverseFrequencies(config);
+    this.#rotary = { global: config, local: config.localRope ?? config };
+    this.#embedScale = embeddingScale(config.hiddenSize, weights.get('model.embed_tokens.weight')!.dtype);
   }
 
   /**
@@ -192,30 +198,21 @@ export class CausalLM {
   /**
    * The forward pass on `tape`: logits for i32 `ids` `[batch, seq]`, and the
    * mean cross-entropy when `targets` are given. Throws `SHAPE_MISMATCH` for
-   * ids that are not `[batch, seq]`, `INVALID_OPTION` for an adapter module
-   * that is not one of the model's projections, and `MODEL_UNSUPPORTED` for
-   * a sequence longer than a sliding attention window.
+   * ids that are not `[batch, seq]` and `INVALID_OPTION` for an adapter
+   * module that is not one of the model's projections.
    */
   forward(tape: Tape, ids: DeviceTensor, options?: ForwardOptions & { readonly targets?: undefined }): ForwardResult & { readonly logits: DeviceTensor };
   forward(tape: Tape, ids: DeviceTensor, options: ForwardOptions): ForwardResult;
   forward(tape: Tape, ids: DeviceTensor, options: ForwardOptions = {}): ForwardResult {
-    const c = this.config;
-    const [, seq] = checkIds('forward', ids);
-    if (c.slidingWindow !== null && seq > c.slidingWindow) {
-      throw new LoraFuseError(
-        'MODEL_UNSUPPORTED',
-        `Sequences of ${seq} tokens exceed the model's sliding attention window (${c.slidingWindow}), which LoRAFuse does not implement; use at most ${c.slidingWindow} tokens.`,
-        {
-          details: { seq, slidingWindow: c.slidingWindow },
-        },
-      );
-    }
+    checkIds('forward', ids);
     const hidden = this.#run(tape, ids, options);
     const { targets } = options;
+    const softcap = this.config.finalLogitSoftcapping ?? undefined;
     if (targets instanceof Tensor && !options.logits) {
-      return { loss: ops.lmHeadLoss(tape, hidden, this.#head, targets, options.lossChunkTokens === undefined ? {} : { chunkTokens: options.lossChunkTokens }) };
+      const chunking = options.lossChunkTokens === undefined ? {} : { chunkTokens: options.lossChunkTokens };
+      return { loss: ops.lmHeadLoss(tape, hidden, this.#head, targets, { ...chunking, ...(softcap === undefined ? {} : { softcap }) }) };
     }
-    const logits = ops.matmul(tape, hidden, this.#head, { transB: true });
+    const logits = this.#logits(tape, hidden);
     if (targets === undefined) return { logits };
     return { logits, loss: ops.crossEntropy(tape, logits, targets instanceof Tensor ? tape.constant(targets) : targets) };
   }
@@ -240,7 +237,7 @@ export class CausalLM {
       });
     }
     cache.checkRoom(seq);
-    const logits = ops.matmul(tape, this.#run(tape, ids, options, cache), this.#head, { transB: true });
+    const logits = this.#logits(tape, this.#run(tape, ids, options, cache));
     cache.advance(seq);
     return logits;
   }
@@ -250,17 +247,39 @@ export class CausalLM {
     return this.#weights.get(this.config.tieWordEmbeddings ? 'model.embed_tokens.weight' : 'lm_head.weight')!;
   }
 
+  /** The LM head on the final hidden states, soft-capped where the model caps its logits. */
+  #logits(tape: Tape, hidden: DeviceTensor): DeviceTensor {
+    const logits = ops.matmul(tape, hidden, this.#head, { transB: true });
+    const cap = this.config.finalLogitSoftcapping;
+    return cap === null ? logits : ops.softcap(tape, logits, cap);
+  }
+
   /** The layers and the final norm: the hidden states of `ids` the LM head reads, continuing `cache` when given. */
   #run(tape: Tape, ids: DeviceTensor, options: ForwardOptions & DecodeOptions, cache?: KVCache): DeviceTensor {
     const c = this.config;
     const [batch, seq] = ids.shape;
     const loras = this.#loraIndex(options.adapters ?? [], options.dropout?.p);
-    const { cos, sin } = this.#ropeTables(batch, seq, cache?.length ?? 0);
-    const cosT = tape.constant(cos);
-    const sinT = tape.constant(sin);
+    const offset = cache?.length ?? 0;
+    // Every layer's RoPE tables exist before the first layer: a layer's scope frees what it creates.
+    const rope = new Map<RotaryKind, { cos: DeviceTensor; sin: DeviceTensor }>();
+    for (const layer of c.layerTypes) {
+      const kind = rotaryKind(c, layer);
+      if (rope.has(kind)) continue;
+      const { cos, sin } = this.#ropeTables(kind, batch, seq, offset);
+      rope.set(kind, { cos: tape.constant(cos), sin: tape.constant(sin) });
+    }
     const w = (name: string) => this.#weights.get(name)!;
     const dropout = options.dropout;
-    const { numAttentionHeads: H, numKeyValueHeads: KV, headDim: D, rmsNormEps: eps } = c;
+    const { numAttentionHeads: H, numKeyValueHeads: KV, headDim: D, intermediateSize: F, rmsNormEps: eps } = c;
+    const attention = {
+      full_attention: { layout: 'bshd', scale: c.attentionScale },
+      sliding_attention: { layout: 'bshd', scale: c.attentionScale, window: c.slidingWindow ?? undefined },
+    } as const;
+    // Gemma's norms scale by 1 + weight: added here, so that a trained norm weight gets its gradient through the add.
+    const norm = (tape: Tape, x: DeviceTensor, name: string) => {
+      const weight = w(`${name}.weight`);
+      return ops.rmsNorm(tape, x, c.gemmaNorms ? ops.add(tape, weight, tape.ones(weight.shape)) : weight, eps);
+    };
     /**
      * One decoder layer on `tape` from its input `x`; `observe` sees every
      * projection's input (left out when a checkpointed layer is replayed).
@@ -285,25 +304,36 @@ export class CausalLM {
       // Activations stay sequence-first, [batch, seq, heads, D], as the projections reshape: RoPE sees one
       // position per kernel row and attention reads that layout, so no permute is needed.
       const heads = (x: DeviceTensor, n: number) => ops.reshape(tape, x, [batch, seq, n, D]);
-      const rotated = (x: DeviceTensor, n: number) =>
-        ops.reshape(tape, ops.rope(tape, ops.reshape(tape, x, [batch * seq, n, 1, D]), cosT, sinT), [batch, seq, n, D]);
-
+      const rotated = (x: DeviceTensor, n: number, layer: LayerType) => {
+        const { cos, sin } = rope.get(rotaryKind(c, layer))!;
+        return ops.reshape(tape, ops.rope(tape, ops.reshape(tape, x, [batch * seq, n, 1, D]), cos, sin), [batch, seq, n, D]);
+      };
       const p = `model.layers.${l}`;
-      const h1 = ops.rmsNorm(tape, x, w(`${p}.input_layernorm.weight`), eps);
-      const q = rotated(linear(h1, `${p}.self_attn.q_proj`), H);
-      let k = rotated(linear(h1, `${p}.self_attn.k_proj`), KV);
-      let v = heads(linear(h1, `${p}.self_attn.v_proj`), KV);
+      const layer = c.layerTypes[l];
+      const h1 = norm(tape, x, `${p}.input_layernorm`);
+      let [q, k, v] = c.fusedProjections
+        ? ops.split(tape, linear(h1, `${p}.self_attn.qkv_proj`), [H * D, KV * D, KV * D])
+        : [linear(h1, `${p}.self_attn.q_proj`), linear(h1, `${p}.self_attn.k_proj`), linear(h1, `${p}.self_attn.v_proj`)];
+      [q, k, v] = [heads(q, H), heads(k, KV), heads(v, KV)];
+      if (c.qkNorm) [q, k] = [norm(tape, q, `${p}.self_attn.q_norm`), norm(tape, k, `${p}.self_attn.k_norm`)];
+      [q, k] = [rotated(q, H, layer), rotated(k, KV, layer)];
       if (cache) ({ keys: k, values: v } = cache.append(l, tape.keep(k), tape.keep(v)));
-      const attn = ops.reshape(tape, ops.attention(tape, q, k, v, { layout: 'bshd' }), [batch, seq, H * D]);
-      x = ops.add(tape, x, linear(attn, `${p}.self_attn.o_proj`));
-      const h2 = ops.rmsNorm(tape, x, w(`${p}.post_attention_layernorm.weight`), eps);
-      const act = ops.swiglu(tape, linear(h2, `${p}.mlp.gate_proj`), linear(h2, `${p}.mlp.up_proj`));
-      x = ops.add(tape, x, linear(act, `${p}.mlp.down_proj`));
-      return x;
+      const attn = ops.reshape(tape, ops.attention(tape, q, k, v, attention[layer]), [batch, seq, H * D]);
+      let out = linear(attn, `${p}.self_attn.o_proj`);
+      if (c.gemmaNorms) out = norm(tape, out, `${p}.post_attention_layernorm`);
+      x = ops.add(tape, x, out);
+      const h2 = norm(tape, x, c.gemmaNorms ? `${p}.pre_feedforward_layernorm` : `${p}.post_attention_layernorm`);
+      const [gate, up] = c.fusedProjections
+        ? ops.split(tape, linear(h2, `${p}.mlp.gate_up_proj`), [F, F])
+        : [linear(h2, `${p}.mlp.gate_proj`), linear(h2, `${p}.mlp.up_proj`)];
+      let mlp = linear(c.activation === 'gelu_tanh' ? ops.geglu(tape, gate, up) : ops.swiglu(tape, gate, up), `${p}.mlp.down_proj`);
+      if (c.gemmaNorms) mlp = norm(tape, mlp, `${p}.post_feedforward_layernorm`);
+      return ops.add(tape, x, mlp);
     };
     const checkpointed = options.checkpointing === 'layers' && !cache;
 
     let x = ops.embedding(tape, ids, w('model.embed_tokens.weight'));
+    if (c.gemmaNorms) x = ops.scale(tape, x, this.#embedScale);
     for (let l = 0; l < c.numHiddenLayers; l++) {
       const input = x;
       // A layer's intermediates live until its end, or, checkpointed, until the backward replays it.
@@ -312,16 +342,20 @@ export class CausalLM {
         : tape.scope(() => decoderLayer(tape, input, l, options.onLinearInput));
     }
     if (options.lastOnly && seq > 1) x = lastPositions(tape, x);
-    return ops.rmsNorm(tape, x, w('model.norm.weight'), eps);
+    return norm(tape, x, 'model.norm');
   }
 
-  /** RoPE tables `[batch · seq, 1, headDim]` for positions `offset …` of every row. */
-  #ropeTables(batch: number, seq: number, offset: number): RopeTables {
-    if (offset !== 0) return ropeTablesPerToken(ropeTables(this.#invFreq, seq, offset), batch);
-    const last = this.#ropeLast;
-    if (last?.batch === batch && last.seq === seq) return last.tables;
-    const tables = ropeTablesPerToken(ropeTables(this.#invFreq, seq), batch);
-    this.#ropeLast = { batch, seq, tables };
+  /**
+   * RoPE tables `[batch · seq, 1, headDim]` of RoPE `kind` for positions
+   * `offset …` of every row (LongRoPE picks its factors by the last position).
+   */
+  #ropeTables(kind: RotaryKind, batch: number, seq: number, offset: number): RopeTables {
+    const last = this.#ropeLast.get(kind);
+    if (offset === 0 && last?.batch === batch && last.seq === seq) return last.tables;
+    const rotary = { ...this.#rotary[kind], headDim: this.config.headDim };
+    const invFreq = inverseFrequencies(rotary, offset + seq);
+    const tables = ropeTablesPerToken(ropeTables(invFreq, seq, offset, ropeAttentionScale(rotary.ropeScaling)), batch);
+    if (offset === 0) this.#ropeLast.set(kind, { batch, seq, tables });
     return tables;
   }
 
@@ -338,7 +372,7 @@ export class CausalLM {
         if (!this.#isProjection(m.name)) {
           throw new LoraFuseError(
             'INVALID_OPTION',
-            `LoRA module ${m.name} is not a projection of this model (q/k/v/o_proj, gate/up/down_proj of layers 0–${this.config.numHiddenLayers - 1}).`,
+            `LoRA module ${m.name} is not a projection of this model (${loraTargetNames(this.config).join(', ')} of layers 0–${this.config.numHiddenLayers - 1}).`,
             {
               details: { module: m.name },
             },
@@ -352,8 +386,23 @@ export class CausalLM {
 
   #isProjection(name: string): boolean {
     const match = /^model\.layers\.(\d+)\.(.+)$/.exec(name);
-    return match !== null && Number(match[1]) < this.config.numHiddenLayers && (PROJECTIONS as readonly string[]).includes(match[2]);
+    return match !== null && Number(match[1]) < this.config.numHiddenLayers && layerProjections(this.config).includes(match[2]);
   }
+}
+
+/**
+ * Gemma's embedding scale as transformers computes it: √hidden as a float32
+ * tensor, cast to the embedding table's dtype (`embed_scale.to(weight.dtype)`),
+ * so that a bf16 model of hidden size 3072 scales by 55.5, not 55.4256.
+ */
+export function embeddingScale(hiddenSize: number, tableDtype: DType): number {
+  const root = Math.fround(Math.sqrt(hiddenSize));
+  return tableDtype === 'f16' || tableDtype === 'bf16' ? Tensor.f32([1], Float32Array.of(root)).castFloat(tableDtype).toFloat32()[0] : root;
+}
+
+/** The RoPE of a layer of `layer`'s type. */
+function rotaryKind(config: ModelConfig, layer: LayerType): RotaryKind {
+  return layer === 'sliding_attention' && config.localRope !== null ? 'local' : 'global';
 }
 
 /** A LoRA module as a projection applies it. */

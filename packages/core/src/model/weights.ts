@@ -10,9 +10,12 @@ export interface WeightSpec {
 }
 
 /**
- * Every weight a Llama-family causal LM with `config` needs, with its shape,
- * in layer order. Linear weights are `[out, in]` as PyTorch stores them;
- * `lm_head.weight` is absent when embeddings are tied.
+ * Every weight a causal LM with `config` needs, with its shape, in layer
+ * order. Linear weights are `[out, in]` as PyTorch stores them;
+ * `lm_head.weight` is absent when embeddings are tied. Phi-3 stores q/k/v
+ * as one `qkv_proj` (rows q, then k, then v) and gate/up as one
+ * `gate_up_proj` (gate rows first); Qwen3 and Gemma 3 add per-head
+ * `q_norm`/`k_norm` weights, Gemma 3 its pre- and post-feedforward norms.
  */
 export function expectedModelWeights(config: ModelConfig): WeightSpec[] {
   const { hiddenSize: h, intermediateSize: ffn, vocabSize: v, numAttentionHeads, numKeyValueHeads, headDim } = config;
@@ -23,19 +26,34 @@ export function expectedModelWeights(config: ModelConfig): WeightSpec[] {
     specs.push({ name: `${name}.weight`, shape: [out, inp] });
     if (bias) specs.push({ name: `${name}.bias`, shape: [out] });
   };
+  const norm = (name: string, size = h) => specs.push({ name: `${name}.weight`, shape: [size] });
   for (let i = 0; i < config.numHiddenLayers; i++) {
     const p = `model.layers.${i}`;
-    specs.push({ name: `${p}.input_layernorm.weight`, shape: [h] });
-    linear(`${p}.self_attn.q_proj`, q, h, config.qkvBias);
-    linear(`${p}.self_attn.k_proj`, kv, h, config.qkvBias);
-    linear(`${p}.self_attn.v_proj`, kv, h, config.qkvBias);
+    norm(`${p}.input_layernorm`);
+    if (config.fusedProjections) linear(`${p}.self_attn.qkv_proj`, q + 2 * kv, h, false);
+    else {
+      linear(`${p}.self_attn.q_proj`, q, h, config.qkvBias);
+      linear(`${p}.self_attn.k_proj`, kv, h, config.qkvBias);
+      linear(`${p}.self_attn.v_proj`, kv, h, config.qkvBias);
+    }
     linear(`${p}.self_attn.o_proj`, h, q, config.outputBias);
-    specs.push({ name: `${p}.post_attention_layernorm.weight`, shape: [h] });
-    linear(`${p}.mlp.gate_proj`, ffn, h, config.mlpBias);
-    linear(`${p}.mlp.up_proj`, ffn, h, config.mlpBias);
+    if (config.qkNorm) {
+      norm(`${p}.self_attn.q_norm`, headDim);
+      norm(`${p}.self_attn.k_norm`, headDim);
+    }
+    norm(`${p}.post_attention_layernorm`);
+    if (config.gemmaNorms) {
+      norm(`${p}.pre_feedforward_layernorm`);
+      norm(`${p}.post_feedforward_layernorm`);
+    }
+    if (config.fusedProjections) linear(`${p}.mlp.gate_up_proj`, 2 * ffn, h, false);
+    else {
+      linear(`${p}.mlp.gate_proj`, ffn, h, config.mlpBias);
+      linear(`${p}.mlp.up_proj`, ffn, h, config.mlpBias);
+    }
     linear(`${p}.mlp.down_proj`, h, ffn, config.mlpBias);
   }
-  specs.push({ name: 'model.norm.weight', shape: [h] });
+  norm('model.norm');
   if (!config.tieWordEmbeddings) specs.push({ name: 'lm_head.weight', shape: [v, h] });
   return specs;
 }

@@ -47,6 +47,26 @@ export function swiglu(tape: Tape, gate: DeviceTensor, up: DeviceTensor): Device
   return y;
 }
 
+/** Differentiable {@link Kernels.geglu}: `gelu(gate) ⊙ up` with GELU's tanh approximation. */
+export function geglu(tape: Tape, gate: DeviceTensor, up: DeviceTensor): DeviceTensor {
+  const k = tape.backend.kernels;
+  const y = tape.own(k.geglu(gate, up));
+  tape.record([gate, up], [y], [gate, up], ([dy], needs) => keepNeeded(tape, k.gegluBackward(gate, up, dy!), ['dGate', 'dUp'], needs));
+  return y;
+}
+
+/**
+ * Differentiable {@link Kernels.softcap}, `cap · tanh(x / cap)`. The
+ * gradient reads the output, not `x`: the output is usually kept anyway
+ * (the logits a loss reads), so `x` can be freed at once.
+ */
+export function softcap(tape: Tape, x: DeviceTensor, cap: number): DeviceTensor {
+  const k = tape.backend.kernels;
+  const y = tape.own(k.softcap(x, cap));
+  tape.record([x], [y], [y], ([dy]) => [k.softcapBackward(y, dy!, cap)]);
+  return y;
+}
+
 /** The named outputs of a backward kernel that are needed; the others are freed at once. */
 export function keepNeeded<T extends object>(tape: Tape, grads: T, names: readonly (keyof T)[], needs: readonly boolean[]): (DeviceTensor | undefined)[] {
   return names.map((name, i) => {

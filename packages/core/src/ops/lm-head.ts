@@ -22,6 +22,8 @@ const MAX_CHUNK_TOKENS = 1024;
 export interface LmHeadLossOptions {
   /** Tokens per chunk (default: 64 MiB of logits, 32 to 1024 tokens). */
   readonly chunkTokens?: number;
+  /** Soft-caps the logits, `cap · tanh(logits / cap)`, before the loss (Gemma's final logit soft-capping). */
+  readonly softcap?: number;
 }
 
 /** The default chunk of a vocabulary: see {@link CHUNK_LOGITS_BYTES}. */
@@ -37,7 +39,7 @@ export function lossChunkTokens(vocab: number): number {
  * Only the positions whose target (host i32 `targets`, the leading shape of
  * `hidden`) is not −100 are computed. The result is the mean over them, shape
  * `[]` (NaN when there are none), as {@link crossEntropy} of the full logits
- * gives it.
+ * gives it (of the soft-capped logits with `softcap`).
  *
  * When `hidden` or `weight` needs a gradient, each chunk's logit gradient
  * `(softmax − onehot) / count` is multiplied by the weight (and by the chunk's
@@ -58,6 +60,9 @@ export function lmHeadLoss(tape: Tape, hidden: DeviceTensor, weight: DeviceTenso
     });
   }
   const chunk = options.chunkTokens ?? lossChunkTokens(weight.shape[0]);
+  const cap = options.softcap;
+  if (cap !== undefined && !(Number.isFinite(cap) && cap > 0))
+    throw new LoraFuseError('INVALID_OPTION', `lmHeadLoss: softcap must be a positive number; got ${String(cap)}.`);
   if (!Number.isSafeInteger(chunk) || chunk < 1)
     throw new LoraFuseError('INVALID_OPTION', `lmHeadLoss: chunkTokens must be a positive integer; got ${String(chunk)}.`);
   const picked: number[] = [];
@@ -90,7 +95,8 @@ export function lmHeadLoss(tape: Tape, hidden: DeviceTensor, weight: DeviceTenso
         ),
       );
       const x = temp(k.embedding(ids, flat));
-      const logits = temp(k.matmul(x, weight, { transB: true }));
+      const raw = temp(k.matmul(x, weight, { transB: true }));
+      const logits = cap === undefined ? raw : temp(k.softcap(raw, cap));
       const { loss: mean, lse } = k.crossEntropy(logits, chunkTargets);
       temp(lse);
       // This chunk's share of the mean over every counted position.
@@ -98,9 +104,10 @@ export function lmHeadLoss(tape: Tape, hidden: DeviceTensor, weight: DeviceTenso
       const part = temp(k.scale(temp(mean), share));
       loss = loss === undefined ? k.scale(part, 1) : replace(tape, loss, k.add(loss, part));
       if (needX || needW) {
-        const g = temp(k.crossEntropyBackward(logits, chunkTargets, lse, share));
+        const gCapped = temp(k.crossEntropyBackward(logits, chunkTargets, lse, share));
+        const g = cap === undefined ? gCapped : temp(k.softcapBackward(logits, gCapped, cap));
         // The logits are spent: free them before the products that read g.
-        tape.backend.free(temps.splice(temps.indexOf(logits), 1)[0]);
+        for (const spent of new Set([raw, logits])) tape.backend.free(temps.splice(temps.indexOf(spent), 1)[0]);
         if (needX) {
           const rowsGrad = temp(k.embeddingBackward(ids, temp(k.matmul(g, weight)), rows));
           dx = dx === undefined ? k.scale(rowsGrad, 1) : replace(tape, dx, k.add(dx, rowsGrad));

@@ -21,6 +21,10 @@ export const CONFORMANCE_TOLERANCES: Readonly<Record<KernelName, number>> = Obje
   siluBackward: 1e-5,
   swiglu: 1e-5,
   swigluBackward: 1e-5,
+  geglu: 1e-5,
+  gegluBackward: 1e-5,
+  softcap: 1e-5,
+  softcapBackward: 1e-5,
   rmsNorm: 1e-5,
   rmsNormBackward: 1e-5,
   rope: 1e-5,
@@ -44,4 +48,5 @@ export const CONFORMANCE_TOLERANCES: Readonly<Record<KernelName, number>> = Obje
   reshape: 0,
   permute: 0,
   concat: 0,
+  slice: 0,
 });

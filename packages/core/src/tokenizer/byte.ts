@@ -1,5 +1,6 @@
 import { LoraFuseError } from '../errors/index.js';
-import type { Tokenizer } from './tokenizer.js';
+import { NO_SPECIAL_TOKENS } from './post-processor.js';
+import type { SpecialTokens, Tokenizer } from './tokenizer.js';
 
 const encoder = new TextEncoder();
 // Generated ids may cut a multi-byte character; decoding must not throw then.
@@ -8,7 +9,8 @@ const decoder = new TextDecoder('utf-8', { fatal: false });
 /**
  * The built-in byte-level tokenizer, for small models trained from scratch:
  * ids 0–255 are the raw UTF-8 bytes, then `bos` = 256, `eos` = 257 and
- * `pad` = 258 (vocabulary 259). Every string round-trips exactly.
+ * `pad` = 258 (vocabulary 259). Every string round-trips exactly. A
+ * sequence gets no special tokens: bos and eos are placed by the caller.
  */
 export class ByteTokenizer implements Tokenizer {
   readonly name = 'byte-level';
@@ -16,6 +18,8 @@ export class ByteTokenizer implements Tokenizer {
   readonly bos = 256;
   readonly eos = 257;
   readonly pad = 258;
+  readonly specialTokens: SpecialTokens = NO_SPECIAL_TOKENS;
+  readonly specialIds: ReadonlySet<number> = new Set([256, 257, 258]);
 
   encode(text: string): number[] {
     return Array.from(encoder.encode(text));

@@ -3,7 +3,8 @@ import { regexHazard, type RegexLimits } from '../regex/guard.js';
 import { LoraFuseError } from '../errors/index.js';
 import type { Folder } from '../io/folder.js';
 import { readJsonFile } from '../io/json-file.js';
-import type { Tokenizer } from './tokenizer.js';
+import { postProcessorTokens } from './post-processor.js';
+import type { SpecialTokens, Tokenizer } from './tokenizer.js';
 
 /** The Hugging Face tokenizer files of a model folder. */
 export const HF_TOKENIZER_FILE = 'tokenizer.json';
@@ -68,13 +69,23 @@ function tokenText(value: unknown): string | undefined {
   return undefined;
 }
 
+/** Ids of the `added_tokens` marked `special` (checked by {@link checkAddedTokens}). */
+function specialIdsOf(added: unknown): Set<number> {
+  const ids = new Set<number>();
+  for (const token of Array.isArray(added) ? added : []) if ((token as Json).special === true) ids.add((token as Json).id as number);
+  return ids;
+}
+
 /**
  * A Hugging Face `tokenizer.json` tokenizer, run by the pure-JS
  * `@huggingface/tokenizers` package (BPE, WordPiece, Unigram; normalizers,
  * pre-tokenizers and decoders as the Rust library defines them). `encode`
- * adds no special tokens; `decode` drops them. `bos`, `eos` and `pad` come
- * from `tokenizer_config.json` when given; the pad id falls back to `eos`,
- * then 0 (padding never reaches a loss).
+ * adds no special tokens; {@link specialTokens} holds what the file's
+ * post-processor adds around a sequence (read by {@link postProcessorTokens},
+ * not by the library), so that {@link encodeWithSpecialTokens} gives
+ * transformers' `tokenizer(text)`; `decode` drops special tokens. `bos`,
+ * `eos` and `pad` come from `tokenizer_config.json` when given; the pad id
+ * falls back to `eos`, then 0 (padding never reaches a loss).
  */
 export class HfTokenizer implements Tokenizer {
   readonly name: string;
@@ -82,12 +93,17 @@ export class HfTokenizer implements Tokenizer {
   readonly bos?: number;
   readonly eos?: number;
   readonly pad: number;
+  readonly specialTokens: SpecialTokens;
+  readonly specialIds: ReadonlySet<number>;
   readonly #impl: HfImplementation;
+  readonly #cleanUpSpaces: boolean;
 
   /**
    * Builds from the parsed JSON files; throws `TOKENIZER_INVALID` when the
-   * library cannot read them, the vocabulary is empty, or a regular
-   * expression is outside `regexLimits` (default {@link TOKENIZER_REGEX_LIMITS}).
+   * library cannot read them, the vocabulary is empty, the post-processor
+   * is not one {@link postProcessorTokens} reads (or names ids outside the
+   * vocabulary), or a regular expression is outside `regexLimits` (default
+   * {@link TOKENIZER_REGEX_LIMITS}).
    */
   constructor(tokenizerJson: Json, tokenizerConfig: Json = {}, name = 'tokenizer.json', regexLimits: RegexLimits = TOKENIZER_REGEX_LIMITS) {
     const invalid = (why: string, cause?: unknown) => new LoraFuseError('TOKENIZER_INVALID', `${name} ${why}`, { cause, details: { file: name } });
@@ -106,9 +122,11 @@ export class HfTokenizer implements Tokenizer {
       const why = regexHazard(pattern, regexLimits);
       if (why !== undefined) throw invalid(`holds the regular expression ${JSON.stringify(pattern.slice(0, 80))} at ${path}, which is refused: ${why}.`);
     }
+    const specialTokens = postProcessorTokens(tokenizerJson.post_processor, invalid);
     let vocab: Map<string, number>;
     try {
-      this.#impl = new HfImplementation(tokenizerJson, tokenizerConfig);
+      // The post-processor is applied by this class (specialTokens), never by the library.
+      this.#impl = new HfImplementation({ ...tokenizerJson, post_processor: null }, tokenizerConfig);
       vocab = this.#impl.get_vocab(true);
     } catch (cause) {
       throw invalid(`is not a tokenizer @huggingface/tokenizers can load: ${(cause as Error)?.message ?? String(cause)}`, cause);
@@ -119,6 +137,14 @@ export class HfTokenizer implements Tokenizer {
     }
     this.name = name;
     this.vocabSize = ids.reduce((m, id) => Math.max(m, id), 0) + 1;
+    const outside = [...specialTokens.prefix, ...specialTokens.suffix].find((id) => id >= this.vocabSize);
+    if (outside !== undefined) throw invalid(`has a post-processor that adds id ${outside}, outside its ${this.vocabSize}-id vocabulary.`);
+    this.specialTokens = specialTokens;
+    this.specialIds = specialIdsOf(tokenizerJson.added_tokens);
+    // transformers 5: off unless the config asks, and never for BPE (it would strip real spaces before punctuation).
+    this.#cleanUpSpaces =
+      tokenizerConfig.clean_up_tokenization_spaces === true &&
+      ((tokenizerJson.model as Json).type !== 'BPE' || tokenizerConfig.clean_up_tokenization_spaces_for_bpe_even_though_it_will_corrupt_output === true);
     const id = (key: string) => {
       const text = tokenText(tokenizerConfig[key]);
       return text === undefined ? undefined : this.#impl.token_to_id(text);
@@ -135,14 +161,21 @@ export class HfTokenizer implements Tokenizer {
     return new HfTokenizer(await read(HF_TOKENIZER_FILE), config, `${folder.name}/${HF_TOKENIZER_FILE}`);
   }
 
-  /** Token ids of `text`, no special tokens added; `TOKENIZER_INVALID` when the tokenizer's own rules fail on it. */
+  /** Token ids of `text`, no special tokens added (special-token strings in it still become their ids); `TOKENIZER_INVALID` when the tokenizer's own rules fail on it. */
   encode(text: string): number[] {
     return this.#run('encode', () => this.#impl.encode(text, { add_special_tokens: false }).ids);
   }
 
-  /** The text of `ids`, special tokens dropped; `TOKENIZER_INVALID` when the tokenizer's own rules fail on them. */
+  /**
+   * The text of `ids` as transformers' `decode(ids, skip_special_tokens=True)`
+   * gives it: special tokens dropped, spaces before punctuation cleaned up
+   * only when tokenizer_config.json's `clean_up_tokenization_spaces` asks
+   * and the model is not BPE. `TOKENIZER_INVALID` when the tokenizer's own
+   * rules fail on them.
+   */
   decode(ids: readonly number[]): string {
-    return this.#run('decode', () => this.#impl.decode([...ids], { skip_special_tokens: true }));
+    if (ids.length === 0) return '';
+    return this.#run('decode', () => this.#impl.decode([...ids], { skip_special_tokens: true, clean_up_tokenization_spaces: this.#cleanUpSpaces }));
   }
 
   /** Runs a library call, turning its failures (a malformed but loadable tokenizer.json fails only here) into typed errors. */

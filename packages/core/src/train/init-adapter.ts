@@ -29,9 +29,10 @@ export function initLoraAdapter(weights: ReadonlyMap<string, { readonly shape: r
   const r = options.r ?? 8;
   const config: AdapterConfig = createAdapterConfig({ r, loraAlpha: options.alpha ?? 2 * r, targetModules: [...(options.targets ?? ['q_proj', 'v_proj'])] });
   const seed = options.seed ?? 0;
-  const modules = [...weights]
+  const linears = [...weights]
     .filter(([name, t]) => name.endsWith('.weight') && t.shape.length === 2 && name !== 'model.embed_tokens.weight' && name !== 'lm_head.weight')
-    .map(([name, t]) => [name.slice(0, -'.weight'.length), t.shape] as const)
+    .map(([name, t]) => [name.slice(0, -'.weight'.length), t.shape] as const);
+  const modules = linears
     .filter(([name]) => isTargetModule(config, name))
     .map(([name, [out, inFeatures]]) => {
       const rank = moduleHyperparameters(config, name).rank;
@@ -44,9 +45,12 @@ export function initLoraAdapter(weights: ReadonlyMap<string, { readonly shape: r
       return createLoraModule(config, name, a, new Tensor('f32', [out, rank]));
     });
   if (modules.length === 0) {
-    throw new LoraFuseError('INVALID_OPTION', `No linear layer of the model matches the LoRA targets ${JSON.stringify(config.targetModules)}.`, {
-      details: { targets: config.targetModules },
-    });
+    const names = [...new Set(linears.map(([name]) => name.slice(name.lastIndexOf('.') + 1)))];
+    throw new LoraFuseError(
+      'INVALID_OPTION',
+      `No linear layer of the model matches the LoRA targets ${JSON.stringify(config.targetModules)}; its projections are ${names.join(', ')}.`,
+      { details: { targets: config.targetModules, projections: names } },
+    );
   }
   return { config, modules };
 }

@@ -9,6 +9,8 @@
 // and 401 for a gated repository without its token, 404 with the Hub's X-Error-Code otherwise. Hashes come from
 // node:crypto, independently of the client's. Every request is logged, with its Authorization header; faults
 // (a connection dropped mid-file, corrupted bytes, a Range ignored, a 403) are armed per file for its next downloads.
+// For browsers, both answer with CORS headers as the Hub and its storage host do: the Hub reflects the page's
+// origin and exposes its own headers, the storage host allows any origin (a redirected request's origin is opaque).
 import { createHash } from 'node:crypto';
 import { lookup } from 'node:dns/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -71,6 +73,27 @@ export interface FakeHub {
   /** Requests answered with file bytes (GET on resolve/ or the storage host, not redirects), as `server path`. */
   downloads(): string[];
   close(): Promise<void>;
+}
+
+/** The response headers the Hub lets a page's scripts read. */
+const HUB_EXPOSED_HEADERS =
+  'X-Repo-Commit,X-Request-Id,X-Error-Code,X-Error-Message,X-Total-Count,ETag,Link,Accept-Ranges,Content-Range,X-Linked-Size,X-Linked-ETag';
+
+/**
+ * Adds the CORS headers of `server` to the answer of a request from a page
+ * (one with an `Origin`); answers a preflight and returns true for one.
+ */
+function cors(server: 'hub' | 'cdn', request: IncomingMessage, response: ServerResponse): boolean {
+  const { origin } = request.headers;
+  if (origin === undefined) return false;
+  response.setHeader('Access-Control-Allow-Origin', server === 'hub' ? origin : '*');
+  if (server === 'hub') response.setHeader('Vary', 'Origin');
+  response.setHeader('Access-Control-Expose-Headers', server === 'hub' ? HUB_EXPOSED_HEADERS : 'Content-Range,Accept-Ranges,ETag');
+  const asked = request.headers['access-control-request-method'];
+  if (request.method !== 'OPTIONS' || asked === undefined) return false;
+  const headers = request.headers['access-control-request-headers'];
+  response.writeHead(204, { 'Access-Control-Allow-Methods': 'GET, HEAD', ...(headers && { 'Access-Control-Allow-Headers': headers }) }).end();
+  return true;
 }
 
 /** Starts the fake Hub on 127.0.0.1 and its storage host on localhost. `pageSize` cuts tree listings into linked pages. */
@@ -144,6 +167,7 @@ export async function startFakeHub(repos: Record<string, FakeRepo>, options: { p
   function hub(request: IncomingMessage, response: ServerResponse): void {
     const url = new URL(request.url ?? '/', endpoint);
     log('hub', request, response, url.pathname + url.search);
+    if (cors('hub', request, response)) return;
     const api = /^\/api\/models\/([^/]+\/[^/]+)(?:\/(revision|tree)\/([^/]+)(?:\/(.*))?)?$/.exec(url.pathname);
     const resolve = /^\/([^/]+\/[^/]+)\/resolve\/([^/]+)\/(.+)$/.exec(url.pathname);
     const repo = api?.[1] ?? resolve?.[1];
@@ -218,6 +242,7 @@ export async function startFakeHub(repos: Record<string, FakeRepo>, options: { p
   function storage(request: IncomingMessage, response: ServerResponse): void {
     const url = new URL(request.url ?? '/', cdn);
     log('cdn', request, response, url.pathname);
+    if (cors('cdn', request, response)) return;
     const file = bySha.get(url.pathname.split('/').pop() ?? '');
     if (!file || url.searchParams.get('X-Signature') !== 'fake') return void response.writeHead(403).end();
     sendBytes(request, response, file, { ETag: `"${file.sha256}"` });

@@ -32,10 +32,10 @@ export function attentionBackward(
       for (let i = 0; i < seqQ; i++) {
         const row = (b * heads + h) * seqQ + i;
         const ro = queryOffset(g, b, h, i);
-        const visible = causalScores(g, qv, kv, b, h, i, scores);
+        const [first, end] = causalScores(g, qv, kv, b, h, i, scores);
         let delta = 0;
         for (let d = 0; d < dim; d++) delta += gv[ro + d] * ov[ro + d];
-        for (let j = 0; j < visible; j++) {
+        for (let j = first; j < end; j++) {
           const p = Math.exp(scores[j] - lv[row]);
           const jo = keyOffset(g, b, Math.floor(h / group), j);
           let dp = 0;

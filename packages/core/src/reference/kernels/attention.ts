@@ -15,23 +15,24 @@ export function keyOffset(g: AttentionGeometry, b: number, kh: number, j: number
 
 /**
  * The scaled scores of query `i` of head `h` against the keys it may see,
- * in float64, into `scores` (length ≥ the number of visible keys). Returns
- * that number.
+ * `[first, end)` (the causal edge and the sliding window), in float64, into
+ * `scores[j]` (length ≥ `seqK`). Returns `[first, end]`.
  */
-export function causalScores(g: AttentionGeometry, q: Float32Array, k: Float32Array, b: number, h: number, i: number, scores: Float64Array): number {
+export function causalScores(g: AttentionGeometry, q: Float32Array, k: Float32Array, b: number, h: number, i: number, scores: Float64Array): [number, number] {
   const { group, seqQ, seqK, dim, scale } = g;
-  const visible = i + seqK - seqQ + 1;
+  const end = i + seqK - seqQ + 1;
+  const first = Math.max(0, end - g.window);
   const qo = queryOffset(g, b, h, i);
-  for (let j = 0; j < visible; j++) {
+  for (let j = first; j < end; j++) {
     const ko = keyOffset(g, b, Math.floor(h / group), j);
     let s = 0;
     for (let d = 0; d < dim; d++) s += q[qo + d] * k[ko + d];
     scores[j] = scale * s;
   }
-  return visible;
+  return [first, end];
 }
 
-/** Reference {@link Kernels.attention}: exact softmax over the visible keys of each query. */
+/** Reference {@link Kernels.attention}: exact softmax over the visible keys of each query (causal, within the window). */
 export function attention(store: HostStore, q: DeviceTensor, k: DeviceTensor, v: DeviceTensor, options: AttentionOptions = {}): AttentionResult {
   const g = attentionGeometry(q, k, v, options);
   const { batch, heads, group, seqQ, seqK, dim } = g;
@@ -44,15 +45,15 @@ export function attention(store: HostStore, q: DeviceTensor, k: DeviceTensor, v:
   for (let b = 0; b < batch; b++) {
     for (let h = 0; h < heads; h++) {
       for (let i = 0; i < seqQ; i++) {
-        const visible = causalScores(g, qv, kv, b, h, i, scores);
+        const [first, end] = causalScores(g, qv, kv, b, h, i, scores);
         let max = -Infinity;
-        for (let j = 0; j < visible; j++) max = Math.max(max, scores[j]);
+        for (let j = first; j < end; j++) max = Math.max(max, scores[j]);
         let total = 0;
-        for (let j = 0; j < visible; j++) total += Math.exp(scores[j] - max);
+        for (let j = first; j < end; j++) total += Math.exp(scores[j] - max);
         const row = (b * heads + h) * seqQ + i;
         lse[row] = max + Math.log(total);
         const oo = queryOffset(g, b, h, i);
-        for (let j = 0; j < visible; j++) {
+        for (let j = first; j < end; j++) {
           const p = Math.exp(scores[j] - lse[row]);
           const vo = keyOffset(g, b, Math.floor(h / group), j);
           for (let d = 0; d < dim; d++) out[oo + d] += p * vv[vo + d];

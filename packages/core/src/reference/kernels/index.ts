@@ -11,6 +11,7 @@ import { columnSumSquares } from './column-sum-squares.js';
 import { dropout } from './dropout.js';
 import { crossEntropy, crossEntropyBackward } from './cross-entropy.js';
 import { embedding, embeddingBackward } from './embedding.js';
+import { geglu, gegluBackward } from './geglu.js';
 import { globalNorm } from './global-norm.js';
 import { loraImportance } from './lora-importance.js';
 import { loraLinear } from './lora-linear.js';
@@ -24,6 +25,8 @@ import { rmsNorm, rmsNormBackward } from './rms-norm.js';
 import { rope, ropeBackward } from './rope.js';
 import { scale } from './scale.js';
 import { silu, siluBackward } from './silu.js';
+import { slice } from './slice.js';
+import { softcap, softcapBackward } from './softcap.js';
 import { sqrt } from './sqrt.js';
 import { sum } from './sum.js';
 import { swiglu, swigluBackward } from './swiglu.js';
@@ -44,6 +47,10 @@ export function referenceKernels(store: HostStore): Kernels {
     siluBackward: (x, dy) => siluBackward(store, x, dy),
     swiglu: (gate, up) => swiglu(store, gate, up),
     swigluBackward: (gate, up, dy) => swigluBackward(store, gate, up, dy),
+    geglu: (gate, up) => geglu(store, gate, up),
+    gegluBackward: (gate, up, dy) => gegluBackward(store, gate, up, dy),
+    softcap: (x, cap) => softcap(store, x, cap),
+    softcapBackward: (y, dy, cap) => softcapBackward(store, y, dy, cap),
     rmsNorm: (x, weight, eps) => rmsNorm(store, x, weight, eps),
     rmsNormBackward: (x, weight, dy, eps) => rmsNormBackward(store, x, weight, dy, eps),
     rope: (x, cos, sin) => rope(store, x, cos, sin),
@@ -67,5 +74,6 @@ export function referenceKernels(store: HostStore): Kernels {
     reshape: (x, shape) => reshape(store, x, shape),
     permute: (x, axes) => permute(store, x, axes),
     concat: (a, b, axis) => concat(store, a, b, axis),
+    slice: (x, axis, start, length) => slice(store, x, axis, start, length),
   };
 }

@@ -47,7 +47,7 @@ function cases(name: string, s: AttentionShape, options: AttentionOptions = {}, 
   ];
 }
 
-/** Cases of causal attention, forward and backward. */
+/** Cases of causal attention, forward and backward, with and without a sliding window. */
 export function attentionCases(): ConformanceCase[] {
   return [
     // H = 4, KV = 2: query head 1 reads KV head 0 (h % KV would read 1).
@@ -64,6 +64,33 @@ export function attentionCases(): ConformanceCase[] {
     ...cases('bshd GQA B2 H4 KV2 S7 D8', { batch: 2, heads: 4, kvHeads: 2, seqQ: 7, seqK: 7, dim: 8 }, { layout: 'bshd' }),
     ...cases('bshd fewer queries than keys Sq3 Sk9, D = 6', { batch: 2, heads: 2, kvHeads: 1, seqQ: 3, seqK: 9, dim: 6 }, { layout: 'bshd' }),
     ...cases('bshd B1 H8 KV2 S64 D32', { batch: 1, heads: 8, kvHeads: 2, seqQ: 64, seqK: 64, dim: 32 }, { layout: 'bshd' }),
+    // Sliding windows: shorter than the sequence (the first keys fall out), one key, longer than the sequence.
+    ...cases('window 3, GQA B2 H4 KV2 S9 D8', { batch: 2, heads: 4, kvHeads: 2, seqQ: 9, seqK: 9, dim: 8 }, { window: 3 }),
+    ...cases('window 1: each query sees itself', { batch: 1, heads: 2, kvHeads: 1, seqQ: 6, seqK: 6, dim: 4 }, { window: 1 }),
+    ...cases('window 100 > S: the causal mask alone', { batch: 1, heads: 2, kvHeads: 2, seqQ: 7, seqK: 7, dim: 8 }, { window: 100 }),
+    ...cases('window 4, fewer queries than keys Sq3 Sk11', { batch: 1, heads: 2, kvHeads: 1, seqQ: 3, seqK: 11, dim: 8 }, { window: 4 }),
+    ...cases('window 5, one query (decoding) Sq1 Sk20, H6 KV2', { batch: 2, heads: 6, kvHeads: 2, seqQ: 1, seqK: 20, dim: 8 }, { window: 5 }),
+    ...cases('window 6, explicit scale 0.3, wide scores', { batch: 1, heads: 2, kvHeads: 2, seqQ: 13, seqK: 13, dim: 8 }, { window: 6, scale: 0.3 }, 4),
+    ...cases('bshd window 5 GQA B2 H4 KV2 S13 D6', { batch: 2, heads: 4, kvHeads: 2, seqQ: 13, seqK: 13, dim: 6 }, { layout: 'bshd', window: 5 }),
+    ...cases('bshd window 7, Sq5 Sk12', { batch: 1, heads: 4, kvHeads: 2, seqQ: 5, seqK: 12, dim: 8 }, { layout: 'bshd', window: 7 }),
+    ...cases('bshd window 16 B1 H8 KV2 S64 D32', { batch: 1, heads: 8, kvHeads: 2, seqQ: 64, seqK: 64, dim: 32 }, { layout: 'bshd', window: 16 }),
+    rejectionCase({
+      kernel: 'attention',
+      name: 'a window of 0',
+      code: 'INVALID_OPTION',
+      inputs: (rng) => qkv(rng, { batch: 1, heads: 2, kvHeads: 2, seqQ: 2, seqK: 2, dim: 4 }, 1),
+      call: (k, [q, key, v]) => k.attention(q, key, v, { window: 0 }),
+    }),
+    rejectionCase({
+      kernel: 'attentionBackward',
+      name: 'a fractional window',
+      code: 'INVALID_OPTION',
+      inputs: (rng) => {
+        const [q, key, v] = qkv(rng, { batch: 1, heads: 2, kvHeads: 2, seqQ: 2, seqK: 2, dim: 4 }, 1);
+        return [q, key, v, q, normalF32(rng, [1, 2, 2]), q];
+      },
+      call: (k, [q, key, v, out, lse, dOut]) => k.attentionBackward(q, key, v, out, lse, dOut, { window: 1.5 }),
+    }),
     rejectionCase({
       kernel: 'attention',
       name: 'query heads not a multiple of KV heads',

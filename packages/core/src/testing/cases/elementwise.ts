@@ -170,6 +170,121 @@ function sqrtCases(): ConformanceCase[] {
   ];
 }
 
+/**
+ * GELU's tanh approximation and its derivative in float64 in the form
+ * PyTorch writes it, `½·x·(1 + tanh(u))`: an expectation independent of the
+ * reference's `x·σ(2u)`.
+ */
+function geluTanhForm(x: number): [number, number] {
+  const c = Math.sqrt(2 / Math.PI);
+  const t = Math.tanh(c * (x + 0.044715 * x ** 3));
+  return [0.5 * x * (1 + t), 0.5 * (1 + t) + 0.5 * x * (1 - t * t) * c * (1 + 3 * 0.044715 * x * x)];
+}
+
+/** Float64 expectations of geglu and its backward from {@link geluTanhForm}. */
+function gegluF64(backward: boolean) {
+  return (inputs: readonly Tensor[]): Tensor[] => {
+    const [gate, up, dy] = inputs.map((t) => t.data as Float32Array);
+    const y = Float32Array.from(gate, (g, i) => geluTanhForm(g)[0] * up[i]);
+    if (!backward) return [f32(inputs[0].shape, y)];
+    const dGate = Float32Array.from(gate, (g, i) => dy[i] * up[i] * geluTanhForm(g)[1]);
+    const dUp = Float32Array.from(gate, (g, i) => dy[i] * geluTanhForm(g)[0]);
+    return [f32(inputs[0].shape, dGate), f32(inputs[0].shape, dUp)];
+  };
+}
+
+function gegluCases(): ConformanceCase[] {
+  const c = (kernel: 'geglu' | 'gegluBackward', name: string, shape: Shape, range = 6, nan = false, large = false) =>
+    kernelCase({
+      kernel,
+      name,
+      large,
+      inputs: (rng) => {
+        const gate = uniformF32(rng, shape, -range, range);
+        const rest = [uniformF32(rng, shape, -2, 2), ...(kernel === 'gegluBackward' ? [uniformF32(rng, shape, -1, 1)] : [])];
+        return [nan ? withValues(gate, [[1, NaN]]) : gate, ...rest];
+      },
+      call: (k, [gate, up, dy]) => (kernel === 'geglu' ? k.geglu(gate, up) : k.gegluBackward(gate, up, dy)),
+      expected: gegluF64(kernel === 'gegluBackward'),
+    });
+  return (['geglu', 'gegluBackward'] as const).flatMap((kernel) => [
+    c(kernel, 'odd [13, 7]', [13, 7]),
+    c(kernel, 'one element', [1]),
+    c(kernel, 'empty', [0, 4]),
+    // GELU's tails: ≈ x past +4, ≈ 0 below −4 (where ½·(1 + tanh) cancels in float32).
+    c(kernel, 'wide range [257]', [257], 30),
+    c(kernel, 'near zero [5, 11]', [5, 11], 1e-3),
+    c(kernel, 'a multiple of 4, [6, 20]', [6, 20]),
+    c(kernel, 'NaN propagates', [9], 6, true),
+    c(kernel, 'NaN propagates, [12]', [12], 6, true),
+    c(kernel, `large [${LARGE}]`, [LARGE], 8, false, true),
+  ]);
+}
+
+/** `cap · tanh(x / cap)` of every element in float64. */
+const softcapF64 =
+  (cap: number) =>
+  ([x]: readonly Tensor[]): Tensor[] => [
+    f32(
+      x.shape,
+      Float32Array.from(x.data as Float32Array, (v) => cap * Math.tanh(v / cap)),
+    ),
+  ];
+
+function softcapCases(): ConformanceCase[] {
+  const forward = (name: string, shape: Shape, cap: number, range: number, special = false, large = false) =>
+    kernelCase({
+      kernel: 'softcap',
+      name,
+      large,
+      inputs: (rng) => {
+        const x = uniformF32(rng, shape, -range, range);
+        return [special ? withValues(x, SPECIALS) : x];
+      },
+      call: (k, [x]) => k.softcap(x, cap),
+      expected: softcapF64(cap),
+    });
+  const backward = (name: string, shape: Shape, cap: number, large = false) =>
+    kernelCase({
+      kernel: 'softcapBackward',
+      name,
+      large,
+      // y is a forward output: inside (−cap, cap), with values at the edges where 1 − (y/cap)² vanishes.
+      inputs: (rng) => [withValues(uniformF32(rng, shape, -cap, cap), [[0, cap]]), uniformF32(rng, shape, -2, 2)],
+      call: (k, [y, dy]) => k.softcapBackward(y, dy, cap),
+    });
+  return [
+    forward('odd [9, 17], cap 30', [9, 17], 30, 90),
+    forward('one element', [1], 30, 90),
+    forward('empty', [0, 3], 30, 90),
+    // Small |x / cap|: tanh's relative accuracy near 0 (1 − 2/(e^2x + 1) would lose it).
+    forward('near zero, cap 50', [7, 13], 50, 0.05),
+    forward('saturating, cap 5', [257], 5, 400),
+    forward('a multiple of 4, [6, 20]', [6, 20], 15, 40),
+    forward('NaN and infinities', [3, 7], 30, 90, true),
+    forward('NaN and infinities, [4, 8]', [4, 8], 30, 90, true),
+    forward(`large [${LARGE}], cap 30`, [LARGE], 30, 120, false, true),
+    backward('odd [9, 17], cap 30', [9, 17], 30),
+    backward('one element', [1], 30),
+    backward('a multiple of 4, [6, 20]', [6, 20], 2.5),
+    backward(`large [${LARGE}]`, [LARGE], 30, true),
+    rejectionCase({
+      kernel: 'softcap',
+      name: 'a cap of 0',
+      code: 'INVALID_OPTION',
+      inputs: (rng) => [uniformF32(rng, [3])],
+      call: (k, [x]) => k.softcap(x, 0),
+    }),
+    rejectionCase({
+      kernel: 'softcapBackward',
+      name: 'operands of different shapes',
+      code: 'SHAPE_MISMATCH',
+      inputs: (rng) => [uniformF32(rng, [3, 4]), uniformF32(rng, [4, 3])],
+      call: (k, [y, dy]) => k.softcapBackward(y, dy, 30),
+    }),
+  ];
+}
+
 /** Cases of the elementwise kernels. */
 export function elementwiseCases(): ConformanceCase[] {
   const silu = unaryCases('silu', (k, x) => k.silu(x));
@@ -248,6 +363,8 @@ export function elementwiseCases(): ConformanceCase[] {
     swigluBack('a multiple of 4, [4, 6]', [4, 6]),
     swigluBack('NaN propagates, [12]', [12], true),
     swigluBack('empty', [0, 4]),
+    ...gegluCases(),
+    ...softcapCases(),
     rejectionCase({
       kernel: 'swiglu',
       name: 'operands of different shapes',
