@@ -1,7 +1,6 @@
-import { open } from 'node:fs/promises';
+import { open, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { expectedModelWeights, parseModelConfig } from '@lorafuse/core';
-import { writeFile } from 'node:fs/promises';
 
 /** Bytes of the largest block written at once: a tensor is generated and written in pieces of this. */
 const PIECE_BYTES = 16 * 2 ** 20;
