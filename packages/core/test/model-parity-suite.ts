@@ -14,6 +14,7 @@ import {
   loadAdapter,
   loadCheckpoint,
   memoryFolder,
+  ops,
   train,
   uploadAdapter,
   type TrainEvent,
@@ -119,6 +120,29 @@ export function modelParitySuite(label: string, getBackend: () => Backend, log: 
       log(`${label} logits ${model}/${key}: rel L2 ${err.toExponential(2)}`);
       expect(mine.length).toBe(expected.length);
       expect(err).toBeLessThanOrEqual(1e-4);
+      expect(backend.memory().tensors).toBe(before);
+    });
+  });
+
+  describe(`${label}: hidden states without the LM head`, () => {
+    it.each([
+      ['llama-tiny', ['lora-qv-r8']],
+      ['qwen2-tiny', ['lora-qwen2']],
+    ])('%s: the head on hiddenStates gives the logits of forward, bit for bit', async (model, adapters) => {
+      const backend = getBackend();
+      const fixture = await openFixture(`${model}.logits.safetensors`);
+      const before = backend.memory().tensors;
+      const { lm, device, dispose } = await setup(backend, model, adapters);
+      const tape = new Tape(backend);
+      const ids = tape.constant(ids32(await fixture.read('input_ids')));
+      const { logits } = lm.forward(tape, ids, { adapters: device });
+      const hidden = lm.hiddenStates(tape, ids, { adapters: device });
+      expect(hidden.shape).toEqual([...ids.shape, lm.config.hiddenSize]);
+      const head = lm.weights.get(lm.config.tieWordEmbeddings ? 'model.embed_tokens.weight' : 'lm_head.weight')!;
+      const headed = ops.matmul(tape, hidden, head, { transB: true });
+      expect(await values(backend, headed)).toEqual(await values(backend, logits));
+      tape.dispose();
+      dispose();
       expect(backend.memory().tensors).toBe(before);
     });
   });

@@ -218,6 +218,18 @@ export class CausalLM {
   }
 
   /**
+   * The decoder layers and the final norm without the LM head: the hidden
+   * states `[batch, seq, hidden]` (owned by `tape`) of a pass that is run
+   * for what `onLinearInput` observes, such as activation statistics, and
+   * so skips the head's `[tokens, vocab]` product. Throws the codes of
+   * {@link CausalLM.forward}.
+   */
+  hiddenStates(tape: Tape, ids: DeviceTensor, options: Omit<ForwardOptions, 'targets' | 'logits' | 'lossChunkTokens'> = {}): DeviceTensor {
+    checkIds('hiddenStates', ids);
+    return this.#run(tape, ids, options);
+  }
+
+  /**
    * Incremental inference: runs i32 `ids` `[batch, s]` as the positions
    * that follow `cache` (positions `cache.length …`), appends their keys and
    * values to it, and returns the logits `[batch, s, vocab]` (owned by

@@ -58,7 +58,7 @@ export function collectActivationSquares(backend: Backend, model: CausalLM, opti
   }
 }
 
-/** One inference pass over `ids` that hands each projection's input to `onLinearInput`. */
+/** One inference pass over `ids` that hands each projection's input to `onLinearInput` (the LM head, which no statistic reads, left out). */
 function passOver(
   backend: Backend,
   model: CausalLM,
@@ -68,7 +68,7 @@ function passOver(
 ) {
   const tape = new Tape(backend);
   try {
-    model.forward(tape, tape.constant(new Tensor('i32', [1, ids.length], Int32Array.from(ids))), { adapters, onLinearInput });
+    model.hiddenStates(tape, tape.constant(new Tensor('i32', [1, ids.length], Int32Array.from(ids))), { adapters, onLinearInput });
   } finally {
     tape.dispose();
   }
