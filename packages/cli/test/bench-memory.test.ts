@@ -50,6 +50,19 @@ describe('lorafuse bench memory', () => {
     expect(line.torch).toBeUndefined();
   });
 
+  it('bounds the pruning of adapt, which holds the gradients of the step and the scores and masks of every factor, above a checkpointed step', async () => {
+    const { io, text } = captureIO();
+    const deep = { ...micro, num_hidden_layers: 8 };
+    const code = await benchMemory(['--config', 'deep', '--backend', 'wasm', '--batch-size', '1', '--checkpointing', 'layers', '--json', '--quiet'], io, {
+      configs: { deep },
+      python: () => undefined,
+    });
+    expect(code).toBe(0);
+    const line = JSON.parse(text.out) as Record<string, number>;
+    expect(line.plan_vs_measured).toBeGreaterThanOrEqual(1);
+    expect(line.plan_vs_measured).toBeLessThanOrEqual(1.15);
+  });
+
   it('refuses an unknown config with a usage error', async () => {
     const { io } = captureIO();
     await expect(benchMemory(['--config', 'huge'], io, { configs: { micro } })).rejects.toMatchObject({ code: 'CLI_USAGE' });

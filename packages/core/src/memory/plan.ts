@@ -131,8 +131,12 @@ export interface MemoryPlan {
   readonly peakBytes: number;
   /** The bytes at the peak by part. */
   readonly breakdown: MemoryBreakdown;
-  /** Which work peaks: a training micro-batch, a calibration pass (adapt's dataset norms) or an evaluation pass. */
-  readonly phase: 'train' | 'calibration' | 'evaluation';
+  /**
+   * Which work peaks: a training micro-batch, a calibration pass (adapt's
+   * dataset norms), adapt's pruning (every factor's scores and masks, the
+   * step's gradients still held) or an evaluation pass.
+   */
+  readonly phase: 'train' | 'calibration' | 'prune' | 'evaluation';
   /** The kernel running at the peak, when it came inside one (its scratch counted). */
   readonly kernel?: string;
   /** The backend's limit (or the budget, when lower); undefined without one. */
@@ -348,18 +352,26 @@ function simulate(config: ModelConfig, s: Settings, breakdownAt?: number): Simul
     const g = grads.get(p);
     if (g && prior[i]) pb.free(pb.kernels.add(prior[i], g));
   }
-  for (const g of grads.values()) pb.free(g);
   for (const p of [...prior, ...losses]) pb.free(p);
   if (statistics) freeStatistics(pb, statistics.take());
   statistics?.dispose();
   phases.push({ peak: pb.peak, phase: 'train', loraParameters, largest: 0 });
 
+  // Adapt's pruning runs as a step hook, while the step's gradients are still held.
   if (s.adapt?.normSource === 'dataset') {
     pb.resetPeak();
     const squares = collectActivationSquares(pb, model, { examples: [{ ids: new Array<number>(seq).fill(0) }], adapters, hidden: hiddenNorms });
     freeStatistics(pb, squares);
     phases.push({ peak: pb.peak, phase: 'calibration', loraParameters, largest: 0 });
   }
+  if (s.adapt) {
+    // The pruner scores every factor (f32) before it selects, then holds every factor's mask (u8) until it applies them.
+    pb.resetPeak();
+    const held = params.flatMap((p) => [pb.placeholder(p.shape, 'f32'), pb.placeholder(p.shape, 'u8')]);
+    for (const t of held) pb.free(t);
+    phases.push({ peak: pb.peak, phase: 'prune', loraParameters, largest: 0 });
+  }
+  for (const g of grads.values()) pb.free(g);
   if (s.validation) {
     pb.resetPeak();
     const evaluation = new Tape(pb);
