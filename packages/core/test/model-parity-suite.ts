@@ -253,9 +253,16 @@ export function modelParitySuite(label: string, getBackend: () => Backend, log: 
   });
 
   describe(`${label}: checkpointed decoder layers`, () => {
-    it('give the gradients of the plain pass bit for bit (two adapters, LoRA dropout, a trained head), observing each projection once', async () => {
+    // Llama with two adapters and a trained head; the other architectures' layers (QK norms, Gemma's sliding window,
+    // four norms and soft-capped logits, Phi-3's fused projections) with their adapter.
+    it.each([
+      ['llama-tiny', ['lora-qv-r8', 'lora-all7']],
+      ['qwen3-tiny', ['lora-qwen3']],
+      ['gemma3-softcap-tiny', ['lora-gemma3-softcap']],
+      ['phi3-tiny', ['lora-phi3']],
+    ])('%s: give the gradients of the plain pass bit for bit (LoRA dropout), observing each projection once', async (model, adapters) => {
       const backend = getBackend();
-      const { lm, device, dispose } = await setup(backend, 'llama-tiny', ['lora-qv-r8', 'lora-all7']);
+      const { lm, device, dispose } = await setup(backend, model, adapters);
       const rand = seeded(3);
       const [batch, seq] = [2, 9];
       const idsHost = new Tensor(
@@ -268,7 +275,8 @@ export function modelParitySuite(label: string, getBackend: () => Backend, log: 
         [batch, seq],
         Int32Array.from({ length: batch * seq }, (_, i) => (i % 4 === 0 ? -100 : Math.floor(rand() * lm.config.vocabSize))),
       );
-      const params = [...device.flatMap(adapterParameters), lm.weights.get('lm_head.weight')!];
+      const head = lm.config.tieWordEmbeddings ? [] : [lm.weights.get('lm_head.weight')!];
+      const params = [...device.flatMap(adapterParameters), ...head];
       const run = async (checkpointing: 'none' | 'layers') => {
         const before = backend.memory().tensors;
         const observed: string[] = [];
@@ -293,7 +301,7 @@ export function modelParitySuite(label: string, getBackend: () => Backend, log: 
       expect(checkpointed.value).toEqual(plain.value);
       for (const [i, g] of checkpointed.out.entries()) expect(g, `gradient ${i}`).toEqual(plain.out[i]);
       expect(checkpointed.observed).toEqual(plain.observed);
-      // Not vacuous: every factor and the head got a gradient.
+      // Not vacuous: every factor (and the head) got a gradient.
       expect(plain.out.every((g) => g.some((v) => v !== 0))).toBe(true);
       dispose();
     });
