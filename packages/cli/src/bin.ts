@@ -1,7 +1,8 @@
+import { guardDrain } from './drain-guard.js';
 import { runCli } from './main.js';
 import { enableRelaxedSimd } from './relaxed-simd.js';
 
 enableRelaxedSimd();
-void runCli(process.argv.slice(2)).then((code) => {
+void guardDrain(runCli(process.argv.slice(2))).then((code) => {
   process.exitCode = code;
 });
