@@ -1,4 +1,6 @@
+import { spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
 import { setFlagsFromString } from 'node:v8';
 import { ReferenceBackend, Tensor, type DeviceTensor } from '@lorafuse/core';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
@@ -424,6 +426,27 @@ describe('wasm backend with threads', () => {
         if (threads > 1) expect(byWorkers).toBeGreaterThanOrEqual(2 * (threads - 1));
       }
     }
+  });
+
+  it('lets a script that never disposes its threaded backend exit once its work is done', () => {
+    // The workers keep the process alive until they are ready (Deno needs that to deliver their first message), not after.
+    const entry = new URL('../dist/index.js', import.meta.url).href;
+    const script = `
+      const { WasmBackend } = await import(${JSON.stringify(entry)});
+      const { Tensor } = await import('@lorafuse/core');
+      const backend = await WasmBackend.create({ threads: 2, minParallelWork: 0 });
+      const a = backend.upload(Tensor.f32([64, 64], new Float32Array(64 * 64).fill(1)));
+      const out = await backend.read(backend.kernels.matmul(a, a));
+      console.log(out.data[0]);
+    `;
+    const run = spawnSync(process.execPath, ['--input-type=module', '-e', script], {
+      encoding: 'utf8',
+      cwd: fileURLToPath(new URL('..', import.meta.url)),
+      timeout: 120_000,
+    });
+    expect(run.stderr).toBe('');
+    expect(run.stdout.trim()).toBe('64');
+    expect(run.status).toBe(0);
   });
 
   it('terminates its workers on dispose, and kernels then throw BACKEND_DISPOSED', async () => {

@@ -19,16 +19,18 @@ export async function spawnWorker(host: WorkerHost): Promise<ThreadWorker> {
 async function spawnNodeWorker(): Promise<ThreadWorker> {
   const { Worker: NodeWorker } = await nodeBuiltin<typeof import('node:worker_threads')>('node:worker_threads');
   const worker = new NodeWorker(workerSource('node'), { eval: true });
-  // A pool must not keep the process alive: a script that ends without
-  // disposing its backend still exits.
-  worker.unref();
   return {
     post: (message) => worker.postMessage(message),
     firstMessage: () =>
-      new Promise((resolve, reject) => {
+      new Promise<unknown>((resolve, reject) => {
         worker.once('message', resolve);
         worker.once('error', reject);
         worker.once('exit', (code) => reject(new Error(`the worker exited with code ${code} before it was ready`)));
+      }).finally(() => {
+        // A ready pool must not keep the process alive: a script that ends
+        // without disposing its backend still exits. Until then the worker
+        // keeps it alive, as Deno needs to deliver the ready message at all.
+        worker.unref();
       }),
     terminate: async () => {
       await worker.terminate();
